@@ -1,0 +1,73 @@
+"""App factory: routers, error handlers, middleware; engines are built in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+
+from gateway import health
+from gateway.db import make_async_engine
+from gateway.errors import install_error_handlers
+from gateway.households import endpoints as households
+from gateway.middleware import RequestIdMiddleware
+from gateway.notices import endpoints as notices
+from gateway.problems import router as problems_router
+from gateway.public_services import endpoints as services
+from gateway.regions import endpoints as regions
+from gateway.residents import endpoints as residents
+from gateway.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Xiangzhi Gateway (乡治) joins the records that the civil-affairs (民政), human-resources-and-social-security
+(人社) and publicity (宣传) departments keep of the same residents, and serves them to department systems.
+
+* Every error is RFC 9457 `application/problem+json`.
+* Lists are cursor-paginated: follow `next` until it is null.
+* A citizen ID number never goes into a URL: use `POST /v1/residents:lookup`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the engine (and later keys, clients, writers) for this process; dispose them at exit."""
+    settings: Settings = app.state.settings
+    app.state.engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size)
+    try:
+        yield
+    finally:
+        await app.state.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Assemble the gateway application."""
+    app = FastAPIOffline(
+        title="Xiangzhi Gateway (乡治)",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "residents", "description": "Residents (居民), one person across departments."},
+            {"name": "households", "description": "Registered households (户)."},
+            {"name": "services", "description": "Public service items (服务事项) of every department."},
+            {"name": "notices", "description": "Notices (公告) from the county media centre."},
+            {"name": "regions", "description": "The gazetteer (行政区划)."},
+            {"name": "health", "description": "Probes for orchestrators."},
+        ],
+    )
+    app.state.settings = settings or get_settings()
+    install_error_handlers(app)
+    for router in (
+        residents.router,
+        households.router,
+        services.router,
+        notices.router,
+        regions.router,
+        health.router,
+        problems_router,
+    ):
+        app.include_router(router)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,37 @@
+"""`gateway db`: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from gateway import migrate
+from gateway.db import make_sync_engine
+from gateway.settings import get_settings
+
+app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
+
+
+@app.command()
+def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Migrate the store (GATEWAY_DATABASE_URL) to the latest schema."""
+    engine = make_sync_engine(get_settings().database_url)
+    try:
+        migrate.upgrade(engine, revision=revision)
+        with engine.connect() as conn:
+            typer.echo(f"store at revision {', '.join(sorted(migrate.current_revisions(conn)))}")
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def current() -> None:
+    """Print the store's revision and whether it is current."""
+    engine = make_sync_engine(get_settings().database_url)
+    try:
+        with engine.connect() as conn:
+            cur = sorted(migrate.current_revisions(conn))
+            ok = migrate.is_current(conn)
+        typer.echo(f"{', '.join(cur) or '(unmigrated)'}{'' if ok else ' (behind: run gateway db upgrade)'}")
+        raise typer.Exit(0 if ok else 1)
+    finally:
+        engine.dispose()

@@ -1,0 +1,41 @@
+"""Plain ASGI middleware (not BaseHTTPMiddleware, which breaks context propagation)."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class RequestIdMiddleware:
+    """Give every request an id (honouring a sane incoming X-Request-Id) and echo it in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Tag the scope and the response headers with the request id."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming(scope) or secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _incoming(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            # Only short printable ids: this value is echoed and logged.
+            if 0 < len(value) <= 64 and value.isascii() and value.replace(b"-", b"").isalnum():
+                return value.decode()
+            return None
+    return None

@@ -1,0 +1,63 @@
+"""Public service item routes (服务事项)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
+
+from gateway.deps import ConnDep, CursorQuery, LimitQuery
+from gateway.errors import NotFound
+from gateway.openapi import problem_responses
+from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.public_services import repository
+from schemas.codes import Department
+from schemas.models import Page, Service
+
+router = APIRouter(prefix="/v1/services", tags=["services"])
+
+
+@router.get(
+    "",
+    summary="List public service items",
+    response_model=Page[Service],
+    responses=problem_responses(400, 422),
+)
+async def list_services(
+    conn: ConnDep,
+    department: Annotated[Department | None, Query(description="Only this department's items.")] = None,
+    active: Annotated[
+        bool | None, Query(description="Only offered (true) or withdrawn (false) items.")
+    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Response:
+    """List service items of every department, with their channels (online, counter, agent)."""
+    key = decode_cursor(cursor, arity=1)
+    docs, last = await repository.list_docs(
+        conn,
+        department=department.value if department else None,
+        active=active,
+        after=key[0] if key else None,
+        limit=limit,
+    )
+    return Response(
+        page_body(docs, next_cursor=encode_cursor([last]) if last else None), media_type="application/json"
+    )
+
+
+@router.get(
+    "/{service_id}",
+    summary="Get a service item",
+    response_model=Service,
+    responses=problem_responses(404, 422),
+)
+async def get_service(
+    conn: ConnDep, service_id: Annotated[str, Path(min_length=1, max_length=96, pattern=r"^[\w:.\-]+$")]
+) -> Response:
+    """Return one service item."""
+    doc = await repository.get_doc(conn, service_id)
+    if doc is None:
+        raise NotFound(f"no service item {service_id}")
+    return Response(doc, media_type="application/json")

@@ -1,0 +1,47 @@
+"""Region routes (行政区划)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
+
+from gateway.deps import ConnDep, CursorQuery, LimitQuery
+from gateway.errors import NotFound
+from gateway.openapi import problem_responses
+from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.regions import repository
+from schemas.codes import RegionLevel
+from schemas.models import Page, Region, RegionCode
+
+router = APIRouter(prefix="/v1/regions", tags=["regions"])
+
+
+@router.get("", summary="List regions", response_model=Page[Region], responses=problem_responses(400, 422))
+async def list_regions(
+    conn: ConnDep,
+    within: Annotated[
+        RegionCode | None, Query(description="Only this region's subtree (itself included).")
+    ] = None,
+    level: Annotated[RegionLevel | None, Query(description="Only regions of this level.")] = None,
+    limit: LimitQuery = 500,
+    cursor: CursorQuery = None,
+) -> Response:
+    """List regions of the gazetteer ordered by code."""
+    key = decode_cursor(cursor, arity=1)
+    docs, last = await repository.list_docs(
+        conn, within=within, level=level.value if level else None, after=key[0] if key else None, limit=limit
+    )
+    return Response(
+        page_body(docs, next_cursor=encode_cursor([last]) if last else None), media_type="application/json"
+    )
+
+
+@router.get("/{code}", summary="Get a region", response_model=Region, responses=problem_responses(404, 422))
+async def get_region(conn: ConnDep, code: Annotated[str, Path(pattern=r"^\d{12}$")]) -> Response:
+    """Return one region by its 12-digit code."""
+    doc = await repository.get_doc(conn, code)
+    if doc is None:
+        raise NotFound(f"no region {code}")
+    return Response(doc, media_type="application/json")

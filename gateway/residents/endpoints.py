@@ -1,0 +1,96 @@
+"""Resident routes: thin; queries live in repository.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query
+from pydantic import BaseModel, ConfigDict
+from starlette.responses import Response
+
+from gateway.deps import ConnDep, CursorQuery, LimitQuery
+from gateway.errors import NotFound
+from gateway.openapi import problem_responses
+from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.residents import repository
+from schemas.citizen_id import CitizenId
+from schemas.codes import ResidentStatus, Tag
+from schemas.models import Page, RegionCode, Resident
+
+router = APIRouter(prefix="/v1/residents", tags=["residents"])
+
+ResidentId = Annotated[
+    str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$", description="Gateway id.")
+]
+
+
+class ResidentLookup(BaseModel):
+    """Find a resident by citizen ID number; sent in the body so it never lands in a URL or access log."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"national_id": "511599198503120415"}]}
+    )
+
+    national_id: CitizenId
+
+
+def _json(body: str | bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "",
+    summary="List residents",
+    response_model=Page[Resident],
+    responses=problem_responses(400, 422),
+)
+async def list_residents(
+    conn: ConnDep,
+    region: Annotated[
+        RegionCode | None,
+        Query(description="Region code; the whole subtree is included (a township: its villages)."),
+    ] = None,
+    tag: Annotated[Tag | None, Query(description="Only residents with this derived tag.")] = None,
+    status: Annotated[ResidentStatus | None, Query(description="Only residents in this status.")] = None,
+    household: Annotated[
+        str | None, Query(max_length=16, description="Only members of this household.")
+    ] = None,
+    updated_since: Annotated[
+        dt.datetime | None, Query(description="Only residents changed at or after this time (RFC 3339).")
+    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Response:
+    """List residents in a stable order; follow `next` until it is null."""
+    key = decode_cursor(cursor, arity=1)
+    flt = repository.ResidentFilter(
+        region=region, tag=tag, status=status, household_id=household, updated_since=updated_since
+    )
+    docs, last = await repository.list_docs(conn, flt, after=key[0] if key else None, limit=limit)
+    return _json(page_body(docs, next_cursor=encode_cursor([last]) if last else None))
+
+
+@router.get(
+    "/{resident_id}", summary="Get a resident", response_model=Resident, responses=problem_responses(404, 422)
+)
+async def get_resident(conn: ConnDep, resident_id: ResidentId) -> Response:
+    """Return one resident by gateway id."""
+    doc = await repository.get_doc(conn, resident_id)
+    if doc is None:
+        raise NotFound(f"no resident {resident_id}")
+    return _json(doc)
+
+
+@router.post(
+    ":lookup",
+    summary="Find a resident by citizen ID",
+    response_model=Resident,
+    responses=problem_responses(404, 422),
+)
+async def lookup_resident(conn: ConnDep, body: Annotated[ResidentLookup, Body()]) -> Response:
+    """Return the resident holding a citizen ID number (sent in the body, never in the URL)."""
+    doc = await repository.get_doc_by_national_id(conn, body.national_id)
+    if doc is None:
+        raise NotFound("no resident holds this citizen ID number")
+    return _json(doc)

@@ -1,0 +1,71 @@
+"""Resident queries: every access path is one indexed statement returning stored documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schemas.codes import ResidentStatus, Tag
+from schemas.regions import prefix_range, region_prefix
+from schemas.tables import ResidentRow, ResidentTagRow
+
+R = ResidentRow.__table__.c  # type: ignore[attr-defined]
+T = ResidentTagRow.__table__.c  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentFilter:
+    """Filters of a resident listing; row restrictions from policy are added to the same query."""
+
+    region: str | None = None
+    tag: Tag | None = None
+    status: ResidentStatus | None = None
+    household_id: str | None = None
+    updated_since: dt.datetime | None = None
+
+
+async def get_doc(conn: AsyncConnection, resident_id: str) -> str | None:
+    """Return the stored document of one resident, or None."""
+    result = await conn.execute(select(R.doc).where(R.id == resident_id))
+    return result.scalar_one_or_none()
+
+
+async def get_doc_by_national_id(conn: AsyncConnection, national_id: str) -> str | None:
+    """Return the stored document of the resident holding a citizen ID number, or None."""
+    result = await conn.execute(select(R.doc).where(R.national_id == national_id))
+    return result.scalar_one_or_none()
+
+
+def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[tuple[str, str]]:
+    """Build the keyset-paginated listing query (ordered by the immutable id: no duplicates, no gaps)."""
+    stmt = select(R.id, R.doc)
+    if flt.tag is not None:
+        stmt = stmt.join(ResidentTagRow.__table__, T.resident_id == R.id).where(T.tag == flt.tag.value)  # type: ignore[attr-defined]
+    if flt.region is not None:
+        low, high = prefix_range(region_prefix(flt.region))
+        stmt = stmt.where(R.region_code >= low)
+        if high is not None:
+            stmt = stmt.where(R.region_code < high)
+    if flt.status is not None:
+        stmt = stmt.where(R.status == flt.status.value)
+    if flt.household_id is not None:
+        stmt = stmt.where(R.household_id == flt.household_id)
+    if flt.updated_since is not None:
+        # Stored in UTC; SQLite keeps no zone, so compare in UTC too.
+        stmt = stmt.where(R.updated_at >= flt.updated_since.astimezone(dt.UTC))
+    if after is not None:
+        stmt = stmt.where(R.id > after)
+    return stmt.order_by(R.id).limit(limit + 1)
+
+
+async def list_docs(
+    conn: AsyncConnection, flt: ResidentFilter, *, after: str | None, limit: int
+) -> tuple[list[str], str | None]:
+    """Return up to `limit` documents after key `after`, and the key to continue from (or None)."""
+    rows = (await conn.execute(list_query(flt, after=after, limit=limit))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [r.doc for r in rows], (rows[-1].id if more else None)

@@ -1,0 +1,1 @@
+"""Xiangzhi Gateway: schemas."""

@@ -1,0 +1,195 @@
+"""Table definitions of the store (SQLModel); the read path selects the `doc` column only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, DateTime, Index, MetaData, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Timestamps are stored in UTC; timezone=True makes PostgreSQL use timestamptz.
+TS = DateTime(timezone=True)
+
+# One metadata for every table of the gateway, so Alembic sees them all.
+metadata: MetaData = SQLModel.metadata
+
+
+class RegionRow(SQLModel, table=True):
+    """A gazetteer entry."""
+
+    __tablename__ = "region"
+
+    code: str = Field(primary_key=True, max_length=12)
+    name: str
+    level: str = Field(max_length=16)
+    parent_code: str | None = Field(default=None, index=True, max_length=12)
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ResidentRow(SQLModel, table=True):
+    """One person across departments; `doc` is the served JSON, columns are for filtering."""
+
+    __tablename__ = "resident"
+    __table_args__ = (
+        # Region subtree + keyset pagination: WHERE region_code LIKE '5115991002%' AND id > :c ORDER BY id.
+        Index("ix_resident_region_id", "region_code", "id"),
+        Index("ix_resident_status_id", "status", "id"),
+        Index("ix_resident_household", "household_id"),
+        Index("ix_resident_updated_id", "updated_at", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=16)
+    national_id: str | None = Field(default=None, unique=True, max_length=18)
+    region_code: str | None = Field(default=None, max_length=12)
+    household_id: str | None = Field(default=None, max_length=16)
+    status: str = Field(max_length=16)
+    needs_review: bool = False
+    updated_at: dt.datetime = Field(sa_type=TS)
+    created_at: dt.datetime = Field(sa_type=TS)
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ResidentTagRow(SQLModel, table=True):
+    """A derived tag of a resident, for tag filters that stay index-backed."""
+
+    __tablename__ = "resident_tag"
+    __table_args__ = (Index("ix_resident_tag_tag_id", "tag", "resident_id"),)
+
+    resident_id: str = Field(primary_key=True, max_length=16)
+    tag: str = Field(primary_key=True, max_length=32)
+
+
+class ResidentSourceRow(SQLModel, table=True):
+    """One source record's translated values for one resident, kept for provenance and merging."""
+
+    __tablename__ = "resident_source"
+
+    source: str = Field(primary_key=True, max_length=64)
+    record_key: str = Field(primary_key=True, max_length=128)
+    resident_id: str = Field(index=True, max_length=16)
+    source_updated_at: dt.datetime | None = Field(default=None, sa_type=TS)
+    content_hash: str = Field(max_length=64)
+    values: str = Field(sa_column=Column(Text, nullable=False))
+    first_seen: dt.datetime = Field(sa_type=TS)
+    last_seen: dt.datetime = Field(sa_type=TS)
+
+
+class HouseholdRow(SQLModel, table=True):
+    """A registered household."""
+
+    __tablename__ = "household"
+
+    id: str = Field(primary_key=True, max_length=16)
+    household_no: str = Field(unique=True, max_length=64)
+    region_code: str | None = Field(default=None, index=True, max_length=12)
+    head_resident_id: str | None = Field(default=None, max_length=16)
+    updated_at: dt.datetime = Field(sa_type=TS)
+
+
+class EnrollmentRow(SQLModel, table=True):
+    """A benefit or insurance enrolment."""
+
+    __tablename__ = "enrollment"
+    __table_args__ = (UniqueConstraint("source", "record_key", name="uq_enrollment_source_key"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    resident_id: str = Field(index=True, max_length=16)
+    kind: str = Field(max_length=40)
+    status: str = Field(max_length=16)
+    source: str = Field(max_length=64)
+    record_key: str = Field(max_length=128)
+    updated_at: dt.datetime = Field(sa_type=TS)
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class EmploymentRow(SQLModel, table=True):
+    """Employment of a resident as one source records it."""
+
+    __tablename__ = "employment"
+
+    resident_id: str = Field(primary_key=True, max_length=16)
+    source: str = Field(primary_key=True, max_length=64)
+    record_key: str = Field(max_length=128)
+    status: str = Field(max_length=16)
+    updated_at: dt.datetime = Field(sa_type=TS)
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class MigrationRow(SQLModel, table=True):
+    """Where a migrant worker works, as one source records it (a later register month wins)."""
+
+    __tablename__ = "migration"
+
+    resident_id: str = Field(primary_key=True, max_length=16)
+    source: str = Field(primary_key=True, max_length=64)
+    record_key: str = Field(max_length=128)
+    updated_at: dt.datetime = Field(sa_type=TS)
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ServiceRow(SQLModel, table=True):
+    """A public service item."""
+
+    __tablename__ = "service"
+
+    id: str = Field(primary_key=True, max_length=96)
+    department: str = Field(index=True, max_length=32)
+    active: bool = True
+    updated_at: dt.datetime = Field(sa_type=TS)
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class NoticeRow(SQLModel, table=True):
+    """A public notice; regions are also in notice_region for filtering."""
+
+    __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_published_id", "published_at", "id"),)
+
+    id: str = Field(primary_key=True, max_length=255)
+    category: str = Field(index=True, max_length=32)
+    audiences: str = Field(max_length=255)
+    published_at: dt.datetime = Field(sa_type=TS)
+    expires_at: dt.datetime | None = Field(default=None, sa_type=TS)
+    updated_at: dt.datetime = Field(sa_type=TS)
+    doc: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class NoticeRegionRow(SQLModel, table=True):
+    """A region a notice addresses."""
+
+    __tablename__ = "notice_region"
+    __table_args__ = (Index("ix_notice_region_region", "region_code", "notice_id"),)
+
+    notice_id: str = Field(primary_key=True, max_length=255)
+    region_code: str = Field(primary_key=True, max_length=12)
+
+
+class QuarantineRow(SQLModel, table=True):
+    """A record a connector could not translate, with its raw payload."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        UniqueConstraint("source", "record_key", name="uq_quarantine_source_key"),
+        Index("ix_quarantine_open_reason", "released_at", "reason"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    record_key: str = Field(max_length=255)
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str = Field(max_length=64)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    first_seen: dt.datetime = Field(sa_type=TS)
+    last_seen: dt.datetime = Field(sa_type=TS)
+    released_at: dt.datetime | None = Field(default=None, sa_type=TS)
+
+
+class SyncStateRow(SQLModel, table=True):
+    """Where a source's last sync stopped: watermark and resumable position."""
+
+    __tablename__ = "sync_state"
+
+    source: str = Field(primary_key=True, max_length=64)
+    watermark: str | None = Field(default=None, max_length=64)
+    position: str | None = Field(default=None, sa_column=Column(Text))
+    updated_at: dt.datetime = Field(sa_type=TS)
