@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from gateway.context import RecordDep
 from gateway.deps import ConnDep
 from gateway.errors import NotFound
 from gateway.households import repository
@@ -23,10 +24,14 @@ router = APIRouter(prefix="/v1/households", tags=["households"])
 )
 async def get_household(
     conn: ConnDep,
+    record: RecordDep,
     household_id: Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")],
 ) -> Household:
     """Return a household and its members."""
     found = await repository.get_household(conn, household_id)
     if found is None:
         raise NotFound(f"no household {household_id}")
-    return Household.model_validate(found)
+    household = Household.model_validate(found)
+    # The members' names and relations are disclosed too: record them as residents seen.
+    record.disclose("household", [household.id, *(m.resident_id for m in household.members)])
+    return household

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
+from gateway.context import RecordDep
 from gateway.deps import ConnDep, CursorQuery, LimitQuery
 from gateway.errors import NotFound
 from gateway.openapi import problem_responses
@@ -47,6 +48,7 @@ def _json(body: str | bytes) -> Response:
 )
 async def list_residents(
     conn: ConnDep,
+    record: RecordDep,
     region: Annotated[
         RegionCode | None,
         Query(description="Region code; the whole subtree is included (a township: its villages)."),
@@ -67,18 +69,20 @@ async def list_residents(
     flt = repository.ResidentFilter(
         region=region, tag=tag, status=status, household_id=household, updated_since=updated_since
     )
-    docs, last = await repository.list_docs(conn, flt, after=key[0] if key else None, limit=limit)
+    ids, docs, last = await repository.list_docs(conn, flt, after=key[0] if key else None, limit=limit)
+    record.disclose("resident", ids)
     return _json(page_body(docs, next_cursor=encode_cursor([last]) if last else None))
 
 
 @router.get(
     "/{resident_id}", summary="Get a resident", response_model=Resident, responses=problem_responses(404, 422)
 )
-async def get_resident(conn: ConnDep, resident_id: ResidentId) -> Response:
+async def get_resident(conn: ConnDep, record: RecordDep, resident_id: ResidentId) -> Response:
     """Return one resident by gateway id."""
     doc = await repository.get_doc(conn, resident_id)
     if doc is None:
         raise NotFound(f"no resident {resident_id}")
+    record.disclose("resident", [resident_id])
     return _json(doc)
 
 
@@ -88,9 +92,10 @@ async def get_resident(conn: ConnDep, resident_id: ResidentId) -> Response:
     response_model=Resident,
     responses=problem_responses(404, 422),
 )
-async def lookup_resident(conn: ConnDep, body: Annotated[ResidentLookup, Body()]) -> Response:
+async def lookup_resident(conn: ConnDep, record: RecordDep, body: Annotated[ResidentLookup, Body()]) -> Response:
     """Return the resident holding a citizen ID number (sent in the body, never in the URL)."""
-    doc = await repository.get_doc_by_national_id(conn, body.national_id)
-    if doc is None:
+    found = await repository.get_by_national_id(conn, body.national_id)
+    if found is None:
         raise NotFound("no resident holds this citizen ID number")
-    return _json(doc)
+    record.disclose("resident", [found[0]])
+    return _json(found[1])

@@ -33,10 +33,10 @@ async def get_doc(conn: AsyncConnection, resident_id: str) -> str | None:
     return result.scalar_one_or_none()
 
 
-async def get_doc_by_national_id(conn: AsyncConnection, national_id: str) -> str | None:
-    """Return the stored document of the resident holding a citizen ID number, or None."""
-    result = await conn.execute(select(R.doc).where(R.national_id == national_id))
-    return result.scalar_one_or_none()
+async def get_by_national_id(conn: AsyncConnection, national_id: str) -> tuple[str, str] | None:
+    """Return (id, document) of the resident holding a citizen ID number, or None."""
+    row = (await conn.execute(select(R.id, R.doc).where(R.national_id == national_id))).one_or_none()
+    return (row.id, row.doc) if row else None
 
 
 def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[tuple[str, str]]:
@@ -63,9 +63,9 @@ def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[
 
 async def list_docs(
     conn: AsyncConnection, flt: ResidentFilter, *, after: str | None, limit: int
-) -> tuple[list[str], str | None]:
-    """Return up to `limit` documents after key `after`, and the key to continue from (or None)."""
+) -> tuple[list[str], list[str], str | None]:
+    """Return ids and documents of up to `limit` residents after key `after`, and the key to continue from."""
     rows = (await conn.execute(list_query(flt, after=after, limit=limit))).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return [r.doc for r in rows], (rows[-1].id if more else None)
+    return [r.id for r in rows], [r.doc for r in rows], (rows[-1].id if more else None)
