@@ -92,7 +92,9 @@ async def get_resident(conn: ConnDep, record: RecordDep, resident_id: ResidentId
     response_model=Resident,
     responses=problem_responses(404, 422),
 )
-async def lookup_resident(conn: ConnDep, record: RecordDep, body: Annotated[ResidentLookup, Body()]) -> Response:
+async def lookup_resident(
+    conn: ConnDep, record: RecordDep, body: Annotated[ResidentLookup, Body()]
+) -> Response:
     """Return the resident holding a citizen ID number (sent in the body, never in the URL)."""
     found = await repository.get_by_national_id(conn, body.national_id)
     if found is None:
