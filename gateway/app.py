@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from gateway import health
+from gateway import docs, health
 from gateway.db import make_async_engine
 from gateway.errors import install_error_handlers
 from gateway.households import endpoints as households
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        redoc_url=None,  # served by gateway.docs without its remote logo
         openapi_tags=[
             {"name": "residents", "description": "Residents (居民), one person across departments."},
             {"name": "households", "description": "Registered households (户)."},
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         regions.router,
         health.router,
         problems_router,
+        docs.router,
     ):
         app.include_router(router)
     app.add_middleware(RequestIdMiddleware)
