@@ -43,7 +43,7 @@ def record_of_scope(scope: Scope) -> RequestRecord:
     rec = state.get(_KEY)
     if rec is None:
         rec = state[_KEY] = RequestRecord()
-    return rec  # type: ignore[no-any-return]
+    return rec
 
 
 def get_record(request: Request) -> RequestRecord:
