@@ -19,6 +19,7 @@ from gateway.public_services import endpoints as services
 from gateway.regions import endpoints as regions
 from gateway.residents import endpoints as residents
 from gateway.settings import Settings, get_settings
+from gateway.store import open_read_store
 
 DESCRIPTION = """\
 Xiangzhi Gateway (乡治) joins the records that the civil-affairs (民政), human-resources-and-social-security
@@ -35,9 +36,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the engine (and later keys, clients, writers) for this process; dispose them at exit."""
     settings: Settings = app.state.settings
     app.state.engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.read_store = await open_read_store(settings.database_url, pool_size=settings.db_pool_size)
     try:
         yield
     finally:
+        await app.state.read_store.close()
         await app.state.engine.dispose()
 
 

@@ -46,7 +46,7 @@ def record_of_scope(scope: Scope) -> RequestRecord:
     return rec
 
 
-def get_record(request: Request) -> RequestRecord:
+async def get_record(request: Request) -> RequestRecord:
     """Return the request's record (route side)."""
     return record_of_scope(request.scope)
 

@@ -1,4 +1,8 @@
-"""Dependencies, declared once as Annotated aliases."""
+"""Dependencies, declared once as Annotated aliases.
+
+Every dependency is `async def`: FastAPI runs a plain `def` dependency in the thread pool, a
+thread hop per request that costs more than the whole database read.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from gateway.settings import Settings
+from gateway.store import ReadStore
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """Return the settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     """Return the app's async engine (built in the lifespan)."""
     engine: AsyncEngine = request.app.state.engine
     return engine
@@ -31,9 +36,16 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
+async def get_read_store(request: Request) -> ReadStore:
+    """Return the app's read store (built in the lifespan)."""
+    store: ReadStore = request.app.state.read_store
+    return store
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 ConnDep = Annotated[AsyncConnection, Depends(get_connection)]
+ReadDep = Annotated[ReadStore, Depends(get_read_store)]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-500).")]
 CursorQuery = Annotated[
     str | None,

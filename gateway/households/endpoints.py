@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from gateway.context import RecordDep
-from gateway.deps import ConnDep
+from gateway.deps import ReadDep
 from gateway.errors import NotFound
 from gateway.households import repository
 from gateway.openapi import problem_responses
@@ -23,12 +23,12 @@ router = APIRouter(prefix="/v1/households", tags=["households"])
     responses=problem_responses(404, 422),
 )
 async def get_household(
-    conn: ConnDep,
+    db: ReadDep,
     record: RecordDep,
     household_id: Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")],
 ) -> Household:
     """Return a household and its members."""
-    found = await repository.get_household(conn, household_id)
+    found = await repository.get_household(db, household_id)
     if found is None:
         raise NotFound(f"no household {household_id}")
     household = Household.model_validate(found)

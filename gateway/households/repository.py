@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, select
 
+from gateway.store import ReadStore
 from schemas.tables import HouseholdRow, ResidentRow
 
 H = HouseholdRow.__table__.c  # type: ignore[attr-defined]
 R = ResidentRow.__table__.c  # type: ignore[attr-defined]
 
 
-async def get_household(conn: AsyncConnection, household_id: str) -> dict[str, object] | None:
+_HOUSEHOLD = select(H.id, H.household_no, H.region_code, H.head_resident_id).where(H.id == bindparam("hid"))
+_MEMBERS = select(R.doc).where(R.household_id == bindparam("hid")).order_by(R.id)
+
+
+async def get_household(db: ReadStore, household_id: str) -> dict[str, object] | None:
     """Return a household with its members (from their stored documents), or None."""
-    row = (await conn.execute(select(H).where(H.id == household_id))).one_or_none()
+    row = await db.fetch_one(_HOUSEHOLD, {"hid": household_id})
     if row is None:
         return None
-    docs = (await conn.execute(select(R.doc).where(R.household_id == household_id).order_by(R.id))).scalars()
     members = []
-    for doc in docs:
+    for (doc,) in await db.fetch_all(_MEMBERS, {"hid": household_id}):
         r = orjson.loads(doc)
         members.append(
             {
@@ -30,9 +33,9 @@ async def get_household(conn: AsyncConnection, household_id: str) -> dict[str, o
             }
         )
     return {
-        "id": row.id,
-        "household_no": row.household_no,
-        "region_code": row.region_code,
-        "head_resident_id": row.head_resident_id,
+        "id": row[0],
+        "household_no": row[1],
+        "region_code": row[2],
+        "head_resident_id": row[3],
         "members": members,
     }

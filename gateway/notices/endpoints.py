@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from gateway.deps import ConnDep, CursorQuery, LimitQuery
+from gateway.deps import CursorQuery, LimitQuery, ReadDep
 from gateway.errors import InvalidCursor
 from gateway.notices import repository
 from gateway.openapi import problem_responses
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/notices", tags=["notices"])
     "", summary="List active notices", response_model=Page[Notice], responses=problem_responses(400, 422)
 )
 async def list_notices(
-    conn: ConnDep,
+    db: ReadDep,
     region: Annotated[
         RegionCode | None,
         Query(description="Notices addressed to this region, to a region above it, or inside it."),
@@ -44,7 +44,7 @@ async def list_notices(
         except ValueError as exc:
             raise InvalidCursor("the cursor is not one this gateway issued") from exc
     flt = repository.NoticeFilter(region=region, category=category, audience=audience)
-    docs, last = await repository.list_docs(conn, flt, after=after, limit=limit)
+    docs, last = await repository.list_docs(db, flt, after=after, limit=limit)
     return Response(
         page_body(docs, next_cursor=encode_cursor(list(last)) if last else None),
         media_type="application/json",

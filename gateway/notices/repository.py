@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store import ReadStore
 from schemas.codes import Audience, NoticeCategory
 from schemas.regions import ancestors_or_self, prefix_range, region_prefix
 from schemas.tables import NoticeRegionRow, NoticeRow
@@ -27,7 +27,7 @@ class NoticeFilter:
 
 
 async def list_docs(
-    conn: AsyncConnection, flt: NoticeFilter, *, after: tuple[str, str] | None, limit: int
+    db: ReadStore, flt: NoticeFilter, *, after: tuple[str, str] | None, limit: int
 ) -> tuple[list[str], tuple[str, str] | None]:
     """Return active notices, newest first, and the (published, id) key to continue from."""
     now = (flt.now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -55,10 +55,16 @@ async def list_docs(
             )
         )
     if after is not None:
-        published = dt.datetime.fromisoformat(after[0])
+        published = as_utc(after[0])
         stmt = stmt.where(or_(N.published_at < published, and_(N.published_at == published, N.id > after[1])))
-    rows = (await conn.execute(stmt.order_by(N.published_at.desc(), N.id).limit(limit + 1))).all()
+    rows = await db.fetch_all(stmt.order_by(N.published_at.desc(), N.id).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
-    last = (rows[-1].published_at.isoformat(), rows[-1].id) if more else None
-    return [r.doc for r in rows], last
+    last = (as_utc(rows[-1][2]).isoformat(), rows[-1][0]) if more else None
+    return [r[1] for r in rows], last
+
+
+def as_utc(value: dt.datetime | str) -> dt.datetime:
+    """Return a stored timestamp as an aware UTC datetime (SQLite returns text without a zone)."""
+    stamp = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)

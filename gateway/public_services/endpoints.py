@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from gateway.deps import ConnDep, CursorQuery, LimitQuery
+from gateway.deps import CursorQuery, LimitQuery, ReadDep
 from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/services", tags=["services"])
     responses=problem_responses(400, 422),
 )
 async def list_services(
-    conn: ConnDep,
+    db: ReadDep,
     department: Annotated[Department | None, Query(description="Only this department's items.")] = None,
     active: Annotated[
         bool | None, Query(description="Only offered (true) or withdrawn (false) items.")
@@ -36,7 +36,7 @@ async def list_services(
     """List service items of every department, with their channels (online, counter, agent)."""
     key = decode_cursor(cursor, arity=1)
     docs, last = await repository.list_docs(
-        conn,
+        db,
         department=department.value if department else None,
         active=active,
         after=key[0] if key else None,
@@ -54,10 +54,10 @@ async def list_services(
     responses=problem_responses(404, 422),
 )
 async def get_service(
-    conn: ConnDep, service_id: Annotated[str, Path(min_length=1, max_length=96, pattern=r"^[\w:.\-]+$")]
+    db: ReadDep, service_id: Annotated[str, Path(min_length=1, max_length=96, pattern=r"^[\w:.\-]+$")]
 ) -> Response:
     """Return one service item."""
-    doc = await repository.get_doc(conn, service_id)
+    doc = await repository.get_doc(db, service_id)
     if doc is None:
         raise NotFound(f"no service item {service_id}")
     return Response(doc, media_type="application/json")

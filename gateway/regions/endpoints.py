@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from gateway.deps import ConnDep, CursorQuery, LimitQuery
+from gateway.deps import CursorQuery, LimitQuery, ReadDep
 from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/regions", tags=["regions"])
 
 @router.get("", summary="List regions", response_model=Page[Region], responses=problem_responses(400, 422))
 async def list_regions(
-    conn: ConnDep,
+    db: ReadDep,
     within: Annotated[
         RegionCode | None, Query(description="Only this region's subtree (itself included).")
     ] = None,
@@ -31,7 +31,7 @@ async def list_regions(
     """List regions of the gazetteer ordered by code."""
     key = decode_cursor(cursor, arity=1)
     docs, last = await repository.list_docs(
-        conn, within=within, level=level.value if level else None, after=key[0] if key else None, limit=limit
+        db, within=within, level=level.value if level else None, after=key[0] if key else None, limit=limit
     )
     return Response(
         page_body(docs, next_cursor=encode_cursor([last]) if last else None), media_type="application/json"
@@ -39,9 +39,9 @@ async def list_regions(
 
 
 @router.get("/{code}", summary="Get a region", response_model=Region, responses=problem_responses(404, 422))
-async def get_region(conn: ConnDep, code: Annotated[str, Path(pattern=r"^\d{12}$")]) -> Response:
+async def get_region(db: ReadDep, code: Annotated[str, Path(pattern=r"^\d{12}$")]) -> Response:
     """Return one region by its 12-digit code."""
-    doc = await repository.get_doc(conn, code)
+    doc = await repository.get_doc(db, code)
     if doc is None:
         raise NotFound(f"no region {code}")
     return Response(doc, media_type="application/json")

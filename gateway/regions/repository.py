@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, select
 
+from gateway.store import ReadStore
 from schemas.regions import prefix_range, region_prefix
 from schemas.tables import RegionRow
 
 G = RegionRow.__table__.c  # type: ignore[attr-defined]
+_BY_CODE = select(G.doc).where(G.code == bindparam("code"))
 
 
 async def list_docs(
-    conn: AsyncConnection, *, within: str | None, level: str | None, after: str | None, limit: int
+    db: ReadStore, *, within: str | None, level: str | None, after: str | None, limit: int
 ) -> tuple[list[str], str | None]:
     """Return regions ordered by code (optionally a subtree and a level), and the key to continue from."""
     stmt = select(G.code, G.doc)
@@ -25,12 +26,13 @@ async def list_docs(
         stmt = stmt.where(G.level == level)
     if after is not None:
         stmt = stmt.where(G.code > after)
-    rows = (await conn.execute(stmt.order_by(G.code).limit(limit + 1))).all()
+    rows = await db.fetch_all(stmt.order_by(G.code).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
-    return [r.doc for r in rows], (rows[-1].code if more else None)
+    return [r[1] for r in rows], (rows[-1][0] if more else None)
 
 
-async def get_doc(conn: AsyncConnection, code: str) -> str | None:
+async def get_doc(db: ReadStore, code: str) -> str | None:
     """Return one region document, or None."""
-    return (await conn.execute(select(G.doc).where(G.code == code))).scalar_one_or_none()
+    row = await db.fetch_one(_BY_CODE, {"code": code})
+    return row[0] if row else None

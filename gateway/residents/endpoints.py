@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from gateway.context import RecordDep
-from gateway.deps import ConnDep, CursorQuery, LimitQuery
+from gateway.deps import CursorQuery, LimitQuery, ReadDep
 from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
@@ -47,7 +47,7 @@ def _json(body: str | bytes) -> Response:
     responses=problem_responses(400, 422),
 )
 async def list_residents(
-    conn: ConnDep,
+    db: ReadDep,
     record: RecordDep,
     region: Annotated[
         RegionCode | None,
@@ -69,7 +69,7 @@ async def list_residents(
     flt = repository.ResidentFilter(
         region=region, tag=tag, status=status, household_id=household, updated_since=updated_since
     )
-    ids, docs, last = await repository.list_docs(conn, flt, after=key[0] if key else None, limit=limit)
+    ids, docs, last = await repository.list_docs(db, flt, after=key[0] if key else None, limit=limit)
     record.disclose("resident", ids)
     return _json(page_body(docs, next_cursor=encode_cursor([last]) if last else None))
 
@@ -77,9 +77,9 @@ async def list_residents(
 @router.get(
     "/{resident_id}", summary="Get a resident", response_model=Resident, responses=problem_responses(404, 422)
 )
-async def get_resident(conn: ConnDep, record: RecordDep, resident_id: ResidentId) -> Response:
+async def get_resident(db: ReadDep, record: RecordDep, resident_id: ResidentId) -> Response:
     """Return one resident by gateway id."""
-    doc = await repository.get_doc(conn, resident_id)
+    doc = await repository.get_doc(db, resident_id)
     if doc is None:
         raise NotFound(f"no resident {resident_id}")
     record.disclose("resident", [resident_id])
@@ -93,10 +93,10 @@ async def get_resident(conn: ConnDep, record: RecordDep, resident_id: ResidentId
     responses=problem_responses(404, 422),
 )
 async def lookup_resident(
-    conn: ConnDep, record: RecordDep, body: Annotated[ResidentLookup, Body()]
+    db: ReadDep, record: RecordDep, body: Annotated[ResidentLookup, Body()]
 ) -> Response:
     """Return the resident holding a citizen ID number (sent in the body, never in the URL)."""
-    found = await repository.get_by_national_id(conn, body.national_id)
+    found = await repository.get_by_national_id(db, body.national_id)
     if found is None:
         raise NotFound("no resident holds this citizen ID number")
     record.disclose("resident", [found[0]])

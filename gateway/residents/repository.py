@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Select, bindparam, select
 
+from gateway.store import ReadStore
 from schemas.codes import ResidentStatus, Tag
 from schemas.regions import prefix_range, region_prefix
 from schemas.tables import ResidentRow, ResidentTagRow
 
 R = ResidentRow.__table__.c  # type: ignore[attr-defined]
 T = ResidentTagRow.__table__.c  # type: ignore[attr-defined]
+
+_BY_ID = select(R.doc).where(R.id == bindparam("rid"))
+_BY_NATIONAL_ID = select(R.id, R.doc).where(R.national_id == bindparam("nid"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +30,16 @@ class ResidentFilter:
     updated_since: dt.datetime | None = None
 
 
-async def get_doc(conn: AsyncConnection, resident_id: str) -> str | None:
+async def get_doc(db: ReadStore, resident_id: str) -> str | None:
     """Return the stored document of one resident, or None."""
-    result = await conn.execute(select(R.doc).where(R.id == resident_id))
-    return result.scalar_one_or_none()
+    row = await db.fetch_one(_BY_ID, {"rid": resident_id})
+    return row[0] if row else None
 
 
-async def get_by_national_id(conn: AsyncConnection, national_id: str) -> tuple[str, str] | None:
+async def get_by_national_id(db: ReadStore, national_id: str) -> tuple[str, str] | None:
     """Return (id, document) of the resident holding a citizen ID number, or None."""
-    row = (await conn.execute(select(R.id, R.doc).where(R.national_id == national_id))).one_or_none()
-    return (row.id, row.doc) if row else None
+    row = await db.fetch_one(_BY_NATIONAL_ID, {"nid": national_id})
+    return (row[0], row[1]) if row else None
 
 
 def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[tuple[str, str]]:
@@ -62,10 +65,10 @@ def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[
 
 
 async def list_docs(
-    conn: AsyncConnection, flt: ResidentFilter, *, after: str | None, limit: int
+    db: ReadStore, flt: ResidentFilter, *, after: str | None, limit: int
 ) -> tuple[list[str], list[str], str | None]:
     """Return ids and documents of up to `limit` residents after key `after`, and the key to continue from."""
-    rows = (await conn.execute(list_query(flt, after=after, limit=limit))).all()
+    rows = await db.fetch_all(list_query(flt, after=after, limit=limit))
     more = len(rows) > limit
     rows = rows[:limit]
-    return [r.id for r in rows], [r.doc for r in rows], (rows[-1].id if more else None)
+    return [r[0] for r in rows], [r[1] for r in rows], (rows[-1][0] if more else None)

@@ -1,0 +1,166 @@
+"""The read store: SQLAlchemy Core statements, compiled once per shape, run on the raw driver.
+
+Reads are the hot path (architecture budget: <= 150 µs per query). Going through an async ORM
+session costs several times that, so reads compile the repository's Core statement once (cached by
+SQLAlchemy's own cache key) and execute it directly: on SQLite with one read-only connection used
+inline on the event loop (a primary-key read takes microseconds, less than a thread hop), on
+PostgreSQL with an asyncpg pool and its prepared-statement cache.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Row = Sequence[Any]
+
+
+class _Compiled:
+    """A compiled statement: SQL text, parameter order and bind processors."""
+
+    __slots__ = ("compiled", "order", "processors", "sql")
+
+    def __init__(self, stmt: ClauseElement, dialect: Dialect, cache_key: Any = None) -> None:
+        # Compiling with the cache key lets later statements of the same shape reuse this compilation.
+        compiled = (
+            stmt._compiler(dialect, cache_key=cache_key)
+            if cache_key is not None
+            else stmt.compile(dialect=dialect)
+        )
+        assert isinstance(compiled, SQLCompiler)
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.order: list[str] = list(compiled.positiontup or [])
+        self.processors: dict[str, Any] = dict(compiled._bind_processors)
+
+    def args(self, params: Mapping[str, Any], extracted: Sequence[Any] | None) -> list[Any]:
+        """Return positional arguments for the driver, converted as SQLAlchemy would."""
+        values = self.compiled.construct_params(dict(params), extracted_parameters=extracted)
+        out = []
+        for name in self.order:
+            value = values[name]
+            proc = self.processors.get(name)
+            out.append(proc(value) if proc is not None and value is not None else value)
+        return out
+
+
+class ReadStore(Protocol):
+    """Execute read-only statements; rows are tuples in select order."""
+
+    async def fetch_one(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> Row | None:
+        """Return the first row, or None."""
+        ...
+
+    async def fetch_all(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """Return every row."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class _Compiler:
+    """Compile-once cache keyed by SQLAlchemy's statement cache key."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._cache: dict[Any, _Compiled] = {}
+
+    def prepare(self, stmt: ClauseElement, params: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        key = stmt._generate_cache_key()
+        if key is None:  # uncacheable construct: compile every time
+            compiled = _Compiled(stmt, self.dialect)
+            return compiled.sql, compiled.args(params or {}, None)
+        found = self._cache.get(key.key)
+        if found is None:
+            if len(self._cache) > 2048:  # bounded: list filters have few shapes
+                self._cache.clear()
+            found = self._cache[key.key] = _Compiled(stmt, self.dialect, key)
+        return found.sql, found.args(params or {}, key.bindparams)
+
+
+class SqliteReadStore:
+    """Reads on one read-only SQLite connection, inline on the event loop."""
+
+    def __init__(self, path: str) -> None:
+        from sqlalchemy.dialects.sqlite import pysqlite
+
+        self._compiler = _Compiler(pysqlite.dialect())
+        # check_same_thread=False: test clients run the loop in another thread; only one loop uses it.
+        # Not mode=ro: a read-only open of a WAL database fails when its -shm file is absent.
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA query_only=ON")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+
+    async def fetch_one(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> Row | None:
+        """Return the first row, or None."""
+        sql, args = self._compiler.prepare(stmt, params)
+        row: Row | None = self._conn.execute(sql, args).fetchone()
+        return row
+
+    async def fetch_all(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """Return every row."""
+        sql, args = self._compiler.prepare(stmt, params)
+        return self._conn.execute(sql, args).fetchall()
+
+    async def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+
+class PgReadStore:
+    """Reads on an asyncpg pool (prepared statements cached per connection)."""
+
+    def __init__(self, pool: Any) -> None:
+        from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
+
+        self._compiler = _Compiler(pg_asyncpg.dialect())
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, raw_url: str, *, pool_size: int) -> PgReadStore:
+        """Open the pool."""
+        import asyncpg
+
+        url = make_url(raw_url)
+        pool = await asyncpg.create_pool(
+            host=url.host or "127.0.0.1",
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+            min_size=1,
+            max_size=pool_size,
+        )
+        return cls(pool)
+
+    async def fetch_one(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> Row | None:
+        """Return the first row, or None."""
+        sql, args = self._compiler.prepare(stmt, params)
+        row: Row | None = await self._pool.fetchrow(sql, *args)
+        return row
+
+    async def fetch_all(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """Return every row."""
+        sql, args = self._compiler.prepare(stmt, params)
+        return list(await self._pool.fetch(sql, *args))
+
+    async def close(self) -> None:
+        """Close the pool."""
+        await self._pool.close()
+
+
+async def open_read_store(raw_url: str, *, pool_size: int) -> ReadStore:
+    """Open the read store for a database URL."""
+    url = make_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise ValueError("the SQLite store must be a file")
+        return SqliteReadStore(url.database)
+    return await PgReadStore.open(raw_url, pool_size=pool_size)
