@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from opentelemetry.sdk.trace import TracerProvider
 
 from gateway import docs, health
 from gateway.db import make_async_engine
@@ -20,6 +21,7 @@ from gateway.regions import endpoints as regions
 from gateway.residents import endpoints as residents
 from gateway.settings import Settings, get_settings
 from gateway.store import open_read_store
+from gateway.telemetry import TRACER_NAME, TracingMiddleware, build_tracer_provider
 
 DESCRIPTION = """\
 Xiangzhi Gateway (乡治) joins the records that the civil-affairs (民政), human-resources-and-social-security
@@ -35,17 +37,26 @@ Xiangzhi Gateway (乡治) joins the records that the civil-affairs (民政), hum
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the engine (and later keys, clients, writers) for this process; dispose them at exit."""
     settings: Settings = app.state.settings
+    owned_provider = app.state.tracer_provider is None
+    provider: TracerProvider = app.state.tracer_provider or build_tracer_provider(
+        sample_ratio=settings.trace_sample_ratio
+    )
+    app.state.tracer = provider.get_tracer(TRACER_NAME)
     app.state.engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size)
-    app.state.read_store = await open_read_store(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.read_store = await open_read_store(
+        settings.database_url, pool_size=settings.db_pool_size, tracer=app.state.tracer
+    )
     try:
         yield
     finally:
         await app.state.read_store.close()
         await app.state.engine.dispose()
+        if owned_provider:
+            provider.shutdown()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Assemble the gateway application."""
+def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    """Assemble the gateway application (tests pass their own tracer provider: the global one is set once)."""
     app = FastAPIOffline(
         title="Xiangzhi Gateway (乡治)",
         version="0.1.0",
@@ -62,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings or get_settings()
+    app.state.tracer_provider = tracer_provider
     install_error_handlers(app)
     for router in (
         residents.router,
@@ -75,4 +87,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(TracingMiddleware)  # added last = outermost: the span covers everything
     return app

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Bind address; loopback unless an operator opens it.")
     port: int = Field(default=8000, ge=1, le=65535)
     sources_config: Path = Field(default=Path("sources.yaml"), description="Connector source settings file.")
+    trace_sample_ratio: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="Share of traces exported (ids are always made); OTEL_TRACES_SAMPLER wins.",
+    )
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL clients reach us by.")
 
 

@@ -10,9 +10,12 @@ PostgreSQL with an asyncpg pool and its prepared-statement cache.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Any, Protocol
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -65,6 +68,19 @@ class ReadStore(Protocol):
         ...
 
 
+@contextmanager
+def _span(tracer: Tracer, system: str, sql: str) -> Iterator[None]:
+    with tracer.start_as_current_span(
+        sql.split(None, 1)[0], kind=SpanKind.CLIENT, attributes={"db.system": system, "db.query.text": sql}
+    ):
+        yield
+
+
+def traced(tracer: Tracer, system: str, sql: str) -> Any:
+    """Return a child span for a query when the request's span is recorded, else nothing (cheap)."""
+    return _span(tracer, system, sql) if trace.get_current_span().is_recording() else nullcontext()
+
+
 class _Compiler:
     """Compile-once cache keyed by SQLAlchemy's statement cache key."""
 
@@ -88,9 +104,10 @@ class _Compiler:
 class SqliteReadStore:
     """Reads on one read-only SQLite connection, inline on the event loop."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, tracer: Tracer) -> None:
         from sqlalchemy.dialects.sqlite import pysqlite
 
+        self._tracer = tracer
         self._compiler = _Compiler(pysqlite.dialect())
         # check_same_thread=False: test clients run the loop in another thread; only one loop uses it.
         # Not mode=ro: a read-only open of a WAL database fails when its -shm file is absent.
@@ -101,13 +118,15 @@ class SqliteReadStore:
     async def fetch_one(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> Row | None:
         """Return the first row, or None."""
         sql, args = self._compiler.prepare(stmt, params)
-        row: Row | None = self._conn.execute(sql, args).fetchone()
+        with traced(self._tracer, "sqlite", sql):
+            row: Row | None = self._conn.execute(sql, args).fetchone()
         return row
 
     async def fetch_all(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Return every row."""
         sql, args = self._compiler.prepare(stmt, params)
-        return self._conn.execute(sql, args).fetchall()
+        with traced(self._tracer, "sqlite", sql):
+            return self._conn.execute(sql, args).fetchall()
 
     async def close(self) -> None:
         """Close the connection."""
@@ -117,14 +136,15 @@ class SqliteReadStore:
 class PgReadStore:
     """Reads on an asyncpg pool (prepared statements cached per connection)."""
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, *, tracer: Tracer) -> None:
         from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 
+        self._tracer = tracer
         self._compiler = _Compiler(pg_asyncpg.dialect())
         self._pool = pool
 
     @classmethod
-    async def open(cls, raw_url: str, *, pool_size: int) -> PgReadStore:
+    async def open(cls, raw_url: str, *, pool_size: int, tracer: Tracer) -> PgReadStore:
         """Open the pool."""
         import asyncpg
 
@@ -138,29 +158,31 @@ class PgReadStore:
             min_size=1,
             max_size=pool_size,
         )
-        return cls(pool)
+        return cls(pool, tracer=tracer)
 
     async def fetch_one(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> Row | None:
         """Return the first row, or None."""
         sql, args = self._compiler.prepare(stmt, params)
-        row: Row | None = await self._pool.fetchrow(sql, *args)
+        with traced(self._tracer, "postgresql", sql):
+            row: Row | None = await self._pool.fetchrow(sql, *args)
         return row
 
     async def fetch_all(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Return every row."""
         sql, args = self._compiler.prepare(stmt, params)
-        return list(await self._pool.fetch(sql, *args))
+        with traced(self._tracer, "postgresql", sql):
+            return list(await self._pool.fetch(sql, *args))
 
     async def close(self) -> None:
         """Close the pool."""
         await self._pool.close()
 
 
-async def open_read_store(raw_url: str, *, pool_size: int) -> ReadStore:
+async def open_read_store(raw_url: str, *, pool_size: int, tracer: Tracer) -> ReadStore:
     """Open the read store for a database URL."""
     url = make_url(raw_url)
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
             raise ValueError("the SQLite store must be a file")
-        return SqliteReadStore(url.database)
-    return await PgReadStore.open(raw_url, pool_size=pool_size)
+        return SqliteReadStore(url.database, tracer=tracer)
+    return await PgReadStore.open(raw_url, pool_size=pool_size, tracer=tracer)

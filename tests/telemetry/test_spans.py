@@ -1,0 +1,69 @@
+"""Spans: one server span per request with its route and status, database children, W3C parents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.trace import SpanKind
+from sqlalchemy import Engine
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.support import factories
+
+
+@pytest.fixture
+def traced(store_url: str, store_engine: Engine) -> Iterator[tuple[TestClient, InMemorySpanExporter]]:
+    """Return a client of an app whose spans land in memory (provider passed explicitly)."""
+    factories.county(store_engine)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_ON)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app = create_app(Settings(database_url=store_url, db_pool_size=2), tracer_provider=provider)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, exporter
+
+
+def test_server_span_with_route_status_and_db_child(traced: tuple[TestClient, InMemorySpanExporter]) -> None:
+    client, exporter = traced
+    r = client.get("/v1/regions/511599100000")
+    assert r.status_code == 200
+    spans = exporter.get_finished_spans()
+    server = [s for s in spans if s.kind == SpanKind.SERVER]
+    assert len(server) == 1
+    root = server[0]
+    assert root.name == "GET /v1/regions/{code}"
+    assert root.attributes is not None
+    assert root.attributes["http.route"] == "/v1/regions/{code}"
+    assert root.attributes["http.response.status_code"] == 200
+    db = [s for s in spans if s.kind == SpanKind.CLIENT]
+    assert db and all(s.parent is not None and s.parent.span_id == root.context.span_id for s in db)
+    assert db[0].attributes is not None and "FROM region" in str(db[0].attributes["db.query.text"])
+    assert r.headers["x-trace-id"] == format(root.context.trace_id, "032x")
+
+
+def test_incoming_traceparent_is_honoured(traced: tuple[TestClient, InMemorySpanExporter]) -> None:
+    client, exporter = traced
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    parent = "00f067aa0ba902b7"
+    r = client.get("/healthz", headers={"traceparent": f"00-{trace_id}-{parent}-01"})
+    assert r.headers["x-trace-id"] == trace_id
+    (root,) = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert format(root.context.trace_id, "032x") == trace_id
+    assert root.parent is not None and format(root.parent.span_id, "016x") == parent
+
+
+def test_problem_json_carries_trace_id(traced: tuple[TestClient, InMemorySpanExporter]) -> None:
+    client, exporter = traced
+    r = client.get("/v1/regions/511599999999")
+    assert r.status_code == 404
+    body = r.json()
+    (root,) = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert body["trace_id"] == format(root.context.trace_id, "032x") == r.headers["x-trace-id"]
+    assert root.attributes is not None and root.attributes["http.response.status_code"] == 404
