@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway import docs, health
 from gateway.db import make_async_engine
 from gateway.errors import install_error_handlers
 from gateway.households import endpoints as households
+from gateway.metrics import METER_NAME, Metrics, PrometheusEndpoint, build_meter_provider
 from gateway.middleware import RequestIdMiddleware
 from gateway.notices import endpoints as notices
 from gateway.problems import router as problems_router
@@ -42,6 +44,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sample_ratio=settings.trace_sample_ratio
     )
     app.state.tracer = provider.get_tracer(TRACER_NAME)
+    prometheus = (
+        PrometheusEndpoint(host=settings.metrics_host, port=settings.metrics_port)
+        if settings.metrics_port
+        else None
+    )
+    owned_meters = app.state.meter_provider is None
+    meters: MeterProvider = app.state.meter_provider or build_meter_provider(
+        extra_readers=[prometheus.reader] if prometheus else None
+    )
+    app.state.metrics = Metrics.create(meters.get_meter(METER_NAME))
+    if prometheus:
+        prometheus.start()
     app.state.engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size)
     app.state.read_store = await open_read_store(
         settings.database_url, pool_size=settings.db_pool_size, tracer=app.state.tracer
@@ -53,9 +67,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.engine.dispose()
         if owned_provider:
             provider.shutdown()
+        if prometheus:
+            prometheus.stop()
+        if owned_meters:
+            meters.shutdown()
 
 
-def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+) -> FastAPI:
     """Assemble the gateway application (tests pass their own tracer provider: the global one is set once)."""
     app = FastAPIOffline(
         title="Xiangzhi Gateway (乡治)",
@@ -74,6 +97,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     )
     app.state.settings = settings or get_settings()
     app.state.tracer_provider = tracer_provider
+    app.state.meter_provider = meter_provider
     install_error_handlers(app)
     for router in (
         residents.router,

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         le=1.0,
         description="Share of traces exported (ids are always made); OTEL_TRACES_SAMPLER wins.",
     )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Prometheus text endpoint port."
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Bind address of the Prometheus endpoint.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL clients reach us by.")
 
 

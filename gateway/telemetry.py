@@ -24,6 +24,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.context import record_of_scope
+from gateway.metrics import Metrics
 
 TRACER_NAME = "xiangzhi.gateway"
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -128,6 +129,7 @@ class TracingMiddleware:
             await send(message)
 
         token = otel_context.attach(trace.set_span_in_context(span, parent))
+        started = time.perf_counter()
         try:
             await self.app(scope, receive, send_traced)
         except BaseException as exc:
@@ -135,21 +137,31 @@ class TracingMiddleware:
             raise
         finally:
             otel_context.detach(token)
-            if span.is_recording():
-                _finish(span, scope, method=method, status_code=status_code)
+            _finish(
+                span, scope, method=method, status_code=status_code, seconds=time.perf_counter() - started
+            )
             span.end()
 
 
-def _finish(span: Any, scope: Scope, *, method: str, status_code: int) -> None:
+def _finish(span: Any, scope: Scope, *, method: str, status_code: int, seconds: float) -> None:
     route = scope.get("route")
-    template = getattr(route, "path", None)
-    if template:
-        span.update_name(f"{method} {template}")
-        span.set_attribute("http.route", template)
+    template = getattr(route, "path", None) or "(unmatched)"
     rec = record_of_scope(scope)
-    attrs: dict[str, Any] = {"http.request.method": method, "http.response.status_code": status_code}
+    attrs: dict[str, Any] = {
+        "http.route": template,
+        "http.request.method": method,
+        "http.response.status_code": status_code,
+    }
     if rec.client_id:
         attrs["xz.client_id"] = rec.client_id
+    metrics: Metrics | None = getattr(scope["app"].state, "metrics", None)
+    if metrics is not None:
+        metrics.request_duration.record(seconds, attrs)
+        if rec.decision == "deny" or status_code in (401, 403, 429):
+            metrics.denials.add(1, {"reason": rec.reason or str(status_code), "http.route": template})
+    if not span.is_recording():
+        return
+    span.update_name(f"{method} {template}")
     if rec.purpose:
         attrs["xz.purpose"] = rec.purpose
     span.set_attributes(attrs)

@@ -67,3 +67,44 @@ def test_problem_json_carries_trace_id(traced: tuple[TestClient, InMemorySpanExp
     (root,) = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
     assert body["trace_id"] == format(root.context.trace_id, "032x") == r.headers["x-trace-id"]
     assert root.attributes is not None and root.attributes["http.response.status_code"] == 404
+
+
+def test_request_metrics_by_route_and_denials(store_url: str, store_engine: Engine) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    factories.county(store_engine)
+    reader = InMemoryMetricReader()
+    app = create_app(Settings(database_url=store_url), meter_provider=MeterProvider(metric_readers=[reader]))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for _ in range(3):
+            assert client.get("/v1/regions/511599100000").status_code == 200
+        assert client.get("/v1/regions/511599999999").status_code == 404
+    data = reader.get_metrics_data()
+    assert data is not None
+    points = [
+        p
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == "http.server.request.duration"
+        for p in m.data.data_points
+    ]
+    by_status = {
+        (p.attributes["http.route"], p.attributes["http.response.status_code"]): p.count for p in points
+    }
+    assert by_status[("/v1/regions/{code}", 200)] == 3
+    assert by_status[("/v1/regions/{code}", 404)] == 1
+
+
+def test_prometheus_endpoint_on_its_own_loopback_port(sqlite_url: str) -> None:
+    import httpx
+
+    from tests.support.pgcluster import free_port
+
+    port = free_port()
+    app = create_app(Settings(database_url=sqlite_url, metrics_port=port))
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert "http_server_request_duration" in text and 'http_route="/healthz"' in text
