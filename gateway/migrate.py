@@ -35,6 +35,21 @@ def current_revisions(connection: Connection) -> set[str]:
     return set(MigrationContext.configure(connection).get_current_heads())
 
 
+def schema_state(connection: Connection) -> str:
+    """Return `current`, `behind`, `ahead` (a newer release migrated it) or `unmigrated`."""
+    current = current_revisions(connection)
+    if not current:
+        return "unmigrated"
+    heads = head_revisions()
+    if current == heads:
+        return "current"
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    # A revision this code does not know was written by a newer release during a rolling upgrade:
+    # the expand/contract rule keeps the old code working on it, so it stays ready.
+    return "ahead" if current - known else "behind"
+
+
 def is_current(connection: Connection) -> bool:
-    """Tell whether the store is migrated to the code's head."""
-    return current_revisions(connection) == head_revisions()
+    """Tell whether this code may serve the store: migrated to its head, or ahead of it."""
+    return schema_state(connection) in ("current", "ahead")
