@@ -31,8 +31,10 @@ test: $(STAMP) system-deps
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
+# Bench report bench/results/YYYY-MM-DD.md; e.g. make bench BENCH_ARGS="--quick" or "--only by-id".
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

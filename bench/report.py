@@ -1,0 +1,246 @@
+"""The Markdown report: medians per row, each as a ratio to the ceiling measured in the same run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from statistics import median
+
+from bench.runner import RESULTS, TMP, Outcome, Sample, Unit
+from bench.scenarios import server_settings
+from bench.store import LOADER_DESCRIPTION, SAMPLE_IDS
+
+REPO = RESULTS.parents[1]
+
+
+@dataclass(frozen=True, slots=True)
+class RowSummary:
+    """Medians of one row over its runs."""
+
+    label: str
+    title: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    ratio: float | None
+    rps_min: float
+    rps_max: float
+    non2xx: int
+    errors: int
+    error_kinds: str
+    cpu_us: float | None
+    cpu_ratio: float | None
+    target: float | None
+
+
+def _ceilings(outcome: Outcome) -> tuple[dict[int, float], dict[int, float]]:
+    """Return the ceiling's req/s and CPU µs/request, by run."""
+    rps: dict[int, float] = {}
+    cpu: dict[int, float] = {}
+    for s in outcome.samples:
+        if _unit(outcome, label=s.label).scenario.ceiling:
+            rps[s.run] = s.result.rps
+            if s.cpu_us_per_request:
+                cpu[s.run] = s.cpu_us_per_request
+    return rps, cpu
+
+
+def _cpu_ratio(sample: Sample, ceiling_cpu: dict[int, float]) -> float | None:
+    own = sample.cpu_us_per_request
+    return ceiling_cpu[sample.run] / own if own and sample.run in ceiling_cpu else None
+
+
+def summarise_rows(outcome: Outcome) -> list[RowSummary]:
+    """Return one summary per row: medians of req/s, p50, p99, and of the per-run ratio to the ceiling."""
+    ceiling, ceiling_cpu = _ceilings(outcome)
+    out = []
+    for unit in outcome.units:
+        runs = [s for s in outcome.samples if s.label == unit.label]
+        if not runs:
+            continue
+        rps = [s.result.rps for s in runs]
+        ratios = [s.result.rps / ceiling[s.run] for s in runs if ceiling.get(s.run)]
+        cpus = [c for s in runs if (c := s.cpu_us_per_request)]
+        cpu_ratios = [r for s in runs if (r := _cpu_ratio(s, ceiling_cpu))]
+        kinds = "; ".join(f"run {s.run}: {s.result.error_kinds}" for s in runs if s.result.error_kinds)
+        out.append(
+            RowSummary(
+                label=unit.label,
+                title=unit.scenario.title,
+                rps=median(rps),
+                p50_ms=median(s.result.p50_ms for s in runs),
+                p99_ms=median(s.result.p99_ms for s in runs),
+                ratio=median(ratios) if ratios else None,
+                rps_min=min(rps),
+                rps_max=max(rps),
+                non2xx=sum(s.result.non2xx for s in runs),
+                errors=sum(s.result.errors for s in runs),
+                error_kinds=kinds,
+                cpu_us=median(cpus) if cpus else None,
+                cpu_ratio=median(cpu_ratios) if cpu_ratios else None,
+                target=unit.scenario.target_ratio,
+            )
+        )
+    return out
+
+
+def _unit(outcome: Outcome, *, label: str) -> Unit:
+    return next(u for u in outcome.units if u.label == label)
+
+
+def _git() -> str:
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return sha + (" with uncommitted changes in the working tree" if dirty else "")
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _versions() -> str:
+    names = ("fastapi", "starlette", "pydantic", "uvicorn", "uvloop", "httptools", "sqlalchemy", "asyncpg")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return ", ".join(found)
+
+
+def _ratio(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else "–"
+
+
+def _load(avg: tuple[float, float, float]) -> str:
+    return " ".join(f"{x:.2f}" for x in avg)
+
+
+def render(outcome: Outcome) -> str:
+    """Return the report as Markdown."""
+    o = outcome.options
+    rows = summarise_rows(outcome)
+    backends = sorted({u.fixture.backend for u in outcome.units if u.fixture.backend})
+    conns = ", ".join(sorted({str(u.scenario.connections) for u in outcome.units}))
+
+    lines = [
+        f"# Bench {outcome.started:%Y-%m-%d}" + (" (quick smoke run: not a measurement)" if o.quick else ""),
+        "",
+        f"- when: {outcome.started:%Y-%m-%d %H:%M %Z} to {outcome.finished:%H:%M}; commit {_git()}",
+        f"- machine: {os.cpu_count()} cores ({_cpu()}), shared with other work; load average "
+        f"{_load(outcome.load_before)} before, {_load(outcome.load_after)} after",
+        f"- software: Python {platform.python_version()}, {_versions()}",
+        f"- server (every row, ceiling included): {server_settings()}; each run starts a fresh process",
+        f"- load: {outcome.tool.version}"
+        + (f" ({outcome.tool.note})" if outcome.tool.note else "")
+        + (f", {o.threads} thread(s)" if outcome.tool.kind == "wrk" else "")
+        + f", {conns} connections, from a separate process on 127.0.0.1",
+        f"- runs: {o.runs} per row, rows interleaved within each run; {o.duration:g} s measured after "
+        f"{o.warmup:g} s warm-up; figures are medians over runs",
+        f"- store: {', '.join(backends) or 'none'}; {o.residents:,} residents; loader: {LOADER_DESCRIPTION}",
+        f"- requests: rotated through {min(SAMPLE_IDS, o.residents):,} random resident ids "
+        "(by-id: one id per request; list: one cursor per request)",
+        *([f"- note: {o.note}"] if o.note else []),
+        "",
+        "| row | what | req/s | p50 ms | p99 ms | ratio to hello | server CPU µs/req | CPU ratio to hello "
+        "| req/s min–max | non-2xx / errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        cpu = f"{r.cpu_us:,.0f}" if r.cpu_us else "–"
+        lines.append(
+            f"| {r.label} | {r.title} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {_ratio(r.ratio)} | "
+            f"{cpu} | {_ratio(r.cpu_ratio)} | {r.rps_min:,.0f}–{r.rps_max:,.0f} | {r.non2xx} / {r.errors} |"
+        )
+    lines += [
+        "",
+        "The ratio is the median over runs of (row req/s ÷ hello req/s of the same run). "
+        "The CPU ratio is the median of (hello's server CPU µs per request ÷ the row's), "
+        "read from /proc over the measured window: it moves far less than req/s when other work "
+        "shares the box. Read ratios, not absolute figures.",
+        "",
+        *[f"- socket errors of {r.label}: {r.error_kinds}" for r in rows if r.error_kinds],
+        "",
+    ]
+    targets = [r for r in rows if r.target is not None and r.ratio is not None]
+    if targets:
+        lines += ["## Targets (as ratios to the ceiling)", ""]
+        for r in targets:
+            assert r.ratio is not None and r.target is not None
+            verdict = "met" if r.ratio >= r.target else "not met"
+            cpu = f" (CPU ratio {r.cpu_ratio:.2f})" if r.cpu_ratio else ""
+            lines.append(f"- {r.label}: {r.ratio:.2f} of hello{cpu}; target ≥ {r.target:.2f}: {verdict}")
+        lines.append("")
+    lines += [
+        "## Every run",
+        "",
+        "| run | row | req/s | p50 ms | p99 ms | ratio | CPU µs/req | CPU ratio |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    ceiling, ceiling_cpu = _ceilings(outcome)
+    for s in sorted(outcome.samples, key=lambda s: (s.run, [u.label for u in outcome.units].index(s.label))):
+        ratio = s.result.rps / ceiling[s.run] if ceiling.get(s.run) else None
+        lines.append(
+            f"| {s.run} | {s.label} | {s.result.rps:,.0f} | {s.result.p50_ms:.2f} | "
+            f"{s.result.p99_ms:.2f} | {_ratio(ratio)} | {s.cpu_us_per_request or 0:,.0f} | "
+            f"{_ratio(_cpu_ratio(s, ceiling_cpu))} |"
+        )
+    if outcome.profile is not None:
+        lines += [
+            "",
+            f"## Profile of {outcome.profile_label}",
+            "",
+            f"Raw collapsed stacks: `{outcome.profile.raw.relative_to(REPO)}` (speedscope opens them).",
+            "",
+            "```",
+            outcome.profile.summary.rstrip(),
+            "```",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def default_path(outcome: Outcome) -> Path:
+    """Return where this invocation's report goes: the dated file for the full suite, else a variant."""
+    o = outcome.options
+    day = f"{outcome.started:%Y-%m-%d}"
+    if o.quick:
+        return TMP / f"{day}-quick.md"
+    if o.only:
+        return RESULTS / f"{day}-{'-'.join(sorted(o.only))}.md"
+    return RESULTS / f"{day}.md"
+
+
+def write(outcome: Outcome, *, path: Path | None = None) -> tuple[Path, str]:
+    """Write the report and return its path and text."""
+    text = render(outcome)
+    target = path or default_path(outcome)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target, text
