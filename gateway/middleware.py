@@ -18,8 +18,10 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming(scope) or secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        # The trace id (set by the tracing middleware outside us) is unique already and costs nothing.
+        request_id = _incoming(scope) or state.get("trace_id") or secrets.token_hex(16)
+        state["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
