@@ -41,6 +41,20 @@ class _Compiled:
         self.order: list[str] = list(compiled.positiontup or [])
         self.processors: dict[str, Any] = dict(compiled._bind_processors)
 
+    def statement(self, params: Mapping[str, Any], extracted: Sequence[Any] | None) -> tuple[str, list[Any]]:
+        """Return the SQL and positional arguments for one execution, converted as SQLAlchemy would."""
+        if not self.compiled.post_compile_params:
+            return self.sql, self.args(params, extracted)
+        # IN (...) lists and other late-rendered parameters: expand them for this parameter set.
+        values = self.compiled.construct_params(dict(params), extracted_parameters=extracted)
+        state = self.compiled.construct_expanded_state(values, escape_names=False)
+        out = []
+        for name in state.positiontup or []:
+            value = state.parameters[name]
+            proc = state.processors.get(name)
+            out.append(proc(value) if proc is not None and value is not None else value)
+        return state.statement, out
+
     def args(self, params: Mapping[str, Any], extracted: Sequence[Any] | None) -> list[Any]:
         """Return positional arguments for the driver, converted as SQLAlchemy would."""
         values = self.compiled.construct_params(dict(params), extracted_parameters=extracted)
@@ -91,14 +105,13 @@ class _Compiler:
     def prepare(self, stmt: ClauseElement, params: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
         key = stmt._generate_cache_key()
         if key is None:  # uncacheable construct: compile every time
-            compiled = _Compiled(stmt, self.dialect)
-            return compiled.sql, compiled.args(params or {}, None)
+            return _Compiled(stmt, self.dialect).statement(params or {}, None)
         found = self._cache.get(key.key)
         if found is None:
             if len(self._cache) > 2048:  # bounded: list filters have few shapes
                 self._cache.clear()
             found = self._cache[key.key] = _Compiled(stmt, self.dialect, key)
-        return found.sql, found.args(params or {}, key.bindparams)
+        return found.statement(params or {}, key.bindparams)
 
 
 class SqliteReadStore:
