@@ -11,19 +11,30 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway import docs, health
+from gateway.audit.runtime import install_audit, start_audit, stop_audit
+from gateway.auth import admin as auth_admin
+from gateway.auth import endpoints as oauth
+from gateway.auth.runtime import start_auth, stop_auth
+from gateway.dashboard import views as dashboard
 from gateway.db import make_async_engine
 from gateway.errors import install_error_handlers
 from gateway.households import endpoints as households
 from gateway.metrics import METER_NAME, Metrics, PrometheusEndpoint, build_meter_provider
 from gateway.middleware import RequestIdMiddleware
 from gateway.notices import endpoints as notices
+from gateway.openapi import install_openapi
+from gateway.policy import endpoints as policy
+from gateway.policy import sharing
+from gateway.policy.state import start_policy, stop_policy
 from gateway.problems import router as problems_router
 from gateway.public_services import endpoints as services
 from gateway.regions import endpoints as regions
 from gateway.residents import endpoints as residents
 from gateway.settings import Settings, get_settings
+from gateway.stats import endpoints as stats
 from gateway.store import open_read_store
 from gateway.telemetry import TRACER_NAME, TracingMiddleware, build_tracer_provider
+from policies.loader import DEFAULT_DIR as DEFAULT_POLICY_DIR
 
 DESCRIPTION = """\
 Xiangzhi Gateway (乡治) joins the records that the civil-affairs (民政), human-resources-and-social-security
@@ -60,9 +71,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.read_store = await open_read_store(
         settings.database_url, pool_size=settings.db_pool_size, tracer=app.state.tracer
     )
+    app.state.auth = await start_auth(settings, store=app.state.read_store)
+    app.state.policy = await start_policy(
+        directory=settings.policy_dir or DEFAULT_POLICY_DIR,
+        store=app.state.engine,
+        refresh_seconds=settings.policy_refresh_seconds,
+        enabled=settings.policy_enabled,
+    )
+    app.state.audit_writer = await start_audit(settings)
     try:
         yield
     finally:
+        await stop_audit(app.state.audit_writer)
+        await stop_policy(app.state.policy)
+        await stop_auth(app.state.auth)
         await app.state.read_store.close()
         await app.state.engine.dispose()
         if owned_provider:
@@ -93,6 +115,8 @@ def create_app(
             {"name": "notices", "description": "Notices (公告) from the county media centre."},
             {"name": "regions", "description": "The gazetteer (行政区划)."},
             {"name": "health", "description": "Probes for orchestrators."},
+            {"name": "oauth", "description": "OAuth 2.0 client credentials: tokens, introspection, keys."},
+            {"name": "admin", "description": "Client registry administration (scope admin:clients)."},
         ],
     )
     app.state.settings = settings or get_settings()
@@ -106,10 +130,19 @@ def create_app(
         notices.router,
         regions.router,
         health.router,
+        oauth.router,
+        auth_admin.router,
+        policy.router,
+        policy.admin,
+        sharing.router,
+        stats.router,
+        dashboard.router,
         problems_router,
         docs.router,
     ):
         app.include_router(router)
+    install_audit(app)  # before the other middleware: the audit middleware sits inside tracing
+    install_openapi(app)  # last OpenAPI hook: completes every operation (gateway/openapi.py)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(TracingMiddleware)  # added last = outermost: the span covers everything
     return app

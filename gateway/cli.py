@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gateway.commands import db, schemas, serve
+from gateway.commands import audit, clients, db, keys, openapi, policy, quarantine, schemas, serve, sync
 
 app = typer.Typer(
     name="gateway",
@@ -14,4 +14,11 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(schemas.app, name="schemas")
+app.add_typer(clients.app, name="clients")
+app.add_typer(keys.app, name="keys")
+app.add_typer(policy.app, name="policy")
+app.add_typer(audit.app, name="audit")
+app.add_typer(openapi.app, name="openapi")
 app.command("serve")(serve.serve)
+app.command("sync")(sync.sync)
+app.add_typer(quarantine.app, name="quarantine")

@@ -63,6 +63,18 @@ class Forbidden(GatewayError):
     status, slug, title = 403, "forbidden", "Forbidden"
 
 
+class InvalidToken(Unauthorized):
+    """The bearer token is missing, malformed, badly signed, expired or revoked (RFC 6750 §3.1)."""
+
+    slug, title = "invalid-token", "Invalid bearer token"
+
+
+class InsufficientScope(Forbidden):
+    """The bearer token is valid but lacks a scope the operation needs (RFC 6750 §3.1)."""
+
+    slug, title = "insufficient-scope", "Insufficient scope"
+
+
 class NotFound(GatewayError):
     """The resource does not exist, or the caller may not know it exists."""
 
@@ -105,6 +117,8 @@ PROBLEM_TYPES: tuple[type[GatewayError], ...] = (
     InvalidCursor,
     Unauthorized,
     Forbidden,
+    InvalidToken,
+    InsufficientScope,
     NotFound,
     MethodNotAllowed,
     Conflict,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,64 @@ class Settings(BaseSettings):
     )
     metrics_host: str = Field(default="127.0.0.1", description="Bind address of the Prometheus endpoint.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL clients reach us by.")
+    # OAuth (gateway/auth): token lifetime, clock skew, signing keys and revocation staleness.
+    token_ttl_seconds: int = Field(default=600, ge=30, le=86400, description="Access token lifetime.")
+    token_clock_skew_seconds: int = Field(
+        default=30, ge=0, le=300, description="Leeway for exp/iat of tokens and client assertions."
+    )
+    token_audience: str | None = Field(
+        default=None, description="`aud` of access tokens; defaults to public_url (RFC 9068 §3)."
+    )
+    signing_alg: str = Field(default="RS256", pattern=r"^(RS256|ES256|EdDSA)$", description="JWS alg.")
+    key_encryption_key: SecretStr | None = Field(
+        default=None, description="Fernet key encrypting private signing keys in the store."
+    )
+    key_encryption_key_file: Path = Field(
+        default=Path("var/key-encryption.key"),
+        description="Dev fallback when GATEWAY_KEY_ENCRYPTION_KEY is unset: generated 0600, loudly.",
+    )
+    signing_key_file: Path | None = Field(
+        default=None, description="PEM private signing key kept outside the store (replaces store keys)."
+    )
+    auth_refresh_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often revocations and client status are re-read."
+    )
+    auth_max_staleness_seconds: float = Field(
+        default=3.0, gt=0, le=300, description="Older revocation data makes every request re-check the store."
+    )
+    # Access policy (policies/, gateway/policy): documents, refresh, sharing-request deadlines.
+    policy_dir: Path | None = Field(
+        default=None, description="Policy documents directory; default: the packaged policies/default."
+    )
+    policy_refresh_seconds: float = Field(
+        default=2.0, gt=0, le=300, description="How often policy files and approval grants are re-checked."
+    )
+    policy_enabled: bool = Field(
+        default=True, description="Enforce the access policy (false only for the policy-off benchmark)."
+    )
+    sharing_due_working_days: int = Field(
+        default=10, ge=1, le=60, description="Working days to answer a sharing request (政务数据共享条例)."
+    )
+    # Audit log (gateway/audit): one committed event per decision before the response.
+    audit_enabled: bool = Field(
+        default=True, description="Audit every decision (false only for the audit-off benchmark)."
+    )
+    audit_key_file: Path | None = Field(
+        default=None, description="Ed25519 PEM key signing checkpoints; default: generated var/audit-key.pem."
+    )
+    audit_retention_days: int = Field(
+        default=180, ge=180, description="Events kept at least this long (网络安全法 Art. 21: six months)."
+    )
+    audit_checkpoint_every: int = Field(default=1000, ge=1, description="Sign a checkpoint every N events.")
+    audit_checkpoint_seconds: float = Field(
+        default=60.0, gt=0, description="...or every T seconds when events are waiting for one."
+    )
+    audit_batch_max: int = Field(default=512, ge=1, le=10000, description="Events per group commit.")
+    audit_linger_ms: float = Field(
+        default=0.0, ge=0, le=50, description="Wait this long for a batch to fill (0: commit at once)."
+    )
+    # Statistics (gateway/stats): counts from 1 to k-1 are published as "<k" (k=2 would name the value).
+    stats_min_cell: int = Field(default=5, ge=3, le=100, description="Smallest count published as a number.")
 
 
 @lru_cache(maxsize=1)

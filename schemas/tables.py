@@ -44,6 +44,8 @@ class ResidentRow(SQLModel, table=True):
     household_id: str | None = Field(default=None, max_length=16)
     status: str = Field(max_length=16)
     needs_review: bool = False
+    # Lets a sync find who crossed an age threshold (60 elderly, 16 child) since its last run.
+    birth_date: dt.date | None = Field(default=None, index=True)
     updated_at: dt.datetime = Field(sa_type=TS)
     created_at: dt.datetime = Field(sa_type=TS)
     doc: str = Field(sa_column=Column(Text, nullable=False))
@@ -67,6 +69,9 @@ class ResidentSourceRow(SQLModel, table=True):
     source: str = Field(primary_key=True, max_length=64)
     record_key: str = Field(primary_key=True, max_length=128)
     resident_id: str = Field(index=True, max_length=16)
+    # Linking key (normalised citizen ID) and the household the record places the person in.
+    national_id: str | None = Field(default=None, index=True, max_length=18)
+    household_id: str | None = Field(default=None, index=True, max_length=16)
     source_updated_at: dt.datetime | None = Field(default=None, sa_type=TS)
     content_hash: str = Field(max_length=64)
     values: str = Field(sa_column=Column(Text, nullable=False))
@@ -92,7 +97,7 @@ class EnrollmentRow(SQLModel, table=True):
     __tablename__ = "enrollment"
     __table_args__ = (UniqueConstraint("source", "record_key", name="uq_enrollment_source_key"),)
 
-    id: str = Field(primary_key=True, max_length=40)
+    id: str = Field(primary_key=True, max_length=160)
     resident_id: str = Field(index=True, max_length=16)
     kind: str = Field(max_length=40)
     status: str = Field(max_length=16)
@@ -193,3 +198,32 @@ class SyncStateRow(SQLModel, table=True):
     watermark: str | None = Field(default=None, max_length=64)
     position: str | None = Field(default=None, sa_column=Column(Text))
     updated_at: dt.datetime = Field(sa_type=TS)
+
+
+class SyncLockRow(SQLModel, table=True):
+    """A lease on one source's sync, so two syncs of a source never run at once (across processes)."""
+
+    __tablename__ = "sync_lock"
+
+    source: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=64)
+    acquired_at: dt.datetime = Field(sa_type=TS)
+    expires_at: dt.datetime = Field(sa_type=TS)
+
+
+class SyncDirtyRow(SQLModel, table=True):
+    """A resident ('R…') or household ('H…') whose served documents and tags must be recomputed."""
+
+    __tablename__ = "sync_dirty"
+
+    key: str = Field(primary_key=True, max_length=16)
+
+
+# The OAuth server's tables live beside the resource tables so Alembic sees one metadata.
+# The audit log's tables (events, disclosed record ids, chain head, checkpoints, keys).
+from schemas import tables_audit as tables_audit  # noqa: E402
+from schemas import tables_auth as tables_auth  # noqa: E402
+
+# The access policy's tables (sharing requests, approval grants, rate counters).
+from schemas import tables_policy as tables_policy  # noqa: E402
+

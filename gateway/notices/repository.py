@@ -1,14 +1,16 @@
-"""Notice queries: active notices addressed to a region, category and audience."""
+"""Notice queries: active notices addressed to a region, category and audience, or to one resident."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+import orjson
+from sqlalchemy import ColumnElement, and_, false, or_, select
 
+from gateway.residents import repository as residents
 from gateway.store import ReadStore
-from schemas.codes import Audience, NoticeCategory
+from schemas.codes import Audience, NoticeCategory, ResidentStatus, Tag
 from schemas.regions import ancestors_or_self, prefix_range, region_prefix
 from schemas.tables import NoticeRegionRow, NoticeRow
 
@@ -24,6 +26,65 @@ class NoticeFilter:
     category: NoticeCategory | None = None
     audience: Audience | None = None
     now: dt.datetime | None = None
+    # For one resident (see `for_resident`): these regions exactly (no subtree), any of these audiences.
+    addressed_to: tuple[str, ...] | None = None
+    audiences: tuple[Audience, ...] | None = None
+
+
+ELDERLY_AGE = 60
+ADULT_AGE = 18
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a resident is registered and which audiences they belong to."""
+
+    region: str | None
+    audiences: tuple[Audience, ...]
+
+
+def _age(birth: str | None, today: dt.date) -> int | None:
+    if not birth:
+        return None
+    born = dt.date.fromisoformat(birth)
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+async def for_resident(db: ReadStore, resident_id: str, *, today: dt.date | None = None) -> Target | None:
+    """Return the region and audiences of a resident (loaded through the residents repository), or None.
+
+    Everyone: always. Elderly: aged 60 or more, or tagged elderly. Migrant workers: tagged
+    migrant_worker. Parents: an adult (or of unknown age) whose household has another active member
+    under 18; this includes the grandparents who look after left-behind children, who are the
+    ones who need school notices read out.
+    """
+    doc = await residents.get_doc(db, resident_id)
+    if doc is None:
+        return None
+    person = orjson.loads(doc)
+    today = today or dt.datetime.now(CHINA).date()
+    tags = set(person.get("tags") or ())
+    age = _age(person.get("birth_date"), today)
+    audiences = [Audience.EVERYONE]
+    if Tag.ELDERLY.value in tags or (age is not None and age >= ELDERLY_AGE):
+        audiences.append(Audience.ELDERLY)
+    if Tag.MIGRANT_WORKER.value in tags:
+        audiences.append(Audience.MIGRANT_WORKERS)
+    household = person.get("household_id")
+    if household and (age is None or age >= ADULT_AGE):
+        flt = residents.ResidentFilter(household_id=household, status=ResidentStatus.ACTIVE)
+        ids, docs, _ = await residents.list_docs(db, flt, after=None, limit=100)
+        others = (orjson.loads(d) for i, d in zip(ids, docs, strict=True) if i != resident_id)
+        ages = [_age(o.get("birth_date"), today) for o in others]
+        if any(a is not None and a < ADULT_AGE for a in ages):
+            audiences.append(Audience.PARENTS)
+    return Target(region=person.get("region_code"), audiences=tuple(audiences))
+
+
+def _any_region(codes: list[str] | tuple[str, ...]) -> ColumnElement[bool]:
+    # Equalities, not IN (list): the read store runs compiled SQL without expanding list parameters.
+    return or_(*(NR.region_code == c for c in codes)) if codes else false()
 
 
 async def list_docs(
@@ -41,9 +102,13 @@ async def list_docs(
             NR.region_code >= low if high is None else and_(NR.region_code >= low, NR.region_code < high)
         )
         addressed = select(NR.notice_id).where(
-            or_(NR.region_code.in_(ancestors_or_self(flt.region)), in_subtree)
+            or_(_any_region(ancestors_or_self(flt.region)), in_subtree)
         )
         stmt = stmt.where(N.id.in_(addressed))
+    if flt.addressed_to is not None:
+        stmt = stmt.where(N.id.in_(select(NR.notice_id).where(_any_region(flt.addressed_to))))
+    if flt.audiences is not None:
+        stmt = stmt.where(or_(*(N.audiences.contains(f",{a.value},") for a in flt.audiences)))
     if flt.category is not None:
         stmt = stmt.where(N.category == flt.category.value)
     if flt.audience is not None:

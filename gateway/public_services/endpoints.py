@@ -7,15 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
+from gateway.auth.dependencies import require_scope
+from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
 from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.policy.deps import ServicesAccess
 from gateway.public_services import repository
 from schemas.codes import Department
 from schemas.models import Page, Service
 
-router = APIRouter(prefix="/v1/services", tags=["services"])
+router = APIRouter(
+    prefix="/v1/services", tags=["services"], dependencies=[require_scope(Scope.SERVICES_READ)]
+)
 
 
 @router.get(
@@ -26,6 +31,7 @@ router = APIRouter(prefix="/v1/services", tags=["services"])
 )
 async def list_services(
     db: ReadDep,
+    _access: ServicesAccess,
     department: Annotated[Department | None, Query(description="Only this department's items.")] = None,
     active: Annotated[
         bool | None, Query(description="Only offered (true) or withdrawn (false) items.")
@@ -54,7 +60,9 @@ async def list_services(
     responses=problem_responses(404, 422),
 )
 async def get_service(
-    db: ReadDep, service_id: Annotated[str, Path(min_length=1, max_length=96, pattern=r"^[\w:.\-]+$")]
+    db: ReadDep,
+    _access: ServicesAccess,
+    service_id: Annotated[str, Path(min_length=1, max_length=96, pattern=r"^[\w:.\-]+$")]
 ) -> Response:
     """Return one service item."""
     doc = await repository.get_doc(db, service_id)

@@ -7,20 +7,24 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
+from gateway.auth.dependencies import require_scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
 from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.policy.deps import RegionsAccess
 from gateway.regions import repository
 from schemas.codes import RegionLevel
 from schemas.models import Page, Region, RegionCode
 
-router = APIRouter(prefix="/v1/regions", tags=["regions"])
+# Reference data: any valid token, no scope (the scope list is the contract; docs/keys.md).
+router = APIRouter(prefix="/v1/regions", tags=["regions"], dependencies=[require_scope()])
 
 
 @router.get("", summary="List regions", response_model=Page[Region], responses=problem_responses(400, 422))
 async def list_regions(
     db: ReadDep,
+    _access: RegionsAccess,
     within: Annotated[
         RegionCode | None, Query(description="Only this region's subtree (itself included).")
     ] = None,
@@ -39,7 +43,9 @@ async def list_regions(
 
 
 @router.get("/{code}", summary="Get a region", response_model=Region, responses=problem_responses(404, 422))
-async def get_region(db: ReadDep, code: Annotated[str, Path(pattern=r"^\d{12}$")]) -> Response:
+async def get_region(
+    db: ReadDep, _access: RegionsAccess, code: Annotated[str, Path(pattern=r"^\d{12}$")]
+) -> Response:
     """Return one region by its 12-digit code."""
     doc = await repository.get_doc(db, code)
     if doc is None:

@@ -9,17 +9,21 @@ from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
-from gateway.context import RecordDep
+from gateway.auth.dependencies import require_scope
+from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
 from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.policy.deps import ResidentsAccess
 from gateway.residents import repository
 from schemas.citizen_id import CitizenId
 from schemas.codes import ResidentStatus, Tag
 from schemas.models import Page, RegionCode, Resident
 
-router = APIRouter(prefix="/v1/residents", tags=["residents"])
+router = APIRouter(
+    prefix="/v1/residents", tags=["residents"], dependencies=[require_scope(Scope.RESIDENTS_READ)]
+)
 
 ResidentId = Annotated[
     str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$", description="Gateway id.")
@@ -44,11 +48,11 @@ def _json(body: str | bytes) -> Response:
     "",
     summary="List residents",
     response_model=Page[Resident],
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 403, 422, 429),
 )
 async def list_residents(
     db: ReadDep,
-    record: RecordDep,
+    access: ResidentsAccess,
     region: Annotated[
         RegionCode | None,
         Query(description="Region code; the whole subtree is included (a township: its villages)."),
@@ -67,37 +71,47 @@ async def list_residents(
     """List residents in a stable order; follow `next` until it is null."""
     key = decode_cursor(cursor, arity=1)
     flt = repository.ResidentFilter(
-        region=region, tag=tag, status=status, household_id=household, updated_since=updated_since
+        region=region,
+        tag=tag,
+        status=status,
+        household_id=household,
+        updated_since=updated_since,
+        policy_scopes=access.scopes,
     )
     ids, docs, last = await repository.list_docs(db, flt, after=key[0] if key else None, limit=limit)
-    record.disclose("resident", ids)
-    return _json(page_body(docs, next_cursor=encode_cursor([last]) if last else None))
+    await access.disclose("resident", ids)
+    return _json(page_body(access.project_page(docs), next_cursor=encode_cursor([last]) if last else None))
 
 
 @router.get(
-    "/{resident_id}", summary="Get a resident", response_model=Resident, responses=problem_responses(404, 422)
+    "/{resident_id}",
+    summary="Get a resident",
+    response_model=Resident,
+    responses=problem_responses(403, 404, 422, 429),
 )
-async def get_resident(db: ReadDep, record: RecordDep, resident_id: ResidentId) -> Response:
+async def get_resident(db: ReadDep, access: ResidentsAccess, resident_id: ResidentId) -> Response:
     """Return one resident by gateway id."""
     doc = await repository.get_doc(db, resident_id)
-    if doc is None:
+    shown = access.project(doc) if doc is not None else None
+    if shown is None:  # outside the caller's rows answers exactly like a missing one
         raise NotFound(f"no resident {resident_id}")
-    record.disclose("resident", [resident_id])
-    return _json(doc)
+    await access.disclose("resident", [resident_id])
+    return _json(shown)
 
 
 @router.post(
     ":lookup",
     summary="Find a resident by citizen ID",
     response_model=Resident,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(403, 404, 422, 429),
 )
 async def lookup_resident(
-    db: ReadDep, record: RecordDep, body: Annotated[ResidentLookup, Body()]
+    db: ReadDep, access: ResidentsAccess, body: Annotated[ResidentLookup, Body()]
 ) -> Response:
     """Return the resident holding a citizen ID number (sent in the body, never in the URL)."""
     found = await repository.get_by_national_id(db, body.national_id)
-    if found is None:
+    shown = access.project(found[1]) if found is not None else None
+    if found is None or shown is None:
         raise NotFound("no resident holds this citizen ID number")
-    record.disclose("resident", [found[0]])
-    return _json(found[1])
+    await access.disclose("resident", [found[0]])
+    return _json(shown)

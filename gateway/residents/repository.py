@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select
 
 from gateway.store import ReadStore
+from policies.decide import RowScope
 from schemas.codes import ResidentStatus, Tag
 from schemas.regions import prefix_range, region_prefix
 from schemas.tables import ResidentRow, ResidentTagRow
@@ -28,6 +29,39 @@ class ResidentFilter:
     status: ResidentStatus | None = None
     household_id: str | None = None
     updated_since: dt.datetime | None = None
+    # From the access policy: rows outside every scope are never fetched (None: no restriction).
+    policy_scopes: tuple[RowScope, ...] | None = None
+
+
+def _region_clause(prefixes: tuple[str, ...]) -> ColumnElement[bool]:
+    parts = []
+    for prefix in prefixes:
+        low, high = prefix_range(prefix)
+        in_range = R.region_code >= low if high is None else and_(R.region_code >= low, R.region_code < high)
+        parts.append(in_range)
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def _scope_clause(scope: RowScope) -> ColumnElement[bool] | None:
+    parts: list[ColumnElement[bool]] = []
+    if scope.prefixes is not None:
+        region = _region_clause(scope.prefixes) if scope.prefixes else false()
+        parts.append(or_(region, R.region_code.is_(None)) if scope.unplaced else region)
+    for tag in scope.tags:
+        # Each required tag is an indexed semi-join on resident_tag (ix_resident_tag_tag_id).
+        parts.append(R.id.in_(select(T.resident_id).where(T.tag == tag)))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else and_(*parts)
+
+
+def policy_clause(scopes: tuple[RowScope, ...]) -> ColumnElement[bool] | None:
+    """Return the WHERE clause selecting rows inside any of the policy's scopes (None: every row)."""
+    clauses = [_scope_clause(s) for s in scopes]
+    if any(c is None for c in clauses):
+        return None
+    kept = [c for c in clauses if c is not None]
+    return kept[0] if len(kept) == 1 else or_(*kept)
 
 
 async def get_doc(db: ReadStore, resident_id: str) -> str | None:
@@ -59,6 +93,10 @@ def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[
     if flt.updated_since is not None:
         # Stored in UTC; SQLite keeps no zone, so compare in UTC too.
         stmt = stmt.where(R.updated_at >= flt.updated_since.astimezone(dt.UTC))
+    if flt.policy_scopes is not None:
+        clause = policy_clause(flt.policy_scopes)
+        if clause is not None:
+            stmt = stmt.where(clause)
     if after is not None:
         stmt = stmt.where(R.id > after)
     return stmt.order_by(R.id).limit(limit + 1)

@@ -14,8 +14,15 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import Engine
 
 from gateway.app import create_app
-from gateway.settings import Settings
+from tests.auth.helpers import auth_settings, fetch_token, register
 from tests.support import factories
+
+
+def _authorise(client: TestClient, engine: Engine) -> None:
+    client_id, secret = register(engine)
+    assert secret is not None
+    client.headers["Authorization"] = f"Bearer {fetch_token(client, client_id, secret)}"
+    client.headers["X-Purpose"] = "social-assistance-review"
 
 
 @pytest.fixture
@@ -25,8 +32,14 @@ def traced(store_url: str, store_engine: Engine) -> Iterator[tuple[TestClient, I
     exporter = InMemorySpanExporter()
     provider = TracerProvider(sampler=ALWAYS_ON)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    app = create_app(Settings(database_url=store_url, db_pool_size=2), tracer_provider=provider)
+    client_id, secret = register(store_engine)
+    app = create_app(auth_settings(store_url, db_pool_size=2), tracer_provider=provider)
     with TestClient(app, raise_server_exceptions=False) as client:
+        # A real token, verified once up front so the spans below are the request's own (not the
+        # token endpoint's, nor the first-use client check's).
+        client.headers["Authorization"] = f"Bearer {fetch_token(client, client_id, secret or '')}"
+        assert client.get("/v1/regions").status_code == 200
+        exporter.clear()
         yield client, exporter
 
 
@@ -74,9 +87,11 @@ def test_request_metrics_by_route_and_denials(store_url: str, store_engine: Engi
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     factories.county(store_engine)
+    client_id, secret = register(store_engine)
     reader = InMemoryMetricReader()
-    app = create_app(Settings(database_url=store_url), meter_provider=MeterProvider(metric_readers=[reader]))
+    app = create_app(auth_settings(store_url), meter_provider=MeterProvider(metric_readers=[reader]))
     with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {fetch_token(client, client_id, secret or '')}"
         for _ in range(3):
             assert client.get("/v1/regions/511599100000").status_code == 200
         assert client.get("/v1/regions/511599999999").status_code == 404
@@ -103,7 +118,7 @@ def test_prometheus_endpoint_on_its_own_loopback_port(sqlite_url: str) -> None:
     from tests.support.pgcluster import free_port
 
     port = free_port()
-    app = create_app(Settings(database_url=sqlite_url, metrics_port=port))
+    app = create_app(auth_settings(sqlite_url, metrics_port=port))
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         text = httpx.get(f"http://127.0.0.1:{port}/metrics").text

@@ -1,0 +1,208 @@
+"""Cost of the audit log: by-id read throughput with audit on vs off (SQLite and PostgreSQL), and
+`gateway audit verify` speed.
+
+Target (the Audit issue): audit on costs at most 25% of the full path's throughput; verify runs at
+200,000 events/s or more. Each backend's on/off servers are real uvicorn processes loaded by wrk
+(or the Python client) with 32 connections; runs alternate on/off so machine load drifts hit both,
+and the best run of each is kept. Usage: python -m bench.audit_bench [--seconds 5] [--runs 3]
+[--backends sqlite,postgresql] [--verify-events 200000].
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bench.load import LoadResult, choose_tool, run_load, write_rotation
+from bench.runner import log_stderr
+from bench.scenarios import Request, uvicorn_command
+from bench.server import free_port
+from bench.store import prepare
+from gateway import migrate
+from gateway.audit.checkpoints import load_or_create_key
+from gateway.audit.verify import verify_store
+from gateway.auth.clients import create_client
+from gateway.db import make_sync_engine
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _key(path: Path) -> Path:
+    path.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return path
+
+
+@contextlib.contextmanager
+def _server(url: str, *, audit: bool, work: Path, fernet: str) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env.update(
+        PYTHONPATH=str(REPO),
+        GATEWAY_DATABASE_URL=url,
+        GATEWAY_AUDIT_ENABLED="true" if audit else "false",
+        GATEWAY_AUDIT_KEY_FILE=str(work / "audit-key.pem"),
+        GATEWAY_KEY_ENCRYPTION_KEY=fernet,
+        GATEWAY_TRACE_SAMPLE_RATIO="0",
+        # The policy's per-client rate limit would cap both runs alike (429s); leave it out of both.
+        GATEWAY_POLICY_ENABLED="false",
+    )
+    with (work / f"server-{'on' if audit else 'off'}.log").open("wb") as log:
+        proc = subprocess.Popen(
+            uvicorn_command("gateway.app:create_app", port=port),
+            cwd=work,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {(work / 'server.log')}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def read_cost(backend: str, *, seconds: float, runs: int, residents: int, work: Path) -> dict[str, float]:
+    """Return best by-id req/s with audit off and on, and the throughput audit costs (%)."""
+    tool = choose_tool("auto", log=log_stderr)
+    fernet = Fernet.generate_key().decode()
+    _key(work / "audit-key.pem")
+    best = {"off": 0.0, "on": 0.0}
+    with contextlib.ExitStack() as stack:
+        fx = stack.enter_context(
+            prepare(
+                backend,
+                residents=residents,
+                seed=2026,
+                work_dir=work,
+                cache_dir=work / "cache",
+                log=log_stderr,
+            )
+        )
+        assert fx.database_url is not None
+        engine = make_sync_engine(fx.database_url)
+        migrate.upgrade(engine)
+        record, secret = create_client(
+            engine,
+            name="bench",
+            department="civil_affairs",
+            subsystem="bench",
+            scopes=["residents:read"],
+            region_code="511599000000",
+        )
+        engine.dispose()
+        requests = [Request(f"/v1/residents/{rid}") for rid in fx.resident_ids]
+        for i in range(runs * 2):
+            mode = "off" if i % 2 == 0 else "on"
+            with _server(fx.database_url, audit=mode == "on", work=work, fernet=fernet) as base:
+                token = httpx.post(
+                    base + "/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(record.client_id, secret or ""),
+                ).json()["access_token"]
+                headers = {"Authorization": f"Bearer {token}", "X-Purpose": "social-assistance-review"}
+                probe = httpx.get(base + requests[0].path, headers=headers)
+                if probe.status_code != 200:
+                    raise RuntimeError(f"{backend}: probe answered {probe.status_code}: {probe.text[:300]}")
+                script, reqs = write_rotation(requests, headers=headers, lua=None, out_dir=work, name=mode)
+                run_load(
+                    tool,
+                    base_url=base,
+                    script=script,
+                    requests_file=reqs,
+                    connections=32,
+                    duration=1,
+                    threads=1,
+                )  # warm-up
+                res: LoadResult = run_load(
+                    tool,
+                    base_url=base,
+                    script=script,
+                    requests_file=reqs,
+                    connections=32,
+                    duration=seconds,
+                    threads=1,
+                )
+                if res.non2xx or res.errors:
+                    raise RuntimeError(f"{backend} audit {mode}: {res.non2xx} non-2xx, {res.errors} errors")
+                best[mode] = max(best[mode], res.rps)
+                log_stderr(f"{backend} audit {mode}: {res.rps:,.0f} req/s (p99 {res.p99_ms:.1f} ms)")
+    return {"off_rps": best["off"], "on_rps": best["on"], "cost_pct": 100 * (1 - best["on"] / best["off"])}
+
+
+def verify_rate(events: int, *, work: Path) -> float:
+    """Write `events` events to a fresh SQLite store and return verify's events per second."""
+    from tests.audit.support import write_events  # the tests' realistic event generator
+
+    url = f"sqlite:///{work / 'verify.db'}"
+    engine = make_sync_engine(url)
+    migrate.upgrade(engine)
+    key = load_or_create_key(_key(work / "verify-key.pem"))
+    asyncio.run(write_events(url, events, key=key, batch=2000, checkpoint_every=10_000))
+    report = verify_store(engine)
+    engine.dispose()
+    assert report.ok, report.finding
+    return report.rate
+
+
+def main() -> None:
+    """Run the audit bench and print a small report."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--residents", type=int, default=20_000)
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--verify-events", type=int, default=200_000)
+    args = ap.parse_args()
+    lines = ["| backend | audit off req/s | audit on req/s | audit cost | target |", "|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory(prefix="xz-audit-bench-") as tmp:
+        for backend in [b for b in args.backends.split(",") if b]:
+            work = Path(tmp) / backend
+            work.mkdir()
+            r = read_cost(backend, seconds=args.seconds, runs=args.runs, residents=args.residents, work=work)
+            verdict = "ok" if r["cost_pct"] <= 25 else "MISSED"
+            lines.append(
+                f"| {backend} | {r['off_rps']:,.0f} | {r['on_rps']:,.0f} | {r['cost_pct']:.1f}% | "
+                f"<= 25% {verdict} |"
+            )
+        rate = verify_rate(args.verify_events, work=Path(tmp))
+    lines.append("")
+    lines.append(
+        f"`gateway audit verify`: {rate:,.0f} events/s over {args.verify_events:,} events "
+        f"(target 200,000: {'ok' if rate >= 200_000 else 'MISSED'})"
+    )
+    print("\n".join(lines))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

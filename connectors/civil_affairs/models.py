@@ -1,0 +1,59 @@
+"""Raw rows of the civil-affairs database (民政), with the legacy pinyin-initial column names as aliases."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from connectors.sdk.records import RawRecord
+
+
+class CivilResidentRow(RawRecord):
+    """T_HJ_JMXX: a registered resident (户籍居民信息). Every column is text."""
+
+    key_alias = "JMID"
+    kind = "person"
+
+    jmid: str = Field(alias="JMID", min_length=1, description="resident id in this system, stable")
+    xm: str | None = Field(default=None, alias="XM", description="name")
+    sfzhm: str | None = Field(default=None, alias="SFZHM", description="citizen ID number")
+    xb: str | None = Field(default=None, alias="XB", description="sex, GB/T 2261.1")
+    csrq: str | None = Field(default=None, alias="CSRQ", description="birth date YYYYMMDD")
+    mz: str | None = Field(default=None, alias="MZ", description="ethnicity, GB/T 3304")
+    hh: str | None = Field(default=None, alias="HH", description="household number 户号")
+    yhzgx: str | None = Field(default=None, alias="YHZGX", description="relation to head, GB/T 4761")
+    xzqhdm: str | None = Field(default=None, alias="XZQHDM", description="village of registration")
+    hjdz: str | None = Field(default=None, alias="HJDZ", description="registered address")
+    lxdh: str | None = Field(default=None, alias="LXDH", description="phone")
+    ryzt: str | None = Field(default=None, alias="RYZT", description="1 active, 2 deceased, 3 moved out")
+    gxsj: str | None = Field(default=None, alias="GXSJ", description="last updated, Beijing time")
+
+
+class CivilEnrollmentRow(RawRecord):
+    """T_JZ_DBXX: a social-assistance enrolment (社会救助)."""
+
+    key_alias = "DBID"
+    kind = "enrollment"
+
+    dbid: str = Field(alias="DBID", min_length=1)
+    jmid: str | None = Field(default=None, alias="JMID", description="the resident (T_HJ_JMXX.JMID)")
+    jzlx: str | None = Field(default=None, alias="JZLX", description="assistance type 01-05")
+    je: str | None = Field(default=None, alias="JE", description="yuan per month, decimal text")
+    ksrq: str | None = Field(default=None, alias="KSRQ", description="start YYYYMMDD")
+    jsrq: str | None = Field(default=None, alias="JSRQ", description="end YYYYMMDD, empty while open")
+    zt: str | None = Field(default=None, alias="ZT", description="1 receiving, 0 stopped")
+    gxsj: str | None = Field(default=None, alias="GXSJ")
+
+
+class CivilServiceRow(RawRecord):
+    """T_FW_FWSX: a service item offered by civil affairs (服务事项)."""
+
+    key_alias = "SXBM"
+    kind = "service"
+
+    sxbm: str = Field(alias="SXBM", min_length=1, description="item code")
+    sxmc: str | None = Field(default=None, alias="SXMC", description="name")
+    blqd: str | None = Field(default=None, alias="BLQD", description="channels: 线上,线下,代办")
+    bldd: str | None = Field(default=None, alias="BLDD", description="where")
+    cnqx: str | None = Field(default=None, alias="CNQX", description="promised days")
+    sxzt: str | None = Field(default=None, alias="SXZT", description="1 offered, 0 withdrawn")
+    gxsj: str | None = Field(default=None, alias="GXSJ")

@@ -1,0 +1,56 @@
+"""Raw rows of the monthly migrant-worker register (外出务工人员登记表), keyed by their Chinese headers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+
+from connectors.sdk.records import RawRecord
+
+FILE_FIELD = "_file"  # added by extract: the file a row came from (its month)
+HEADER = (
+    "序号",
+    "姓名",
+    "身份证号码",
+    "性别",
+    "户籍所在村",
+    "村代码",
+    "务工省份",
+    "务工城市",
+    "外出时间",
+    "返乡时间",
+    "联系电话",
+    "登记日期",
+)
+
+
+class RegisterRow(RawRecord):
+    """One row of a monthly register file; the record key is '<file name>#<序号>'."""
+
+    key_alias = "序号"
+    kind = "person"
+
+    file: str = Field(alias=FILE_FIELD, min_length=1)
+    seq: str = Field(alias="序号", min_length=1)
+    name: str | None = Field(default=None, alias="姓名")
+    id_no: str | None = Field(default=None, alias="身份证号码")
+    sex: str | None = Field(default=None, alias="性别")
+    village: str | None = Field(default=None, alias="户籍所在村")
+    village_code: str | None = Field(default=None, alias="村代码")
+    work_province: str | None = Field(default=None, alias="务工省份")
+    work_city: str | None = Field(default=None, alias="务工城市")
+    left_on: str | None = Field(default=None, alias="外出时间")
+    returned_on: str | None = Field(default=None, alias="返乡时间")
+    phone: str | None = Field(default=None, alias="联系电话")
+    registered_on: str | None = Field(default=None, alias="登记日期")
+
+    @classmethod
+    def key_of(cls, payload: Mapping[str, Any]) -> str:
+        """Return '<file>#<序号>' even for a payload that fails validation."""
+        return f"{payload.get(FILE_FIELD)}#{payload.get('序号')}"
+
+    def key(self) -> str:
+        """Return '<file>#<序号>'."""
+        return f"{self.file}#{self.seq}"

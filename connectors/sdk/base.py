@@ -1,0 +1,61 @@
+"""The connector shape: a declarative class per department source (after singer-sdk taps, minus their size).
+
+A connector does I/O in `extract` (streaming, resumable from the state its last checkpoint saved) and
+translates in `translate`, a pure function of one raw record (and of reference data loaded in `open`).
+Everything else (validation, quarantine, linking, provenance, upserts, tags, watermarks, locks, spans,
+progress) is the runner's, written once for every connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+from connectors.sdk.config import SourceSettings
+from connectors.sdk.records import Checkpoint, RawItem, RawRecord, Translation
+from schemas.codes import Department
+
+SettingsT = TypeVar("SettingsT", bound=SourceSettings)
+Extracted = RawItem | Checkpoint
+
+
+class Connector(Generic[SettingsT]):
+    """Base of every department connector; subclasses declare the class attributes and two methods."""
+
+    name: ClassVar[str]
+    department: ClassVar[Department]
+    settings_model: ClassVar[type[SourceSettings]]
+    raw_models: ClassVar[tuple[type[RawRecord], ...]]
+    # Syncs of several sources run in this order (reference data first, people before what links to them).
+    order: ClassVar[int] = 50
+
+    def __init__(self, settings: SettingsT) -> None:
+        """Keep the validated settings; no I/O here."""
+        self.settings = settings
+
+    def open(self) -> None:
+        """Connect and load reference data the translation needs (override when needed)."""
+
+    def close(self) -> None:
+        """Release connections (override when needed)."""
+
+    def __enter__(self) -> Self:
+        """Open on entering the context."""
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close on leaving the context."""
+        self.close()
+
+    def estimate(self, *, state: dict[str, Any]) -> int | None:
+        """Return how many raw records extract will yield, when cheap to know (for the progress bar)."""
+        return None
+
+    def extract(self, *, state: dict[str, Any]) -> Iterator[Extracted]:
+        """Yield raw items and checkpoints, resuming after the point `state` describes (I/O only)."""
+        raise NotImplementedError
+
+    def translate(self, raw: RawRecord) -> Translation:
+        """Translate one validated raw record to a unified record; raise RecordInvalid to quarantine it."""
+        raise NotImplementedError

@@ -1,0 +1,109 @@
+"""What extract yields (raw items, checkpoints) and what the pure translations return."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeAlias
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from schemas.codes import EnrollmentKind, EnrollmentStatus
+from schemas.models import Notice, Region, Service
+
+_HASH_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+class RawRecord(BaseModel):
+    """A source record as the department delivers it; fields carry the legacy names as aliases."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", str_strip_whitespace=False)
+
+    # The alias of the field that keys a record in its source (JMID, personId, ...).
+    key_alias: ClassVar[str] = ""
+    # What the record translates to: person, enrollment, service, notice or region.
+    kind: ClassVar[str] = "person"
+
+    @classmethod
+    def key_of(cls, payload: Mapping[str, Any]) -> str:
+        """Return the record key of a payload, even one that fails validation."""
+        return str(payload.get(cls.key_alias) or "?")
+
+    def key(self) -> str:
+        """Return the key of this record within its source."""
+        return str(getattr(self, self._key_field()))
+
+    @classmethod
+    def _key_field(cls) -> str:
+        for name, info in cls.model_fields.items():
+            if info.alias == cls.key_alias or name == cls.key_alias:
+                return name
+        raise TypeError(f"{cls.__name__}.key_alias {cls.key_alias!r} names no field")
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """One extracted record: the raw model to validate it with, and the payload exactly as read."""
+
+    model: type[RawRecord]
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A point the runner may commit at: `state` resumes extraction right after it.
+
+    `final` marks the end of a complete pass (the watermark may advance); `watermark` is shown to operators.
+    """
+
+    state: dict[str, Any]
+    final: bool = False
+    watermark: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentRecord:
+    """A benefit or insurance enrolment, linked to a resident through a person record of its source."""
+
+    record_key: str
+    person_key: str  # record_key of the person record (same source) that links it to a resident
+    kind: EnrollmentKind
+    status: EnrollmentStatus
+    amount_monthly: str | None = None  # decimal text, 2 places ("580.00")
+    start: dt.date | None = None
+    end: dt.date | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """One source's view of one person, keyed by the source's own key and linked by citizen ID.
+
+    `values` holds Resident field names (name, sex, birth_date, ethnicity, region_code, address, phone,
+    relation, status, employment_status) plus `employment` and `migration` objects, all JSON-ready
+    (codes as enum values, dates ISO); a missing value is left out. `national_id` is normalised, or None
+    when the source has no number at all (the person is kept apart, flagged needs_review).
+    """
+
+    record_key: str
+    national_id: str | None
+    values: dict[str, Any]
+    updated_at: dt.datetime | None = None
+    version: str = ""  # sortable within the source: of two records of one person, the greater wins
+    household_no: str | None = None
+    enrollments: tuple[EnrollmentRecord, ...] = ()
+
+
+Translation: TypeAlias = PersonRecord | EnrollmentRecord | Service | Notice | Region
+
+
+def content_hash(record: Translation) -> str:
+    """Return a stable hash of a translated record (identical input, identical hash)."""
+    if isinstance(record, BaseModel):
+        data: bytes = record.model_dump_json().encode()
+    else:
+        data = orjson.dumps(record, option=_HASH_OPTS)
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -1,0 +1,358 @@
+"""The shared sync runner: validate, translate, quarantine, link, upsert, checkpoint, lock, refresh.
+
+Entry point: ``run_sync(engine, names, *, config, progress) -> SyncReport``. Each source syncs under its
+lease; records are committed in batches at the connector's checkpoints (with the resume state in the
+same transaction); after every source ran, one refresh recomputes the residents the batches touched.
+A failing source keeps what it committed, does not stop the others, and makes the report not ok.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+from opentelemetry import trace
+from pydantic import ValidationError
+from sqlalchemy import Connection, Engine
+
+from connectors.sdk.base import Connector
+from connectors.sdk.config import SourcesConfig
+from connectors.sdk.errors import (
+    RETRYABLE_REASONS,
+    ConfigError,
+    Reason,
+    RecordInvalid,
+    SourceError,
+    SyncLocked,
+)
+from connectors.sdk.linking.refresh import RefreshSummary, refresh
+from connectors.sdk.normalise import BEIJING
+from connectors.sdk.records import Checkpoint, EnrollmentRecord, PersonRecord, RawItem, RawRecord
+from connectors.sdk.registry import resolve
+from connectors.sdk.sinks import BatchContext, Held
+from connectors.sdk.sinks.entities import write_notices, write_regions, write_services
+from connectors.sdk.sinks.people import write_enrollments, write_people
+from connectors.sdk.sinks.quarantine import open_keys, release, write_quarantine
+from connectors.sdk.state import acquire_lease, load_state, new_holder, release_lease, renew_lease, save_state
+from connectors.sdk.store import sync_connection, write_tx
+from schemas.models import Notice, Region, Service
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+AnyConnector = Connector[Any]
+
+_KINDS: dict[type, str] = {
+    PersonRecord: "person",
+    EnrollmentRecord: "enrollment",
+    Service: "service",
+    Notice: "notice",
+    Region: "region",
+}
+# Reference data first, people before what links to them.
+_SINKS: tuple[tuple[str, Callable[[BatchContext, Any], None]], ...] = (
+    ("region", write_regions),
+    ("person", write_people),
+    ("enrollment", write_enrollments),
+    ("service", write_services),
+    ("notice", write_notices),
+)
+
+
+@dataclass
+class SyncSummary:
+    """What one source's sync read and did."""
+
+    source: str
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    released: int = 0
+    duration: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the sync ran to the end."""
+        return self.error is None
+
+    @property
+    def quarantined_total(self) -> int:
+        """Return how many records were held back."""
+        return sum(self.quarantined.values())
+
+    @property
+    def records_per_second(self) -> float:
+        """Return the read rate."""
+        return self.read / self.duration if self.duration > 0 else 0.0
+
+
+@dataclass
+class SyncReport:
+    """Every source's summary and the refresh of the served documents."""
+
+    sources: list[SyncSummary]
+    refresh: RefreshSummary | None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether every source synced to the end."""
+        return all(s.ok for s in self.sources)
+
+
+class Progress(Protocol):
+    """Receives progress of a sync (the CLI draws a bar with it)."""
+
+    def started(self, source: str, *, total: int | None) -> None:
+        """A source's sync began; `total` is its estimated record count, when known."""
+
+    def advanced(self, source: str, *, read: int) -> None:
+        """`read` records of the source are read and committed so far."""
+
+    def finished(self, summary: SyncSummary) -> None:
+        """A source's sync ended."""
+
+
+class _Quiet:
+    def started(self, source: str, *, total: int | None) -> None:
+        pass
+
+    def advanced(self, source: str, *, read: int) -> None:
+        pass
+
+    def finished(self, summary: SyncSummary) -> None:
+        pass
+
+
+def sync_clock() -> tuple[dt.datetime, dt.date]:
+    """Return now (UTC, whole seconds) and the county's date (Beijing time) for a sync run."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return now, now.astimezone(BEIJING).date()
+
+
+def build_connectors(names: Sequence[str] | None, *, config: SourcesConfig) -> list[AnyConnector]:
+    """Instantiate the named (or every configured) source's connector with its validated settings."""
+    return [
+        cls(config.settings(cls.name, cls.settings_model))
+        for cls in resolve(list(names or []), configured=config.names)
+    ]
+
+
+def run_sync(
+    engine: Engine,
+    names: Sequence[str] | None = None,
+    *,
+    config: SourcesConfig,
+    progress: Progress | None = None,
+    full: bool = False,
+    today: dt.date | None = None,
+) -> SyncReport:
+    """Sync the named sources (all configured ones when none), then refresh the served residents."""
+    return run_connectors(
+        engine, build_connectors(names, config=config), progress=progress, full=full, today=today
+    )
+
+
+def run_connectors(
+    engine: Engine,
+    connectors: Iterable[AnyConnector],
+    *,
+    progress: Progress | None = None,
+    full: bool = False,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> SyncReport:
+    """Sync already built connectors in order, then refresh; `full` ignores saved watermarks."""
+    clock_now, clock_today = sync_clock()
+    now, today = now or clock_now, today or clock_today
+    progress = progress or _Quiet()
+    started = time.perf_counter()
+    summaries: list[SyncSummary] = []
+    with sync_connection(engine) as conn:
+        for connector in connectors:
+            summary = _SourceSync(conn, connector, now=now, progress=progress).run(full=full)
+            summaries.append(summary)
+            progress.finished(summary)
+            log.info(
+                "sync %s: read %d, created %d, updated %d, unchanged %d, quarantined %d, %.1f s%s",
+                summary.source,
+                summary.read,
+                summary.created,
+                summary.updated,
+                summary.unchanged,
+                summary.quarantined_total,
+                summary.duration,
+                f" FAILED: {summary.error}" if summary.error else "",
+            )
+        refreshed = refresh(conn, now=now, today=today)
+    return SyncReport(sources=summaries, refresh=refreshed, duration=time.perf_counter() - started)
+
+
+class _Batch:
+    """Translated records and held-back records waiting for the next commit."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, list[tuple[dict[str, Any], Any]]] = {kind: [] for kind, _ in _SINKS}
+        self.held: list[Held] = []
+        self.size = 0
+        self.checkpoint: Checkpoint | None = None  # the latest checkpoint these records are covered by
+
+    def add(self, payload: dict[str, Any], record: Any) -> None:
+        self.items[_KINDS[type(record)]].append((payload, record))
+        self.size += 1
+
+    def hold(self, held: Held) -> None:
+        self.held.append(held)
+        self.size += 1
+
+
+class _SourceSync:
+    """One source's sync on the sync's connection."""
+
+    def __init__(
+        self, conn: Connection, connector: AnyConnector, *, now: dt.datetime, progress: Progress
+    ) -> None:
+        self.conn = conn
+        self.connector = connector
+        self.source = connector.name
+        self.department = connector.department.value
+        self.now = now
+        self.progress = progress
+        self.holder = new_holder()
+        self.summary = SyncSummary(source=self.source)
+        self.quarantined: set[str] = set()
+        settings = connector.settings
+        self.batch_size = max(1, int(getattr(settings, "batch_size", 10000)))
+        self.commit_every = max(1, int(getattr(settings, "commit_every", 1)))
+
+    def run(self, *, full: bool) -> SyncSummary:
+        """Sync the source under its lease; errors end up in the summary, never half-committed."""
+        started = time.perf_counter()
+        with tracer.start_as_current_span(f"sync {self.source}") as span:
+            try:
+                with write_tx(self.conn) as store:
+                    acquire_lease(store, self.source, holder=self.holder, now=self.now)
+                    state = {} if full else load_state(store, self.source)
+                    self.quarantined = open_keys(store, self.source)
+                try:
+                    self._extract(state)
+                finally:
+                    self._release()
+            except (SourceError, SyncLocked, ConfigError) as exc:
+                self.summary.error = str(exc)
+            except Exception as exc:  # a bug or a store failure: report it, let the other sources run
+                log.exception("sync of %s failed", self.source)
+                self.summary.error = f"{type(exc).__name__}: {exc}"
+            self.summary.duration = time.perf_counter() - started
+            span.set_attribute("xz.source", self.source)
+            span.set_attribute("xz.read", self.summary.read)
+            span.set_attribute("xz.created", self.summary.created)
+            span.set_attribute("xz.updated", self.summary.updated)
+            span.set_attribute("xz.quarantined", self.summary.quarantined_total)
+            if self.summary.error:
+                span.set_status(trace.Status(trace.StatusCode.ERROR, self.summary.error))
+        return self.summary
+
+    def _release(self) -> None:
+        if self.conn.in_transaction():
+            self.conn.rollback()
+        with write_tx(self.conn) as store:
+            release_lease(store, self.source, holder=self.holder)
+
+    def _extract(self, state: dict[str, Any]) -> None:
+        with self.connector:
+            self.progress.started(self.source, total=self.connector.estimate(state=state))
+            batch = _Batch()
+            for item in self.connector.extract(state=state):
+                if isinstance(item, Checkpoint):
+                    # Commit at a checkpoint once enough is pending (or at the end of a pass): the state
+                    # saved with the records always describes exactly what is committed.
+                    if item.final or batch.size >= self.commit_every:
+                        self._flush(batch, item)
+                        batch = _Batch()
+                    else:
+                        batch.checkpoint = item
+                    continue
+                self.summary.read += 1
+                self._take(batch, item)
+                if batch.size >= self.batch_size:
+                    self._flush(batch, batch.checkpoint)
+                    batch = _Batch()
+            self._flush(batch, batch.checkpoint)
+            self._replay()
+
+    def _take(self, batch: _Batch, item: RawItem) -> None:
+        """Validate and translate one raw item into the batch, or hold it back."""
+        model = item.model
+        try:
+            raw = model.model_validate(item.payload)
+            batch.add(item.payload, self.connector.translate(raw))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            batch.hold(
+                Held(model.key_of(item.payload), item.payload, Reason.INVALID_RECORD, problems, model.kind)
+            )
+        except RecordInvalid as exc:
+            batch.hold(Held(model.key_of(item.payload), item.payload, exc.reason, exc.message, model.kind))
+
+    def _flush(self, batch: _Batch, checkpoint: Checkpoint | None, *, replay: bool = False) -> None:
+        """Commit a batch (and the checkpoint's state) in one transaction."""
+        if not batch.size and checkpoint is None:
+            return
+        with tracer.start_as_current_span("sync.batch") as span, write_tx(self.conn) as store:
+            ctx = BatchContext(store=store, source=self.source, department=self.department, now=self.now)
+            ctx.held.extend(batch.held)
+            for kind, sink in _SINKS:
+                if batch.items[kind]:
+                    sink(ctx, batch.items[kind])
+            reasons = write_quarantine(ctx, already=self.quarantined)
+            released = release(ctx, already=self.quarantined)
+            ctx.flush_dirty()
+            if checkpoint is not None:
+                save_state(
+                    store, self.source, state=checkpoint.state, watermark=checkpoint.watermark, now=self.now
+                )
+            renew_lease(store, self.source, holder=self.holder, now=self.now)
+            span.set_attribute("xz.records", batch.size)
+        s = self.summary
+        s.created += ctx.created
+        s.updated += ctx.updated
+        s.released += released
+        if not replay:
+            s.unchanged += ctx.unchanged
+            s.quarantined.update(reasons)
+            self.progress.advanced(self.source, read=s.read)
+
+    def _replay(self) -> None:
+        """Retry quarantined records whose reason depends on other records (their resident may be here now)."""
+        with write_tx(self.conn) as store:
+            rows = store.rows_in(
+                "SELECT record_key, raw FROM quarantine WHERE source = ? AND released_at IS NULL AND reason IN ({in})",
+                sorted(RETRYABLE_REASONS),
+                before=(self.source,),
+            )
+            pending = list(rows)
+        batch = _Batch()
+        for _key, raw in pending:
+            payload = orjson.loads(raw)
+            model = self._model_for(payload)
+            if model is not None:
+                self._take(batch, RawItem(model, payload))
+            if batch.size >= self.batch_size:
+                self._flush(batch, None, replay=True)
+                batch = _Batch()
+        self._flush(batch, None, replay=True)
+
+    def _model_for(self, payload: dict[str, Any]) -> type[RawRecord] | None:
+        for model in self.connector.raw_models:
+            if model.kind == "enrollment" and model.key_alias in payload:
+                return model
+        return None

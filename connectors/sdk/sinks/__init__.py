@@ -1,0 +1,81 @@
+"""Sinks write one committed batch of translated records into the store, with counts and dirty marks."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.sdk.store import Store
+
+
+def new_id(prefix: str) -> str:
+    """Return a new opaque id: a prefix and 11 random base32 characters (55 bits, from secrets)."""
+    return prefix + base64.b32encode(secrets.token_bytes(7)).decode()[:11]
+
+
+class IdMint:
+    """Mint opaque ids in bulk: one secrets call and one base32 encoding per 256 ids."""
+
+    def __init__(self, prefix: str) -> None:
+        """Mint ids starting with `prefix` ('R' residents, 'H' households)."""
+        self.prefix = prefix
+        self._pool: list[str] = []
+
+    def __call__(self) -> str:
+        """Return a fresh id."""
+        if not self._pool:
+            # 10 random bytes encode to 16 base32 characters; an id keeps 11 of them (55 bits).
+            text = base64.b32encode(secrets.token_bytes(10 * 256)).decode()
+            self._pool = [self.prefix + text[i : i + 11] for i in range(0, len(text), 16)]
+        return self._pool.pop()
+
+
+new_resident_id = IdMint("R")
+new_household_id = IdMint("H")
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A record the batch holds back: its key, raw payload, reason code and message."""
+
+    key: str
+    payload: dict[str, Any]
+    reason: str
+    message: str
+    kind: str
+
+
+@dataclass
+class BatchContext:
+    """What every sink of one batch shares: the transaction, the source, the clock and the tallies."""
+
+    store: Store
+    source: str
+    department: str
+    now: dt.datetime
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    held: list[Held] = field(default_factory=list)
+    stored: list[str] = field(default_factory=list)  # keys written or confirmed, to release from quarantine
+    dirty: set[str] = field(default_factory=set)  # 'H…' households and 'R…' residents to recompute
+
+    @property
+    def now_ts(self) -> Any:
+        """Return `now` as the store keeps timestamps."""
+        return self.store.ts(self.now)
+
+    def hold(self, key: str, payload: dict[str, Any], *, reason: str, message: str, kind: str) -> None:
+        """Hold one record back for quarantine."""
+        self.held.append(Held(key, payload, reason, message, kind))
+
+    def flush_dirty(self) -> None:
+        """Record the dirty marks of the batch in the store (they survive a crash until refreshed)."""
+        if self.dirty:
+            self.store.many(
+                "INSERT INTO sync_dirty (key) VALUES (?) ON CONFLICT (key) DO NOTHING",
+                [(k,) for k in sorted(self.dirty)],
+            )

@@ -1,0 +1,116 @@
+"""Records that stand alone: service items, notices, gazetteer regions (compared by their stored JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.sdk.sinks import BatchContext
+from connectors.sdk.store import parse_ts
+from schemas.models import Notice, Region, Service
+
+
+def write_services(ctx: BatchContext, items: list[tuple[dict[str, Any], Service]]) -> None:
+    """Upsert service items; the id is '{source}:{code}'."""
+    store = ctx.store
+    latest = {svc.id: svc for _, svc in items}
+    docs = dict(store.rows_in("SELECT id, doc FROM service WHERE id IN ({in})", latest))
+    writes = []
+    for sid, svc in latest.items():
+        ctx.stored.append(svc.code)
+        doc = svc.model_dump_json()
+        old = docs.get(sid)
+        if old == doc:
+            ctx.unchanged += 1
+            continue
+        ctx.created += old is None
+        ctx.updated += old is not None
+        writes.append((sid, svc.department.value, svc.active, store.ts(svc.updated_at or ctx.now), doc))
+    store.many(
+        "INSERT INTO service (id, department, active, updated_at, doc) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (id) DO UPDATE SET department = excluded.department, active = excluded.active, "
+        "updated_at = excluded.updated_at, doc = excluded.doc",
+        writes,
+    )
+
+
+def forget_services(ctx: BatchContext, keys: list[str]) -> None:
+    """Withdraw stored service items now held back."""
+    ctx.store.run_in("DELETE FROM service WHERE id IN ({in})", [f"{ctx.source}:{k}" for k in keys])
+
+
+def write_notices(ctx: BatchContext, items: list[tuple[dict[str, Any], Notice]]) -> None:
+    """Upsert notices; an edit (same guid, newer pubDate) replaces the stored one, an older copy never does."""
+    store = ctx.store
+    latest: dict[str, Notice] = {}
+    for _, notice in items:
+        seen = latest.get(notice.id)
+        if seen is None or notice.published_at >= seen.published_at:
+            latest[notice.id] = notice
+        ctx.stored.append(notice.id)
+    ctx.unchanged += len(items) - len(latest)  # superseded copies within the batch
+    stored = {
+        nid: (doc, parse_ts(published))
+        for nid, doc, published in store.rows_in(
+            "SELECT id, doc, published_at FROM notice WHERE id IN ({in})", latest
+        )
+    }
+    writes, regions = [], []
+    for nid, notice in latest.items():
+        doc = notice.model_dump_json()
+        old = stored.get(nid)
+        if old is not None and (old[0] == doc or (old[1] is not None and old[1] > notice.published_at)):
+            ctx.unchanged += 1
+            continue
+        ctx.created += old is None
+        ctx.updated += old is not None
+        writes.append(
+            (
+                nid,
+                notice.category.value,
+                "," + ",".join(a.value for a in notice.audiences) + ",",
+                store.ts(notice.published_at),
+                store.ts(notice.expires_at),
+                ctx.now_ts,
+                doc,
+            )
+        )
+        regions.extend((nid, code) for code in dict.fromkeys(notice.regions))
+    store.many(
+        "INSERT INTO notice (id, category, audiences, published_at, expires_at, updated_at, doc) "
+        "VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET category = excluded.category, "
+        "audiences = excluded.audiences, published_at = excluded.published_at, "
+        "expires_at = excluded.expires_at, updated_at = excluded.updated_at, doc = excluded.doc",
+        writes,
+    )
+    store.many("DELETE FROM notice_region WHERE notice_id = ?", [(w[0],) for w in writes])
+    store.many("INSERT INTO notice_region (notice_id, region_code) VALUES (?, ?)", regions)
+
+
+def forget_notices(ctx: BatchContext, keys: list[str]) -> None:
+    """Withdraw stored notices now held back (a sanitised body that no longer parses is not served)."""
+    ctx.store.run_in("DELETE FROM notice_region WHERE notice_id IN ({in})", keys)
+    ctx.store.run_in("DELETE FROM notice WHERE id IN ({in})", keys)
+
+
+def write_regions(ctx: BatchContext, items: list[tuple[dict[str, Any], Region]]) -> None:
+    """Upsert gazetteer regions (the doc is schemas.models.Region JSON)."""
+    store = ctx.store
+    latest = {region.code: region for _, region in items}
+    docs = dict(store.rows_in("SELECT code, doc FROM region WHERE code IN ({in})", latest))
+    writes = []
+    for code, region in latest.items():
+        ctx.stored.append(code)
+        doc = region.model_dump_json()
+        old = docs.get(code)
+        if old == doc:
+            ctx.unchanged += 1
+            continue
+        ctx.created += old is None
+        ctx.updated += old is not None
+        writes.append((code, region.name, region.level.value, region.parent_code, doc))
+    store.many(
+        "INSERT INTO region (code, name, level, parent_code, doc) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
+        "parent_code = excluded.parent_code, doc = excluded.doc",
+        writes,
+    )

@@ -1,0 +1,82 @@
+"""Quarantine: records held back with their raw payload and reason, released when a later sync translates them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import orjson
+
+from connectors.sdk.sinks import BatchContext
+from connectors.sdk.sinks.entities import forget_notices, forget_services
+from connectors.sdk.sinks.people import forget_enrollments, forget_people
+from connectors.sdk.store import Store
+
+_FORGET: dict[str, Callable[[BatchContext, list[str]], None]] = {
+    "person": forget_people,
+    "enrollment": forget_enrollments,
+    "service": forget_services,
+    "notice": forget_notices,
+}
+
+
+def open_keys(store: Store, source: str) -> set[str]:
+    """Return the keys of a source's records in quarantine now (few: loaded once per sync)."""
+    return {
+        key
+        for (key,) in store.rows(
+            "SELECT record_key FROM quarantine WHERE source = ? AND released_at IS NULL", (source,)
+        )
+    }
+
+
+def write_quarantine(ctx: BatchContext, *, already: set[str]) -> Counter[str]:
+    """Upsert the batch's held records (first_seen kept, last_seen now); return counts by reason.
+
+    A record held back for the first time may have been translated by an earlier sync: its stored
+    translation is dropped so that the store never serves a value the source has since broken.
+    """
+    if not ctx.held:
+        return Counter()
+    held = {h.key: h for h in ctx.held}
+    ctx.store.many(
+        "INSERT INTO quarantine (source, record_key, raw, reason, message, first_seen, last_seen, released_at) "
+        "VALUES (?,?,?,?,?,?,?,NULL) ON CONFLICT (source, record_key) DO UPDATE SET raw = excluded.raw, "
+        "reason = excluded.reason, message = excluded.message, last_seen = excluded.last_seen, "
+        "released_at = NULL",
+        [
+            (
+                ctx.source,
+                h.key,
+                orjson.dumps(h.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode(),
+                h.reason,
+                h.message,
+                ctx.now_ts,
+                ctx.now_ts,
+            )
+            for h in held.values()
+        ],
+    )
+    fresh: dict[str, list[str]] = {}
+    for h in held.values():
+        if h.key not in already:
+            fresh.setdefault(h.kind, []).append(h.key)
+    for kind, keys in fresh.items():
+        forget = _FORGET.get(kind)
+        if forget is not None:
+            forget(ctx, keys)
+    already.update(held)
+    return Counter(h.reason for h in ctx.held)
+
+
+def release(ctx: BatchContext, *, already: set[str]) -> int:
+    """Mark released the quarantined records this batch translated and stored; return how many."""
+    keys = [k for k in dict.fromkeys(ctx.stored) if k in already and k not in {h.key for h in ctx.held}]
+    if not keys:
+        return 0
+    ctx.store.many(
+        "UPDATE quarantine SET released_at = ? WHERE source = ? AND record_key = ? AND released_at IS NULL",
+        [(ctx.now_ts, ctx.source, k) for k in keys],
+    )
+    already.difference_update(keys)
+    return len(keys)

@@ -1,0 +1,85 @@
+"""Per-source sync state (watermark and resumable position) and the per-source sync lease."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import socket
+from typing import Any
+
+import orjson
+
+from connectors.sdk.errors import SyncLocked
+from connectors.sdk.store import Store, parse_ts
+
+# A lease outlives any one transaction of a sync by far; a crashed sync frees its source after it.
+LEASE = dt.timedelta(minutes=10)
+TAGS_STATE = "__tags__"  # sync_state row holding the date tags were last computed for
+
+
+def load_state(store: Store, source: str) -> dict[str, Any]:
+    """Return the saved position of a source (empty before its first sync)."""
+    rows = store.rows("SELECT position FROM sync_state WHERE source = ?", (source,))
+    if not rows or not rows[0][0]:
+        return {}
+    state = orjson.loads(rows[0][0])
+    return state if isinstance(state, dict) else {}
+
+
+def save_state(
+    store: Store, source: str, *, state: dict[str, Any], watermark: str | None, now: dt.datetime
+) -> None:
+    """Save a source's position and watermark, in the transaction that committed its records."""
+    store.run(
+        "INSERT INTO sync_state (source, watermark, position, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (source) DO UPDATE SET watermark = excluded.watermark, position = excluded.position, "
+        "updated_at = excluded.updated_at",
+        (source, watermark, orjson.dumps(state).decode(), store.ts(now)),
+    )
+
+
+def new_holder() -> str:
+    """Return an identifier of this sync run: host, process and a random part."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def acquire_lease(store: Store, source: str, *, holder: str, now: dt.datetime) -> None:
+    """Take the sync lease of a source, or raise SyncLocked while another live sync holds it."""
+    store.run(
+        "INSERT INTO sync_lock (source, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (source) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, "
+        "expires_at = excluded.expires_at WHERE sync_lock.expires_at < ? OR sync_lock.holder = ?",
+        (source, holder, store.ts(now), store.ts(now + LEASE), store.ts(now), holder),
+    )
+    rows = store.rows("SELECT holder, acquired_at FROM sync_lock WHERE source = ?", (source,))
+    if rows and rows[0][0] != holder:
+        since = parse_ts(rows[0][1])
+        raise SyncLocked(
+            f"a sync of {source} is already running ({rows[0][0]}, since {since:%Y-%m-%d %H:%M:%S} UTC); "
+            f"try again when it ends (a crashed sync frees the source after {LEASE})"
+        )
+
+
+def renew_lease(store: Store, source: str, *, holder: str, now: dt.datetime) -> None:
+    """Extend the lease while the sync makes progress."""
+    store.run(
+        "UPDATE sync_lock SET expires_at = ? WHERE source = ? AND holder = ?",
+        (store.ts(now + LEASE), source, holder),
+    )
+
+
+def release_lease(store: Store, source: str, *, holder: str) -> None:
+    """Give the lease back."""
+    store.run("DELETE FROM sync_lock WHERE source = ? AND holder = ?", (source, holder))
+
+
+def tags_date(store: Store) -> dt.date | None:
+    """Return the date derived tags were last computed for (None before the first sync)."""
+    rows = store.rows("SELECT watermark FROM sync_state WHERE source = ?", (TAGS_STATE,))
+    return dt.date.fromisoformat(rows[0][0]) if rows and rows[0][0] else None
+
+
+def save_tags_date(store: Store, day: dt.date, *, now: dt.datetime) -> None:
+    """Remember the date derived tags are now computed for."""
+    save_state(store, TAGS_STATE, state={}, watermark=day.isoformat(), now=now)

@@ -1,0 +1,1 @@
+"""Audit: one tamper-evident event per decision, committed before the response is sent."""

@@ -1,0 +1,1 @@
+"""The auditor console at /audit/: server-rendered pages, no remote asset."""

@@ -1,0 +1,242 @@
+"""The auditor API (scope audit:read) and a resident's disclosure report; thin routes over repository.py."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from gateway.audit import export, proofs
+from gateway.audit import repository as repo
+from gateway.auth.dependencies import PrincipalDep, require_scope
+from gateway.auth.scopes import Scope
+from gateway.auth.tokens import Principal
+from gateway.context import RecordDep
+from gateway.deps import CursorQuery, LimitQuery, ReadDep
+from gateway.errors import Conflict, InsufficientScope, NotFound
+from gateway.openapi import problem_responses
+from gateway.pagination import decode_cursor, encode_cursor, page_body
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[require_scope(Scope.AUDIT_READ)])
+disclosures_router = APIRouter(prefix="/v1/residents", tags=["residents"])
+
+_AUTH = problem_responses(401, 403, 422)
+Seq = Annotated[int, Path(ge=1, le=2**62, description="Sequence number of the event.")]
+
+
+async def event_filter(
+    since: Annotated[
+        dt.datetime | None, Query(description="Events at or after this time (RFC 3339).")
+    ] = None,
+    until: Annotated[dt.datetime | None, Query(description="Events before this time (RFC 3339).")] = None,
+    client: Annotated[str | None, Query(max_length=128, description="Client id.")] = None,
+    department: Annotated[str | None, Query(max_length=128, description="Department.")] = None,
+    resident: Annotated[
+        str | None, Query(max_length=64, description="Only events that disclosed this record id.")
+    ] = None,
+    purpose: Annotated[str | None, Query(max_length=256, description="Declared purpose.")] = None,
+    decision: Annotated[str | None, Query(pattern=r"^(allow|deny|error)$", description="Decision.")] = None,
+    status: Annotated[int | None, Query(ge=100, le=599, description="HTTP status.")] = None,
+    kind: Annotated[
+        str | None, Query(pattern=r"^(access|token|admin|audit)$", description="Event kind.")
+    ] = None,
+) -> repo.EventFilter:
+    """Collect the auditor's filter from the query string."""
+    return repo.EventFilter(
+        since=since,
+        until=until,
+        client=client,
+        department=department,
+        resident=resident,
+        purpose=purpose,
+        decision=decision,
+        status=status,
+        kind=kind,
+    )
+
+
+FilterDep = Annotated[repo.EventFilter, Depends(event_filter)]
+
+
+def _json(body: bytes | str) -> Response:
+    return Response(body, media_type="application/json")
+
+
+def _note_query(record: Any, flt: repo.EventFilter) -> None:
+    # An auditor looking up a resident's events sees that person's data: it goes in their history too.
+    record.resource = "audit_event"
+    if flt.resident:
+        record.disclose("audit_event", [flt.resident])
+
+
+@router.get("/events", summary="List audit events", responses=_AUTH)
+async def list_events(
+    db: ReadDep, record: RecordDep, flt: FilterDep, limit: LimitQuery = 50, cursor: CursorQuery = None
+) -> Response:
+    """List events newest first, each exactly as hashed (canonical JSON); follow `next`."""
+    key = decode_cursor(cursor, arity=1)
+    _note_query(record, flt)
+    rows = await repo.list_bodies(db, flt, after=int(key[0]) if key else None, limit=limit)
+    nxt = encode_cursor([rows[-1][0]]) if len(rows) == limit else None
+    return _json(page_body([b.decode() for _, b in rows], next_cursor=nxt))
+
+
+@router.get(
+    "/events/export",
+    summary="Export audit events (CSV or JSON Lines)",
+    responses={200: {"content": {"text/csv": {}, "application/jsonl": {}}}, **_AUTH},
+)
+async def export_events(
+    db: ReadDep,
+    record: RecordDep,
+    flt: FilterDep,
+    format: Annotated[str, Query(pattern=r"^(csv|jsonl)$", description="csv or jsonl.")] = "jsonl",
+) -> Response:
+    """Stream every matching event in sequence order; JSON Lines keeps the hashed bytes verbatim."""
+    _note_query(record, flt)
+    return export.streaming(db, flt, fmt=format)
+
+
+@router.get("/events/{seq}", summary="Get one audit event", responses=problem_responses(401, 403, 404, 422))
+async def get_event(db: ReadDep, record: RecordDep, seq: Seq) -> Response:
+    """Return one event as hashed (canonical JSON)."""
+    record.resource = "audit_event"
+    found = await repo.event_body(db, seq)
+    if found is None:
+        raise NotFound(f"no audit event {seq} in the store")
+    return _json(found[0])
+
+
+@router.get(
+    "/events/{seq}/proof",
+    summary="Inclusion proof of an event (RFC 9162)",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def event_proof(
+    db: ReadDep,
+    record: RecordDep,
+    seq: Seq,
+    tree_size: Annotated[
+        int | None, Query(ge=1, description="Prove against this checkpoint (default: the latest).")
+    ] = None,
+) -> Response:
+    """Return the audit path of the event's leaf to a signed checkpoint's root."""
+    record.resource = "audit_event"
+    try:
+        proof = await proofs.inclusion(db, seq, tree_size=tree_size)
+    except proofs.ProofUnavailable as exc:
+        raise Conflict(str(exc)) from exc
+    return _json(orjson.dumps(proof))
+
+
+@router.get("/checkpoints", summary="List signed checkpoints", responses=_AUTH)
+async def list_checkpoints(
+    db: ReadDep, record: RecordDep, limit: LimitQuery = 50, cursor: CursorQuery = None
+) -> Response:
+    """List checkpoints newest first (tree size, root, chain hash, time, signed body, signature)."""
+    record.resource = "audit_checkpoint"
+    key = decode_cursor(cursor, arity=1)
+    rows = await repo.checkpoints(db, before=int(key[0]) if key else None, limit=limit)
+    items = [proofs.checkpoint_json(r) for r in rows]
+    nxt = encode_cursor([items[-1]["tree_size"]]) if len(rows) == limit else None
+    return _json(orjson.dumps({"items": items, "next": nxt}))
+
+
+@router.get("/keys", summary="Published audit keys", responses=_AUTH)
+async def list_keys(db: ReadDep, record: RecordDep) -> Response:
+    """List the Ed25519 public keys that sign checkpoints (raw 32 bytes, base64), by key id."""
+    record.resource = "audit_key"
+    items = [
+        {"key_id": k, "alg": "Ed25519", "public_key": base64.b64encode(pub).decode(), "created_at": str(at)}
+        for k, pub, at in await repo.keys(db)
+    ]
+    return _json(orjson.dumps({"items": items}))
+
+
+class DaySummary(BaseModel):
+    """Access events of one department on one day (China Standard Time)."""
+
+    day: str
+    department: str
+    allowed: int
+    denied: int
+
+
+class ReasonCount(BaseModel):
+    """Denials for one reason."""
+
+    reason: str
+    count: int = Field(ge=0)
+
+
+@router.get("/summary/accesses", summary="Accesses per department per day", responses=_AUTH)
+async def summary_accesses(db: ReadDep, record: RecordDep, flt: FilterDep) -> list[DaySummary]:
+    """Count access events per department per day, allowed and denied."""
+    _note_query(record, flt)
+    rows = await repo.accesses_per_day(db, flt)
+    return [DaySummary(day=d, department=dep, allowed=a, denied=n) for d, dep, a, n in rows]
+
+
+@router.get("/summary/denials", summary="Denials by reason", responses=_AUTH)
+async def summary_denials(db: ReadDep, record: RecordDep, flt: FilterDep) -> list[ReasonCount]:
+    """Count denied decisions by reason."""
+    _note_query(record, flt)
+    return [ReasonCount(reason=r, count=c) for r, c in await repo.denials_by_reason(db, flt)]
+
+
+def _may_read_disclosures(principal: Principal) -> None:
+    if not (principal.has_scope(Scope.AUDIT_READ) or principal.has_scope(Scope.DISCLOSURES_READ)):
+        raise InsufficientScope(
+            "this operation needs scope audit:read or disclosures:read",
+            headers={"WWW-Authenticate": 'Bearer realm="xiangzhi", error="insufficient_scope"'},
+        )
+
+
+DISCLOSURE_FIELDS = (
+    "seq",
+    "time",
+    "department",
+    "client_id",
+    "purpose",
+    "case_id",
+    "end_user",
+    "on_behalf_of",
+    "route",
+    "resource",
+    "fields_disclosed",
+    "fields_masked",
+)
+
+
+def disclosure_item(body: bytes) -> dict[str, Any]:
+    """Reduce an event to what a resident is told: who, when, why, which fields (PIPL Art. 45)."""
+    doc = orjson.loads(body)
+    return {k: doc.get(k) for k in DISCLOSURE_FIELDS}
+
+
+@disclosures_router.get(
+    "/{resident_id}/disclosures",
+    summary="Who saw this resident's data, when and why",
+    responses=problem_responses(401, 403, 422),
+)
+async def resident_disclosures(
+    db: ReadDep,
+    record: RecordDep,
+    principal: PrincipalDep,
+    resident_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")],
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Response:
+    """List every answered request that disclosed this resident, newest first (PIPL Art. 45 and 48)."""
+    _may_read_disclosures(principal)
+    key = decode_cursor(cursor, arity=1)
+    record.disclose("disclosure_report", [resident_id])
+    bodies = await repo.disclosures(db, resident_id, after=int(key[0]) if key else None, limit=limit)
+    items = [disclosure_item(b) for b in bodies]
+    nxt = encode_cursor([items[-1]["seq"]]) if len(items) == limit else None
+    return _json(orjson.dumps({"items": items, "next": nxt}))

@@ -1,0 +1,55 @@
+"""Wiring: the writer is built in the app's lifespan; routes and middleware are installed by create_app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from gateway.audit.checkpoints import load_or_create_key
+from gateway.audit.headers import document_audit_headers
+from gateway.audit.middleware import AuditMiddleware
+from gateway.audit.sequencer import open_sequencer
+from gateway.audit.writer import AuditWriter, WriterOptions
+from gateway.settings import Settings
+
+
+async def start_audit(settings: Settings) -> AuditWriter | None:
+    """Load the audit key, open the sequencer and start the writer (None when audit is off)."""
+    if not settings.audit_enabled:
+        return None
+    key = load_or_create_key(settings.audit_key_file)
+    sequencer = await open_sequencer(settings.database_url)
+    writer = AuditWriter(
+        sequencer,
+        key=key,
+        options=WriterOptions(
+            batch_max=settings.audit_batch_max,
+            linger_ms=settings.audit_linger_ms,
+            checkpoint_every=settings.audit_checkpoint_every,
+            checkpoint_seconds=settings.audit_checkpoint_seconds,
+        ),
+    )
+    await writer.start()
+    return writer
+
+
+async def stop_audit(writer: AuditWriter | None) -> None:
+    """Commit what is queued, sign a last checkpoint and close."""
+    if writer is not None:
+        await writer.close()
+
+
+def install_audit(app: FastAPI) -> None:
+    """Add the audit middleware, the auditor API and console, and document the accountability headers.
+
+    Call before the other middleware is added, so the audit middleware sits inside tracing (it reads
+    the span's trace id) and sees every status the app produces.
+    """
+    from gateway.audit import endpoints
+    from gateway.audit.console import views
+
+    app.state.audit_writer = None  # set by the lifespan
+    app.include_router(endpoints.router)
+    app.include_router(endpoints.disclosures_router)
+    views.install(app)
+    document_audit_headers(app)
+    app.add_middleware(AuditMiddleware)

@@ -1,0 +1,278 @@
+"""Serialised appends for one or many gateway processes: one linear sequence, no gaps, no forks.
+
+PostgreSQL: each batch takes `pg_advisory_xact_lock`, reads the head row, inserts, moves the head and
+commits. SQLite: `BEGIN IMMEDIATE` takes the database write lock before the head is read, which
+serialises processes the same way. Either way seq and the previous hash are assigned inside the
+lock, so two processes can never chain onto the same head.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from sqlalchemy.engine import make_url
+
+from gateway.audit.batch import COLUMNS, Base, extend, prepare
+from gateway.audit.checkpoints import AuditKey, Checkpoint
+from gateway.audit.events import AuditEvent
+
+LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a PostgreSQL store takes
+
+_EVENT_COLS = ("seq", "ts", *COLUMNS, "body", "hash")
+_LAST_CP = "SELECT tree_size, chain_hash, frontier, ts FROM audit_checkpoint ORDER BY tree_size DESC LIMIT 1"
+_HEAD = "SELECT seq, base_seq, base_hash, base_frontier FROM audit_head WHERE id = 1"
+_CP_COLS = "tree_size, ts, root_hash, chain_hash, key_id, body, signature, frontier"
+# Statements built once from the constant column lists above (no caller input reaches them).
+_INSERT_EVENT_Q = (
+    f"INSERT INTO audit_event ({', '.join(_EVENT_COLS)}) VALUES ({', '.join('?' * len(_EVENT_COLS))})"  # noqa: S608
+)
+_INSERT_EVENT_N = (
+    f"INSERT INTO audit_event ({', '.join(_EVENT_COLS)}) "  # noqa: S608
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(_EVENT_COLS) + 1))})"
+)
+_INSERT_CP_Q = f"INSERT OR IGNORE INTO audit_checkpoint ({_CP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+_INSERT_CP_N = (
+    f"INSERT INTO audit_checkpoint ({_CP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "  # noqa: S608
+    "ON CONFLICT (tree_size) DO NOTHING"
+)
+
+
+class Sequencer(Protocol):
+    """Append batches atomically and sign checkpoints on one store."""
+
+    async def append(self, events: list[AuditEvent]) -> list[int]:
+        """Commit the events in order; return their sequence numbers."""
+        ...
+
+    async def checkpoint(self, key: AuditKey, *, every: int, seconds: float) -> Checkpoint | None:
+        """Sign a checkpoint when `every` events or `seconds` have passed since the last one."""
+        ...
+
+    async def publish_key(self, key: AuditKey) -> None:
+        """Record the public key under its key id (idempotent)."""
+        ...
+
+    async def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+def _due(last: tuple[int, dt.datetime] | None, head: int, *, every: int, seconds: float) -> bool:
+    size, when = last or (0, dt.datetime.min.replace(tzinfo=dt.UTC))
+    if head <= size:
+        return False
+    return head - size >= every or (dt.datetime.now(dt.UTC) - when).total_seconds() >= seconds
+
+
+class SqliteSequencer:
+    """Appends through one sqlite3 connection on one dedicated thread (the writer's own)."""
+
+    def __init__(self, path: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite")
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a commit survives a crash or kill -9 of the gateway (tested), not an OS
+            # crash. FULL (fsync per batch) measured 63% of by-id throughput on this machine; deployments
+            # needing power-loss durability run PostgreSQL (synchronous_commit=on, 9% measured).
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def _append_sync(self, events: list[AuditEvent]) -> list[int]:
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            seq, head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+            batch = prepare(seq, head, events)
+            rows = [(r[0], _sqlite_ts(r[1]), *r[2:]) for r in batch.events]
+            conn.executemany(_INSERT_EVENT_Q, rows)
+            if batch.records:
+                conn.executemany(
+                    "INSERT INTO audit_event_record (record_id, seq) VALUES (?, ?)", batch.records
+                )
+            conn.execute(
+                "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (batch.last_seq, batch.last_hash)
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return list(range(batch.first_seq, batch.last_seq + 1))
+
+    async def append(self, events: list[AuditEvent]) -> list[int]:
+        """Commit the events in order; return their sequence numbers."""
+        result: list[int] = await self._run(self._append_sync, events)
+        return result
+
+    def _checkpoint_sync(self, key: AuditKey, every: int, seconds: float) -> Checkpoint | None:
+        conn = self._connect()
+        head, base_seq, base_hash, base_frontier = conn.execute(_HEAD).fetchone()
+        last = conn.execute(_LAST_CP).fetchone()
+        prior = (last[0], _parse_sqlite_ts(last[3])) if last else None
+        if not _due(prior, head, every=every, seconds=seconds):
+            return None
+        base = Base.stored(*last[:3]) if last else Base.stored(base_seq, base_hash, base_frontier)
+        rows = conn.execute(
+            "SELECT seq, body, hash FROM audit_event WHERE seq > ? AND seq <= ? ORDER BY seq",
+            (base.size, head),
+        ).fetchall()
+        cp, frontier = extend(base, rows, key=key)
+        conn.execute(
+            _INSERT_CP_Q,
+            (
+                cp.tree_size,
+                _sqlite_ts(cp.time),
+                cp.root_hash,
+                cp.chain_hash,
+                cp.key_id,
+                cp.body(),
+                cp.signature,
+                frontier,
+            ),
+        )
+        return cp
+
+    async def checkpoint(self, key: AuditKey, *, every: int, seconds: float) -> Checkpoint | None:
+        """Sign a checkpoint when `every` events or `seconds` have passed since the last one."""
+        result: Checkpoint | None = await self._run(self._checkpoint_sync, key, every, seconds)
+        return result
+
+    def _publish_sync(self, key: AuditKey) -> None:
+        self._connect().execute(
+            "INSERT OR IGNORE INTO audit_key (key_id, public_key, created_at) VALUES (?, ?, ?)",
+            (key.key_id, key.public_raw, _sqlite_ts(dt.datetime.now(dt.UTC))),
+        )
+
+    async def publish_key(self, key: AuditKey) -> None:
+        """Record the public key under its key id (idempotent)."""
+        await self._run(self._publish_sync, key)
+
+    def _close_sync(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def close(self) -> None:
+        """Release the connection and the thread."""
+        await self._run(self._close_sync)
+        self._pool.shutdown(wait=True)
+
+
+def _sqlite_ts(moment: dt.datetime) -> str:
+    # SQLAlchemy's SQLite DATETIME storage format (naive UTC), so Core filters compare like with like.
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _parse_sqlite_ts(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.UTC)
+
+
+class PgSequencer:
+    """Appends through one asyncpg connection; the advisory lock orders every process's batches."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()  # one statement stream per connection
+
+    @classmethod
+    async def open(cls, raw_url: str) -> PgSequencer:
+        """Connect to the store."""
+        import asyncpg
+
+        url = make_url(raw_url)
+        conn = await asyncpg.connect(
+            host=url.host or "127.0.0.1",
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+        )
+        return cls(conn)
+
+    async def append(self, events: list[AuditEvent]) -> list[int]:
+        """Commit the events in order; return their sequence numbers."""
+        conn = self._conn
+        async with self._lock, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+            head = await conn.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1")
+            batch = prepare(head[0], bytes(head[1]), events)
+            await conn.executemany(_INSERT_EVENT_N, batch.events)
+            if batch.records:
+                await conn.executemany(
+                    "INSERT INTO audit_event_record (record_id, seq) VALUES ($1, $2)", batch.records
+                )
+            await conn.execute(
+                "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", batch.last_seq, batch.last_hash
+            )
+        return list(range(batch.first_seq, batch.last_seq + 1))
+
+    async def checkpoint(self, key: AuditKey, *, every: int, seconds: float) -> Checkpoint | None:
+        """Sign a checkpoint when `every` events or `seconds` have passed since the last one."""
+        conn = self._conn
+        async with self._lock:
+            head, base_seq, base_hash, base_frontier = await conn.fetchrow(_HEAD)
+            last = await conn.fetchrow(_LAST_CP)
+            if not _due((last[0], last[3]) if last else None, head, every=every, seconds=seconds):
+                return None
+            base = (
+                Base.stored(last[0], bytes(last[1]), last[2])
+                if last
+                else Base.stored(base_seq, bytes(base_hash), base_frontier)
+            )
+            rows = await conn.fetch(
+                "SELECT seq, body, hash FROM audit_event WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                base.size,
+                head,
+            )
+            cp, frontier = extend(base, [(r[0], r[1], r[2]) for r in rows], key=key)
+            await conn.execute(
+                _INSERT_CP_N,
+                cp.tree_size,
+                cp.time,
+                cp.root_hash,
+                cp.chain_hash,
+                cp.key_id,
+                cp.body(),
+                cp.signature,
+                frontier,
+            )
+        return cp
+
+    async def publish_key(self, key: AuditKey) -> None:
+        """Record the public key under its key id (idempotent)."""
+        async with self._lock:
+            await self._conn.execute(
+                "INSERT INTO audit_key (key_id, public_key, created_at) VALUES ($1, $2, $3) "
+                "ON CONFLICT (key_id) DO NOTHING",
+                key.key_id,
+                key.public_raw,
+                dt.datetime.now(dt.UTC),
+            )
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._conn.close()
+
+
+async def open_sequencer(raw_url: str) -> Sequencer:
+    """Open the sequencer for a store URL."""
+    url = make_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise ValueError("the audit log needs a file-backed SQLite store")
+        return SqliteSequencer(url.database)
+    return await PgSequencer.open(raw_url)

@@ -1,0 +1,325 @@
+"""`gateway audit verify`: recompute every hash, root and signature; name the first event that is wrong.
+
+Checks, in order (docs/audit-verification.md): published keys and checkpoint signatures; the archive
+base; then each event in sequence order: no gap (deleted), the body's own seq (reordered or
+inserted), the chain hash, canonical form, the filter columns and the record index against the body,
+and the Merkle root and chain hash at every checkpoint; finally the head row and the tail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+
+from gateway.audit.batch import COLUMNS, Base, columns_of, index_ids
+from gateway.audit.checkpoints import signature_valid
+from gateway.audit.events import format_time
+from gateway.audit.merkle import Frontier
+
+FETCH = 20_000
+# Fast path: stored columns equal the body's values unless a value was clipped to its column width.
+_COLUMN_GETTER = operator.itemgetter(*COLUMNS)
+WINDOW = 4096  # recent chain hashes kept to tell an insertion from a modification
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The first thing wrong: the sequence number it concerns, a kind, and a sentence."""
+
+    seq: int
+    kind: str  # modified | deleted | inserted | reordered | index | checkpoint | head | archive-base
+    detail: str
+
+
+@dataclass(slots=True)
+class Report:
+    """What verify checked and the first finding (None: the log verifies)."""
+
+    events: int = 0
+    checkpoints: int = 0
+    first_seq: int = 0
+    last_seq: int = 0
+    seconds: float = 0.0
+    finding: Finding | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the log verified."""
+        return self.finding is None
+
+    @property
+    def rate(self) -> float:
+        """Events verified per second."""
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+class Failed(Exception):
+    """Raised inside the walk to stop at the first finding."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.detail)
+        self.finding = finding
+
+
+def _bytes(value: Any) -> bytes:
+    # A tamperer's UPDATE may turn a BLOB into TEXT (SQLite's replace()); still compare the bytes.
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def _columns_match(cols: tuple[Any, ...], doc: dict[str, Any]) -> bool:
+    try:
+        if cols == _COLUMN_GETTER(doc):
+            return True
+    except KeyError:
+        return False
+    return cols == columns_of(doc)
+
+
+def _ts_text(value: Any) -> str:
+    # PostgreSQL returns datetimes; SQLite returns SQLAlchemy's naive-UTC text.
+    if isinstance(value, str):
+        return value.replace(" ", "T") + "Z"
+    return format_time(value)
+
+
+def _rows(
+    dbapi: Any, sql: str, params: tuple[Any, ...], *, postgres: bool, name: str
+) -> Iterator[tuple[Any, ...]]:
+    # A server-side cursor on PostgreSQL streams millions of rows in constant memory.
+    cur = dbapi.cursor(name=name) if postgres else dbapi.cursor()
+    if postgres:
+        cur.itersize = FETCH
+        sql = sql.replace("?", "%s")
+    cur.execute(sql, params)
+    while batch := cur.fetchmany(FETCH):
+        yield from batch
+    cur.close()
+
+
+@dataclass(slots=True)
+class _Checkpoints:
+    rows: list[tuple[Any, ...]]
+    keys: dict[str, bytes]
+
+    def check_signatures(self) -> None:
+        for size, _ts, root, chain, key_id, body, sig, frontier in self.rows:
+            pub = self.keys.get(key_id)
+            if pub is None or not signature_valid(bytes(body), bytes(sig), pub):
+                raise Failed(Finding(size, "checkpoint", f"checkpoint {size}: signature does not verify"))
+            doc = orjson.loads(bytes(body))
+            if (doc.get("tree_size"), doc.get("root_hash"), doc.get("chain_hash"), doc.get("key_id")) != (
+                size,
+                bytes(root).hex(),
+                bytes(chain).hex(),
+                key_id,
+            ):
+                raise Failed(
+                    Finding(size, "checkpoint", f"checkpoint {size}: columns differ from signed body")
+                )
+            if Frontier.from_hex(size, orjson.loads(frontier)).root() != bytes(root):
+                raise Failed(
+                    Finding(size, "checkpoint", f"checkpoint {size}: stored frontier is not its root")
+                )
+
+
+def verify_store(engine: Engine, *, progress: Callable[[int], None] | None = None) -> Report:
+    """Verify the audit log in the store behind `engine`; stop at the first finding."""
+    report = Report()
+    started = time.perf_counter()
+    postgres = engine.dialect.name == "postgresql"
+    raw = engine.raw_connection()
+    try:
+        dbapi: Any = raw.dbapi_connection
+        try:
+            _walk(dbapi, report, postgres=postgres, progress=progress)
+        except Failed as failed:
+            report.finding = failed.finding
+    finally:
+        raw.rollback()
+        raw.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _one(dbapi: Any, sql: str, *, postgres: bool) -> list[tuple[Any, ...]]:
+    cur = dbapi.cursor()
+    cur.execute(sql)
+    rows = list(cur.fetchall())
+    cur.close()
+    return rows
+
+
+def _walk(dbapi: Any, report: Report, *, postgres: bool, progress: Callable[[int], None] | None) -> None:
+    keys = {
+        k: bytes(p) for k, p in _one(dbapi, "SELECT key_id, public_key FROM audit_key", postgres=postgres)
+    }
+    cps = _Checkpoints(
+        _one(
+            dbapi,
+            "SELECT tree_size, ts, root_hash, chain_hash, key_id, body, signature, frontier "
+            "FROM audit_checkpoint ORDER BY tree_size",
+            postgres=postgres,
+        ),
+        keys,
+    )
+    cps.check_signatures()
+    report.checkpoints = len(cps.rows)
+    head_seq, head_hash, base_seq, base_hash, base_frontier = _one(
+        dbapi,
+        "SELECT seq, hash, base_seq, base_hash, base_frontier FROM audit_head WHERE id = 1",
+        postgres=postgres,
+    )[0]
+    base = Base.stored(base_seq, bytes(base_hash), base_frontier)
+    if base_seq:
+        anchor = [r for r in cps.rows if r[0] == base_seq]
+        if not anchor or bytes(anchor[0][3]) != base.chain or base.frontier.root() != bytes(anchor[0][2]):
+            raise Failed(
+                Finding(
+                    base_seq, "archive-base", f"the archive base at {base_seq} is not a signed checkpoint"
+                )
+            )
+        report.notes.append(f"events 1..{base_seq} are archived; verified from checkpoint {base_seq}")
+    pending = [r for r in cps.rows if r[0] > base_seq]
+    report.first_seq = base_seq + 1
+    last = _events(dbapi, base, pending, report, postgres=postgres, progress=progress)
+    expected_last, last_hash = last
+    if pending:
+        size = pending[0][0]
+        raise Failed(
+            Finding(
+                expected_last + 1,
+                "deleted",
+                f"checkpoint {size} signs events up to {size}; the store ends at {expected_last}",
+            )
+        )
+    if expected_last != head_seq or last_hash != bytes(head_hash):
+        kind = "deleted" if expected_last < head_seq else "inserted"
+        seq = expected_last + 1 if expected_last < head_seq else head_seq + 1
+        raise Failed(
+            Finding(seq, kind, f"the chain head says {head_seq} events; the store ends at {expected_last}")
+        )
+
+
+def _events(
+    dbapi: Any,
+    base: Base,
+    pending: list[tuple[Any, ...]],
+    report: Report,
+    *,
+    postgres: bool,
+    progress: Callable[[int], None] | None,
+) -> tuple[int, bytes]:
+    cols = ", ".join(COLUMNS)
+    events = _rows(
+        dbapi,
+        f"SELECT seq, ts, body, hash, {cols} FROM audit_event ORDER BY seq",  # noqa: S608 (constant columns)
+        (),
+        postgres=postgres,
+        name="audit_verify_events",
+    )
+    records = _rows(
+        dbapi,
+        "SELECT seq, record_id FROM audit_event_record ORDER BY seq, record_id",
+        (),
+        postgres=postgres,
+        name="audit_verify_records",
+    )
+    rec = next(records, None)
+    frontier = base.frontier.copy()
+    prev = base.chain
+    expected = base.size + 1
+    recent: deque[bytes] = deque(maxlen=WINDOW)  # recent[-1] is the hash before `expected`
+    recent.append(prev)
+    next_cp = pending.pop(0) if pending else None
+    sha256 = hashlib.sha256
+    last_cp = base.size
+    n = 0
+    for seq, ts, body, stored, *columns in events:
+        body = _bytes(body)
+        stored = _bytes(stored)
+        if seq != expected:
+            if seq < expected:
+                raise Failed(
+                    Finding(seq, "inserted", f"event {seq} lies before the archive base {base.size}")
+                )
+            raise Failed(Finding(expected, "deleted", f"events {expected}..{seq - 1} are missing"))
+        leaf = sha256(b"\x00" + body).digest()  # link() inlined: this loop is verify's hot path
+        chained = sha256(prev + leaf).digest()
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise Failed(Finding(seq, "modified", f"event {seq}: body is not JSON")) from None
+        own = doc.get("seq") if isinstance(doc, dict) else None
+        if own != seq:
+            raise Failed(_misplaced(seq, own, leaf, stored, recent))
+        if chained != stored:
+            raise Failed(Finding(seq, "modified", f"event {seq}: body or hash changed (chain hash differs)"))
+        if orjson.dumps(doc, option=orjson.OPT_SORT_KEYS) != body:
+            raise Failed(Finding(seq, "modified", f"event {seq}: body is not in canonical form"))
+        if not _columns_match(tuple(columns), doc) or _ts_text(ts) != doc.get("time"):
+            raise Failed(
+                Finding(seq, "modified", f"event {seq}: a filter column differs from the hashed body")
+            )
+        ids: list[str] = []
+        while rec is not None and rec[0] <= seq:
+            if rec[0] < seq:
+                raise Failed(
+                    Finding(rec[0], "index", f"record index names event {rec[0]}, which is not there")
+                )
+            ids.append(rec[1])
+            rec = next(records, None)
+        if ids != sorted(index_ids(doc.get("record_ids") or [])):
+            raise Failed(Finding(seq, "index", f"event {seq}: the record index differs from the hashed body"))
+        frontier.append(leaf)
+        prev = chained
+        recent.append(prev)
+        expected += 1
+        n += 1
+        if next_cp is not None and next_cp[0] == seq:
+            if frontier.root() != bytes(next_cp[2]) or prev != bytes(next_cp[3]):
+                lo = last_cp
+                raise Failed(
+                    Finding(
+                        lo + 1,
+                        "checkpoint",
+                        f"events {lo + 1}..{seq} do not reproduce checkpoint {seq}: rewritten after signing",
+                    )
+                )
+            last_cp = seq
+            next_cp = pending.pop(0) if pending else None
+        if progress is not None and not n % 100_000:
+            progress(n)
+    if rec is not None:
+        raise Failed(Finding(rec[0], "index", f"record index names event {rec[0]}, which is not there"))
+    if next_cp is not None:
+        pending.insert(0, next_cp)
+    report.events = n
+    report.last_seq = expected - 1
+    return expected - 1, prev
+
+
+def _misplaced(seq: int, own: Any, leaf: bytes, stored: bytes, recent: deque[bytes]) -> Finding:
+    if not isinstance(own, int):
+        return Finding(seq, "modified", f"event {seq}: body has no valid seq")
+    back = seq - own  # how far back the event's original predecessor would be
+    if 0 < back < len(recent) and link_matches(recent[-1 - back], leaf, stored):
+        return Finding(own, "inserted", f"events {own}..{seq - 1} were inserted before original event {own}")
+    if own > seq:
+        return Finding(
+            seq, "reordered", f"row {seq} holds event {own}: events deleted and renumbered or moved"
+        )
+    return Finding(seq, "reordered", f"row {seq} holds event {own}: events renumbered or moved")
+
+
+def link_matches(prev: bytes, leaf: bytes, stored: bytes) -> bool:
+    """Tell whether `stored` is the chain hash of `leaf` after `prev`."""
+    return hashlib.sha256(prev + leaf).digest() == stored

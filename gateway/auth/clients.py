@@ -1,0 +1,238 @@
+"""The client registry: every query on oauth_client; secrets only as argon2 hashes (GB/T 39786 §8.1.4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from sqlalchemy import Engine, select, update
+
+from gateway.auth.scopes import unknown_scopes
+from schemas.tables_auth import OAuthClientRow
+
+CLIENTS = OAuthClientRow.__table__  # type: ignore[attr-defined]
+# OWASP's argon2id profile (m=19 MiB, t=2, p=1): secrets are 256-bit random, so the hash guards a
+# leaked table, not a guessable password; RFC 9106's 64 MiB profile cost ~350 ms per token request here.
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
+
+class AuthMethod(StrEnum):
+    """How a client authenticates at the token endpoint (RFC 7591 §2 token_endpoint_auth_method)."""
+
+    CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 (a method name, not a secret)
+    CLIENT_SECRET_POST = "client_secret_post"  # noqa: S105 (a method name, not a secret)
+    PRIVATE_KEY_JWT = "private_key_jwt"
+
+
+class ClientStatus(StrEnum):
+    """Whether a client may obtain and use tokens."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class RegistryError(ValueError):
+    """A registration request is not acceptable (unknown scope, bad JWKS, no such client)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """A registered client as stored, without its secret."""
+
+    client_id: str
+    name: str
+    department: str
+    subsystem: str
+    region_code: str | None
+    scopes: tuple[str, ...]
+    auth_method: AuthMethod
+    status: ClientStatus
+    created_at: dt.datetime
+    rotated_at: dt.datetime | None
+    jwks: dict[str, Any] | None
+    secret_hash: str | None
+
+    @property
+    def active(self) -> bool:
+        """Tell whether the client may obtain and use tokens."""
+        return self.status is ClientStatus.ACTIVE
+
+    def public_view(self) -> dict[str, Any]:
+        """Return the JSON-ready description shown by the CLI and the admin API (never the hash)."""
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "department": self.department,
+            "subsystem": self.subsystem,
+            "region_code": self.region_code,
+            "scopes": list(self.scopes),
+            "auth_method": self.auth_method.value,
+            "status": self.status.value,
+            "created_at": self.created_at.isoformat(),
+            "rotated_at": self.rotated_at.isoformat() if self.rotated_at else None,
+            "jwks": self.jwks,
+        }
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    # SQLite returns naive datetimes; they were stored in UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def record_of_row(row: Any) -> ClientRecord:
+    """Build a ClientRecord from an oauth_client row mapping."""
+    created = _aware(row["created_at"])
+    assert created is not None
+    return ClientRecord(
+        client_id=row["client_id"],
+        name=row["name"],
+        department=row["department"],
+        subsystem=row["subsystem"],
+        region_code=row["region_code"],
+        scopes=tuple(row["scopes"].split()),
+        auth_method=AuthMethod(row["auth_method"]),
+        status=ClientStatus(row["status"]),
+        created_at=created,
+        rotated_at=_aware(row["rotated_at"]),
+        jwks=json.loads(row["jwks"]) if row["jwks"] else None,
+        secret_hash=row["secret_hash"],
+    )
+
+
+def hash_secret(secret: str) -> str:
+    """Hash a client secret with argon2id (the only form it is stored in)."""
+    return _HASHER.hash(secret)
+
+
+def verify_secret(record: ClientRecord, secret: str) -> bool:
+    """Tell whether `secret` matches the client's stored hash (constant time inside argon2)."""
+    if not record.secret_hash:
+        return False
+    try:
+        return _HASHER.verify(record.secret_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _check_jwks(jwks: dict[str, Any]) -> None:
+    try:
+        keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise RegistryError(f"the JWKS is not valid: {exc}") from exc
+    for key in keys:
+        if key.is_private:
+            raise RegistryError("register public keys only: the JWKS holds a private key")
+        if key.key_type == "oct":
+            raise RegistryError("private_key_jwt needs asymmetric keys (RFC 7523 §2.2)")
+
+
+def create_client(
+    engine: Engine,
+    *,
+    name: str,
+    department: str,
+    subsystem: str,
+    scopes: list[str],
+    auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC,
+    region_code: str | None = None,
+    jwks: dict[str, Any] | None = None,
+) -> tuple[ClientRecord, str | None]:
+    """Register a client; return it and its secret, which is shown this once and never stored."""
+    if bad := unknown_scopes(scopes):
+        raise RegistryError(f"unknown scopes: {', '.join(bad)}")
+    secret: str | None = None
+    secret_hash: str | None = None
+    if auth_method is AuthMethod.PRIVATE_KEY_JWT:
+        if not jwks:
+            raise RegistryError("private_key_jwt clients must register their public JWKS")
+        _check_jwks(jwks)
+    else:
+        if jwks:
+            raise RegistryError("a JWKS is only registered for private_key_jwt clients")
+        secret = secrets.token_urlsafe(32)
+        secret_hash = hash_secret(secret)
+    now = _now()
+    client_id = f"xz-{department.lower()}-{secrets.token_hex(6)}"
+    values = {
+        "client_id": client_id,
+        "name": name,
+        "department": department,
+        "subsystem": subsystem,
+        "region_code": region_code,
+        "scopes": " ".join(dict.fromkeys(scopes)),
+        "auth_method": auth_method.value,
+        "secret_hash": secret_hash,
+        "jwks": json.dumps(jwks) if jwks else None,
+        "status": ClientStatus.ACTIVE.value,
+        "created_at": now,
+        "rotated_at": None,
+        "updated_at": now,
+    }
+    with engine.begin() as conn:
+        conn.execute(CLIENTS.insert().values(**values))
+    return record_of_row(values), secret
+
+
+def get_client(engine: Engine, client_id: str) -> ClientRecord | None:
+    """Return a client by id, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(CLIENTS).where(CLIENTS.c.client_id == client_id)).mappings().first()
+    return record_of_row(row) if row else None
+
+
+def list_clients(engine: Engine, *, department: str | None = None) -> list[ClientRecord]:
+    """Return every client (of one department), ordered by id."""
+    stmt = select(CLIENTS).order_by(CLIENTS.c.client_id)
+    if department:
+        stmt = stmt.where(CLIENTS.c.department == department)
+    with engine.connect() as conn:
+        return [record_of_row(r) for r in conn.execute(stmt).mappings()]
+
+
+def set_status(engine: Engine, client_id: str, *, status: ClientStatus) -> ClientRecord:
+    """Enable or disable a client; a disabled client's tokens stop working on every replica."""
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(CLIENTS)
+            .where(CLIENTS.c.client_id == client_id)
+            .values(status=status.value, updated_at=_now())
+        )
+    if done.rowcount == 0:
+        raise RegistryError(f"no client {client_id}")
+    found = get_client(engine, client_id)
+    assert found is not None
+    return found
+
+
+def rotate_secret(engine: Engine, client_id: str) -> tuple[ClientRecord, str]:
+    """Replace a secret client's secret; return the new secret (shown once)."""
+    found = get_client(engine, client_id)
+    if found is None:
+        raise RegistryError(f"no client {client_id}")
+    if found.auth_method is AuthMethod.PRIVATE_KEY_JWT:
+        raise RegistryError("a private_key_jwt client has no secret: register a new JWKS instead")
+    secret = secrets.token_urlsafe(32)
+    now = _now()
+    with engine.begin() as conn:
+        conn.execute(
+            update(CLIENTS)
+            .where(CLIENTS.c.client_id == client_id)
+            .values(secret_hash=hash_secret(secret), rotated_at=now, updated_at=now)
+        )
+    rotated = get_client(engine, client_id)
+    assert rotated is not None
+    return rotated, secret

@@ -1,0 +1,177 @@
+"""OAuth endpoints: token (RFC 6749 §4.4), introspection (RFC 7662), revocation (RFC 7009), metadata
+(RFC 8414) and the JWKS (RFC 7517). Token-endpoint errors are RFC 6749 §5.2 JSON, not problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Error
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from gateway.auth.keys import ASYMMETRIC_ALGS
+from gateway.auth.runtime import AuthState
+from gateway.auth.scopes import Scope
+from gateway.auth.server import AUTH_METHODS, StarletteOAuth2Request, form_of
+from gateway.auth.tokens import issuer
+from gateway.openapi import oauth_error
+
+router = APIRouter(tags=["oauth"])
+
+_FORM_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "scope": {"type": "string", "description": "Space-separated scopes."},
+                        "client_id": {"type": "string"},
+                        "client_secret": {"type": "string", "description": "client_secret_post only."},
+                        "client_assertion_type": {"type": "string"},
+                        "client_assertion": {"type": "string", "description": "private_key_jwt only."},
+                    },
+                    "required": ["grant_type"],
+                }
+            }
+        },
+    },
+    "security": [{"clientBasic": []}],
+    "responses": {
+        "200": {
+            "description": "An access token (RFC 6749 §5.1).",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "access_token": {"type": "string"},
+                            "token_type": {"type": "string"},
+                            "expires_in": {"type": "integer"},
+                            "scope": {"type": "string"},
+                        },
+                        "required": ["access_token", "token_type", "expires_in"],
+                    },
+                    "example": {
+                        "access_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9...",
+                        "token_type": "Bearer",
+                        "expires_in": 600,
+                        "scope": "residents:read",
+                    },
+                }
+            },
+        },
+        "400": oauth_error("RFC 6749 §5.2 error: invalid_request, invalid_scope, ...", "invalid_scope"),
+        "401": oauth_error("invalid_client (HTTP Basic attempted).", "invalid_client"),
+    },
+}
+_TOKEN_FORM: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "token": {"type": "string"},
+                        "token_type_hint": {"type": "string", "enum": ["access_token"]},
+                    },
+                    "required": ["token"],
+                }
+            }
+        },
+    },
+    "security": [{"clientBasic": []}],
+    "responses": {
+        "200": {
+            "description": "See the RFC (introspection: RFC 7662 §2.2; revocation: RFC 7009 §2.2).",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "example": {"active": True, "client_id": "civil-affairs", "scope": "residents:read"},
+                }
+            },
+        },
+        "400": oauth_error("RFC 6749 §5.2 error.", "invalid_request"),
+        "401": oauth_error("invalid_client.", "invalid_client"),
+    },
+}
+
+
+def _auth(request: Request) -> AuthState:
+    state: AuthState = request.app.state.auth
+    return state
+
+
+async def _dispatch(request: Request, endpoint: str | None) -> Response:
+    """Wrap the Starlette request for Authlib and run the sync server in the thread pool."""
+    auth = _auth(request)
+    server = auth.server
+    try:
+        form = form_of(request.headers.get("content-type"), await request.body())
+        # Our configured public URL, not the socket's: TLS usually ends at a proxy (RFC 6749 §3.2 needs TLS).
+        oreq = StarletteOAuth2Request(
+            method=request.method,
+            uri=auth.settings.public_url.rstrip("/") + request.url.path,
+            headers=request.headers,
+            form=form,
+        )
+    except OAuth2Error as error:
+        return server.handle_response(*error())
+    if endpoint is None:
+        response: Response = await run_in_threadpool(server.create_token_response, oreq)
+    else:
+        response = await run_in_threadpool(server.create_endpoint_response, endpoint, oreq)
+    return response
+
+
+@router.post("/oauth/token", summary="Obtain an access token", openapi_extra=_FORM_BODY)
+async def token(request: Request) -> Response:
+    """Issue an access token to an authenticated client (client_credentials grant, RFC 6749 §4.4)."""
+    return await _dispatch(request, None)
+
+
+@router.post("/oauth/introspect", summary="Introspect a token", openapi_extra=_TOKEN_FORM)
+async def introspect(request: Request) -> Response:
+    """Tell an authenticated client whether a token is active, and its claims (RFC 7662)."""
+    return await _dispatch(request, "introspection")
+
+
+@router.post("/oauth/revoke", summary="Revoke a token", openapi_extra=_TOKEN_FORM)
+async def revoke(request: Request) -> Response:
+    """Revoke one of the calling client's tokens on every replica (RFC 7009)."""
+    return await _dispatch(request, "revocation")
+
+
+@router.get("/.well-known/oauth-authorization-server", summary="Authorization server metadata")
+async def metadata(request: Request) -> JSONResponse:
+    """Describe this authorization server (RFC 8414)."""
+    settings = _auth(request).settings
+    base = issuer(settings)
+    return JSONResponse(
+        {
+            "issuer": base,
+            "token_endpoint": base + "/oauth/token",
+            "jwks_uri": base + "/.well-known/jwks.json",
+            "introspection_endpoint": base + "/oauth/introspect",
+            "revocation_endpoint": base + "/oauth/revoke",
+            "scopes_supported": [s.value for s in Scope],
+            "response_types_supported": [],  # no authorization endpoint: client credentials only
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "token_endpoint_auth_signing_alg_values_supported": sorted(ASYMMETRIC_ALGS),
+            "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        },
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@router.get("/.well-known/jwks.json", summary="Token signing keys")
+async def jwks(request: Request) -> JSONResponse:
+    """Publish the public keys that verify our access tokens, retired ones until their tokens expire."""
+    # Short max-age: a verifier must see a rotated-in key within a minute (docs/keys.md).
+    return JSONResponse(_auth(request).keyring.jwks, headers={"Cache-Control": "public, max-age=60"})

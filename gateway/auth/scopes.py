@@ -1,0 +1,65 @@
+"""The scope names: part of the public contract, never renamed (RFC 6749 §3.3)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    """An OAuth scope a client may be granted."""
+
+    RESIDENTS_READ = "residents:read"
+    RESIDENTS_SENSITIVE_READ = "residents.sensitive:read"
+    HOUSEHOLDS_READ = "households:read"
+    ENROLLMENTS_READ = "enrollments:read"
+    SERVICES_READ = "services:read"
+    NOTICES_READ = "notices:read"
+    NOTICES_WRITE = "notices:write"
+    QUARANTINE_READ = "quarantine:read"
+    AUDIT_READ = "audit:read"
+    ADMIN_CLIENTS = "admin:clients"
+    ADMIN_POLICIES = "admin:policies"
+    DISCLOSURES_READ = "disclosures:read"
+    SHARING_APPROVE = "sharing:approve"
+    STATISTICS_READ = "statistics:read"
+
+
+DESCRIPTIONS: dict[Scope, str] = {
+    Scope.RESIDENTS_READ: "Read residents (居民), masked sensitive fields; includes lookup by citizen ID.",
+    Scope.RESIDENTS_SENSITIVE_READ: "See residents' national ID, phone and address unmasked (PIPL Art. 28).",
+    Scope.HOUSEHOLDS_READ: "Read registered households (户).",
+    Scope.ENROLLMENTS_READ: "Read programme enrolments.",
+    Scope.SERVICES_READ: "Read public service items (服务事项).",
+    Scope.NOTICES_READ: "Read notices (公告).",
+    Scope.NOTICES_WRITE: "Publish notices.",
+    Scope.QUARANTINE_READ: "Read records a connector quarantined.",
+    Scope.AUDIT_READ: "Read the audit log.",
+    Scope.ADMIN_CLIENTS: "Register, disable and rotate OAuth clients.",
+    Scope.ADMIN_POLICIES: "Manage sharing policies.",
+    Scope.DISCLOSURES_READ: "Read the disclosure record of a resident.",
+    Scope.SHARING_APPROVE: "Approve data-sharing requests.",
+    Scope.STATISTICS_READ: "Read aggregate statistics.",
+}
+
+ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
+
+# What the existing read API needs; regions need a valid token but no scope (public reference data).
+READ_SCOPES: tuple[Scope, ...] = (
+    Scope.RESIDENTS_READ,
+    Scope.HOUSEHOLDS_READ,
+    Scope.SERVICES_READ,
+    Scope.NOTICES_READ,
+)
+
+
+def parse_scopes(raw: str | None) -> list[str]:
+    """Split a space-delimited scope string into its distinct names, order kept (RFC 6749 §3.3)."""
+    seen: dict[str, None] = {}
+    for name in (raw or "").split():
+        seen.setdefault(name, None)
+    return list(seen)
+
+
+def unknown_scopes(names: list[str] | frozenset[str]) -> list[str]:
+    """Return the names that are not scopes of this gateway, sorted."""
+    return sorted(set(names) - ALL_SCOPES)

@@ -1,0 +1,143 @@
+"""`gateway clients`: the OAuth client registry (create, list, show, disable, enable, rotate-secret)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlalchemy import Engine
+
+from gateway.auth import clients
+from gateway.auth.clients import AuthMethod, ClientRecord, ClientStatus, RegistryError
+from gateway.db import make_sync_engine
+from gateway.settings import get_settings
+
+app = typer.Typer(help="Manage OAuth clients (department subsystems).", no_args_is_help=True)
+
+JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    engine = make_sync_engine(get_settings().database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _show(record: ClientRecord, *, as_json: bool, secret: str | None = None) -> None:
+    view: dict[str, Any] = record.public_view()
+    if secret is not None:
+        view["client_secret"] = secret
+    if as_json:
+        typer.echo(json.dumps(view, ensure_ascii=False))
+        return
+    for key in ("client_id", "name", "department", "subsystem", "region_code", "auth_method", "status"):
+        typer.echo(f"{key:12} {view[key] if view[key] is not None else '-'}")
+    typer.echo(f"{'scopes':12} {' '.join(view['scopes'])}")
+    typer.echo(f"{'created_at':12} {view['created_at']}")
+    typer.echo(f"{'rotated_at':12} {view['rotated_at'] or '-'}")
+    if secret is not None:
+        typer.echo(f"{'secret':12} {secret}")
+        typer.echo("store the secret now: it is shown this once and kept only as a hash", err=True)
+
+
+@app.command()
+def create(
+    name: str = typer.Option(..., help="Human-readable name, e.g. 民政局低保系统."),
+    department: str = typer.Option(..., help="Department code, e.g. civil_affairs."),
+    subsystem: str = typer.Option(..., help="The department's subsystem calling us."),
+    scope: list[str] = typer.Option(..., "--scope", "-s", help="A granted scope (repeat for more)."),
+    region: str | None = typer.Option(None, help="Region code (12 digits) the client belongs to."),
+    auth_method: AuthMethod = typer.Option(AuthMethod.CLIENT_SECRET_BASIC, help="Token endpoint auth."),
+    jwks_file: Path | None = typer.Option(None, help="Public JWKS file (private_key_jwt)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Register a client; prints its secret once (with --json: {"client_id", "client_secret", ...})."""
+    jwks = json.loads(jwks_file.read_text(encoding="utf-8")) if jwks_file else None
+    with _engine() as engine:
+        try:
+            record, secret = clients.create_client(
+                engine,
+                name=name,
+                department=department,
+                subsystem=subsystem,
+                scopes=scope,
+                auth_method=auth_method,
+                region_code=region,
+                jwks=jwks,
+            )
+        except RegistryError as exc:
+            _fail(str(exc))
+            return
+    _show(record, as_json=as_json, secret=secret)
+
+
+@app.command("list")
+def list_(
+    department: str | None = typer.Option(None, help="Only this department's clients."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """List registered clients (never their secrets)."""
+    with _engine() as engine:
+        found = clients.list_clients(engine, department=department)
+    if as_json:
+        typer.echo(json.dumps([c.public_view() for c in found], ensure_ascii=False))
+        return
+    for c in found:
+        typer.echo(f"{c.client_id:32} {c.status.value:9} {c.department:16} {' '.join(c.scopes)}")
+
+
+@app.command()
+def show(client_id: str, as_json: bool = JSON_OPT) -> None:
+    """Show one client."""
+    with _engine() as engine:
+        record = clients.get_client(engine, client_id)
+    if record is None:
+        _fail(f"no client {client_id}")
+        return
+    _show(record, as_json=as_json)
+
+
+def _set_status(client_id: str, status: ClientStatus, as_json: bool) -> None:
+    with _engine() as engine:
+        try:
+            record = clients.set_status(engine, client_id, status=status)
+        except RegistryError as exc:
+            _fail(str(exc))
+            return
+    _show(record, as_json=as_json)
+
+
+@app.command()
+def disable(client_id: str, as_json: bool = JSON_OPT) -> None:
+    """Disable a client: its tokens stop working on every replica within the refresh bound (~1 s)."""
+    _set_status(client_id, ClientStatus.DISABLED, as_json)
+
+
+@app.command()
+def enable(client_id: str, as_json: bool = JSON_OPT) -> None:
+    """Enable a disabled client again."""
+    _set_status(client_id, ClientStatus.ACTIVE, as_json)
+
+
+@app.command("rotate-secret")
+def rotate_secret(client_id: str, as_json: bool = JSON_OPT) -> None:
+    """Give a client a new secret (printed once); the old one stops working at once."""
+    with _engine() as engine:
+        try:
+            record, secret = clients.rotate_secret(engine, client_id)
+        except RegistryError as exc:
+            _fail(str(exc))
+            return
+    _show(record, as_json=as_json, secret=secret)

@@ -1,0 +1,101 @@
+"""`gateway quarantine list|show`: the source records a sync held back, and why."""
+
+from __future__ import annotations
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, func, select
+
+from gateway import migrate
+from gateway.db import make_sync_engine
+from gateway.settings import get_settings
+from schemas.models import QuarantinedRecord
+from schemas.tables import QuarantineRow
+
+app = typer.Typer(help="Inspect records held back by the connectors.", no_args_is_help=True)
+Q = QuarantineRow.__table__.c  # type: ignore[attr-defined]
+
+
+def _engine() -> Engine:
+    engine = make_sync_engine(get_settings().database_url)
+    with engine.connect() as conn:
+        if not migrate.is_current(conn):
+            engine.dispose()
+            typer.echo("the store is not at the current schema: run `gateway db upgrade` first", err=True)
+            raise typer.Exit(2)
+    return engine
+
+
+@app.command("list")
+def list_(
+    source: str | None = typer.Option(None, "--source", help="Only this source."),
+    reason: str | None = typer.Option(None, "--reason", help="Only this reason code."),
+    released: bool = typer.Option(False, "--released", help="Also list records since released."),
+    limit: int = typer.Option(50, "--limit", min=1, help="At most this many rows."),
+) -> None:
+    """List quarantined records (open ones unless --released), newest first, with counts by reason."""
+    engine = _engine()
+    try:
+        where = []
+        if source:
+            where.append(Q.source == source)
+        if reason:
+            where.append(Q.reason == reason)
+        if not released:
+            where.append(Q.released_at.is_(None))
+        with engine.connect() as conn:
+            counts = conn.execute(
+                select(Q.source, Q.reason, func.count()).where(*where).group_by(Q.source, Q.reason)
+            ).all()
+            rows = conn.execute(
+                select(Q.id, Q.source, Q.record_key, Q.reason, Q.message, Q.last_seen, Q.released_at)
+                .where(*where)
+                .order_by(Q.last_seen.desc(), Q.id.desc())
+                .limit(limit)
+            ).all()
+    finally:
+        engine.dispose()
+    console = Console()
+    table = Table(title="quarantine")
+    for name in ("id", "source", "record", "reason", "message", "last seen", "released"):
+        table.add_column(name)
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            row.source,
+            row.record_key,
+            row.reason,
+            row.message[:80],
+            str(row.last_seen)[:19],
+            str(row.released_at)[:19] if row.released_at else "",
+        )
+    console.print(table)
+    console.print(", ".join(f"{s}/{r}: {n}" for s, r, n in counts) or "nothing held back")
+
+
+@app.command()
+def show(record_id: int = typer.Argument(..., help="Quarantine id (from `gateway quarantine list`).")) -> None:
+    """Print one quarantined record with its raw payload as JSON."""
+    engine = _engine()
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(QuarantineRow.__table__).where(Q.id == record_id)).first()  # type: ignore[call-overload]
+    finally:
+        engine.dispose()
+    if row is None:
+        typer.echo(f"no quarantined record {record_id}", err=True)
+        raise typer.Exit(1)
+    record = QuarantinedRecord(
+        id=row.id,
+        source=row.source,
+        record_key=row.record_key,
+        raw=orjson.loads(row.raw),
+        reason=row.reason,
+        message=row.message,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        released_at=row.released_at,
+    )
+    typer.echo(orjson.dumps(record.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())

@@ -1,0 +1,165 @@
+"""Dashboard routes: sign in with client credentials, then see the region's statistics as charts.
+
+The sign-in form posts a client id and secret; the gateway's own OAuth server issues a token
+restricted to `statistics:read`, which is kept in an HttpOnly, SameSite=Strict cookie scoped to
+/dashboard (no script ever sees it). Every page view verifies it like a bearer token.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from gateway.auth.scopes import Scope
+from gateway.auth.server import StarletteOAuth2Request, form_of
+from gateway.auth.tokens import Principal, TokenRejected
+from gateway.context import record_of_scope
+from gateway.dashboard.svg import bar_chart
+from gateway.deps import ReadDep, SettingsDep
+from gateway.errors import GatewayError
+from gateway.stats import repository
+from gateway.stats.models import GroupLevel
+from gateway.stats.report import build_report
+from schemas.models import RegionCode
+from schemas.regions import in_subtree
+
+HERE = Path(__file__).parent
+COOKIE = "xz_dashboard"
+_env = Environment(
+    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), enable_async=False
+)
+_env.globals.update(
+    bar_chart=bar_chart,
+    count_rows=lambda table: [(r.name or r.code, r.count) for r in table.rows],
+    share_rows=lambda table, field: [(r.name or r.code, getattr(r, field)) for r in table.rows],
+    pairs=lambda labels, values: list(zip(labels, values, strict=True)),
+)
+_CSS = (HERE / "static" / "dashboard.css").read_bytes()
+_HEADERS = {
+    # Nothing but this origin's stylesheet; the charts are inline SVG markup, not scripts.
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+
+def _page(template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _env.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+
+async def _principal(request: Request) -> Principal | None:
+    """Return the principal of the dashboard cookie, or None when absent, expired or revoked."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        principal: Principal = await request.app.state.auth.guard.authenticate(token)
+    except TokenRejected:
+        return None
+    record = record_of_scope(request.scope)
+    record.client_id = principal.client_id
+    record.department = principal.department
+    record.token_id = principal.token_id
+    return principal
+
+
+@router.get("/static/dashboard.css")
+async def stylesheet() -> Response:
+    """Serve the dashboard's stylesheet."""
+    return Response(_CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/")
+async def dashboard(
+    request: Request,
+    db: ReadDep,
+    settings: SettingsDep,
+    region: Annotated[RegionCode | None, Query()] = None,
+    level: Annotated[GroupLevel, Query()] = GroupLevel.VILLAGE,
+) -> HTMLResponse:
+    """Show the statistics of the caller's region (or a region inside it) as tables and charts."""
+    principal = await _principal(request)
+    if principal is None:
+        return _page("signin.html", expired=COOKIE in request.cookies)
+    if Scope.STATISTICS_READ.value not in principal.scopes:
+        return _page("signin.html", status=403, error="该客户端没有统计数据权限(statistics:read)。")
+    root = principal.region_code
+    chosen = region or root
+    options = await repository.regions_within(db, root)
+    if chosen is None:
+        return _page("dashboard.html", principal=principal, report=None, options=options, level=level)
+    if root is not None and not in_subtree(chosen, root):
+        return _page("dashboard.html", status=403, principal=principal, report=None, options=options,
+                     level=level, error="所选区域不在您的管辖范围内。")  # fmt: skip
+    try:
+        report = await build_report(db, region=chosen, level=level, min_cell=settings.stats_min_cell)
+    except GatewayError as exc:
+        return _page("dashboard.html", status=exc.status, principal=principal, report=None,
+                     options=options, level=level, error=exc.detail)  # fmt: skip
+    record_of_scope(request.scope).disclose("statistics", [])
+    return _page("dashboard.html", principal=principal, report=report, options=options, level=level)
+
+
+@router.post("/signin")
+async def sign_in(request: Request, settings: SettingsDep) -> Response:
+    """Exchange a client id and secret for a statistics token kept in an HttpOnly cookie."""
+    form = form_of(request.headers.get("content-type"), await request.body())
+    client_id, secret = form.get("client_id", "").strip(), form.get("client_secret", "")
+    if not client_id or not secret:
+        return _page("signin.html", status=400, error="请输入客户端标识和密钥。")
+    token, expires_in = await _token(request, client_id=client_id, secret=secret)
+    if token is None:
+        return _page("signin.html", status=401, error="客户端标识或密钥不正确,或该客户端无统计权限。")
+    response = RedirectResponse("/dashboard/", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=expires_in,
+        path="/dashboard",
+        httponly=True,
+        samesite="strict",
+        secure=settings.public_url.startswith("https://"),
+    )
+    return response
+
+
+@router.post("/signout")
+async def sign_out() -> Response:
+    """Forget the dashboard cookie."""
+    response = RedirectResponse("/dashboard/", status_code=303)
+    response.delete_cookie(COOKIE, path="/dashboard", httponly=True, samesite="strict")
+    return response
+
+
+async def _token(request: Request, *, client_id: str, secret: str) -> tuple[str | None, int]:
+    """Ask the gateway's own token server for a statistics:read token (RFC 6749 §4.4)."""
+    auth = request.app.state.auth
+    basic = base64.b64encode(f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()).decode()
+    oreq = StarletteOAuth2Request(
+        method="POST",
+        uri=auth.settings.public_url.rstrip("/") + "/oauth/token",
+        headers=Headers(
+            {"authorization": f"Basic {basic}", "content-type": "application/x-www-form-urlencoded"}
+        ),
+        form={"grant_type": "client_credentials", "scope": Scope.STATISTICS_READ.value},
+    )
+    # Authlib's server is synchronous (it reads the client registry): run it off the event loop.
+    response: Response = await run_in_threadpool(auth.server.create_token_response, oreq)
+    if response.status_code != 200:
+        return None, 0
+    body = orjson.loads(response.body)
+    return str(body["access_token"]), int(body.get("expires_in", 600))

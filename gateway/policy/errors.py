@@ -1,0 +1,37 @@
+"""Policy refusals as problem types (403: the caller is known but the policy does not allow this)."""
+
+from __future__ import annotations
+
+from gateway.errors import Forbidden, GatewayError
+
+
+class PurposeRequired(Forbidden):
+    """Personal data asked for without an X-Purpose (PIPL Art. 6)."""
+
+    slug, title = "purpose-required", "Purpose of use required"
+
+
+class GrantMissing(Forbidden):
+    """No grant allows this client this resource for this purpose."""
+
+    slug, title = "grant-missing", "No grant allows this"
+
+
+class PolicyRejected(GatewayError):
+    """A policy reload failed validation; the running policy stays."""
+
+    status, slug, title = 422, "policy-invalid", "Policy failed validation"
+
+
+class SharingRequestInvalid(GatewayError):
+    """A sharing request cannot be made as asked."""
+
+    status, slug, title = 422, "sharing-request-invalid", "Sharing request not acceptable"
+
+
+POLICY_PROBLEM_TYPES: tuple[type[GatewayError], ...] = (
+    PurposeRequired,
+    GrantMissing,
+    PolicyRejected,
+    SharingRequestInvalid,
+)

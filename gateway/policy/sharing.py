@@ -1,0 +1,243 @@
+"""Conditional-sharing requests (有条件共享): apply, answer (owner with sharing:approve), list, overdue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.auth.dependencies import PrincipalDep
+from gateway.auth.scopes import Scope
+from gateway.deps import EngineDep, SettingsDep
+from gateway.errors import Conflict, Forbidden, NotFound
+from gateway.openapi import problem_responses
+from gateway.policy import sharing_repository as repo
+from gateway.policy.deps import PolicyStateDep
+from gateway.policy.errors import SharingRequestInvalid
+from policies.compile import compile_grant, expand
+from policies.engine import today_cn
+from policies.models import Grant, SharingClass
+
+router = APIRouter(prefix="/v1/sharing-requests", tags=["policy"])
+RequestId = Annotated[int, Path(ge=1, description="Sharing request id.")]
+
+
+class SharingApplication(BaseModel):
+    """An application for conditional fields, with purpose, legal basis and period (政务数据共享条例)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resource: str = Field(max_length=64, examples=["residents"])
+    fields: list[str] = Field(min_length=1, max_length=64, examples=[["employment_status"]])
+    purpose: str = Field(max_length=64, examples=["social-assistance-review"])
+    legal_basis: str = Field(min_length=4, max_length=2000)
+    valid_from: dt.date | None = None
+    valid_until: dt.date
+
+
+class Answer(BaseModel):
+    """The owning department's answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+class SharingRequest(BaseModel):
+    """A sharing request as stored."""
+
+    id: int
+    client_id: str
+    department: str | None
+    region_code: str | None
+    owner_department: str
+    resource: str
+    fields: list[str]
+    purpose: str
+    legal_basis: str
+    valid_from: dt.date
+    valid_until: dt.date
+    status: Literal["pending", "approved", "refused"]
+    due_date: dt.date
+    reason: str | None
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+def _grant_of(req: dict[str, Any]) -> Grant:
+    return Grant(
+        id=f"sharing-{req['id']}",
+        client=req["client_id"],
+        resource=req["resource"],
+        fields=req["fields"],
+        regions=[req["region_code"]] if req["region_code"] else ["client"],
+        purposes=[req["purpose"]],
+        valid_from=req["valid_from"],
+        valid_until=req["valid_until"],
+        approval=f"sharing request {req['id']}",
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Apply for conditional fields",
+    response_model=SharingRequest,
+    responses=problem_responses(401, 422),
+)
+async def apply(
+    principal: PrincipalDep,
+    state: PolicyStateDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    body: Annotated[SharingApplication, Body()],
+) -> dict[str, Any]:
+    """Apply for conditional fields; the owning department answers by the due date (10 working days)."""
+    policy = state.engine.policy
+    res = policy.resources.get(body.resource)
+    if res is None:
+        raise SharingRequestInvalid(f"unknown resource {body.resource!r}")
+    fields, bad = expand(res, body.fields)
+    if bad:
+        raise SharingRequestInvalid("; ".join(m for _, m in bad))
+    owners = {res.fields[f].owner for f in fields}
+    if len(owners) != 1:
+        raise SharingRequestInvalid(
+            f"one request per owning department; these fields belong to {sorted(owners)}"
+        )
+    if not all(res.fields[f].sharing is SharingClass.CONDITIONAL for f in fields):
+        raise SharingRequestInvalid("only conditional (有条件共享) fields are applied for")
+    today = today_cn()
+    values = {
+        "client_id": principal.client_id,
+        "department": principal.department,
+        "region_code": principal.region_code,
+        "owner_department": owners.pop(),
+        "resource": body.resource,
+        "fields": sorted(fields),
+        "purpose": body.purpose,
+        "legal_basis": body.legal_basis,
+        "valid_from": body.valid_from or today,
+        "valid_until": body.valid_until,
+        "status": "pending",
+        "due_date": repo.add_working_days(today, settings.sharing_due_working_days),
+        "created_at": dt.datetime.now(dt.UTC),
+    }
+    # The grant an approval would create must compile now (purpose exists, sensitivity allowed, dates sane).
+    try:
+        probe = _grant_of({**values, "id": 0})
+    except ValueError as exc:
+        raise SharingRequestInvalid(str(exc)) from exc
+    _, problems = compile_grant(probe, policy.resources, policy.purposes, origin="approval")
+    if problems:
+        raise SharingRequestInvalid("; ".join(m for _, m in problems))
+    return await repo.create(engine, values)
+
+
+@router.get(
+    "",
+    summary="List sharing requests",
+    response_model=list[SharingRequest],
+    responses=problem_responses(401, 403),
+)
+async def list_requests(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    role: Annotated[
+        Literal["applicant", "owner"], Query(description="Mine, or those my department answers.")
+    ] = "applicant",
+    status: Annotated[Literal["pending", "approved", "refused"] | None, Query()] = None,
+    overdue: Annotated[bool, Query(description="Only pending requests past their due date.")] = False,
+) -> list[dict[str, Any]]:
+    """List the caller's applications, or (with sharing:approve) those its department must answer."""
+    if role == "owner" and Scope.SHARING_APPROVE not in principal.scopes:
+        raise Forbidden("answering sharing requests needs scope sharing:approve")
+    return await repo.list_for(
+        engine,
+        client_id=principal.client_id if role == "applicant" else None,
+        owner=principal.department if role == "owner" else None,
+        status=status,
+        overdue_on=today_cn() if overdue else None,
+    )
+
+
+async def _visible(engine: EngineDep, principal: PrincipalDep, request_id: int) -> dict[str, Any]:
+    req = await repo.get(engine, request_id)
+    if req is None or not (
+        req["client_id"] == principal.client_id
+        or (req["owner_department"] == principal.department and Scope.SHARING_APPROVE in principal.scopes)
+    ):
+        raise NotFound(f"no sharing request {request_id}")
+    return req
+
+
+@router.get(
+    "/{request_id}",
+    summary="Get a sharing request",
+    response_model=SharingRequest,
+    responses=problem_responses(401, 404),
+)
+async def get_request(principal: PrincipalDep, engine: EngineDep, request_id: RequestId) -> dict[str, Any]:
+    """Return one request to its applicant or to the owning department."""
+    return await _visible(engine, principal, request_id)
+
+
+async def _answer(
+    request: Request,
+    principal: PrincipalDep,
+    engine: EngineDep,
+    request_id: int,
+    *,
+    approve: bool,
+    reason: str,
+) -> dict[str, Any]:
+    req = await _visible(engine, principal, request_id)
+    if req["owner_department"] != principal.department or Scope.SHARING_APPROVE not in principal.scopes:
+        raise Forbidden("only the owning department (scope sharing:approve) answers a sharing request")
+    grant = _grant_of(req) if approve else None
+    status = "approved" if approve else "refused"
+    if not await repo.decide(
+        engine, request_id, status=status, reason=reason, by=principal.client_id, grant=grant
+    ):
+        raise Conflict(f"sharing request {request_id} is no longer pending")
+    await request.app.state.policy.refresh_grants(force=True)  # this process at once; others within a refresh
+    found = await repo.get(engine, request_id)
+    assert found is not None
+    return found
+
+
+@router.post(
+    "/{request_id}:approve",
+    summary="Approve a sharing request",
+    response_model=SharingRequest,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def approve(
+    request: Request,
+    principal: PrincipalDep,
+    engine: EngineDep,
+    request_id: RequestId,
+    body: Annotated[Answer, Body()],
+) -> dict[str, Any]:
+    """Approve: creates a grant of the fields to the applicant for its purpose until valid_until."""
+    return await _answer(request, principal, engine, request_id, approve=True, reason=body.reason)
+
+
+@router.post(
+    "/{request_id}:refuse",
+    summary="Refuse a sharing request",
+    response_model=SharingRequest,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def refuse(
+    request: Request,
+    principal: PrincipalDep,
+    engine: EngineDep,
+    request_id: RequestId,
+    body: Annotated[Answer, Body()],
+) -> dict[str, Any]:
+    """Refuse with a reason; no grant is created."""
+    return await _answer(request, principal, engine, request_id, approve=False, reason=body.reason)

@@ -1,0 +1,360 @@
+"""Decide what a client may see of a resource for a purpose: rows (as SQL-ready scopes) and fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from policies.compile import CompiledGrant, CompiledPolicy, ResourceInfo
+from policies.masks import Mask
+from policies.models import Sensitivity, SharingClass
+from schemas.regions import region_prefix
+
+EMPTY_NAMES: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who asks: the policy's view of an authenticated principal."""
+
+    client_id: str
+    department: str | None = None
+    region_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowScope:
+    """Rows one grant reaches: region subtrees (None: everywhere) and tags every row must carry."""
+
+    prefixes: tuple[str, ...] | None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def unplaced(self) -> bool:
+        """Tell whether rows without a region are reached: the store is one county, so a row no village
+        holds is held at county level, and only county-wide (or wider) grants reach it."""
+        return self.prefixes is not None and any(len(p) <= 6 for p in self.prefixes)
+
+    def matches(self, region: str | None, tags: Any) -> bool:
+        """Tell whether a row with this region and these tags is inside the scope."""
+        if self.prefixes is not None and not (region.startswith(self.prefixes) if region else self.unplaced):
+            return False
+        return not self.tags or (isinstance(tags, list) and all(t in tags for t in self.tags))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    """Fields shown of a row: in clear, masked (with their mask), or (implicitly) hidden."""
+
+    clear: frozenset[str]
+    masked: tuple[tuple[str, Mask], ...]
+    everything: bool  # every catalogue field in clear: skip parsing entirely
+
+    def apply(self, doc: dict[str, Any], res: ResourceInfo, names: Mapping[str, str]) -> dict[str, Any]:
+        """Return the projected, masked document."""
+        out = {k: v for k, v in doc.items() if k in self.clear}
+        for name, mask in self.masked:
+            if name in doc:
+                out[name] = mask(doc[name], doc, names)
+        prov = res.provenance_field
+        if prov and prov in out and isinstance(out[prov], dict):
+            # Provenance of a hidden field would reveal that it exists and where it lives: drop it.
+            shown = self.clear.union(n for n, _ in self.masked)
+            out[prov] = {k: v for k, v in out[prov].items() if k in shown}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """Why one field is shown, masked or hidden (for explain and the RequestRecord)."""
+
+    field: str
+    outcome: str  # clear | masked | hidden
+    grant: str | None
+    rule: str
+
+
+@dataclass(slots=True)
+class Decision:
+    """The outcome for (client, resource, purpose): rows, fields, and why; cached per policy generation."""
+
+    allowed: bool
+    reason: str
+    resource: str
+    purpose: str | None
+    policy_version: str
+    info: ResourceInfo | None = None
+    scopes: tuple[RowScope, ...] | None = None  # None: every row
+    plans: tuple[FieldPlan, ...] = ()
+    grants: tuple[str, ...] = ()
+    fields_disclosed: tuple[str, ...] = ()
+    fields_masked: tuple[str, ...] = ()
+    rules: tuple[FieldRule, ...] = ()
+    missing: str | None = None  # deny kind: purpose-required | grant-missing
+    _combined: dict[tuple[int, ...], FieldPlan | None] = field(default_factory=dict)
+
+    @property
+    def passthrough(self) -> bool:
+        """Tell whether stored documents are served unchanged (one plan showing everything, no row check)."""
+        return len(self.plans) == 1 and self.plans[0].everything
+
+    def row_plan(self, doc: Mapping[str, Any]) -> FieldPlan | None:
+        """Return the plan for a row, or None when no grant's scope reaches it."""
+        if self.scopes is None:
+            return self.plans[0]
+        assert self.info is not None
+        region = doc.get(self.info.region_field) if self.info.region_field else None
+        tags = doc.get(self.info.tags_field) if self.info.tags_field else None
+        hit = tuple(i for i, s in enumerate(self.scopes) if s.matches(region, tags))
+        if len(hit) == 1:
+            return self.plans[hit[0]]
+        if hit not in self._combined:
+            self._combined[hit] = _union([self.plans[i] for i in hit]) if hit else None
+        return self._combined[hit]
+
+    def project_doc(
+        self, doc: dict[str, Any], names: Mapping[str, str] = EMPTY_NAMES
+    ) -> dict[str, Any] | None:
+        """Project one parsed document, or None when it lies outside every scope."""
+        plan = self.row_plan(doc)
+        if plan is None:
+            return None
+        assert self.info is not None
+        return doc if plan.everything else plan.apply(doc, self.info, names)
+
+    def project(self, raw: str | bytes, names: Mapping[str, str] = EMPTY_NAMES) -> str | bytes | None:
+        """Project one stored JSON document; None when outside every scope (callers answer 404)."""
+        if self.passthrough and self.scopes is None:
+            return raw
+        out = self.project_doc(orjson.loads(raw), names)
+        if out is None:
+            return None
+        return raw if self.passthrough else orjson.dumps(out)
+
+
+def _union(plans: list[FieldPlan]) -> FieldPlan:
+    clear = frozenset().union(*(p.clear for p in plans))
+    masked: dict[str, Mask] = {}
+    for p in plans:
+        for name, mask in p.masked:
+            if name not in clear:
+                masked[name] = mask
+    return FieldPlan(clear, tuple(masked.items()), all(p.everything for p in plans) or False)
+
+
+def deny(policy: CompiledPolicy, resource: str, purpose: str | None, reason: str, missing: str) -> Decision:
+    """Return a refusal naming what is missing."""
+    return Decision(False, reason, resource, purpose, policy.version, missing=missing)
+
+
+def _scope(grant: CompiledGrant, subject: Subject, res: ResourceInfo) -> RowScope | None:
+    if res.region_field is None:
+        return RowScope(None, grant.tags)
+    prefixes: set[str] = set()
+    for code in grant.regions:
+        if code == "client":
+            if subject.region_code is None:
+                continue  # a client without a region reaches no rows through `client`
+            code = subject.region_code
+        prefixes.add(region_prefix(code))
+    if "" in prefixes:
+        return RowScope(None, grant.tags)
+    if not prefixes:
+        return None
+    # Drop prefixes inside another one: a county subtree already holds its townships.
+    kept = tuple(sorted(p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes)))
+    return RowScope(kept, grant.tags)
+
+
+def _field_plan(
+    policy: CompiledPolicy, res: ResourceInfo, grants: list[CompiledGrant], subject: Subject, purpose: str
+) -> tuple[FieldPlan, list[FieldRule]]:
+    sensitive_ok = policy.purposes[purpose].sensitive
+    clear: set[str] = set()
+    masked: dict[str, Mask] = {}
+    rules: list[FieldRule] = []
+    for name in res.order:
+        info = res.fields[name]
+        own = subject.department is not None and subject.department == info.owner
+        if name in res.always:
+            clear.add(name)
+            rules.append(FieldRule(name, "clear", None, "public and shared unconditionally (无条件共享)"))
+            continue
+        # For a conditional field only a grant carrying an approval counts (政务数据共享条例).
+        usable = (
+            [g for g in grants if g.approval]
+            if info.sharing is SharingClass.CONDITIONAL and not own
+            else grants
+        )
+        by_clear = next((g for g in usable if name in g.clear), None)
+        by_mask = next((g for g in usable if name in g.masked), None)
+        if (
+            by_clear is None
+            and by_mask is None
+            and usable is not grants
+            and any(name in g.clear or name in g.masked for g in grants)
+        ):
+            rules.append(FieldRule(name, "hidden", None, "conditional (有条件共享) and no approved request"))
+            continue
+        grant = by_clear or by_mask
+        if grant is None:
+            rules.append(
+                FieldRule(name, "hidden", None, "no grant names this field (PIPL Art. 6 minimum necessity)")
+            )
+            continue
+        if own:
+            # The owning department sees its own data as it holds it (PIPL Art. 34: its statutory duties).
+            clear.add(name)
+            rules.append(
+                FieldRule(name, "clear", grant.id, f"owned by {info.owner}, the caller's department")
+            )
+            continue
+        if info.sharing is SharingClass.NONE:
+            rules.append(FieldRule(name, "hidden", None, "not shared (不予共享) outside " + info.owner))
+            continue
+        if info.sharing is SharingClass.CONDITIONAL and grant.approval is None:
+            rules.append(FieldRule(name, "hidden", None, "conditional (有条件共享) and no approved request"))
+            continue
+        if info.sensitivity is Sensitivity.SENSITIVE and not sensitive_ok:
+            rules.append(
+                FieldRule(
+                    name, "hidden", None, f"sensitive (PIPL Art. 28); purpose {purpose} does not allow it"
+                )
+            )
+            continue
+        if by_clear is not None:
+            clear.add(name)
+            rules.append(FieldRule(name, "clear", by_clear.id, f"granted in clear by {by_clear.id}"))
+        else:
+            assert by_mask is not None and info.mask is not None
+            masked[name] = info.mask
+            rules.append(
+                FieldRule(name, "masked", by_mask.id, f"granted masked ({info.mask_kind}) by {by_mask.id}")
+            )
+    everything = len(clear) == len(res.fields)
+    return FieldPlan(frozenset(clear), tuple(masked.items()), everything), rules
+
+
+def decide(
+    policy: CompiledPolicy,
+    subject: Subject,
+    resource: str,
+    purpose: str | None,
+    *,
+    today: dt.date,
+    extra: Mapping[str, list[CompiledGrant]] | None = None,
+) -> Decision:
+    """Decide rows and fields of `resource` for `subject` and `purpose` on `today`."""
+    res = policy.resources.get(resource)
+    if res is None:
+        return deny(policy, resource, purpose, f"{resource} is not in the sharing catalogue", "grant-missing")
+    if res.open:
+        plan = FieldPlan(frozenset(res.order), (), True)
+        rules = tuple(
+            FieldRule(n, "clear", None, "public and shared unconditionally (无条件共享)") for n in res.order
+        )
+        return Decision(
+            True,
+            "open data: every field is public and shared unconditionally",
+            resource,
+            purpose,
+            policy.version,
+            res,
+            None,
+            (plan,),
+            (),
+            res.order,
+            (),
+            rules,
+        )
+    if not purpose:
+        return deny(
+            policy,
+            resource,
+            None,
+            f"{resource} holds personal data: state a purpose in X-Purpose (PIPL Art. 6)",
+            "purpose-required",
+        )
+    candidates = [
+        g
+        for g in (
+            *policy.by_client.get(subject.client_id, ()),
+            *(policy.by_department.get(subject.department, ()) if subject.department else ()),
+            *((extra or {}).get(subject.client_id, ())),
+        )
+        if g.resource == resource and g.valid_on(today)
+    ]
+    if not candidates:
+        return deny(
+            policy,
+            resource,
+            purpose,
+            f"no grant gives client {subject.client_id} access to {resource}",
+            "grant-missing",
+        )
+    matching = [g for g in candidates if purpose in g.purposes]
+    if purpose not in policy.purposes or not matching:
+        granted = sorted({p for g in candidates for p in g.purposes})
+        return deny(
+            policy,
+            resource,
+            purpose,
+            f"no grant for purpose {purpose!r} on {resource}; granted purposes: {', '.join(granted)}",
+            "grant-missing",
+        )
+    # Grants reaching the same rows share one plan; different row scopes get one plan each.
+    groups: dict[RowScope | None, list[CompiledGrant]] = {}
+    for g in matching:
+        scope = _scope(g, subject, res)
+        if scope is None:
+            continue
+        groups.setdefault(scope, []).append(g)
+    if not groups:
+        return deny(
+            policy,
+            resource,
+            purpose,
+            f"client {subject.client_id} has no region for its grants",
+            "grant-missing",
+        )
+    scopes = tuple(groups)
+    # Approval grants add fields to the rows the client already reaches for this purpose.
+    plans: list[FieldPlan] = []
+    all_rules: list[list[FieldRule]] = []
+    for scope in scopes:
+        plan, scope_rules = _field_plan(policy, res, groups[scope], subject, purpose)
+        plans.append(plan)
+        all_rules.append(scope_rules)
+    unrestricted = (
+        len(scopes) == 1 and scopes[0] is not None and scopes[0].prefixes is None and not scopes[0].tags
+    )
+    union = _union(plans)
+    rules = tuple(all_rules[0]) if len(all_rules) == 1 else _merge_rules(all_rules)
+    return Decision(
+        allowed=True,
+        reason="allowed by " + ", ".join(sorted(g.id for g in matching)),
+        resource=resource,
+        purpose=purpose,
+        policy_version=policy.version,
+        info=res,
+        scopes=None if unrestricted else scopes,  # type: ignore[arg-type]
+        plans=tuple(plans),
+        grants=tuple(sorted(g.id for g in matching)),
+        fields_disclosed=tuple(n for n in res.order if n in union.clear),
+        fields_masked=tuple(n for n, _ in union.masked),
+        rules=rules,
+    )
+
+
+def _merge_rules(per_scope: list[list[FieldRule]]) -> tuple[FieldRule, ...]:
+    rank = {"clear": 2, "masked": 1, "hidden": 0}
+    best: dict[str, FieldRule] = {}
+    for rules in per_scope:
+        for r in rules:
+            if r.field not in best or rank[r.outcome] > rank[best[r.field].outcome]:
+                best[r.field] = r
+    return tuple(best.values())

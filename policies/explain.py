@@ -1,0 +1,68 @@
+"""Explain a decision: which grant allowed which field, which rule hid or masked every other one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from policies.decide import EMPTY_NAMES, Decision
+
+
+def explain(
+    decision: Decision, *, record: Mapping[str, Any] | None = None, names: Mapping[str, str] = EMPTY_NAMES
+) -> dict[str, Any]:
+    """Return a JSON-ready explanation of `decision`, and of one record's row check when given."""
+    out: dict[str, Any] = {
+        "resource": decision.resource,
+        "purpose": decision.purpose,
+        "decision": "allow" if decision.allowed else "deny",
+        "reason": decision.reason,
+        "policy_version": decision.policy_version,
+        "grants": list(decision.grants),
+        "rows": _rows(decision),
+        "fields": [
+            {"field": r.field, "outcome": r.outcome, "grant": r.grant, "rule": r.rule} for r in decision.rules
+        ],
+    }
+    if record is not None and decision.allowed:
+        projected = decision.project_doc(dict(record), names)
+        out["record"] = {
+            "id": record.get("id"),
+            "visible": projected is not None,
+            "why": "inside the grant's rows"
+            if projected is not None
+            else "outside every granted region and row condition",
+            "projected": projected,
+        }
+    return out
+
+
+def _rows(decision: Decision) -> list[dict[str, Any]] | str:
+    if not decision.allowed:
+        return "none"
+    if decision.scopes is None:
+        return "all"
+    return [
+        {"region_prefixes": list(s.prefixes) if s.prefixes is not None else "all", "tags": list(s.tags)}
+        for s in decision.scopes
+    ]
+
+
+def render_text(explained: Mapping[str, Any]) -> str:
+    """Render an explanation for a terminal."""
+    lines = [
+        f"{explained['decision'].upper()} {explained['resource']} for purpose {explained['purpose']}"
+        f" (policy {explained['policy_version']})",
+        f"  reason: {explained['reason']}",
+        f"  rows:   {orjson.dumps(explained['rows']).decode()}",
+    ]
+    for f in explained["fields"]:
+        lines.append(f"  {f['outcome']:<7} {f['field']:<18} {f['rule']}")
+    if "record" in explained:
+        rec = explained["record"]
+        lines.append(f"  record {rec['id']}: {'visible' if rec['visible'] else 'hidden'} ({rec['why']})")
+        if rec["projected"] is not None:
+            lines.append("  " + orjson.dumps(rec["projected"]).decode())
+    return "\n".join(lines)

@@ -1,0 +1,130 @@
+"""Run YAML decision tests: given client, purpose, resource and records, expect rows and fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from policies.decide import Subject
+from policies.engine import PolicyEngine
+from policies.loader import line_of
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Client(_Strict):
+    """The client of a case, as the registry would describe it."""
+
+    id: str
+    department: str | None = None
+    region: str | None = None
+
+
+class Expect(_Strict):
+    """What a case expects."""
+
+    decision: str = Field(pattern="^(allow|deny)$")
+    rows: list[str] | None = None
+    fields: dict[str, dict[str, Any]] = Field(default_factory=dict, description="record id -> field -> value")
+    hidden: list[str] = Field(default_factory=list, description="Fields absent from every row.")
+    reason_contains: str | None = None
+
+
+class Case(_Strict):
+    """One decision test."""
+
+    name: str
+    client: Client
+    purpose: str | None = None
+    resource: str
+    today: dt.date | None = None
+    records: list[dict[str, Any]] = Field(default_factory=list)
+    expect: Expect
+
+
+class Suite(_Strict):
+    """A file of cases."""
+
+    cases: list[Case]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failed case with its file and line."""
+
+    file: str
+    line: int
+    case: str
+    message: str
+
+    def __str__(self) -> str:
+        """Render as `file:line: case: message`."""
+        return f"{self.file}:{self.line}: {self.case}: {self.message}"
+
+
+def _run_case(engine: PolicyEngine, case: Case) -> list[str]:
+    subject = Subject(case.client.id, case.client.department, case.client.region)
+    d = engine.decide(subject, case.resource, case.purpose, today=case.today or dt.date(2026, 11, 1))
+    problems: list[str] = []
+    got = "allow" if d.allowed else "deny"
+    if got != case.expect.decision:
+        return [f"expected {case.expect.decision}, got {got}: {d.reason}"]
+    if case.expect.reason_contains and case.expect.reason_contains not in d.reason:
+        problems.append(f"reason {d.reason!r} lacks {case.expect.reason_contains!r}")
+    if not d.allowed:
+        return problems
+    shown = {}
+    for rec in case.records:
+        out = d.project_doc(dict(rec))
+        if out is not None:
+            shown[str(rec.get("id"))] = out
+    if case.expect.rows is not None and sorted(shown) != sorted(case.expect.rows):
+        problems.append(f"rows {sorted(shown)} != expected {sorted(case.expect.rows)}")
+    for rid, want in case.expect.fields.items():
+        have = shown.get(rid)
+        if have is None:
+            problems.append(f"record {rid} not shown")
+            continue
+        for name, value in want.items():
+            if have.get(name, "<absent>") != value:
+                problems.append(f"{rid}.{name} = {have.get(name, '<absent>')!r}, expected {value!r}")
+    for name in case.expect.hidden:
+        if any(name in row for row in shown.values()):
+            problems.append(f"field {name} shown, expected hidden")
+    return problems
+
+
+def run_file(engine: PolicyEngine, path: Path) -> tuple[int, list[Failure]]:
+    """Run every case of one file; return the number of cases and the failures."""
+    text = path.read_text(encoding="utf-8")
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    try:
+        suite = Suite.model_validate(yaml.safe_load(text))
+    except ValidationError as exc:
+        return 0, [
+            Failure(path.name, line_of(node, tuple(e["loc"])), "(file)", e["msg"]) for e in exc.errors()
+        ]
+    failures = []
+    for i, case in enumerate(suite.cases):
+        for message in _run_case(engine, case):
+            failures.append(Failure(path.name, line_of(node, ("cases", i)), case.name, message))
+    return len(suite.cases), failures
+
+
+def run_paths(engine: PolicyEngine, paths: list[Path]) -> tuple[int, list[Failure]]:
+    """Run test files (directories: every *.yaml inside)."""
+    total, failures = 0, []
+    for p in paths:
+        files = sorted(p.glob("*.yaml")) if p.is_dir() else [p]
+        for f in files:
+            n, fails = run_file(engine, f)
+            total += n
+            failures += fails
+    return total, failures

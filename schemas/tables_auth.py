@@ -1,0 +1,67 @@
+"""Tables of the OAuth server: clients, signing keys, revoked tokens and used client assertions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, DateTime, Index, Text
+from sqlmodel import Field, SQLModel
+
+TS = DateTime(timezone=True)
+
+
+class OAuthClientRow(SQLModel, table=True):
+    """A registered client (a department's subsystem); its secret is kept only as an argon2 hash."""
+
+    __tablename__ = "oauth_client"
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    department: str = Field(index=True, max_length=32)
+    subsystem: str = Field(max_length=64)
+    region_code: str | None = Field(default=None, max_length=12)
+    scopes: str = Field(sa_column=Column(Text, nullable=False))  # space-delimited (RFC 6749 §3.3)
+    auth_method: str = Field(max_length=32)
+    secret_hash: str | None = Field(default=None, sa_column=Column(Text))
+    jwks: str | None = Field(default=None, sa_column=Column(Text))  # public JWKS for private_key_jwt
+    status: str = Field(max_length=16, index=True)
+    created_at: dt.datetime = Field(sa_type=TS)
+    rotated_at: dt.datetime | None = Field(default=None, sa_type=TS)
+    updated_at: dt.datetime = Field(sa_type=TS)
+
+
+class OAuthSigningKeyRow(SQLModel, table=True):
+    """A token signing key: public JWK, private key encrypted (absent for key-file keys)."""
+
+    __tablename__ = "oauth_signing_key"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    alg: str = Field(max_length=16)
+    public_jwk: str = Field(sa_column=Column(Text, nullable=False))
+    private_enc: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: dt.datetime = Field(sa_type=TS)
+    retired_at: dt.datetime | None = Field(default=None, sa_type=TS)
+    publish_until: dt.datetime | None = Field(default=None, sa_type=TS)
+
+
+class OAuthRevokedTokenRow(SQLModel, table=True):
+    """A revoked access token, kept until its own expiry (RFC 7009 §2)."""
+
+    __tablename__ = "oauth_revoked_token"
+    __table_args__ = (Index("ix_oauth_revoked_token_expires", "expires_at"),)
+
+    jti: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(max_length=64)
+    expires_at: dt.datetime = Field(sa_type=TS)
+    revoked_at: dt.datetime = Field(sa_type=TS)
+
+
+class OAuthUsedAssertionRow(SQLModel, table=True):
+    """A client assertion's jti, kept until its exp so it cannot be replayed (RFC 7523 §3 item 7)."""
+
+    __tablename__ = "oauth_used_assertion"
+    __table_args__ = (Index("ix_oauth_used_assertion_expires", "expires_at"),)
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    jti: str = Field(primary_key=True, max_length=255)
+    expires_at: dt.datetime = Field(sa_type=TS)

@@ -1,0 +1,85 @@
+"""The auditor console in headless Chromium against a real server: sign in, filter, a resident, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from gateway.app import create_app
+from tests.audit.support import make_key
+from tests.auth.helpers import ALL_READ_SCOPES, auth_settings, register
+from tests.conftest import skip_or_fail
+from tests.support import factories
+from tests.support.browser import chromium_available, offline_page
+from tests.support.live import LiveServer
+
+
+@pytest.mark.browser
+def test_console_end_to_end(sqlite_url: str, tmp_path: Path) -> None:
+    if not chromium_available():
+        skip_or_fail("/usr/bin/chromium is not installed (apt-get install chromium)")
+    from gateway.db import make_sync_engine
+
+    engine: Engine = make_sync_engine(sqlite_url)
+    factories.county(engine)
+    residents = [factories.add_resident(engine, region_code="511599100201").id for _ in range(3)]
+    reader_id, reader_secret = register(
+        engine, scopes=[s for s in ALL_READ_SCOPES if s not in ("audit:read", "disclosures:read")]
+    )
+    other_id, other_secret = register(engine, department="human_resources")
+    auditor_id, auditor_secret = register(engine, scopes=["audit:read"], department="county_audit")
+    make_key(tmp_path)
+    app = create_app(
+        auth_settings(sqlite_url, audit_key_file=tmp_path / "audit-key.pem", audit_checkpoint_every=3)
+    )
+    with LiveServer(app) as live:
+        for cid, secret in ((reader_id, reader_secret), (other_id, other_secret)):
+            tok = httpx.post(
+                live.url + "/oauth/token", data={"grant_type": "client_credentials"}, auth=(cid, secret or "")
+            ).json()["access_token"]
+            headers = {"Authorization": f"Bearer {tok}", "X-Purpose": "social-assistance-review"}
+            for rid in residents:
+                httpx.get(f"{live.url}/v1/residents/{rid}", headers=headers)
+        with offline_page() as (page_obj, blocked):
+            page = page_obj  # type: ignore[assignment]
+            page.goto(live.url + "/audit/")  # type: ignore[attr-defined]
+            page.fill("#client_id", auditor_id)  # type: ignore[attr-defined]
+            page.fill("#client_secret", "wrong")  # type: ignore[attr-defined]
+            page.click("#login")  # type: ignore[attr-defined]
+            assert "不正确" in page.content()  # type: ignore[attr-defined]
+            page.fill("#client_id", auditor_id)  # type: ignore[attr-defined]
+            page.fill("#client_secret", auditor_secret or "")  # type: ignore[attr-defined]
+            page.click("#login")  # type: ignore[attr-defined]
+            page.wait_for_selector("#events")  # type: ignore[attr-defined]
+            assert "通过" in page.inner_text("#cp-result")  # type: ignore[attr-defined]
+            assert page.locator("svg.chart").count() == 1  # type: ignore[attr-defined]
+            cookies = page.context.cookies()  # type: ignore[attr-defined]
+            session = next(c for c in cookies if c["name"] == "xz_audit")
+            assert session["httpOnly"] and session["sameSite"] == "Strict"
+            # Filter by department: only that department's rows remain.
+            page.fill("#department", "human_resources")  # type: ignore[attr-defined]
+            page.click("#apply")  # type: ignore[attr-defined]
+            page.wait_for_load_state()  # type: ignore[attr-defined]
+            depts = page.locator("#events tbody tr td:nth-child(5)").all_inner_texts()  # type: ignore[attr-defined]
+            assert depts and set(depts) == {"human_resources"}
+            # Open a resident's disclosure history from the civil-affairs reads (HR's were refused).
+            page.fill("#department", "civil_affairs")  # type: ignore[attr-defined]
+            page.click("#apply")  # type: ignore[attr-defined]
+            page.wait_for_load_state()  # type: ignore[attr-defined]
+            page.click(f"a.resident:text('{residents[0]}')")  # type: ignore[attr-defined]
+            page.wait_for_selector("#disclosures")  # type: ignore[attr-defined]
+            rows = page.locator("#disclosures tbody tr td:nth-child(3)").all_inner_texts()  # type: ignore[attr-defined]
+            assert rows == ["civil_affairs"]
+            # Export CSV of the filtered view.
+            page.go_back()  # type: ignore[attr-defined]
+            with page.expect_download() as info:  # type: ignore[attr-defined]
+                page.click("#export-csv")  # type: ignore[attr-defined]
+            csv_text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+            lines = csv_text.strip().splitlines()
+            assert lines[0].startswith("seq,time,kind") and len(lines) == 1 + 3
+            assert all(",civil_affairs," in line for line in lines[1:])
+        assert blocked.urls == []
+    engine.dispose()
