@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 
 from gateway.auth.scopes import unknown_scopes
 from schemas.tables_auth import OAuthClientRow
@@ -140,6 +142,9 @@ def _check_jwks(jwks: dict[str, Any]) -> None:
             raise RegistryError("private_key_jwt needs asymmetric keys (RFC 7523 §2.2)")
 
 
+_CLIENT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{1,63}")
+
+
 def create_client(
     engine: Engine,
     *,
@@ -150,8 +155,11 @@ def create_client(
     auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC,
     region_code: str | None = None,
     jwks: dict[str, Any] | None = None,
+    client_id: str | None = None,
 ) -> tuple[ClientRecord, str | None]:
     """Register a client; return it and its secret, which is shown this once and never stored."""
+    if client_id is not None and not _CLIENT_ID.fullmatch(client_id):
+        raise RegistryError("a client id is 2-64 of a-z, 0-9, '-' and '_'")
     if bad := unknown_scopes(scopes):
         raise RegistryError(f"unknown scopes: {', '.join(bad)}")
     secret: str | None = None
@@ -166,7 +174,8 @@ def create_client(
         secret = secrets.token_urlsafe(32)
         secret_hash = hash_secret(secret)
     now = _now()
-    client_id = f"xz-{department.lower()}-{secrets.token_hex(6)}"
+    # An operator may name a client (policies grant to names); otherwise an unguessable id.
+    client_id = client_id or f"xz-{department.lower()}-{secrets.token_hex(6)}"
     values = {
         "client_id": client_id,
         "name": name,
@@ -182,8 +191,11 @@ def create_client(
         "rotated_at": None,
         "updated_at": now,
     }
-    with engine.begin() as conn:
-        conn.execute(CLIENTS.insert().values(**values))
+    try:
+        with engine.begin() as conn:
+            conn.execute(CLIENTS.insert().values(**values))
+    except IntegrityError as exc:
+        raise RegistryError(f"client id {client_id} is taken") from exc
     return record_of_row(values), secret
 
 

@@ -61,6 +61,7 @@ def create(
     region: str | None = typer.Option(None, help="Region code (12 digits) the client belongs to."),
     auth_method: AuthMethod = typer.Option(AuthMethod.CLIENT_SECRET_BASIC, help="Token endpoint auth."),
     jwks_file: Path | None = typer.Option(None, help="Public JWKS file (private_key_jwt)."),
+    client_id: str | None = typer.Option(None, help="Choose the client id (policies may grant to it)."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Register a client; prints its secret once (with --json: {"client_id", "client_secret", ...})."""
@@ -76,6 +77,7 @@ def create(
                 auth_method=auth_method,
                 region_code=region,
                 jwks=jwks,
+                client_id=client_id,
             )
         except RegistryError as exc:
             _fail(str(exc))
