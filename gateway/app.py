@@ -144,5 +144,6 @@ def create_app(
     install_audit(app)  # before the other middleware: the audit middleware sits inside tracing
     install_openapi(app)  # last OpenAPI hook: completes every operation (gateway/openapi.py)
     app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(TracingMiddleware)  # added last = outermost: the span covers everything
+    if app.state.settings.tracing_enabled:
+        app.add_middleware(TracingMiddleware)  # added last = outermost: the span covers everything
     return app

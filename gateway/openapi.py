@@ -54,9 +54,7 @@ class Problem(BaseModel):
     )
     title: str = Field(description="Short summary of the problem type.", examples=["Not found"])
     status: int = Field(description="The HTTP status code.", examples=[404])
-    detail: str = Field(
-        description="Explanation of this occurrence.", examples=["no resident R7K3Q9M2X4T8"]
-    )
+    detail: str = Field(description="Explanation of this occurrence.", examples=["no resident R7K3Q9M2X4T8"])
     instance: str | None = Field(default=None, description="The request path.")
     trace_id: str | None = Field(default=None, description="W3C trace id of the request, for operators.")
 
@@ -123,7 +121,9 @@ def _problem_examples(status: int) -> dict[str, Any]:
                 purpose="elderly-care",
                 resource="residents",
             ),
-            "insufficient-scope": _problem_example(InsufficientScope, "this operation needs scope residents:read"),
+            "insufficient-scope": _problem_example(
+                InsufficientScope, "this operation needs scope residents:read"
+            ),
         },
         404: {"not-found": _problem_example(NotFound, "no resident R7K3Q9M2X4T8")},
         409: {"conflict": _problem_example(Conflict, "sharing request 7 is no longer pending")},
@@ -131,8 +131,13 @@ def _problem_examples(status: int) -> dict[str, Any]:
             "validation-failed": _problem_example(
                 ValidationFailed,
                 "query.limit: Input should be less than or equal to 500",
-                errors=[{"loc": ["query", "limit"], "msg": "Input should be less than or equal to 500",
-                         "type": "less_than_equal"}],
+                errors=[
+                    {
+                        "loc": ["query", "limit"],
+                        "msg": "Input should be less than or equal to 500",
+                        "type": "less_than_equal",
+                    }
+                ],
             )
         },
         429: {"rate-limited": _problem_example(RateLimited, "limit of 1200 per 60 s reached for requests")},
@@ -151,7 +156,9 @@ def _string_header(description: str, *, required: bool = False, pattern: str | N
 def _problem_headers(status: int) -> dict[str, Any]:
     if status == 429:
         return {
-            "Retry-After": _string_header("Seconds to wait before retrying.", required=True, pattern=r"^\d+$"),
+            "Retry-After": _string_header(
+                "Seconds to wait before retrying.", required=True, pattern=r"^\d+$"
+            ),
             "RateLimit-Limit": _string_header("The limit that was reached.", pattern=r"^\d+$"),
             "RateLimit-Remaining": _string_header("Units left in the window (0).", pattern=r"^\d+$"),
             "RateLimit-Reset": _string_header("Seconds until the window resets.", pattern=r"^\d+$"),
@@ -185,7 +192,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "description": _DESCRIPTIONS[status],
-            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}, "examples": _problem_examples(status)}},
+            "content": {
+                PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}, "examples": _problem_examples(status)}
+            },
         }
         for status in statuses
     }
@@ -195,71 +204,152 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 # (method, path, status) -> {link name: (target method, target path, parameters, description)}
 LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str], str]]] = {
     ("get", "/v1/residents", "200"): {
-        "GetResident": ("get", "/v1/residents/{resident_id}", {"resident_id": "$response.body#/items/0/id"},
-                        "The first resident of the page."),
+        "GetResident": (
+            "get",
+            "/v1/residents/{resident_id}",
+            {"resident_id": "$response.body#/items/0/id"},
+            "The first resident of the page.",
+        ),
         "GetResidentDisclosures": (
-            "get", "/v1/residents/{resident_id}/disclosures", {"resident_id": "$response.body#/items/0/id"},
+            "get",
+            "/v1/residents/{resident_id}/disclosures",
+            {"resident_id": "$response.body#/items/0/id"},
             "Who saw the first resident's data.",
         ),
-        "GetHousehold": ("get", "/v1/households/{household_id}",
-                         {"household_id": "$response.body#/items/0/household_id"},
-                         "The household of the first resident."),
+        "GetHousehold": (
+            "get",
+            "/v1/households/{household_id}",
+            {"household_id": "$response.body#/items/0/household_id"},
+            "The household of the first resident.",
+        ),
     },
     ("get", "/v1/residents/{resident_id}", "200"): {
-        "GetHousehold": ("get", "/v1/households/{household_id}", {"household_id": "$response.body#/household_id"},
-                         "The resident's household."),
-        "GetDisclosures": ("get", "/v1/residents/{resident_id}/disclosures",
-                           {"resident_id": "$response.body#/id"}, "Who saw this resident's data."),
-        "ListNoticesForResident": ("get", "/v1/notices", {"for_resident": "$response.body#/id"},
-                                   "Notices a village agent can read out to this resident."),
+        "GetHousehold": (
+            "get",
+            "/v1/households/{household_id}",
+            {"household_id": "$response.body#/household_id"},
+            "The resident's household.",
+        ),
+        "GetDisclosures": (
+            "get",
+            "/v1/residents/{resident_id}/disclosures",
+            {"resident_id": "$response.body#/id"},
+            "Who saw this resident's data.",
+        ),
+        "ListNoticesForResident": (
+            "get",
+            "/v1/notices",
+            {"for_resident": "$response.body#/id"},
+            "Notices a village agent can read out to this resident.",
+        ),
     },
     ("post", "/v1/residents:lookup", "200"): {
-        "GetResident": ("get", "/v1/residents/{resident_id}", {"resident_id": "$response.body#/id"},
-                        "The same resident by gateway id."),
+        "GetResident": (
+            "get",
+            "/v1/residents/{resident_id}",
+            {"resident_id": "$response.body#/id"},
+            "The same resident by gateway id.",
+        ),
     },
     ("get", "/v1/households/{household_id}", "200"): {
-        "GetFirstMember": ("get", "/v1/residents/{resident_id}",
-                           {"resident_id": "$response.body#/members/0/resident_id"},
-                           "The household's first member."),
+        "GetFirstMember": (
+            "get",
+            "/v1/residents/{resident_id}",
+            {"resident_id": "$response.body#/members/0/resident_id"},
+            "The household's first member.",
+        ),
     },
     ("get", "/v1/services", "200"): {
-        "GetService": ("get", "/v1/services/{service_id}", {"service_id": "$response.body#/items/0/id"},
-                       "The first service item of the page."),
+        "GetService": (
+            "get",
+            "/v1/services/{service_id}",
+            {"service_id": "$response.body#/items/0/id"},
+            "The first service item of the page.",
+        ),
     },
     ("get", "/v1/regions", "200"): {
-        "GetRegion": ("get", "/v1/regions/{code}", {"code": "$response.body#/items/0/code"},
-                      "The first region of the page."),
+        "GetRegion": (
+            "get",
+            "/v1/regions/{code}",
+            {"code": "$response.body#/items/0/code"},
+            "The first region of the page.",
+        ),
     },
     ("get", "/v1/regions/{code}", "200"): {
-        "ListResidentsInRegion": ("get", "/v1/residents", {"region": "$response.body#/code"},
-                                  "Residents of this region's subtree."),
-        "ListSubregions": ("get", "/v1/regions", {"within": "$response.body#/code"}, "This region's subtree."),
+        "ListResidentsInRegion": (
+            "get",
+            "/v1/residents",
+            {"region": "$response.body#/code"},
+            "Residents of this region's subtree.",
+        ),
+        "ListSubregions": (
+            "get",
+            "/v1/regions",
+            {"within": "$response.body#/code"},
+            "This region's subtree.",
+        ),
     },
     ("get", "/v1/audit/events", "200"): {
-        "GetEvent": ("get", "/v1/audit/events/{seq}", {"seq": "$response.body#/items/0/seq"},
-                     "The newest event of the page."),
-        "GetEventProof": ("get", "/v1/audit/events/{seq}/proof", {"seq": "$response.body#/items/0/seq"},
-                          "Its inclusion proof."),
+        "GetEvent": (
+            "get",
+            "/v1/audit/events/{seq}",
+            {"seq": "$response.body#/items/0/seq"},
+            "The newest event of the page.",
+        ),
+        "GetEventProof": (
+            "get",
+            "/v1/audit/events/{seq}/proof",
+            {"seq": "$response.body#/items/0/seq"},
+            "Its inclusion proof.",
+        ),
     },
     ("get", "/v1/audit/events/{seq}", "200"): {
-        "GetEventProof": ("get", "/v1/audit/events/{seq}/proof", {"seq": "$response.body#/seq"},
-                          "The event's inclusion proof."),
+        "GetEventProof": (
+            "get",
+            "/v1/audit/events/{seq}/proof",
+            {"seq": "$response.body#/seq"},
+            "The event's inclusion proof.",
+        ),
     },
     ("post", "/v1/sharing-requests", "201"): {
-        "GetSharingRequest": ("get", "/v1/sharing-requests/{request_id}", {"request_id": "$response.body#/id"},
-                              "The request just made."),
-        "ApproveSharingRequest": ("post", "/v1/sharing-requests/{request_id}:approve",
-                                  {"request_id": "$response.body#/id"}, "The owner approves it."),
-        "RefuseSharingRequest": ("post", "/v1/sharing-requests/{request_id}:refuse",
-                                 {"request_id": "$response.body#/id"}, "The owner refuses it."),
+        "GetSharingRequest": (
+            "get",
+            "/v1/sharing-requests/{request_id}",
+            {"request_id": "$response.body#/id"},
+            "The request just made.",
+        ),
+        "ApproveSharingRequest": (
+            "post",
+            "/v1/sharing-requests/{request_id}:approve",
+            {"request_id": "$response.body#/id"},
+            "The owner approves it.",
+        ),
+        "RefuseSharingRequest": (
+            "post",
+            "/v1/sharing-requests/{request_id}:refuse",
+            {"request_id": "$response.body#/id"},
+            "The owner refuses it.",
+        ),
     },
     ("post", "/v1/admin/clients", "201"): {
-        "ShowClient": ("get", "/v1/admin/clients/{client_id}", {"client_id": "$response.body#/client_id"},
-                       "The client just registered."),
-        "DisableClient": ("post", "/v1/admin/clients/{client_id}:disable",
-                          {"client_id": "$response.body#/client_id"}, "Disable it."),
-        "RotateSecret": ("post", "/v1/admin/clients/{client_id}:rotate-secret",
-                         {"client_id": "$response.body#/client_id"}, "Rotate its secret."),
+        "ShowClient": (
+            "get",
+            "/v1/admin/clients/{client_id}",
+            {"client_id": "$response.body#/client_id"},
+            "The client just registered.",
+        ),
+        "DisableClient": (
+            "post",
+            "/v1/admin/clients/{client_id}:disable",
+            {"client_id": "$response.body#/client_id"},
+            "Disable it.",
+        ),
+        "RotateSecret": (
+            "post",
+            "/v1/admin/clients/{client_id}:rotate-secret",
+            {"client_id": "$response.body#/client_id"},
+            "Rotate its secret.",
+        ),
     },
 }
 
@@ -296,8 +386,18 @@ _CHECKPOINT_EXAMPLE: dict[str, Any] = {
     "signature": "MEUCIQ...",
 }
 _DISCLOSURE_FIELDS = (
-    "seq", "time", "department", "client_id", "purpose", "case_id", "end_user", "on_behalf_of", "route",
-    "resource", "fields_disclosed", "fields_masked",
+    "seq",
+    "time",
+    "department",
+    "client_id",
+    "purpose",
+    "case_id",
+    "end_user",
+    "on_behalf_of",
+    "route",
+    "resource",
+    "fields_disclosed",
+    "fields_masked",
 )
 # Examples of responses whose routes return raw bytes (no response model): (method, path, status, media type).
 RESPONSE_EXAMPLES: dict[tuple[str, str, str, str], Any] = {
@@ -317,7 +417,10 @@ RESPONSE_EXAMPLES: dict[tuple[str, str, str, str], Any] = {
         "event": _EVENT_EXAMPLE,
         "checkpoint": _CHECKPOINT_EXAMPLE,
     },
-    ("get", "/v1/audit/checkpoints", "200", "application/json"): {"items": [_CHECKPOINT_EXAMPLE], "next": None},
+    ("get", "/v1/audit/checkpoints", "200", "application/json"): {
+        "items": [_CHECKPOINT_EXAMPLE],
+        "next": None,
+    },
     ("get", "/v1/audit/keys", "200", "application/json"): {
         "items": [
             {
@@ -333,7 +436,9 @@ RESPONSE_EXAMPLES: dict[tuple[str, str, str, str], Any] = {
         "next": None,
     },
     ("get", "/.well-known/jwks.json", "200", "application/json"): {
-        "keys": [{"kty": "RSA", "kid": "2026-11-01", "use": "sig", "alg": "RS256", "n": "0vx7...", "e": "AQAB"}]
+        "keys": [
+            {"kty": "RSA", "kid": "2026-11-01", "use": "sig", "alg": "RS256", "n": "0vx7...", "e": "AQAB"}
+        ]
     },
     ("get", "/.well-known/oauth-authorization-server", "200", "application/json"): {
         "issuer": "http://127.0.0.1:8000",
@@ -344,7 +449,11 @@ RESPONSE_EXAMPLES: dict[tuple[str, str, str, str], Any] = {
         "scopes_supported": ["residents:read", "households:read"],
         "response_types_supported": [],
         "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
     },
 }
 
@@ -370,7 +479,8 @@ def _example_of(schema: dict[str, Any], components: dict[str, Any], depth: int =
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
         return {
-            name: _example_of(sub, components, depth + 1) for name, sub in schema.get("properties", {}).items()
+            name: _example_of(sub, components, depth + 1)
+            for name, sub in schema.get("properties", {}).items()
         }
     if kind == "array":
         return [_example_of(schema.get("items", {}), components, depth + 1)]
@@ -382,7 +492,7 @@ def _example_of(schema: dict[str, Any], components: dict[str, Any], depth: int =
     }
     if kind == "string":
         return samples.get(fmt or "", "string")
-    return {"integer": 1, "number": 1.0, "boolean": True}.get(kind or "", None)
+    return {"integer": 1, "number": 1.0, "boolean": True}.get(kind or "")
 
 
 def _has_example(media: dict[str, Any], components: dict[str, Any]) -> bool:
@@ -414,11 +524,10 @@ def standard_statuses(path: str, method: str, op: dict[str, Any]) -> set[int]:
 
 def _complete_operation(path: str, method: str, op: dict[str, Any], doc: dict[str, Any]) -> None:
     components = doc.setdefault("components", {}).setdefault("schemas", {})
-    op.setdefault("description", op.get("summary", ""))
     op.setdefault("security", [])  # explicit: public operations say so
     responses: dict[str, Any] = op.setdefault("responses", {})
-    for status in sorted(standard_statuses(path, method, op)):
-        entry = responses.setdefault(str(status), {"description": _DESCRIPTIONS[status]})
+    for code in sorted(standard_statuses(path, method, op)):
+        entry = responses.setdefault(str(code), {"description": _DESCRIPTIONS[code]})
         content = entry.setdefault("content", {})
         content.setdefault(PROBLEM_JSON, {"schema": {"$ref": PROBLEM_REF}})
     for status, entry in responses.items():
@@ -426,7 +535,9 @@ def _complete_operation(path: str, method: str, op: dict[str, Any], doc: dict[st
         headers = entry.setdefault("headers", {})
         headers.setdefault(
             "X-Request-Id",
-            _string_header("Id of this request (an incoming sane X-Request-Id, else the trace id).", required=True),
+            _string_header(
+                "Id of this request (an incoming sane X-Request-Id, else the trace id).", required=True
+            ),
         )
         if path.startswith(AUDITED_PREFIXES):
             headers.setdefault(
@@ -459,7 +570,11 @@ def _links(table: dict[str, tuple[str, str, dict[str, str], str]], doc: dict[str
         target = doc["paths"].get(path, {}).get(method)
         if target is None or "operationId" not in target:
             continue
-        out[name] = {"operationId": target["operationId"], "parameters": parameters, "description": description}
+        out[name] = {
+            "operationId": target["operationId"],
+            "parameters": parameters,
+            "description": description,
+        }
     return out
 
 

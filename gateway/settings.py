@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Bind address; loopback unless an operator opens it.")
     port: int = Field(default=8000, ge=1, le=65535)
     sources_config: Path = Field(default=Path("sources.yaml"), description="Connector source settings file.")
+    tracing_enabled: bool = Field(default=True, description="Trace requests (off only to measure its cost).")
     trace_sample_ratio: float = Field(
         default=0.1,
         ge=0.0,

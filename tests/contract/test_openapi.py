@@ -56,7 +56,7 @@ def test_export_command_writes_a_valid_document(tmp_path: Path) -> None:
 
 
 def _has_example(media: dict[str, Any], schemas: dict[str, Any]) -> bool:
-    if "example" in media and media["example"] is not None or media.get("examples"):
+    if ("example" in media and media["example"] is not None) or media.get("examples"):
         return True
     schema = media.get("schema", {})
     if "$ref" in schema:
