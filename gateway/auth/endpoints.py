@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.auth.keys import ASYMMETRIC_ALGS
 from gateway.auth.runtime import AuthState
 from gateway.auth.scopes import Scope
-from gateway.auth.server import AUTH_METHODS, StarletteOAuth2Request, form_of
+from gateway.auth.server import AUTH_METHODS, StarletteOAuth2Request, check_basic_credentials, form_of
 from gateway.auth.tokens import issuer
 from gateway.openapi import oauth_error
 
@@ -112,6 +112,7 @@ async def _dispatch(request: Request, endpoint: str | None) -> Response:
     server = auth.server
     try:
         form = form_of(request.headers.get("content-type"), await request.body())
+        check_basic_credentials(request.headers.get("authorization"))
         # Our configured public URL, not the socket's: TLS usually ends at a proxy (RFC 6749 §3.2 needs TLS).
         oreq = StarletteOAuth2Request(
             method=request.method,

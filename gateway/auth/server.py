@@ -6,6 +6,8 @@ wrapper exposing the form, a server subclass that builds responses, and the stor
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,6 +17,7 @@ import orjson
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
     ClientMixin,
+    InvalidClientError,
     InvalidRequestError,
     InvalidScopeError,
     OAuth2Payload,
@@ -92,9 +95,22 @@ def form_of(content_type: str | None, body: bytes) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in pairs:
         if key in out:
-            raise InvalidRequestError(description=f"parameter {key!r} is repeated")
+            # Not echoed: error_description allows printable ASCII only (RFC 6749 §5.2).
+            raise InvalidRequestError(description="a parameter is repeated")
         out[key] = value
     return out
+
+
+def check_basic_credentials(authorization: str | None) -> None:
+    """Refuse Basic credentials that are not base64 of UTF-8 `id:secret` before Authlib decodes them."""
+    if not authorization or authorization[:6].lower() != "basic ":
+        return
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidClientError(description="malformed Basic credentials") from exc
+    if ":" not in decoded:
+        raise InvalidClientError(description="malformed Basic credentials")
 
 
 class OAuthClient(ClientMixin):
