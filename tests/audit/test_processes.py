@@ -26,7 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def servers(url: str, tmp: Path, count: int) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
+def servers(
+    url: str, tmp: Path, count: int, *, extra_env: dict[str, str] | None = None
+) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
     """Start `count` uvicorn processes of the app on one store; stop (SIGKILL if needed) at exit."""
     make_key(tmp)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
@@ -38,6 +40,7 @@ def servers(url: str, tmp: Path, count: int) -> Iterator[list[tuple[subprocess.P
         GATEWAY_DB_POOL_SIZE="4",
         GATEWAY_AUDIT_CHECKPOINT_EVERY="200",
     )
+    env.update(extra_env or {})
     procs: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
         for i in range(count):
