@@ -143,7 +143,8 @@ def create_app(
         app.include_router(router)
     install_audit(app)  # before the other middleware: the audit middleware sits inside tracing
     install_openapi(app)  # last OpenAPI hook: completes every operation (gateway/openapi.py)
-    app.add_middleware(RequestIdMiddleware)
     if app.state.settings.tracing_enabled:
-        app.add_middleware(TracingMiddleware)  # added last = outermost: the span covers everything
+        app.add_middleware(TracingMiddleware)  # outermost: the span covers all; it sets the request id too
+    else:
+        app.add_middleware(RequestIdMiddleware)
     return app

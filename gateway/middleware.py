@@ -20,7 +20,7 @@ class RequestIdMiddleware:
             return
         state = scope.setdefault("state", {})
         # The trace id (set by the tracing middleware outside us) is unique already and costs nothing.
-        request_id = _incoming(scope) or state.get("trace_id") or secrets.token_hex(16)
+        request_id = incoming_request_id(scope) or state.get("trace_id") or secrets.token_hex(16)
         state["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
 
@@ -33,7 +33,8 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-def _incoming(scope: Scope) -> str | None:
+def incoming_request_id(scope: Scope) -> str | None:
+    """Return a sane incoming X-Request-Id, else None."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             # Only short printable ids: this value is echoed and logged.

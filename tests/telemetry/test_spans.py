@@ -67,9 +67,12 @@ def test_incoming_traceparent_is_honoured(traced: tuple[TestClient, InMemorySpan
     parent = "00f067aa0ba902b7"
     r = client.get("/healthz", headers={"traceparent": f"00-{trace_id}-{parent}-01"})
     assert r.headers["x-trace-id"] == trace_id
+    assert r.headers["x-request-id"] == trace_id  # the request id defaults to the trace id
     (root,) = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
     assert format(root.context.trace_id, "032x") == trace_id
     assert root.parent is not None and format(root.parent.span_id, "016x") == parent
+
+    assert client.get("/healthz", headers={"x-request-id": "abc-123"}).headers["x-request-id"] == "abc-123"
 
 
 def test_problem_json_carries_trace_id(traced: tuple[TestClient, InMemorySpanExporter]) -> None:
