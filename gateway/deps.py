@@ -6,10 +6,13 @@ thread hop per request that costs more than the whole database read.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from pydantic import BeforeValidator
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -41,6 +44,18 @@ async def get_read_store(request: Request) -> ReadStore:
     store: ReadStore = request.app.state.read_store
     return store
 
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _rfc3339_only(value: object) -> object:
+    # pydantic would read "0.5" as a Unix timestamp; the contract says RFC 3339 date-time.
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time, e.g. 2026-11-01T08:00:00+08:00")
+    return value
+
+
+Rfc3339 = Annotated[dt.datetime, BeforeValidator(_rfc3339_only)]
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]

@@ -21,7 +21,7 @@ from policies.engine import today_cn
 from policies.models import Grant, SharingClass
 
 router = APIRouter(prefix="/v1/sharing-requests", tags=["policy"])
-RequestId = Annotated[int, Path(ge=1, description="Sharing request id.")]
+RequestId = Annotated[int, Path(ge=1, le=2**62, description="Sharing request id.")]  # fits BIGINT
 
 
 class SharingApplication(BaseModel):

@@ -29,6 +29,10 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
 def _row(r: Any) -> dict[str, Any]:
     d = dict(r._mapping)
     d["fields"] = orjson.loads(d["fields"])
+    for key in ("created_at", "decided_at"):
+        # Stored in UTC; SQLite gives it back without a zone, and RFC 3339 needs one.
+        if isinstance(d.get(key), dt.datetime) and d[key].tzinfo is None:
+            d[key] = d[key].replace(tzinfo=dt.UTC)
     return d
 
 

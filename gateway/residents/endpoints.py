@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
@@ -11,7 +10,7 @@ from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
-from gateway.deps import CursorQuery, LimitQuery, ReadDep
+from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
 from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
@@ -63,7 +62,7 @@ async def list_residents(
         str | None, Query(max_length=16, description="Only members of this household.")
     ] = None,
     updated_since: Annotated[
-        dt.datetime | None, Query(description="Only residents changed at or after this time (RFC 3339).")
+        Rfc3339 | None, Query(description="Only residents changed at or after this time (RFC 3339).")
     ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,

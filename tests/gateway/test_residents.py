@@ -134,6 +134,7 @@ def test_lookup_unknown_is_404(client: TestClient) -> None:
         ("get", "/v1/residents", {"params": {"region": "5115"}}),
         ("get", "/v1/residents", {"params": {"tag": "rich"}}),
         ("get", "/v1/residents", {"params": {"updated_since": "yesterday"}}),
+        ("get", "/v1/residents", {"params": {"updated_since": "0.5"}}),
         ("get", "/v1/residents/bad%20id", {}),
         ("post", "/v1/residents:lookup", {"json": {"national_id": "51159919880421137Y"}}),
         ("post", "/v1/residents:lookup", {"json": {"national_id": "511599198802301370"}}),
