@@ -113,12 +113,11 @@ class CivilAffairsConnector(Connector[CivilAffairsSettings]):
                         f"civil_affairs: cannot read {table}: {type(exc).__name__}: {exc}"
                     ) from None
                 top: str | None = None  # the latest GXSJ read; fixed-width text orders as time
-                n = 0
-                for row in result.mappings():
-                    payload = dict(row)
+                columns = list(result.keys())
+                for n, row in enumerate(result, start=1):
+                    payload = dict(zip(columns, row, strict=True))
                     yield RawItem(model, payload)
                     stamp = payload.get("GXSJ")
-                    n += 1
                     if n % every == 0 and stamp:
                         mark["after"] = [stamp, payload.get(key)]
                         yield Checkpoint(state={k: dict(v) for k, v in state.items()})

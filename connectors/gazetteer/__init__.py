@@ -52,7 +52,9 @@ def translate_region(row: GazetteerRow) -> Region:
         raise RecordInvalid(Reason.INVALID_CODE, f"level: {row.level!r} is not a region level") from None
     code = _code(row.code, field="code")
     assert code is not None
-    return Region(code=code, name=row.name.strip(), level=level, parent_code=_code(row.parent_code, field="parent_code"))
+    return Region(
+        code=code, name=row.name.strip(), level=level, parent_code=_code(row.parent_code, field="parent_code")
+    )
 
 
 class GazetteerConnector(Connector[GazetteerSettings]):

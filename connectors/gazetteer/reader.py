@@ -43,7 +43,9 @@ class VillageIndex:
             padded = code.ljust(12, "0") if code.isdigit() and len(code) <= 12 else code
             known = self.names.get(padded)
             if known is None:
-                raise RecordInvalid(Reason.UNKNOWN_VILLAGE, f"村代码 {code!r} is not a village of the gazetteer")
+                raise RecordInvalid(
+                    Reason.UNKNOWN_VILLAGE, f"村代码 {code!r} is not a village of the gazetteer"
+                )
             if name and name != known:
                 raise RecordInvalid(
                     Reason.VILLAGE_MISMATCH, f"村代码 {code} is {known}, but 户籍所在村 says {name!r}"
@@ -56,7 +58,8 @@ class VillageIndex:
             raise RecordInvalid(Reason.UNKNOWN_VILLAGE, f"no village named {name!r} in county {self.county}")
         if len(found) > 1:
             raise RecordInvalid(
-                Reason.AMBIGUOUS_VILLAGE, f"{len(found)} villages named {name!r} in county {self.county}: {found}"
+                Reason.AMBIGUOUS_VILLAGE,
+                f"{len(found)} villages named {name!r} in county {self.county}: {found}",
             )
         return found[0]
 

@@ -144,7 +144,9 @@ class HrClient:
             data = envelope.get("data")
             return data if isinstance(data, dict) else {}
         if code == "1001":
-            raise FatalSourceError("HR API rejected the API key (code 1001): check the variable named by api_key_env")
+            raise FatalSourceError(
+                "HR API rejected the API key (code 1001): check the variable named by api_key_env"
+            )
         if code == "2003":
             raise PageTokenExpired(f"HR API {path}: page token expired (code 2003)")
         if code == "5000":

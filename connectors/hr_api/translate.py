@@ -77,7 +77,9 @@ def _insurance(person: HrPerson, ins: HrInsurance, *, updated: dt.datetime) -> E
     kind = INSURANCE.get(ins.type)
     status = INSURANCE_STATUS.get(ins.status)
     if kind is None or status is None:
-        raise RecordInvalid(Reason.INVALID_CODE, f"insurances: {ins.type}/{ins.status} is not a known type/status")
+        raise RecordInvalid(
+            Reason.INVALID_CODE, f"insurances: {ins.type}/{ins.status} is not a known type/status"
+        )
     benefit = ins.monthly_benefit
     if benefit is not None and (not benefit.is_finite() or benefit < 0):
         raise RecordInvalid(Reason.INVALID_AMOUNT, f"insurances.monthlyBenefit: {benefit} is not an amount")
@@ -117,7 +119,11 @@ def translate_person(person: HrPerson) -> PersonRecord:
         if since is not None and not _MONTH.match(since):
             raise RecordInvalid(Reason.INVALID_DATE, f"employment.since: {job.since!r} is not YYYY-MM")
         values["employment_status"] = status
-        values["employment"] = {"status": status, "employer": (job.employer or "").strip() or None, "since": since}
+        values["employment"] = {
+            "status": status,
+            "employer": (job.employer or "").strip() or None,
+            "since": since,
+        }
     return PersonRecord(
         record_key=person.person_id,
         national_id=nid,

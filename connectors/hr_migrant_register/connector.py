@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -57,8 +56,13 @@ class MigrantRegisterConnector(Connector[RegisterSettings]):
         return sorted(found, key=lambda p: (file_month(p.name), p.name))
 
     def estimate(self, *, state: dict[str, Any]) -> int | None:
-        """Count data lines of the files."""
-        return sum(max(0, p.read_bytes().count(b"\n") - 1) for p in self.files())
+        """Count data lines of the files (reading them in blocks: memory stays flat)."""
+        total = 0
+        for path in self.files():
+            with path.open("rb") as handle:
+                lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+            total += max(0, lines - 1)
+        return total
 
     def extract(self, *, state: dict[str, Any]) -> Iterator[Extracted]:
         """Read every file in month order; checkpoints resume a pass inside the file it stopped in."""
@@ -81,22 +85,26 @@ class MigrantRegisterConnector(Connector[RegisterSettings]):
         yield Checkpoint(state={}, final=True, watermark=max(months) if months else None)
 
     def _rows(self, path: Path) -> Iterator[dict[str, Any]]:
-        """Decode one file and yield its rows keyed by the Chinese header."""
-        try:
-            text = path.read_bytes().decode(self.settings.encoding)
-        except UnicodeDecodeError as exc:
-            raise FatalSourceError(f"hr_migrant_register: {path.name} is not {self.settings.encoding}: {exc}") from None
-        reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-        header = [h.strip() for h in next(reader, [])]
-        missing = [h for h in HEADER if h not in header]
-        if missing:
-            raise FatalSourceError(f"hr_migrant_register: {path.name} lacks columns {', '.join(missing)}")
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue
-            payload: dict[str, Any] = dict(zip(header, cells, strict=False))
-            payload[FILE_FIELD] = path.name
-            yield payload
+        """Stream one file's rows keyed by the Chinese header (decoded as read: memory stays flat)."""
+        with path.open(encoding=self.settings.encoding, newline="") as handle:
+            try:
+                reader = csv.reader(handle)
+                header = [h.strip().lstrip("\ufeff") for h in next(reader, [])]
+                missing = [h for h in HEADER if h not in header]
+                if missing:
+                    raise FatalSourceError(
+                        f"hr_migrant_register: {path.name} lacks columns {', '.join(missing)}"
+                    )
+                for cells in reader:
+                    if not any(c.strip() for c in cells):
+                        continue
+                    payload: dict[str, Any] = dict(zip(header, cells, strict=False))
+                    payload[FILE_FIELD] = path.name
+                    yield payload
+            except UnicodeDecodeError as exc:
+                raise FatalSourceError(
+                    f"hr_migrant_register: {path.name} is not {self.settings.encoding}: {exc.reason}"
+                ) from None
 
     def translate(self, raw: RawRecord) -> Translation:
         """Translate a row against the village index."""

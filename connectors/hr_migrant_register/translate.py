@@ -29,7 +29,7 @@ def translate_row(row: RegisterRow, *, villages: VillageIndex) -> PersonRecord:
     if _SCIENTIFIC.match(number):
         raise RecordInvalid(
             Reason.UNRECOVERABLE_ID,
-            f"身份证号码 {number!r} was turned into scientific notation by a spreadsheet: its digits are lost",
+            f"身份证号码 {number!r} was turned into scientific notation by a spreadsheet: digits lost",
         )
     nid = citizen_id(number)
     region = villages.resolve(row.village, row.village_code)
@@ -55,7 +55,9 @@ def translate_row(row: RegisterRow, *, villages: VillageIndex) -> PersonRecord:
     }
     seq = row.seq.strip()
     updated = (
-        dt.datetime.fromisoformat(registered).replace(tzinfo=BEIJING).astimezone(dt.UTC) if registered else None
+        dt.datetime.fromisoformat(registered).replace(tzinfo=BEIJING).astimezone(dt.UTC)
+        if registered
+        else None
     )
     return PersonRecord(
         record_key=row.key(),

@@ -79,7 +79,9 @@ class PublicityConnector(Connector[PublicitySettings]):
                 problem = f"HTTP {response.status_code}"
             if attempt < self.settings.max_attempts:
                 time.sleep(min(10.0, 0.5 * 2**attempt))
-        raise RetriableSourceError(f"publicity: feed still failing after {self.settings.max_attempts} attempts: {problem}")
+        raise RetriableSourceError(
+            f"publicity: feed still failing after {self.settings.max_attempts} attempts: {problem}"
+        )
 
     def extract(self, *, state: dict[str, Any]) -> Iterator[Extracted]:
         """Stream the feed's items (defusedxml: no entities, no external references)."""
@@ -90,7 +92,9 @@ class PublicityConnector(Connector[PublicitySettings]):
                     yield RawItem(FeedItem, item_payload(element))
                     element.clear()
         except Exception as exc:  # ParseError or a defusedxml refusal (DTD, entities)
-            raise FatalSourceError(f"publicity: the feed is not well-formed RSS: {type(exc).__name__}: {exc}") from None
+            raise FatalSourceError(
+                f"publicity: the feed is not well-formed RSS: {type(exc).__name__}: {exc}"
+            ) from None
         yield Checkpoint(state={}, final=True)
 
     def translate(self, raw: RawRecord) -> Translation:

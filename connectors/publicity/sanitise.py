@@ -23,7 +23,19 @@ TAGS: Final = frozenset(
 )  # fmt: skip
 ATTRIBUTES: Final = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
 DROP_WITH_CONTENT: Final = frozenset(
-    {"script", "style", "iframe", "frame", "frameset", "object", "embed", "noscript", "template", "svg", "math"}
+    {
+        "script",
+        "style",
+        "iframe",
+        "frame",
+        "frameset",
+        "object",
+        "embed",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+    }
 )
 URL_SCHEMES: Final = frozenset({"http", "https", "mailto", "tel"})
 _BLOCK_END = re.compile(r"(?i)<br\s*/?>|</(?:p|div|li|h[1-6]|tr|blockquote|table|ul|ol)>|<hr\s*/?>")

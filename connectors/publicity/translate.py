@@ -36,12 +36,16 @@ def translate_item(item: FeedItem) -> Notice:
         raise RecordInvalid(Reason.INVALID_RECORD, "title is empty")
     category = CATEGORY.get((item.category or "").strip())
     if category is None:
-        raise RecordInvalid(Reason.INVALID_CODE, f"category: {item.category!r} is not one of {list(CATEGORY)}")
+        raise RecordInvalid(
+            Reason.INVALID_CODE, f"category: {item.category!r} is not one of {list(CATEGORY)}"
+        )
     audiences = []
     for label in item.audiences:
         audience = AUDIENCE.get(label.strip())
         if audience is None:
-            raise RecordInvalid(Reason.INVALID_CODE, f"gov:audience: {label!r} is not one of {list(AUDIENCE)}")
+            raise RecordInvalid(
+                Reason.INVALID_CODE, f"gov:audience: {label!r} is not one of {list(AUDIENCE)}"
+            )
         audiences.append(audience)
     regions = [code for raw in item.regions if (code := region_code(raw, field="gov:region"))]
     if not regions:
@@ -59,5 +63,7 @@ def translate_item(item: FeedItem) -> Notice:
         audiences=list(dict.fromkeys(audiences)) or [Audience.EVERYONE],
         link=link if link.startswith(("http://", "https://")) else None,
         published_at=rfc822(item.pub_date, field="pubDate"),
-        expires_at=parse_instant(item.expires, field="gov:expires") if (item.expires or "").strip() else None,
+        expires_at=parse_instant(item.expires, field="gov:expires")
+        if item.expires and item.expires.strip()
+        else None,
     )

@@ -12,7 +12,7 @@ class FatalSourceError(SourceError):
 
 
 class RetriableSourceError(SourceError):
-    """The source failed transiently (timeouts, 503, internal errors) and stayed failing past the retry budget."""
+    """The source failed transiently (timeouts, 503, internal errors) past the retry budget."""
 
 
 class RecordInvalid(Exception):

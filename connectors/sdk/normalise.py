@@ -40,10 +40,14 @@ def citizen_id(raw: str | None) -> str | None:
             text = text[:17] + "X"
             last = "X"
         body = text[:17]
-        if body.isdigit() and (last in _DIGITS or last == "X") and _valid_date(text[6:14]):
-            # The weights are 2^(17-i) mod 11 and 13 = 2 (mod 11): reading the body in base 13 sums them.
-            if _CHECK_OF[(1 - 2 * int(body, 13)) % 11] == last:
-                return text
+        # The weights are 2^(17-i) mod 11 and 13 = 2 (mod 11): reading the body in base 13 sums them.
+        if (
+            body.isdigit()
+            and (last in _DIGITS or last == "X")
+            and _valid_date(text[6:14])
+            and _CHECK_OF[(1 - 2 * int(body, 13)) % 11] == last
+        ):
+            return text
     if not text:
         return None
     try:

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from schemas.codes import EnrollmentKind, EnrollmentStatus
 from schemas.models import Notice, Region, Service
 
-_HASH_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+# Translations build their dicts in a fixed order, so keys need no sorting for a stable hash.
+_HASH_OPTS = orjson.OPT_NON_STR_KEYS
 
 
 class RawRecord(BaseModel):

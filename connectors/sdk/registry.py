@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-
 from typing import Any
 
 from connectors.sdk.base import Connector

@@ -320,7 +320,7 @@ class _SourceSync:
                 save_state(
                     store, self.source, state=checkpoint.state, watermark=checkpoint.watermark, now=self.now
                 )
-            renew_lease(store, self.source, holder=self.holder, now=self.now)
+            renew_lease(store, self.source, holder=self.holder, now=dt.datetime.now(dt.UTC))
             span.set_attribute("xz.records", batch.size)
         s = self.summary
         s.created += ctx.created
@@ -332,10 +332,11 @@ class _SourceSync:
             self.progress.advanced(self.source, read=s.read)
 
     def _replay(self) -> None:
-        """Retry quarantined records whose reason depends on other records (their resident may be here now)."""
+        """Retry quarantined records whose reason depends on other records (their resident may be here)."""
         with write_tx(self.conn) as store:
             rows = store.rows_in(
-                "SELECT record_key, raw FROM quarantine WHERE source = ? AND released_at IS NULL AND reason IN ({in})",
+                "SELECT record_key, raw FROM quarantine "
+                "WHERE source = ? AND released_at IS NULL AND reason IN ({in})",
                 sorted(RETRYABLE_REASONS),
                 before=(self.source,),
             )

@@ -1,4 +1,4 @@
-"""Thin access to the store for the runner: driver-level executemany and bulk IN lookups, SQLite and PostgreSQL.
+"""The runner's access to the store: driver-level executemany and bulk IN lookups (SQLite, PostgreSQL).
 
 The sync path writes hundreds of thousands of rows; SQLAlchemy Core's per-row type processing costs
 about as much as SQLite itself, so statements go to the driver (qmark SQL, rewritten for psycopg) with
@@ -71,7 +71,7 @@ class Store:
     def rows_in(
         self, text: str, values: Iterable[Any], *, before: Sequence[Any] = ()
     ) -> Iterator[tuple[Any, ...]]:
-        """Run a query whose `IN ({in})` takes `values`, in chunks; `before` binds the placeholders ahead of it."""
+        """Run a query whose `IN ({in})` takes `values`, in chunks; `before` binds earlier placeholders."""
         items = list(dict.fromkeys(values))
         for start in range(0, len(items), IN_CHUNK):
             chunk = items[start : start + IN_CHUNK]
@@ -135,6 +135,7 @@ def sync_connection(engine: Engine) -> Iterator[Connection]:
             if conn.dialect.name == "sqlite":
                 if conn.in_transaction():
                     conn.rollback()
-                conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 1000")
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 1000")  # SQLite's defaults again
+                conn.exec_driver_sql("PRAGMA cache_size = -2000")
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
                 conn.commit()

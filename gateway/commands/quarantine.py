@@ -76,12 +76,14 @@ def list_(
 
 
 @app.command()
-def show(record_id: int = typer.Argument(..., help="Quarantine id (from `gateway quarantine list`).")) -> None:
+def show(
+    record_id: int = typer.Argument(..., help="Quarantine id (from `gateway quarantine list`)."),
+) -> None:
     """Print one quarantined record with its raw payload as JSON."""
     engine = _engine()
     try:
         with engine.connect() as conn:
-            row = conn.execute(select(QuarantineRow.__table__).where(Q.id == record_id)).first()  # type: ignore[call-overload]
+            row = conn.execute(select(*Q).where(Q.id == record_id)).first()
     finally:
         engine.dispose()
     if row is None:

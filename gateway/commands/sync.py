@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -41,28 +43,54 @@ class RichProgress:
 
 
 def summary_table(report: SyncReport) -> Table:
-    """Build the summary table of a sync."""
-    table = Table(title="sync summary", show_lines=False)
-    for name in ("source", "read", "created", "updated", "unchanged", "quarantined", "released"):
-        table.add_column(name, justify="left" if name == "source" else "right")
-    table.add_column("duration", justify="right")
-    table.add_column("records/s", justify="right")
-    table.add_column("result")
+    """Build the summary table of a sync (reasons and errors are listed under it)."""
+    table = Table(title="sync summary", box=box.SIMPLE_HEAD)
+    table.add_column("source", no_wrap=True)
+    for name in (
+        "read",
+        "created",
+        "updated",
+        "unchanged",
+        "quarantined",
+        "released",
+        "duration",
+        "records/s",
+    ):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("result", no_wrap=True)
     for s in report.sources:
-        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(s.quarantined.items()))
         table.add_row(
             s.source,
             f"{s.read:,}",
             f"{s.created:,}",
             f"{s.updated:,}",
             f"{s.unchanged:,}",
-            f"{s.quarantined_total:,}" + (f" ({reasons})" if reasons else ""),
+            f"{s.quarantined_total:,}",
             f"{s.released:,}",
             f"{s.duration:.1f} s",
             f"{s.records_per_second:,.0f}",
-            "[green]ok[/green]" if s.ok else f"[red]failed: {s.error}[/red]",
+            "[green]ok[/green]" if s.ok else "[red]failed[/red]",
         )
     return table
+
+
+def print_report(report: SyncReport, console: Console) -> None:
+    """Print the summary table, the quarantine reasons, the failures and the refresh."""
+    console.print(summary_table(report))
+    for s in report.sources:
+        if s.quarantined:
+            reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(s.quarantined.items()))
+            console.print(f"  {s.source} quarantined: {reasons}")
+    for s in report.sources:
+        if s.error:
+            console.print(f"  [red]{s.source} failed: {escape(s.error)}[/red]", highlight=False)
+    if report.refresh is not None:
+        r = report.refresh
+        console.print(
+            f"residents: {r.residents_created:,} created, {r.residents_updated:,} updated, "
+            f"{r.residents_unchanged:,} unchanged, {r.residents_removed:,} removed; "
+            f"households updated {r.households_updated:,} ({r.duration:.1f} s); total {report.duration:.1f} s"
+        )
 
 
 def sync(
@@ -80,7 +108,9 @@ def sync(
     try:
         with engine.connect() as conn:
             if not migrate.is_current(conn):
-                console.print("[red]the store is not at the current schema: run `gateway db upgrade` first[/red]")
+                console.print(
+                    "[red]the store is not at the current schema: run `gateway db upgrade` first[/red]"
+                )
                 raise typer.Exit(2)
         try:
             cfg = load_config(config or settings.sources_config)
@@ -95,18 +125,13 @@ def sync(
             ) as bars:
                 report = run_sync(engine, sources or None, config=cfg, progress=RichProgress(bars), full=full)
         except ConfigError as exc:
-            console.print(f"[red]{exc}[/red]")
+            console.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(2) from None
     finally:
         engine.dispose()
     out = Console()
-    out.print(summary_table(report))
-    if report.refresh is not None:
-        r = report.refresh
-        out.print(
-            f"residents: {r.residents_created:,} created, {r.residents_updated:,} updated, "
-            f"{r.residents_unchanged:,} unchanged, {r.residents_removed:,} removed; "
-            f"households updated {r.households_updated:,} ({r.duration:.1f} s); total {report.duration:.1f} s"
-        )
+    if not out.is_terminal:  # a log or a pipe: wide enough that no column is cut
+        out = Console(width=max(out.width, 120))
+    print_report(report, out)
     if not report.ok:
         raise typer.Exit(1)

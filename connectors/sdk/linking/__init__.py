@@ -1,1 +1,1 @@
-"""Identity linking and the served resident: merge policy, derived tags, and the refresh of dirty residents."""
+"""Identity linking and the served resident: merge policy, derived tags, refresh of dirty residents."""

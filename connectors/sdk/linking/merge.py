@@ -4,10 +4,10 @@ Per-field precedence (first source holding a value wins; sources not listed foll
 
 | field | order | why |
 |---|---|---|
-| status, household_id, relation, ethnicity, address | civil_affairs | the household register (户籍) is the legal record of them |
-| name, sex, birth_date, region_code | civil_affairs, hr_api, hr_migrant_register | register first; HR fills in people it alone knows |
+| status, household_id, relation, ethnicity, address | civil_affairs | the household register (户籍) |
+| name, sex, birth_date, region_code | civil_affairs, hr_api, hr_migrant_register | HR fills in its own |
 | employment_status | hr_api | HR keeps employment |
-| phone | freshest source | people change phones; the most recently updated source knows best |
+| phone | freshest source | people change phones; the latest update knows best |
 
 Within one source a person may have several records (two months of the migrant register, a duplicate
 registration): the one with the greatest `version` is that source's view. `sex` "unknown" (HR's 未知)
@@ -19,7 +19,7 @@ person only HR or the register knows (they list living people; civil affairs has
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 CIVIL, HR, REGISTER = "civil_affairs", "hr_api", "hr_migrant_register"
 IDENTITY: Final = (CIVIL, HR, REGISTER)
@@ -42,8 +42,7 @@ WEAK: Final[dict[str, frozenset[str]]] = {"sex": frozenset({"unknown"})}
 SERVED: Final = (*PRECEDENCE, *FRESHEST)
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRow:
+class SourceRow(NamedTuple):
     """One stored source record of a resident (a resident_source row, its values decoded)."""
 
     source: str
@@ -85,7 +84,9 @@ def _freshness(row: SourceRow) -> tuple[str, str]:
     return (row.updated_at or "", row.source)
 
 
-def _choose(views: dict[str, SourceRow], values: dict[str, Any], provenance: dict[str, dict[str, Any]]) -> None:
+def _choose(
+    views: dict[str, SourceRow], values: dict[str, Any], provenance: dict[str, dict[str, Any]]
+) -> None:
     """Pick every served field from several sources' views, by precedence or freshness."""
     marks = {source: _provenance(row) for source, row in views.items()}
     by_freshness = sorted(views.values(), key=_freshness, reverse=True)

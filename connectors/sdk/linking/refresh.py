@@ -20,12 +20,21 @@ from opentelemetry import trace
 from sqlalchemy import Connection
 
 from connectors.sdk.linking.merge import Merged, SourceRow, merge, resident_body
-from connectors.sdk.linking.tags import CHILD_AGE, ELDERLY_AGE, household_tags, receiving_kinds, years_before
+from connectors.sdk.linking.tags import (
+    CHILD_AGE,
+    DISABLED,
+    ELDERLY_AGE,
+    LOW_INCOME,
+    household_tags,
+    receiving_kinds,
+    years_before,
+)
 from connectors.sdk.normalise import iso_utc
 from connectors.sdk.state import save_tags_date, tags_date
 from connectors.sdk.store import Store, write_tx
 
 tracer = trace.get_tracer(__name__)
+TAG_KINDS = ",".join(f"'{k}'" for k in sorted(LOW_INCOME | DISABLED))
 CHUNK = 2000
 
 _UPSERT_RESIDENT = (
@@ -75,7 +84,8 @@ def _mark_birthdays(store: Store, *, today: dt.date, now: dt.datetime) -> None:
         for years in (ELDERLY_AGE, CHILD_AGE):
             low, high = years_before(last, years), years_before(today, years)
             store.run(
-                "INSERT INTO sync_dirty (key) SELECT id FROM resident WHERE birth_date > ? AND birth_date <= ? "
+                "INSERT INTO sync_dirty (key) SELECT id FROM resident "
+                "WHERE birth_date > ? AND birth_date <= ? "
                 "ON CONFLICT (key) DO NOTHING",
                 (store.day(low), store.day(high)),
             )
@@ -123,7 +133,8 @@ def _refresh_keys(
     households.update(
         h
         for (h,) in store.rows_in(
-            "SELECT household_id FROM resident_source WHERE household_id IS NOT NULL AND resident_id IN ({in})",
+            "SELECT household_id FROM resident_source "
+            "WHERE household_id IS NOT NULL AND resident_id IN ({in})",
             residents,
         )
     )
@@ -151,8 +162,13 @@ def _refresh_keys(
         rows.update(fresh)
         merged.update((rid, merge(rid, r)) for rid, r in fresh.items())
 
+    # Only what tags read: active enrolments of the kinds that make someone low income or disabled.
     receiving = receiving_kinds(
-        store.rows_in("SELECT resident_id, kind, status FROM enrollment WHERE resident_id IN ({in})", merged)
+        store.rows_in(
+            f"SELECT resident_id, kind, status FROM enrollment WHERE status = 'active' "  # noqa: S608 - constants
+            f"AND kind IN ({TAG_KINDS}) AND resident_id IN ({{in}})",
+            merged,
+        )
     )
     groups: dict[str | None, list[Merged]] = {}
     for m in merged.values():
@@ -181,6 +197,7 @@ def _write_residents(
     current = dict(store.rows_in("SELECT id, doc FROM resident WHERE id IN ({in})", members))
     stamp = f',"updated_at":"{iso_utc(now)}"}}'
     writes: list[tuple[Any, ...]] = []
+    retag: list[tuple[str]] = []
     tags: list[tuple[str, str]] = []
     for rid, m in merged.items():
         stem = orjson.dumps(resident_body(m)).decode()[:-1]
@@ -192,6 +209,7 @@ def _write_residents(
             summary.residents_created += 1
         else:
             summary.residents_updated += 1
+            retag.append((rid,))
         v = m.values
         birth = v.get("birth_date")
         writes.append(
@@ -212,7 +230,7 @@ def _write_residents(
     gone = [rid for rid in current if rid not in merged]
     summary.residents_removed += len(gone)
     store.many(_UPSERT_RESIDENT, writes)
-    store.many("DELETE FROM resident_tag WHERE resident_id = ?", [(w[0],) for w in writes])
+    store.many("DELETE FROM resident_tag WHERE resident_id = ?", retag)
     store.many("INSERT INTO resident_tag (resident_id, tag) VALUES (?, ?)", tags)
     for table, column in (("resident_tag", "resident_id"), ("enrollment", "resident_id"), ("resident", "id")):
         store.run_in(f"DELETE FROM {table} WHERE {column} IN ({{in}})", gone)  # noqa: S608 - fixed names
@@ -233,7 +251,7 @@ def _write_details(store: Store, merged: dict[str, Merged], *, members: set[str]
                 members,
             )
         }
-        writes = []
+        writes: list[tuple[Any, ...]] = []
         for (rid, source), (detail, doc) in want.items():
             if have.get((rid, source)) == doc:
                 continue
@@ -246,7 +264,8 @@ def _write_details(store: Store, merged: dict[str, Merged], *, members: set[str]
             store.many(
                 "INSERT INTO employment (resident_id, source, record_key, status, updated_at, doc) "
                 "VALUES (?,?,?,?,?,?) ON CONFLICT (resident_id, source) DO UPDATE SET "
-                "record_key = excluded.record_key, status = excluded.status, updated_at = excluded.updated_at, "
+                "record_key = excluded.record_key, status = excluded.status, "
+                "updated_at = excluded.updated_at, "
                 "doc = excluded.doc",
                 writes,
             )

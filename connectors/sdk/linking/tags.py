@@ -7,7 +7,7 @@
 | low_income | receiving 城乡低保 (JZLX 01) or 特困供养 (02) |
 | disabled | receiving 残疾人两项补贴 (04) |
 | migrant_worker | HR employment MIGRANT, or in the migrant register and not come back (返乡时间 blank) |
-| left_behind_child | under 16 with at least one parent in the household, and every such parent a migrant worker |
+| left_behind_child | under 16, a parent in the household, and every such parent a migrant worker |
 | needs_review | no citizen ID number in the source: kept apart for manual review |
 
 Parents are read off the relation to the household head (GB/T 4761): a son or daughter (20, 30) of the

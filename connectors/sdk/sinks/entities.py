@@ -39,7 +39,7 @@ def forget_services(ctx: BatchContext, keys: list[str]) -> None:
 
 
 def write_notices(ctx: BatchContext, items: list[tuple[dict[str, Any], Notice]]) -> None:
-    """Upsert notices; an edit (same guid, newer pubDate) replaces the stored one, an older copy never does."""
+    """Upsert notices; an edit (same guid, newer pubDate) replaces the stored one, an older never does."""
     store = ctx.store
     latest: dict[str, Notice] = {}
     for _, notice in items:
@@ -54,7 +54,8 @@ def write_notices(ctx: BatchContext, items: list[tuple[dict[str, Any], Notice]])
             "SELECT id, doc, published_at FROM notice WHERE id IN ({in})", latest
         )
     }
-    writes, regions = [], []
+    writes: list[tuple[Any, ...]] = []
+    regions: list[tuple[str, str]] = []
     for nid, notice in latest.items():
         doc = notice.model_dump_json()
         old = stored.get(nid)

@@ -167,7 +167,8 @@ def _households(ctx: BatchContext, numbers: set[str]) -> dict[str, str]:
     )
     fresh = [(new_household_id(), no) for no in sorted(numbers) if no not in found]
     store.many(
-        "INSERT INTO household (id, household_no, region_code, head_resident_id, updated_at) VALUES (?,?,?,?,?)",
+        "INSERT INTO household (id, household_no, region_code, head_resident_id, updated_at) "
+        "VALUES (?,?,?,?,?)",
         [(hid, no, None, None, ctx.now_ts) for hid, no in fresh],
     )
     found.update((no, hid) for hid, no in fresh)

@@ -1,4 +1,4 @@
-"""Quarantine: records held back with their raw payload and reason, released when a later sync translates them."""
+"""Quarantine: records held back with raw payload and reason, released when a later sync translates them."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def write_quarantine(ctx: BatchContext, *, already: set[str]) -> Counter[str]:
         return Counter()
     held = {h.key: h for h in ctx.held}
     ctx.store.many(
-        "INSERT INTO quarantine (source, record_key, raw, reason, message, first_seen, last_seen, released_at) "
+        "INSERT INTO quarantine "
+        "(source, record_key, raw, reason, message, first_seen, last_seen, released_at) "
         "VALUES (?,?,?,?,?,?,?,NULL) ON CONFLICT (source, record_key) DO UPDATE SET raw = excluded.raw, "
         "reason = excluded.reason, message = excluded.message, last_seen = excluded.last_seen, "
         "released_at = NULL",
