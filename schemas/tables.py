@@ -226,4 +226,3 @@ from schemas import tables_auth as tables_auth  # noqa: E402
 
 # The access policy's tables (sharing requests, approval grants, rate counters).
 from schemas import tables_policy as tables_policy  # noqa: E402
-

@@ -21,9 +21,7 @@ from schemas.codes import Audience, NoticeCategory
 from schemas.models import Notice, Page, RegionCode
 from schemas.regions import ancestors_or_self, in_subtree
 
-router = APIRouter(
-    prefix="/v1/notices", tags=["notices"], dependencies=[require_scope(Scope.NOTICES_READ)]
-)
+router = APIRouter(prefix="/v1/notices", tags=["notices"], dependencies=[require_scope(Scope.NOTICES_READ)])
 
 
 @router.get(

@@ -101,9 +101,7 @@ async def list_docs(
         in_subtree = (
             NR.region_code >= low if high is None else and_(NR.region_code >= low, NR.region_code < high)
         )
-        addressed = select(NR.notice_id).where(
-            or_(_any_region(ancestors_or_self(flt.region)), in_subtree)
-        )
+        addressed = select(NR.notice_id).where(or_(_any_region(ancestors_or_self(flt.region)), in_subtree))
         stmt = stmt.where(N.id.in_(addressed))
     if flt.addressed_to is not None:
         stmt = stmt.where(N.id.in_(select(NR.notice_id).where(_any_region(flt.addressed_to))))

@@ -62,7 +62,7 @@ async def list_services(
 async def get_service(
     db: ReadDep,
     _access: ServicesAccess,
-    service_id: Annotated[str, Path(min_length=1, max_length=96, pattern=r"^[\w:.\-]+$")]
+    service_id: Annotated[str, Path(min_length=1, max_length=96, pattern=r"^[\w:.\-]+$")],
 ) -> Response:
     """Return one service item."""
     doc = await repository.get_doc(db, service_id)
