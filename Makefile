@@ -33,8 +33,11 @@ test: $(STAMP) system-deps
 
 # Bench report bench/results/YYYY-MM-DD.md; e.g. make bench BENCH_ARGS="--quick" or "--only by-id".
 BENCH_ARGS ?=
+# Sync rows: SYNC_SIZES="100000 1000000" adds the 1M county (about 10 minutes on a 2-core box).
+SYNC_SIZES ?= 100000
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.sync_bench --sizes $(SYNC_SIZES) | tee bench/results/$$(date +%F)-sync.md
 
 # Schemathesis against a live demo gateway (scripts/fuzz.sh); e.g. make fuzz FUZZ_SECONDS=120.
 FUZZ_SECONDS ?= 600
