@@ -9,6 +9,7 @@ SQLite stores are built once per (size, seed, schema head) into a cache and copi
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import shutil
 from collections.abc import Callable, Iterator
@@ -263,7 +264,10 @@ def _facts(engine: Engine, *, seed: int) -> tuple[tuple[str, ...], tuple[str, ..
 
 
 def _sqlite_template(cache_dir: Path, *, residents: int, seed: int, log: Callable[[str], None]) -> Path:
-    head = "-".join(sorted(migrate.head_revisions()))
+    # The migrations' content, not only their head: an edited revision must not reuse an old store.
+    versions = Path(migrate.__file__).parent / "migrations" / "versions"
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(versions.glob("*.py")))).hexdigest()[:10]
+    head = "-".join(sorted(migrate.head_revisions())) + f"-{digest}"
     path = cache_dir / f"county-{residents}-s{seed}-{head}-v{LOADER_VERSION}.db"
     if path.exists():
         log(f"store: reusing cached {path.name}")
