@@ -88,13 +88,24 @@ class Sample:
         return self.cpu_s / self.result.requests * 1e6
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
 def process_cpu(pid: int) -> float | None:
-    """Return user+system CPU seconds a process has used (Linux /proc), or None elsewhere."""
+    """Return user+system CPU seconds a process and its live descendants have used (Linux /proc), or None.
+
+    Descendants count: with `--workers 2` the requests are served by uvicorn's worker processes.
+    """
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_cpu(child) or 0.0 for child in _children(pid))
 
 
 @dataclass(kw_only=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal_column, or_, select
 
 from gateway.store import ReadStore
 from policies.decide import RowScope
@@ -33,12 +33,24 @@ class ResidentFilter:
     policy_scopes: tuple[RowScope, ...] | None = None
 
 
+# Prefixes this short are a county or wider: in a county's store their subtree is (nearly) every row.
+_WIDE_PREFIX = 6
+
+
+def _in_subtree(prefix: str) -> ColumnElement[bool]:
+    """Return the condition `region_code` lies in the subtree of `prefix`."""
+    low, high = prefix_range(prefix)
+    column: ColumnElement[str] = R.region_code
+    if len(prefix) <= _WIDE_PREFIX:
+        # Walking the id order and filtering beats reading a county-wide subtree through the region
+        # index and sorting it; SQLite has no range statistics to see that (bench, 100k residents:
+        # 29 ms vs 0.7 ms per page of 50), so keep the index out of reach with a no-op `|| ''`.
+        column = R.region_code.concat(literal_column("''"))
+    return column >= low if high is None else and_(column >= low, column < high)
+
+
 def _region_clause(prefixes: tuple[str, ...]) -> ColumnElement[bool]:
-    parts = []
-    for prefix in prefixes:
-        low, high = prefix_range(prefix)
-        in_range = R.region_code >= low if high is None else and_(R.region_code >= low, R.region_code < high)
-        parts.append(in_range)
+    parts = [_in_subtree(prefix) for prefix in prefixes]
     return parts[0] if len(parts) == 1 else or_(*parts)
 
 
@@ -82,10 +94,7 @@ def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[
     if flt.tag is not None:
         stmt = stmt.join(ResidentTagRow.__table__, T.resident_id == R.id).where(T.tag == flt.tag.value)  # type: ignore[attr-defined]
     if flt.region is not None:
-        low, high = prefix_range(region_prefix(flt.region))
-        stmt = stmt.where(R.region_code >= low)
-        if high is not None:
-            stmt = stmt.where(R.region_code < high)
+        stmt = stmt.where(_in_subtree(region_prefix(flt.region)))
     if flt.status is not None:
         stmt = stmt.where(R.status == flt.status.value)
     if flt.household_id is not None:

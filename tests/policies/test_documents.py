@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gateway.residents.repository import ResidentFilter, list_query
-from policies.decide import Subject
+from policies.decide import RowScope, Subject
 from policies.engine import PolicyEngine
 from policies.loader import DEFAULT_DIR, PolicyInvalid
 from policies.masks import mask_address, mask_name, mask_national_id, mask_phone
@@ -100,3 +100,22 @@ def test_region_filtered_list_is_index_backed(store_engine: Engine) -> None:
             )  # a tiny test table: ask whether an index *can* serve it
             plan = " ".join(r[0] for r in conn.execute(text("EXPLAIN " + sql)))
             assert "Index" in plan and "Seq Scan on resident" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        ResidentFilter(policy_scopes=(RowScope(prefixes=("511599",)),)),
+        ResidentFilter(region="511599000000"),
+    ],
+    ids=["county-grant", "county-filter"],
+)
+def test_county_wide_list_walks_the_id_order(store_engine: Engine, flt: ResidentFilter) -> None:
+    # Bench regression: a county-wide subtree read through the region index and sorted cost 29 ms a page.
+    if store_engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL plans from real statistics; the hint is for SQLite's planner")
+    stmt = list_query(flt, after="R0", limit=50)
+    sql = str(stmt.compile(store_engine, compile_kwargs={"literal_binds": True}))
+    with store_engine.connect() as conn:
+        plan = " ".join(str(r[-1]) for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    assert "TEMP B-TREE" not in plan and "region" not in plan, plan
