@@ -57,6 +57,18 @@ def _rfc3339_only(value: object) -> object:
 
 Rfc3339 = Annotated[dt.datetime, BeforeValidator(_rfc3339_only)]
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_only(value: object) -> object:
+    # pydantic would read the number 0 as 1970-01-01; the contract says an ISO 8601 date string.
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("expected an ISO 8601 date, e.g. 2026-11-01")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 ConnDep = Annotated[AsyncConnection, Depends(get_connection)]

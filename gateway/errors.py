@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, ClassVar
 
 import orjson
@@ -171,7 +172,32 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     else:
         err = cls("no such route" if exc.status_code == 404 else str(exc.detail))
     err.headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        err.headers["Allow"] = allowed_methods(request) or (exc.headers or {}).get("Allow", "")
     return problem_response(err, request=request)
+
+
+def allowed_methods(request: Request) -> str:
+    """Return the Allow value for a path: every documented method of the path (RFC 9110 §15.5.6).
+
+    Starlette answers 405 from the first route whose path matches, so a path served by two routes (GET and
+    POST declared apart) would list only one. Path parameters never match a colon: `/{id}:verb` is a
+    custom method of its own (AIP-136), not the resource `/{id}` with an odd id.
+    """
+    table: list[tuple[re.Pattern[str], str]] | None = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for path, item in request.app.openapi().get("paths", {}).items():
+            literal = [re.escape(part) for part in _PARAM.split(path)]
+            methods = ", ".join(sorted(m.upper() for m in item if m in _HTTP_METHODS))
+            table.append((re.compile("^" + "[^/:]+".join(literal) + "$"), methods))
+        request.app.state.allow_table = table
+    path = request.url.path
+    return next((methods for pattern, methods in table if pattern.match(path)), "")
+
+
+_PARAM = re.compile(r"\{[^}]+\}")
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:

@@ -74,5 +74,8 @@ CitizenId = Annotated[
         description="National citizen ID number (公民身份号码, GB 11643-1999), normalised to 18 characters "
         "with an upper-case X. Legacy 15-digit numbers are upgraded.",
         examples=["511599198503120415"],
+        # The check character is no regular expression; the named format tells generators (the fuzz
+        # hooks in tests/contract/formats.py) and integrators to compute it.
+        json_schema_extra={"format": "gb11643"},
     ),
 ]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth import clients
 from gateway.auth.clients import AuthMethod, ClientStatus, RegistryError
 from gateway.auth.dependencies import require_scope
@@ -77,7 +78,7 @@ def create_client(request: Request, body: ClientCreate) -> dict[str, Any]:
     return {**record.public_view(), "client_secret": secret}
 
 
-@router.get("/{client_id}", summary="Show a client", responses=problem_responses(404))
+@router.get("/{client_id:segment}", summary="Show a client", responses=problem_responses(404))
 def show_client(request: Request, client_id: ClientId) -> dict[str, Any]:
     """Return one client."""
     return _found(request, client_id).public_view()

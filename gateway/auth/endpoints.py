@@ -39,7 +39,9 @@ _FORM_BODY: dict[str, Any] = {
             }
         },
     },
-    "security": [{"clientBasic": []}],
+    # Or no scheme at all: client_secret_post and private_key_jwt authenticate in the form body
+    # (RFC 6749 §2.3.1, RFC 7523 §2.2), so the Authorization header is not required.
+    "security": [{"clientBasic": []}, {}],
     "responses": {
         "200": {
             "description": "An access token (RFC 6749 §5.1).",

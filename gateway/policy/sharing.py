@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.auth.dependencies import PrincipalDep
 from gateway.auth.scopes import Scope
-from gateway.deps import EngineDep, SettingsDep
+from gateway.deps import EngineDep, IsoDate, SettingsDep
 from gateway.errors import Conflict, Forbidden, NotFound
 from gateway.openapi import problem_responses
 from gateway.policy import sharing_repository as repo
@@ -33,8 +33,8 @@ class SharingApplication(BaseModel):
     fields: list[str] = Field(min_length=1, max_length=64, examples=[["employment_status"]])
     purpose: str = Field(max_length=64, examples=["social-assistance-review"])
     legal_basis: str = Field(min_length=4, max_length=2000)
-    valid_from: dt.date | None = None
-    valid_until: dt.date
+    valid_from: IsoDate | None = None
+    valid_until: IsoDate
 
 
 class Answer(BaseModel):
@@ -175,7 +175,7 @@ async def _visible(engine: EngineDep, principal: PrincipalDep, request_id: int) 
 
 
 @router.get(
-    "/{request_id}",
+    "/{request_id:int}",  # so `/{id}:approve` is not read as a malformed id (405, not 422)
     summary="Get a sharing request",
     response_model=SharingRequest,
     responses=problem_responses(401, 404),

@@ -170,6 +170,20 @@ def test_405_is_problem_json(client: TestClient) -> None:
     assert r.status_code == 405 and r.headers["content-type"] == PROBLEM
 
 
+@pytest.mark.parametrize(
+    ("url", "allow"),
+    [
+        ("/v1/residents", "GET"),
+        ("/v1/admin/clients", "GET, POST"),  # two routes declared apart: both count
+        ("/v1/admin/clients/civil-affairs:disable", "POST"),  # a custom method, not GET /{client_id}
+        ("/v1/sharing-requests/1:approve", "POST"),
+    ],
+)
+def test_405_allow_lists_every_method_of_the_path(client: TestClient, url: str, allow: str) -> None:
+    r = client.request("OPTIONS", url)
+    assert r.status_code == 405 and r.headers["allow"] == allow, r.headers
+
+
 def test_unhandled_error_is_problem_json_without_trace(client: TestClient, store_engine: Engine) -> None:
     from sqlalchemy import text
 

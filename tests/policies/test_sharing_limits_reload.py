@@ -67,6 +67,17 @@ def test_conditional_field_before_after_approval_expiry_refusal(
     )
 
 
+def test_sharing_dates_are_iso_strings_and_answers_are_not_ids(api: tuple[TestClient, Headers]) -> None:
+    tc, h = api
+    body = {"resource": "residents", "fields": ["employment_status"], "purpose": PURPOSE}
+    body |= {"legal_basis": "《社会救助暂行办法》第十一条", "valid_until": "2099-12-31", "valid_from": 0}
+    r = tc.post("/v1/sharing-requests", json=body, headers=h("civil-affairs"))
+    assert r.status_code == 422 and "ISO 8601 date" in r.text  # not read as 1970-01-01 (schemathesis)
+    for url in ("/v1/sharing-requests/1:approve", "/v1/admin/clients/civil-affairs:disable"):
+        r = tc.get(url, headers=h("civil-affairs"))
+        assert r.status_code == 405 and r.headers["allow"] == "POST", (url, r.text)
+
+
 def _policy_copy(tmp_path: Path) -> Path:
     d = tmp_path / "policy"
     shutil.copytree(DEFAULT_DIR, d)
