@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from connectors.sdk import changes
 from connectors.sdk.errors import Reason
 from connectors.sdk.records import EnrollmentRecord, PersonRecord, content_hash
 from connectors.sdk.sinks import BatchContext, new_household_id, new_resident_id
@@ -151,10 +152,19 @@ def write_people(ctx: BatchContext, items: list[tuple[dict[str, Any], PersonReco
             children.append(enrollment_row(ctx, child, resident_id=rid))
         ctx.stored.append(rec.record_key)
     store.many(_UPSERT_SOURCE, rows)
+    before: dict[str, str] = {}
+    for _source, low, high in children_gone:
+        before.update(
+            store.rows(
+                "SELECT id, doc FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?",
+                (source, low, high),
+            )
+        )
     store.many(
         "DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?", children_gone
     )
     store.many(_UPSERT_ENROLLMENT, children)
+    changes.append(store, changes.enrollment_changes(before, {c[0]: c[7] for c in children}), now=ctx.now)
     for old_rid, new_rid in relinked:
         _move_orphaned(ctx, old_rid, new_rid)
 
@@ -246,6 +256,10 @@ def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], Enrol
         ctx.dirty.add(mark)
         writes.append(row)
     store.many(_UPSERT_ENROLLMENT, writes)
+    old_docs = {row[0]: docs[row[0]] for row in writes if row[0] in docs}
+    changes.append(
+        store, changes.enrollment_changes(old_docs, {row[0]: row[7] for row in writes}), now=ctx.now
+    )
 
 
 def forget_enrollments(ctx: BatchContext, keys: list[str]) -> None:
