@@ -97,7 +97,7 @@ def worker_subprocess(settings: Settings) -> str:
         "GATEWAY_KEY_ENCRYPTION_KEY": settings.key_encryption_key.get_secret_value(),
         "GATEWAY_WEBHOOK_ALLOWED_URLS": ",".join(settings.webhook_allowed_urls),
     }
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-m", "gateway", "worker", "--once"],
         env=env,
         cwd=ROOT,

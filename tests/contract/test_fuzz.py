@@ -116,6 +116,9 @@ KNOWN_FINDINGS = {
     # gateway/policy/sharing.py: resource, fields and purpose are checked against the loaded policy
     # (422 sharing-request-invalid); the schema could enumerate them from the policy at startup.
     "POST /v1/sharing-requests": "policy: resource/fields/purpose enumerations not in the schema",
+    # gateway/subscriptions/targets.py: the target URL must lie under an operator's allowed prefix
+    # (GATEWAY_WEBHOOK_ALLOWED_URLS, 422 webhook-target-not-allowed): deployment configuration, not schema.
+    "POST /v1/subscriptions": "subscriptions: the URL allow-list is configuration, not in the schema",
 }
 
 
