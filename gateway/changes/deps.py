@@ -9,7 +9,7 @@ from fastapi import Depends
 
 from gateway.auth.dependencies import PrincipalDep
 from gateway.changes.visibility import Viewer, decide_all
-from gateway.context import RecordDep
+from gateway.context import RecordDep, RequestRecord
 from gateway.policy.deps import Access, PolicyStateDep, PurposeHeader, SubjectDep
 from gateway.policy.errors import GrantMissing, PurposeRequired
 from gateway.policy.ratelimit import check_request
@@ -42,24 +42,30 @@ async def feed_access(
             per_day=per_day,
         )
     decisions = decide_all(state.engine, subject, purpose, scopes=principal.scopes, enabled=state.enabled)
+    allowed = {k: d for k, d in decisions.items() if d.allowed}
+    record.purpose = purpose
     # Personal data without a purpose is refused outright, not silently left out of the pages.
     unstated = next((d for d in decisions.values() if d.missing == "purpose-required"), None)
-    allowed = {k: d for k, d in decisions.items() if d.allowed}
+    if unstated is not None:
+        _deny(record, unstated.reason)
+        raise PurposeRequired(unstated.reason, missing=unstated.missing, purpose=purpose)
     primary = allowed.get("resident") or next(iter(allowed.values()), None)
-    refusal = unstated or (None if primary else next(iter(decisions.values()), None))
-    record.purpose = purpose
-    if refusal is not None or primary is None:
-        record.decision = "deny"
-        reason = refusal.reason if refusal else "the token carries no read scope of a resource in the feed"
-        record.reason = reason
-        error = PurposeRequired if refusal is unstated and unstated else GrantMissing
-        raise error(reason, missing=refusal.missing if refusal else "grant-missing", purpose=purpose)
+    if primary is None:
+        refused = next(iter(decisions.values()), None)
+        reason = refused.reason if refused else "the token carries no read scope of a resource in the feed"
+        _deny(record, reason)
+        raise GrantMissing(reason, missing="grant-missing", purpose=purpose)
     record.policy_version = primary.policy_version
     record.decision = "allow"
     record.reason = primary.reason
     record.fields_disclosed = list(primary.fields_disclosed)
     record.fields_masked = list(primary.fields_masked)
     return FeedAccess(Viewer(allowed), Access(primary, record, state, subject, per_day))
+
+
+def _deny(record: RequestRecord, reason: str) -> None:
+    record.decision = "deny"
+    record.reason = reason
 
 
 FeedAccessDep = Annotated[FeedAccess, Depends(feed_access)]

@@ -29,6 +29,17 @@ SinceQuery = Annotated[
 ]
 
 
+FEED_DESCRIPTION = """\
+List changes to the records the caller may read, oldest first, with the fields it is shown.
+
+Resume with `since` set to the last page's `next`: no change is repeated and none is skipped.
+`next` is never null; when `more` is false the caller is up to date and polls again later with it.
+A resident change is shown when the caller's grants reach the resident's region and tags for the
+stated purpose (X-Purpose), an enrolment change when its resident is readable too, a notice to
+every caller holding notices:read. An event is shown only with the field it reveals (a death: `status`).
+"""
+
+
 def _position(since: str | None) -> int:
     key = decode_cursor(since, arity=1)
     if key is None:
@@ -41,20 +52,14 @@ def _position(since: str | None) -> int:
 @router.get(
     "",
     summary="Follow the change feed",
+    description=FEED_DESCRIPTION,
     response_model=ChangePage,
     responses=problem_responses(400, 403, 422, 429),
 )
 async def list_changes(
     db: ReadDep, feed: FeedAccessDep, since: SinceQuery = None, limit: LimitQuery = 50
 ) -> Response:
-    """List changes to the records the caller may read, oldest first, with the fields it is shown.
-
-    Resume with `since` set to the last page's `next`: no change is repeated and none is skipped.
-    `next` is never null; when `more` is false the caller is up to date and polls again later with it.
-    A resident change is shown when the caller's grants reach the resident's region and tags for the
-    stated purpose (X-Purpose), an enrolment change when its resident is readable too, a notice to
-    every caller holding notices:read.
-    """
+    """List changes to the records the caller may read, oldest first."""
     seen = await service.read_visible(db, feed.viewer, after=_position(since), limit=limit)
     residents = [
         shown["resident_id"] or change.resident_id or change.record_id

@@ -36,6 +36,18 @@ DeliveryId = Annotated[
 ]
 
 
+CREATE_DESCRIPTION = """\
+Deliver the chosen events from now on to an allowed URL, signed with a secret shown only in this answer.
+
+Deliveries are decided by the caller's policy for the stated X-Purpose, exactly as its reads are: a
+death outside its rows, or one whose `status` field it may not read, is never sent. A URL outside the
+operator's allow-list (GATEWAY_WEBHOOK_ALLOWED_URLS) is refused with 422 webhook-target-not-allowed.
+Each delivery carries Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature:
+HMAC-SHA256 over `id.timestamp.body`); failed deliveries are retried with exponential backoff, then
+listed under dead-letters for replay.
+"""
+
+
 def _after(cursor: str | None) -> str | None:
     key = decode_cursor(cursor, arity=1)
     return str(key[0]) if key else None
@@ -44,6 +56,7 @@ def _after(cursor: str | None) -> str | None:
 @router.post(
     "",
     summary="Subscribe to events",
+    description=CREATE_DESCRIPTION,
     status_code=201,
     response_model=SubscriptionCreated,
     responses=problem_responses(403, 422),
@@ -57,12 +70,7 @@ async def create_subscription(
     body: Annotated[SubscriptionIn, Body()],
     purpose: PurposeHeader = None,
 ) -> SubscriptionCreated:
-    """Deliver the chosen events from now on to an allowed URL, signed with a secret shown only here.
-
-    Deliveries are decided by the caller's policy for the stated X-Purpose, exactly as its reads
-    are: a death outside its rows, or one whose status field it may not read, is never sent. A URL
-    outside the operator's allow-list is refused with 422.
-    """
+    """Create a subscription and return it with its secret."""
     created = await service.create(
         engine, body, settings=settings, state=state, principal=principal, subject=subject, purpose=purpose
     )

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import Row
@@ -112,15 +110,19 @@ async def lock_subscription(conn: AsyncConnection, subscription_id: str) -> int 
 
 
 async def enqueue(
-    conn: AsyncConnection, rows: Sequence[dict[str, Any]], *, subscription_id: str, cursor: int
-) -> None:
-    """Add messages for a subscription and move its cursor past the changes they came from."""
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]], *, subscription_id: str, start: int, cursor: int
+) -> bool:
+    """Move a subscription's cursor from `start` to `cursor` and add its messages (False: it moved)."""
+    # Compare-and-set on the cursor: on SQLite (no row locks) a second worker that read the same changes
+    # finds the cursor moved and queues nothing; on PostgreSQL the row lock already kept it out.
+    moved = await conn.execute(
+        update(_S).where(S.id == subscription_id, S.cursor == start).values(cursor=cursor)
+    )
+    if not moved.rowcount:
+        return False
     if rows:
-        # A change already queued for the subscription (a second SQLite worker) is not queued twice.
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect_insert(_D).on_conflict_do_nothing(index_elements=["subscription_id", "change_seq"])
-        await conn.execute(stmt, list(rows))
-    await conn.execute(update(_S).where(S.id == subscription_id, S.cursor < cursor).values(cursor=cursor))
+        await conn.execute(insert(_D), list(rows))
+    return True
 
 
 async def claim_due(conn: AsyncConnection, *, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[Row]:
@@ -147,8 +149,12 @@ async def claim_due(conn: AsyncConnection, *, now: dt.datetime, lease: dt.timede
 
 
 async def targets(conn: AsyncConnection, subscription_ids: Sequence[str]) -> dict[str, Row]:
-    """Return (url, secret_enc, client_id, purpose) of subscriptions by id."""
-    stmt = select(S.id, S.url, S.secret_enc, S.client_id, S.purpose).where(S.id.in_(list(subscription_ids)))
+    """Return (id, url, secret_enc, client_id, purpose, department) of subscriptions by id."""
+    stmt = (
+        select(S.id, S.url, S.secret_enc, S.client_id, S.purpose, K.department)
+        .join(_K, K.client_id == S.client_id)
+        .where(S.id.in_(list(subscription_ids)))
+    )
     return {r[0]: r for r in (await conn.execute(stmt)).all()}
 
 

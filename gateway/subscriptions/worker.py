@@ -88,7 +88,11 @@ class Worker:
         async with self.engine.connect() as conn:
             subscribers = await repository.subscribers(conn)
         for sub in subscribers:
-            report.queued += await self._fan_out(sub, now=now or _now())
+            while True:  # a backlog goes out in batches, each its own short transaction
+                queued, more = await self._fan_out(sub, now=now or _now())
+                report.queued += queued
+                if not more:
+                    break
         while True:
             moment = now or _now()
             async with self.engine.begin() as conn:
@@ -100,10 +104,10 @@ class Worker:
             if len(claimed) < CLAIM_BATCH:
                 return report
 
-    async def _fan_out(self, sub: Row, *, now: dt.datetime) -> int:
+    async def _fan_out(self, sub: Row, *, now: dt.datetime) -> tuple[int, bool]:
         sid, client_id, purpose, events, region, _cursor, department, client_region, scopes, status = sub
         if status != "active":
-            return 0  # a disabled client's changes wait; they flow again if it is re-enabled
+            return 0, False  # a disabled client's changes wait; they flow again if it is re-enabled
         subject = Subject(client_id=client_id, department=department, region_code=client_region)
         viewer = Viewer(
             decide_all(
@@ -113,7 +117,7 @@ class Worker:
         async with self.engine.begin() as conn:
             cursor = await repository.lock_subscription(conn, sid)
             if cursor is None:
-                return 0
+                return 0, False  # another worker is fanning this subscription out
             seen = await read_visible(
                 _ConnReads(conn),
                 viewer,
@@ -139,8 +143,13 @@ class Worker:
                 }
                 for change, shown in seen.items
             ]
-            await repository.enqueue(conn, rows, subscription_id=sid, cursor=seen.position)
-        return len(rows)
+            if seen.position == cursor:
+                return 0, False
+            if not await repository.enqueue(
+                conn, rows, subscription_id=sid, start=cursor, cursor=seen.position
+            ):
+                return 0, False  # another worker fanned these changes out first
+        return len(rows), seen.more
 
     async def _deliver_all(
         self, claimed: Sequence[Row], targets: Mapping[str, Row], *, report: PassReport, now: dt.datetime
@@ -160,7 +169,7 @@ class Worker:
 
     async def _deliver(self, row: Row, target: Row, *, report: PassReport, now: dt.datetime) -> AuditEvent:
         msg_id, _sid, body, attempts, event, record_id, _due = row
-        _tid, url, secret_enc, client_id, purpose = target
+        _tid, url, secret_enc, client_id, purpose, department = target
         secret = self.fernet.decrypt(secret_enc.encode()).decode()
         raw = body.encode()
         stamp = int(dt.datetime.now(dt.UTC).timestamp())
@@ -194,6 +203,7 @@ class Worker:
         return AuditEvent(
             time=_now(),
             client_id=client_id,
+            department=department,
             purpose=purpose,
             method="POST",
             route=url,

@@ -244,3 +244,29 @@ def test_subscriptions_refuse_urls_off_the_allow_list_and_stay_private(
     assert tc.get(f"/v1/subscriptions/{sid}/dead-letters", headers=other).status_code == 404
     assert tc.delete(f"/v1/subscriptions/{sid}", headers=hr).status_code == 204
     assert tc.get("/v1/subscriptions", headers=hr).json()["items"] == []
+
+
+def test_two_workers_at_once_deliver_a_death_once(
+    tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
+) -> None:
+    """Two workers in the same pass: SKIP LOCKED claims on PostgreSQL, compare-and-set on SQLite."""
+    sync(store_engine, civil)
+    hr = api_client(
+        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
+    )
+    subscribe(tc, hr, f"{receiver.url}/hooks/hr", receiver)
+    civil.person("A", make_id("19400101", 1), hh="H1", status="2")
+    civil.person("B", make_id("19400101", 2), hh="H2", status="3")  # moved out: not subscribed
+    sync(store_engine, civil)
+
+    async def both() -> list[PassReport]:
+        workers = [await open_worker(settings), await open_worker(settings)]
+        try:
+            return list(await asyncio.gather(*(w.run_once() for w in workers)))
+        finally:
+            for w in workers:
+                await close_worker(w)
+
+    reports = asyncio.run(both())
+    assert sum(r.queued for r in reports) == 1 and sum(r.delivered for r in reports) == 1
+    assert [b["type"] for b in receiver.bodies("/hooks/hr")] == ["resident.deceased"]
