@@ -107,8 +107,10 @@ def _notice_change(notice: Notice, old: dict[str, Any] | None, doc: str) -> chan
 
 def forget_notices(ctx: BatchContext, keys: list[str]) -> None:
     """Withdraw stored notices now held back (a sanitised body that no longer parses is not served)."""
+    gone = [nid for (nid,) in ctx.store.rows_in("SELECT id FROM notice WHERE id IN ({in})", keys)]
     ctx.store.run_in("DELETE FROM notice_region WHERE notice_id IN ({in})", keys)
     ctx.store.run_in("DELETE FROM notice WHERE id IN ({in})", keys)
+    changes.append(ctx.store, [changes.Change("notice", nid, "removed", ()) for nid in gone], now=ctx.now)
 
 
 def write_regions(ctx: BatchContext, items: list[tuple[dict[str, Any], Region]]) -> None:

@@ -206,10 +206,17 @@ def forget_people(ctx: BatchContext, keys: list[str]) -> None:
     store.run_in(
         "DELETE FROM resident_source WHERE source = ? AND record_key IN ({in})", keys, before=(ctx.source,)
     )
-    store.many(
-        "DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?",
-        [(ctx.source, *child_range(k)) for k in keys],
-    )
+    ranges = [(ctx.source, *child_range(k)) for k in keys]
+    before: dict[str, str] = {}
+    for params in ranges:
+        before.update(
+            store.rows(
+                "SELECT id, doc FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?",
+                params,
+            )
+        )
+    store.many("DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?", ranges)
+    changes.append(store, changes.enrollment_changes(before, {}), now=ctx.now)
 
 
 def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], EnrollmentRecord]]) -> None:
@@ -265,6 +272,8 @@ def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], Enrol
 def forget_enrollments(ctx: BatchContext, keys: list[str]) -> None:
     """Drop stored enrolments now held back, and recompute their residents' tags."""
     ids = [f"{ctx.source}:{k}" for k in keys]
-    for (rid,) in ctx.store.rows_in("SELECT resident_id FROM enrollment WHERE id IN ({in})", ids):
-        ctx.dirty.add(rid)
+    before = dict(ctx.store.rows_in("SELECT id, doc FROM enrollment WHERE id IN ({in})", ids))
+    for doc in before.values():
+        ctx.dirty.add(orjson.loads(doc)["resident_id"])
     ctx.store.run_in("DELETE FROM enrollment WHERE id IN ({in})", ids)
+    changes.append(ctx.store, changes.enrollment_changes(before, {}), now=ctx.now)
