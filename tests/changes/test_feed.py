@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings
@@ -67,6 +67,15 @@ def test_a_death_is_one_feed_entry_shown_as_each_reader_may_read_it(
     death = deaths[0]
     assert death["status"] == "deceased" and death["fields"] == ["status"] and death["change"] == "updated"
     assert feed(tc, shimen) == []  # outside its region: not one entry, not even the creations
+    with store_engine.connect() as conn:  # the page that disclosed the death is in the audit log
+        routes = conn.execute(
+            text(
+                "SELECT e.route, e.purpose FROM audit_event e JOIN audit_event_record r ON r.seq = e.seq "
+                "WHERE r.record_id = :rid"
+            ),
+            {"rid": death["id"]},
+        ).all()
+    assert ("/v1/changes", "pension-eligibility") in [tuple(r) for r in routes]
 
     civil_county = api_client(
         tc,

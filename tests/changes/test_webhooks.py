@@ -15,6 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from connectors.publicity import PublicityConnector, PublicitySettings
+from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.subscriptions.worker import PassReport, close_worker, open_worker
@@ -270,3 +272,46 @@ def test_two_workers_at_once_deliver_a_death_once(
     reports = asyncio.run(both())
     assert sum(r.queued for r in reports) == 1 and sum(r.delivered for r in reports) == 1
     assert [b["type"] for b in receiver.bodies("/hooks/hr")] == ["resident.deceased"]
+
+
+NOTICE = (
+    '<item><guid isPermaLink="false">{guid}</guid><title>关于{title}的通知</title>'
+    "<description><![CDATA[<p>{title}。</p>]]></description>"
+    "<pubDate>Mon, 02 Nov 2026 07:00:00 +0800</pubDate>"
+    "<category>政策宣传</category><gov:region>{region}</gov:region><gov:audience>老年人</gov:audience></item>"
+)
+
+
+def test_published_notices_reach_the_regions_they_address(
+    tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, tmp_path: Path
+) -> None:
+    """notice.published goes to subscriptions whose region the notice addresses (or lies above or inside)."""
+    hr = api_client(
+        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
+    )
+    subs = {}
+    for name, region in (("qingshan", "511599100201"), ("shimen", "511599200000")):
+        r = tc.post(
+            "/v1/subscriptions",
+            json={"events": ["notice.published"], "url": f"{receiver.url}/hooks/{name}", "region": region},
+            headers=hr,
+        )
+        assert r.status_code == 201, r.text
+        subs[name] = r.json()["id"]
+        receiver.secrets[f"/hooks/{name}"] = r.json()["secret"]
+    items = [
+        NOTICE.format(guid="n-county", title="防火", region=COUNTY),
+        NOTICE.format(guid="n-qingshan", title="义诊", region="511599100000"),
+        NOTICE.format(guid="n-shimen", title="修路", region="511599200201"),
+    ]
+    feed_xml = tmp_path / "feed.xml"
+    feed_xml.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" xmlns:gov="urn:example:gov-notice:1">'
+        "<channel><title>示范县</title>" + "".join(items) + "</channel></rss>",
+        encoding="utf-8",
+    )
+    report = run_connectors(store_engine, [PublicityConnector(PublicitySettings(url=str(feed_xml)))])
+    assert report.ok, report
+    assert run_pass(settings).delivered == 4
+    got = {name: sorted(b["data"]["id"] for b in receiver.bodies(f"/hooks/{name}")) for name in subs}
+    assert got == {"qingshan": ["n-county", "n-qingshan"], "shimen": ["n-county", "n-shimen"]}
