@@ -77,17 +77,22 @@ def subscribe(tc: TestClient, headers: dict[str, str], url: str, receiver: Recei
     return str(body["id"])
 
 
-def run_pass(settings: Settings, *, now: dt.datetime | None = None) -> PassReport:
-    """Run one in-process worker pass at `now`."""
+def run_passes(settings: Settings, moments: list[dt.datetime | None]) -> list[PassReport]:
+    """Run in-process worker passes, one at each moment (None: the clock), with one worker."""
 
-    async def go() -> PassReport:
+    async def go() -> list[PassReport]:
         worker = await open_worker(settings)
         try:
-            return await worker.run_once(now=now)
+            return [await worker.run_once(now=now) for now in moments]
         finally:
             await close_worker(worker)
 
     return asyncio.run(go())
+
+
+def run_pass(settings: Settings, *, now: dt.datetime | None = None) -> PassReport:
+    """Run one in-process worker pass at `now`."""
+    return run_passes(settings, [now])[0]
 
 
 def worker_subprocess(settings: Settings) -> str:
@@ -170,12 +175,13 @@ def test_a_failing_receiver_gets_retries_then_dead_letters_then_replay(
     civil.person("A", make_id("19400101", 1), hh="H1", status="2")
     sync(store_engine, civil)
     t0 = dt.datetime.now(dt.UTC)
-    first = run_pass(settings, now=t0)
+    after = [0.0, 0.5, 1.1, 2.5, 3.2]  # seconds after the first pass
+    first, early, second, waiting, third = run_passes(settings, [t0 + dt.timedelta(seconds=s) for s in after])
     assert (first.queued, first.failed) == (1, 1)
-    assert run_pass(settings, now=t0 + dt.timedelta(seconds=0.5)).failed == 0  # backoff: not due yet
-    assert run_pass(settings, now=t0 + dt.timedelta(seconds=1.1)).failed == 1  # 1 s after the first
-    assert run_pass(settings, now=t0 + dt.timedelta(seconds=2.5)).dead == 0  # 2 s after the second
-    assert run_pass(settings, now=t0 + dt.timedelta(seconds=3.2)).dead == 1
+    assert early.failed == 0  # backoff: not due yet
+    assert second.failed == 1  # 1 s after the first attempt
+    assert (waiting.failed, waiting.dead) == (0, 0)  # 2 s after the second: not yet
+    assert third.dead == 1
     ids = {h["webhook-id"] for _, h, _, _ in receiver.received}
     assert len(receiver.received) == 3 and len(ids) == 1  # one message, one idempotency key
 
