@@ -33,6 +33,7 @@ from gateway.policy.state import PolicyState, start_policy, stop_policy
 from gateway.settings import Settings
 from gateway.store import Row
 from gateway.subscriptions import repository, signing
+from gateway.subscriptions.targets import allowed_target
 from policies.decide import Subject
 from policies.loader import DEFAULT_DIR
 
@@ -174,14 +175,21 @@ class Worker:
         raw = body.encode()
         stamp = int(dt.datetime.now(dt.UTC).timestamp())
         status: int | None = None
-        try:
-            response = await self.http.post(
-                url, content=raw, headers=signing.headers(secret, msg_id=msg_id, timestamp=stamp, body=raw)
-            )
-            status = response.status_code
-            error = None if 200 <= status < 300 else f"HTTP {status}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:ERROR_WIDTH]
+        error: str | None
+        if not allowed_target(url, self.settings.webhook_allowed_urls):
+            # The operator withdrew the prefix since the subscription was made: never call it again.
+            error = "target no longer on the allow-list (GATEWAY_WEBHOOK_ALLOWED_URLS)"
+        else:
+            try:
+                response = await self.http.post(
+                    url,
+                    content=raw,
+                    headers=signing.headers(secret, msg_id=msg_id, timestamp=stamp, body=raw),
+                )
+                status = response.status_code
+                error = None if 200 <= status < 300 else f"HTTP {status}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"[:ERROR_WIDTH]
         attempts += 1
         values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error}
         if error is None:

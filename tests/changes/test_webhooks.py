@@ -322,3 +322,20 @@ def test_published_notices_reach_the_regions_they_address(
     assert run_pass(settings).delivered == 4
     got = {name: sorted(b["data"]["id"] for b in receiver.bodies(f"/hooks/{name}")) for name in subs}
     assert got == {"qingshan": ["n-county", "n-qingshan"], "shimen": ["n-county", "n-shimen"]}
+
+
+def test_a_prefix_withdrawn_by_the_operator_is_never_called_again(
+    tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
+) -> None:
+    """The worker checks the allow-list at every attempt, not only when the subscription was made."""
+    sync(store_engine, civil)
+    hr = api_client(
+        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
+    )
+    sid = subscribe(tc, hr, f"{receiver.url}/hooks/hr", receiver)
+    civil.person("A", make_id("19400101", 1), hh="H1", status="2")
+    sync(store_engine, civil)
+    withdrawn = settings.model_copy(update={"webhook_allowed_urls": [], "webhook_max_attempts": 1})
+    assert run_pass(withdrawn).dead == 1 and receiver.received == []
+    (letter,) = tc.get(f"/v1/subscriptions/{sid}/dead-letters", headers=hr).json()["items"]
+    assert "allow-list" in letter["last_error"] and letter["last_status"] is None
