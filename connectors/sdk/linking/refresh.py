@@ -236,8 +236,19 @@ def _write_residents(
     gone = [rid for rid in current if rid not in merged]
     summary.residents_removed += len(gone)
     for rid in gone:
-        region = orjson.loads(current[rid]).get("region_code")
-        log.append(changes.Change("resident", rid, "removed", (), regions=(region,) if region else ()))
+        last = orjson.loads(current[rid])  # where it was: the readers who could see it learn it is gone
+        region = last.get("region_code")
+        log.append(
+            changes.Change(
+                "resident",
+                rid,
+                "removed",
+                (),
+                regions=(region,) if region else (),
+                tags=tuple(last.get("tags") or ()),
+                resident_id=rid,
+            )
+        )
     changes.append(store, log, now=now)
     store.many(_UPSERT_RESIDENT, writes)
     store.many("DELETE FROM resident_tag WHERE resident_id = ?", retag)
