@@ -37,12 +37,14 @@ async def read_visible(
 ) -> Seen:
     """Return up to `limit` changes after `after` that `viewer` sees (in `region`, of `events` when given)."""
     items: list[tuple[LoggedChange, dict[str, Any]]] = []
+    # Bounded by the head read first: rows the filter skips up to it need never be read again. Log rows
+    # commit in seq order (connectors/sdk/changes.py), so none at or below the head can still appear.
+    upto = await repository.head(db)
+    where = repository.visible_clause(viewer.decisions, events=events)
     position, scanned = after, 0
     while scanned < scan:
         want = min(BATCH, scan - scanned)
-        batch = await repository.changes_after(db, after=position, limit=want)
-        if not batch:
-            return Seen(items, position, False)
+        batch = await repository.changes_after(db, after=position, upto=upto, limit=want, where=where)
         places = await repository.placements(
             db, [c.resident_id for c in batch if c.resource == "enrollment" and c.resident_id]
         )
@@ -59,7 +61,7 @@ async def read_visible(
                 continue
             items.append((change, shown))
             if len(items) >= limit:
-                return Seen(items, position, True)
+                return Seen(items, position, position < upto)
         if len(batch) < want:
-            return Seen(items, position, False)
+            return Seen(items, max(position, upto), False)
     return Seen(items, position, True)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings
-from tests.changes.support import COUNTY, SHIMEN, api_client, feed, sync
+from tests.changes.support import COUNTY, QINGSHAN, SHIMEN, api_client, feed, sync
 from tests.connectors.conftest import CivilDb, make_id
 
 FEED_SCOPES = ["changes:read", "residents:read", "notices:read", "enrollments:read"]
@@ -57,6 +57,17 @@ def test_a_death_is_one_feed_entry_shown_as_each_reader_may_read_it(
     # HR's grant names identity, phone, region, status, employment and address (masked): never tags.
     assert all("tags" not in e["fields"] and "ethnicity" not in e["fields"] for e in first)
     since_hr = tc.get("/v1/changes", params={"limit": 500}, headers=hr).json()["next"]
+    qingshan = api_client(
+        tc,
+        store_engine,
+        department="civil_affairs",
+        region=QINGSHAN,
+        purpose="social-assistance-review",
+        scopes=FEED_SCOPES,
+    )
+    assert len({e["id"] for e in feed(tc, qingshan) if e["resource"] == "resident"}) == 3
+    since_qingshan = tc.get("/v1/changes", params={"limit": 500}, headers=qingshan).json()["next"]
+    since_shimen = tc.get("/v1/changes", params={"limit": 500}, headers=shimen).json()["next"]
 
     civil.person("B", make_id("19500101", 2), hh="H2", status="2")  # B died
     sync(store_engine, civil)
@@ -67,6 +78,10 @@ def test_a_death_is_one_feed_entry_shown_as_each_reader_may_read_it(
     death = deaths[0]
     assert death["status"] == "deceased" and death["fields"] == ["status"] and death["change"] == "updated"
     assert feed(tc, shimen) == []  # outside its region: not one entry, not even the creations
+    later = tc.get("/v1/changes", params={"since": since_shimen}, headers=shimen).json()
+    assert later["items"] == [] and later["more"] is False and later["next"] != since_shimen
+    township = tc.get("/v1/changes", params={"since": since_qingshan}, headers=qingshan).json()["items"]
+    assert [e["id"] for e in township if e["event"] == "resident.deceased"] == [death["id"]]
     with store_engine.connect() as conn:  # the page that disclosed the death is in the audit log
         routes = conn.execute(
             text(
