@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from connectors.publicity import PublicityConnector, PublicitySettings
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
+from gateway.audit.verify import verify_store
 from gateway.settings import Settings
 from gateway.subscriptions.worker import PassReport, close_worker, open_worker
 from tests.auth.helpers import auth_settings
@@ -206,6 +207,8 @@ def test_a_failing_receiver_gets_retries_then_dead_letters_then_replay(
             {"r": f"webhook {letter['id']}%"},
         ).scalar_one()
     assert attempts == 4  # every attempt is audited
+    report = verify_store(store_engine)  # and the worker's events extend the hash chain like any other
+    assert report.ok, report.finding
 
 
 def test_subscriptions_refuse_urls_off_the_allow_list_and_stay_private(
