@@ -15,6 +15,7 @@ from gateway.audit.runtime import install_audit, start_audit, stop_audit
 from gateway.auth import admin as auth_admin
 from gateway.auth import endpoints as oauth
 from gateway.auth.runtime import start_auth, stop_auth
+from gateway.changes import endpoints as changes
 from gateway.dashboard import views as dashboard
 from gateway.db import make_async_engine
 from gateway.errors import install_error_handlers
@@ -33,6 +34,7 @@ from gateway.residents import endpoints as residents
 from gateway.settings import Settings, get_settings
 from gateway.stats import endpoints as stats
 from gateway.store import open_read_store
+from gateway.subscriptions import endpoints as subscriptions
 from gateway.telemetry import TRACER_NAME, TracingMiddleware, build_tracer_provider
 from policies.loader import DEFAULT_DIR as DEFAULT_POLICY_DIR
 
@@ -114,6 +116,14 @@ def create_app(
             {"name": "services", "description": "Public service items (服务事项) of every department."},
             {"name": "notices", "description": "Notices (公告) from the county media centre."},
             {"name": "regions", "description": "The gazetteer (行政区划)."},
+            {
+                "name": "changes",
+                "description": "The change feed: changes to what the caller may read, resumable.",
+            },
+            {
+                "name": "subscriptions",
+                "description": "Webhooks: signed deliveries, retries, dead letters.",
+            },
             {"name": "health", "description": "Probes for orchestrators."},
             {"name": "oauth", "description": "OAuth 2.0 client credentials: tokens, introspection, keys."},
             {"name": "admin", "description": "Client registry administration (scope admin:clients)."},
@@ -128,6 +138,8 @@ def create_app(
         households.router,
         services.router,
         notices.router,
+        changes.router,
+        subscriptions.router,
         regions.router,
         health.router,
         oauth.router,

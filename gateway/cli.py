@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from gateway.commands import audit, clients, db, keys, openapi, policy, quarantine, schemas, serve, sync
+from gateway.commands import (
+    audit,
+    clients,
+    db,
+    keys,
+    openapi,
+    policy,
+    quarantine,
+    schemas,
+    serve,
+    sync,
+    worker,
+)
 
 app = typer.Typer(
     name="gateway",
@@ -21,4 +33,5 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(openapi.app, name="openapi")
 app.command("serve")(serve.serve)
 app.command("sync")(sync.sync)
+app.command("worker")(worker.worker)
 app.add_typer(quarantine.app, name="quarantine")

@@ -36,10 +36,17 @@ DEMO_CLIENTS: list[tuple[str, str, str | None, list[str], str]] = [
         "civil-affairs",
         "civil_affairs",
         COUNTY,
-        [*READ, "residents.sensitive:read", "statistics:read"],
+        [*READ, "residents.sensitive:read", "statistics:read", "changes:read", "subscriptions:write"],
         "social-assistance-review",
     ),
-    ("hr", "hr", COUNTY, [*READ, "statistics:read"], "pension-eligibility"),
+    # HR follows deaths (stop pensions the same day): the change feed and webhook subscriptions.
+    (
+        "hr",
+        "hr",
+        COUNTY,
+        [*READ, "statistics:read", "changes:read", "subscriptions:write"],
+        "pension-eligibility",
+    ),
     (
         "publicity",
         "publicity",
@@ -47,7 +54,13 @@ DEMO_CLIENTS: list[tuple[str, str, str | None, list[str], str]] = [
         ["notices:read", "notices:write", "services:read"],
         "public-information",
     ),
-    ("qingshan-township", "township", TOWNSHIP, [*READ, "statistics:read"], "social-assistance-review"),
+    (
+        "qingshan-township",
+        "township",
+        TOWNSHIP,
+        [*READ, "statistics:read", "changes:read"],
+        "social-assistance-review",
+    ),
     ("auditor", "audit", COUNTY, ["audit:read", "disclosures:read"], "audit"),
 ]
 

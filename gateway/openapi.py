@@ -331,6 +331,20 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str], str]
             "The owner refuses it.",
         ),
     },
+    ("post", "/v1/subscriptions", "201"): {
+        "ListDeadLetters": (
+            "get",
+            "/v1/subscriptions/{subscription_id}/dead-letters",
+            {"subscription_id": "$response.body#/id"},
+            "Messages of the new subscription whose every attempt failed.",
+        ),
+        "DeleteSubscription": (
+            "delete",
+            "/v1/subscriptions/{subscription_id}",
+            {"subscription_id": "$response.body#/id"},
+            "Stop the new subscription.",
+        ),
+    },
     ("post", "/v1/admin/clients", "201"): {
         "ShowClient": (
             "get",

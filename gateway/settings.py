@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -92,6 +93,35 @@ class Settings(BaseSettings):
     )
     # Statistics (gateway/stats): counts from 1 to k-1 are published as "<k" (k=2 would name the value).
     stats_min_cell: int = Field(default=5, ge=3, le=100, description="Smallest count published as a number.")
+    # Webhooks (gateway/subscriptions): targets must start with an operator-approved prefix (no SSRF).
+    webhook_allowed_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="URL prefixes webhook targets may use, comma-separated "
+        "(e.g. `https://hr.county.example/hooks/`); empty: no subscription can be created.",
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Delivery attempts before a message goes to the dead-letter list."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Wait before the first retry; doubles with every attempt."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Time a receiver has to answer one delivery."
+    )
+    worker_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="How often `gateway worker` looks for new changes and due retries.",
+    )
+
+    @field_validator("webhook_allowed_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        # Operators write one comma-separated environment variable, not a JSON list.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -22,6 +22,8 @@ class Scope(StrEnum):
     DISCLOSURES_READ = "disclosures:read"
     SHARING_APPROVE = "sharing:approve"
     STATISTICS_READ = "statistics:read"
+    CHANGES_READ = "changes:read"
+    SUBSCRIPTIONS_WRITE = "subscriptions:write"
 
 
 DESCRIPTIONS: dict[Scope, str] = {
@@ -39,6 +41,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.DISCLOSURES_READ: "Read the disclosure record of a resident.",
     Scope.SHARING_APPROVE: "Approve data-sharing requests.",
     Scope.STATISTICS_READ: "Read aggregate statistics.",
+    Scope.CHANGES_READ: "Follow the change feed of the records the caller may read.",
+    Scope.SUBSCRIPTIONS_WRITE: "Create, list and delete webhook subscriptions; replay dead letters.",
 }
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)

@@ -47,7 +47,18 @@ FUZZ_CONFIG: dict[str, Any] = {
                     "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "422", "429"]
                 }
             },
-        }
+        },
+        {
+            # A webhook target must lie under an operator's allowed prefix (GATEWAY_WEBHOOK_ALLOWED_URLS; no
+            # SSRF): deployment configuration, not schema, so a schema-valid URL may meet 422.
+            "include-path": "/v1/subscriptions",
+            "include-method": "POST",
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+                }
+            },
+        },
     ],
 }
 

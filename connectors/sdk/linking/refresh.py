@@ -19,6 +19,7 @@ import orjson
 from opentelemetry import trace
 from sqlalchemy import Connection
 
+from connectors.sdk import changes
 from connectors.sdk.linking.merge import Merged, SourceRow, merge, resident_body
 from connectors.sdk.linking.tags import (
     CHILD_AGE,
@@ -199,12 +200,17 @@ def _write_residents(
     writes: list[tuple[Any, ...]] = []
     retag: list[tuple[str]] = []
     tags: list[tuple[str, str]] = []
+    log: list[changes.Change] = []
     for rid, m in merged.items():
-        stem = orjson.dumps(resident_body(m)).decode()[:-1]
+        body = resident_body(m)
+        stem = orjson.dumps(body).decode()[:-1]
         old = current.get(rid)
         if old is not None and _stem(old) == stem:
             summary.residents_unchanged += 1
             continue
+        change = changes.resident_change(rid, orjson.loads(old) if old is not None else None, body)
+        if change is not None:
+            log.append(change)
         if old is None:
             summary.residents_created += 1
         else:
@@ -229,6 +235,21 @@ def _write_residents(
         tags.extend((rid, t) for t in m.tags)
     gone = [rid for rid in current if rid not in merged]
     summary.residents_removed += len(gone)
+    for rid in gone:
+        last = orjson.loads(current[rid])  # where it was: the readers who could see it learn it is gone
+        region = last.get("region_code")
+        log.append(
+            changes.Change(
+                "resident",
+                rid,
+                "removed",
+                (),
+                regions=(region,) if region else (),
+                tags=tuple(last.get("tags") or ()),
+                resident_id=rid,
+            )
+        )
+    changes.append(store, log, now=now)
     store.many(_UPSERT_RESIDENT, writes)
     store.many("DELETE FROM resident_tag WHERE resident_id = ?", retag)
     store.many("INSERT INTO resident_tag (resident_id, tag) VALUES (?, ?)", tags)
@@ -252,9 +273,12 @@ def _write_details(store: Store, merged: dict[str, Merged], *, members: set[str]
             )
         }
         writes: list[tuple[Any, ...]] = []
+        log: list[changes.Change] = []
         for (rid, source), (detail, doc) in want.items():
             if have.get((rid, source)) == doc:
                 continue
+            if table == "migration" and (rid, source) not in have:
+                log.append(_migrant_registered(merged[rid]))
             stamp = store.ts(now)
             if table == "employment":
                 writes.append((rid, source, detail["record_key"], detail["status"] or "none", stamp, doc))
@@ -276,8 +300,25 @@ def _write_details(store: Store, merged: dict[str, Merged], *, members: set[str]
                 "updated_at = excluded.updated_at, doc = excluded.doc",
                 writes,
             )
+        changes.append(store, log, now=now)
         stale = [key for key in have if key not in want]
         store.many(f"DELETE FROM {table} WHERE resident_id = ? AND source = ?", stale)  # noqa: S608
+
+
+def _migrant_registered(m: Merged) -> changes.Change:
+    """Return the change announcing a migrant worker's first register record from a source."""
+    region = m.values.get("region_code")
+    return changes.Change(
+        "resident",
+        m.resident_id,
+        "updated",
+        (),
+        event=changes.RESIDENT_MIGRANT_REGISTERED,
+        status=m.values.get("status") or "active",
+        regions=(region,) if region else (),
+        tags=tuple(m.tags),
+        resident_id=m.resident_id,
+    )
 
 
 def _write_households(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from connectors.sdk import changes
 from connectors.sdk.sinks import BatchContext
 from connectors.sdk.store import parse_ts
 from schemas.models import Notice, Region, Service
@@ -56,12 +59,14 @@ def write_notices(ctx: BatchContext, items: list[tuple[dict[str, Any], Notice]])
     }
     writes: list[tuple[Any, ...]] = []
     regions: list[tuple[str, str]] = []
+    log: list[changes.Change] = []
     for nid, notice in latest.items():
         doc = notice.model_dump_json()
         old = stored.get(nid)
         if old is not None and (old[0] == doc or (old[1] is not None and old[1] > notice.published_at)):
             ctx.unchanged += 1
             continue
+        log.append(_notice_change(notice, orjson.loads(old[0]) if old is not None else None, doc))
         ctx.created += old is None
         ctx.updated += old is not None
         writes.append(
@@ -85,12 +90,27 @@ def write_notices(ctx: BatchContext, items: list[tuple[dict[str, Any], Notice]])
     )
     store.many("DELETE FROM notice_region WHERE notice_id = ?", [(w[0],) for w in writes])
     store.many("INSERT INTO notice_region (notice_id, region_code) VALUES (?, ?)", regions)
+    changes.append(store, log, now=ctx.now)
+
+
+def _notice_change(notice: Notice, old: dict[str, Any] | None, doc: str) -> changes.Change:
+    """Return the change of one notice: published when new, else the fields an edit changed."""
+    return changes.Change(
+        "notice",
+        notice.id,
+        "created" if old is None else "updated",
+        changes.changed_fields(old, orjson.loads(doc)),
+        event=changes.NOTICE_PUBLISHED if old is None else None,
+        regions=tuple(dict.fromkeys(notice.regions)),
+    )
 
 
 def forget_notices(ctx: BatchContext, keys: list[str]) -> None:
     """Withdraw stored notices now held back (a sanitised body that no longer parses is not served)."""
+    gone = [nid for (nid,) in ctx.store.rows_in("SELECT id FROM notice WHERE id IN ({in})", keys)]
     ctx.store.run_in("DELETE FROM notice_region WHERE notice_id IN ({in})", keys)
     ctx.store.run_in("DELETE FROM notice WHERE id IN ({in})", keys)
+    changes.append(ctx.store, [changes.Change("notice", nid, "removed", ()) for nid in gone], now=ctx.now)
 
 
 def write_regions(ctx: BatchContext, items: list[tuple[dict[str, Any], Region]]) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from connectors.sdk import changes
 from connectors.sdk.errors import Reason
 from connectors.sdk.records import EnrollmentRecord, PersonRecord, content_hash
 from connectors.sdk.sinks import BatchContext, new_household_id, new_resident_id
@@ -151,10 +152,19 @@ def write_people(ctx: BatchContext, items: list[tuple[dict[str, Any], PersonReco
             children.append(enrollment_row(ctx, child, resident_id=rid))
         ctx.stored.append(rec.record_key)
     store.many(_UPSERT_SOURCE, rows)
+    before: dict[str, str] = {}
+    for _source, low, high in children_gone:
+        before.update(
+            store.rows(
+                "SELECT id, doc FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?",
+                (source, low, high),
+            )
+        )
     store.many(
         "DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?", children_gone
     )
     store.many(_UPSERT_ENROLLMENT, children)
+    changes.append(store, changes.enrollment_changes(before, {c[0]: c[7] for c in children}), now=ctx.now)
     for old_rid, new_rid in relinked:
         _move_orphaned(ctx, old_rid, new_rid)
 
@@ -196,10 +206,17 @@ def forget_people(ctx: BatchContext, keys: list[str]) -> None:
     store.run_in(
         "DELETE FROM resident_source WHERE source = ? AND record_key IN ({in})", keys, before=(ctx.source,)
     )
-    store.many(
-        "DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?",
-        [(ctx.source, *child_range(k)) for k in keys],
-    )
+    ranges = [(ctx.source, *child_range(k)) for k in keys]
+    before: dict[str, str] = {}
+    for params in ranges:
+        before.update(
+            store.rows(
+                "SELECT id, doc FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?",
+                params,
+            )
+        )
+    store.many("DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?", ranges)
+    changes.append(store, changes.enrollment_changes(before, {}), now=ctx.now)
 
 
 def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], EnrollmentRecord]]) -> None:
@@ -246,11 +263,17 @@ def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], Enrol
         ctx.dirty.add(mark)
         writes.append(row)
     store.many(_UPSERT_ENROLLMENT, writes)
+    old_docs = {row[0]: docs[row[0]] for row in writes if row[0] in docs}
+    changes.append(
+        store, changes.enrollment_changes(old_docs, {row[0]: row[7] for row in writes}), now=ctx.now
+    )
 
 
 def forget_enrollments(ctx: BatchContext, keys: list[str]) -> None:
     """Drop stored enrolments now held back, and recompute their residents' tags."""
     ids = [f"{ctx.source}:{k}" for k in keys]
-    for (rid,) in ctx.store.rows_in("SELECT resident_id FROM enrollment WHERE id IN ({in})", ids):
-        ctx.dirty.add(rid)
+    before = dict(ctx.store.rows_in("SELECT id, doc FROM enrollment WHERE id IN ({in})", ids))
+    for doc in before.values():
+        ctx.dirty.add(orjson.loads(doc)["resident_id"])
     ctx.store.run_in("DELETE FROM enrollment WHERE id IN ({in})", ids)
+    changes.append(ctx.store, changes.enrollment_changes(before, {}), now=ctx.now)

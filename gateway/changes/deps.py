@@ -1,0 +1,71 @@
+"""Request side of the feed's policy: one decision per resource the caller may read, for its purpose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+
+from gateway.auth.dependencies import PrincipalDep
+from gateway.changes.visibility import Viewer, decide_all
+from gateway.context import RecordDep, RequestRecord
+from gateway.policy.deps import Access, PolicyStateDep, PurposeHeader, SubjectDep
+from gateway.policy.errors import GrantMissing, PurposeRequired
+from gateway.policy.ratelimit import check_request
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAccess:
+    """The caller's view of the change log and the access (audit, quota) its pages are charged to."""
+
+    viewer: Viewer
+    access: Access
+
+
+async def feed_access(
+    state: PolicyStateDep,
+    subject: SubjectDep,
+    principal: PrincipalDep,
+    record: RecordDep,
+    purpose: PurposeHeader = None,
+) -> FeedAccess:
+    """Decide what of the change log the caller sees; refuse when it may read none of it."""
+    per_day = 0
+    if state.enabled:
+        limit = state.engine.policy.limit_for(subject.client_id, subject.department)
+        per_day = limit.records_per_day
+        await check_request(
+            state.limiter,
+            client_id=subject.client_id,
+            per_minute=limit.requests_per_minute,
+            per_day=per_day,
+        )
+    decisions = decide_all(state.engine, subject, purpose, scopes=principal.scopes, enabled=state.enabled)
+    allowed = {k: d for k, d in decisions.items() if d.allowed}
+    record.purpose = purpose
+    # Personal data without a purpose is refused outright, not silently left out of the pages.
+    unstated = next((d for d in decisions.values() if d.missing == "purpose-required"), None)
+    if unstated is not None:
+        _deny(record, unstated.reason)
+        raise PurposeRequired(unstated.reason, missing=unstated.missing, purpose=purpose)
+    primary = allowed.get("resident") or next(iter(allowed.values()), None)
+    if primary is None:
+        refused = next(iter(decisions.values()), None)
+        reason = refused.reason if refused else "the token carries no read scope of a resource in the feed"
+        _deny(record, reason)
+        raise GrantMissing(reason, missing="grant-missing", purpose=purpose)
+    record.policy_version = primary.policy_version
+    record.decision = "allow"
+    record.reason = primary.reason
+    record.fields_disclosed = list(primary.fields_disclosed)
+    record.fields_masked = list(primary.fields_masked)
+    return FeedAccess(Viewer(allowed), Access(primary, record, state, subject, per_day))
+
+
+def _deny(record: RequestRecord, reason: str) -> None:
+    record.decision = "deny"
+    record.reason = reason
+
+
+FeedAccessDep = Annotated[FeedAccess, Depends(feed_access)]

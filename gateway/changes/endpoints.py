@@ -1,0 +1,75 @@
+"""Change feed route: thin; reading and filtering live in service.py and repository.py."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from gateway.auth.dependencies import require_scope
+from gateway.auth.scopes import Scope
+from gateway.changes import service
+from gateway.changes.deps import FeedAccessDep
+from gateway.changes.models import ChangePage
+from gateway.deps import LimitQuery, ReadDep
+from gateway.errors import InvalidCursor
+from gateway.openapi import problem_responses
+from gateway.pagination import decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1/changes", tags=["changes"], dependencies=[require_scope(Scope.CHANGES_READ)])
+
+SinceQuery = Annotated[
+    str | None,
+    Query(
+        max_length=512,
+        description="Opaque cursor: a previous page's `next`. Absent: from the start of the log.",
+    ),
+]
+
+
+FEED_DESCRIPTION = """\
+List changes to the records the caller may read, oldest first, with the fields it is shown.
+
+Resume with `since` set to the last page's `next`: no change is repeated and none is skipped.
+`next` is never null; when `more` is false the caller is up to date and polls again later with it.
+A resident change is shown when the caller's grants reach the resident's region and tags for the
+stated purpose (X-Purpose), an enrolment change when its resident is readable too, a notice to
+every caller holding notices:read. An event is shown only with the field it reveals (a death: `status`).
+"""
+
+
+def _position(since: str | None) -> int:
+    key = decode_cursor(since, arity=1)
+    if key is None:
+        return 0
+    if not isinstance(key[0], int) or key[0] < 0:
+        raise InvalidCursor("the cursor is not one this gateway issued")
+    return key[0]
+
+
+@router.get(
+    "",
+    summary="Follow the change feed",
+    description=FEED_DESCRIPTION,
+    response_model=ChangePage,
+    responses=problem_responses(400, 403, 422, 429),
+)
+async def list_changes(
+    db: ReadDep, feed: FeedAccessDep, since: SinceQuery = None, limit: LimitQuery = 50
+) -> Response:
+    """List changes to the records the caller may read, oldest first."""
+    seen = await service.read_visible(db, feed.viewer, after=_position(since), limit=limit)
+    residents = [
+        shown["resident_id"] or change.resident_id or change.record_id
+        for change, shown in seen.items
+        if change.resource != "notice"
+    ]
+    await feed.access.disclose("resident", [r for r in residents if r])
+    body = {
+        "items": [shown for _, shown in seen.items],
+        "next": encode_cursor([seen.position]),
+        "more": seen.more,
+    }
+    return Response(orjson.dumps(body), media_type="application/json")

@@ -1,0 +1,35 @@
+"""`gateway worker`: deliver webhooks (fan-out, signed POSTs, retries, dead letters), outside any request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import typer
+
+from gateway.commands.serve import check_migrated
+from gateway.settings import get_settings
+from gateway.subscriptions.worker import PassReport, serve
+
+
+async def _run(*, once: bool) -> PassReport:
+    settings = get_settings()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)  # finish the pass in hand, then exit
+    return await serve(settings, once=once, stop=stop)
+
+
+def worker(
+    once: bool = typer.Option(False, "--once", help="Run one pass (fan out, deliver what is due) and exit."),
+) -> None:
+    """Deliver webhook subscriptions until stopped (SIGTERM ends after the current pass)."""
+    check_migrated(get_settings().database_url)
+    report = asyncio.run(_run(once=once))
+    typer.echo(
+        f"queued {report.queued}, delivered {report.delivered}, failed {report.failed} (will retry), "
+        f"dead {report.dead}"
+    )
