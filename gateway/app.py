@@ -15,6 +15,7 @@ from gateway.audit.runtime import install_audit, start_audit, stop_audit
 from gateway.auth import admin as auth_admin
 from gateway.auth import endpoints as oauth
 from gateway.auth.runtime import start_auth, stop_auth
+from gateway.consents import endpoints as consents
 from gateway.dashboard import views as dashboard
 from gateway.db import make_async_engine
 from gateway.errors import install_error_handlers
@@ -117,6 +118,11 @@ def create_app(
             {"name": "health", "description": "Probes for orchestrators."},
             {"name": "oauth", "description": "OAuth 2.0 client credentials: tokens, introspection, keys."},
             {"name": "admin", "description": "Client registry administration (scope admin:clients)."},
+            {
+                "name": "consents",
+                "description": "Residents' consents for assisted access (代办) by village agents "
+                "(scopes consents:read, consents:write).",
+            },
         ],
     )
     app.state.settings = settings or get_settings()
@@ -135,6 +141,7 @@ def create_app(
         policy.router,
         policy.admin,
         sharing.router,
+        consents.router,
         stats.router,
         dashboard.router,
         problems_router,

@@ -22,6 +22,8 @@ class Scope(StrEnum):
     DISCLOSURES_READ = "disclosures:read"
     SHARING_APPROVE = "sharing:approve"
     STATISTICS_READ = "statistics:read"
+    CONSENTS_READ = "consents:read"
+    CONSENTS_WRITE = "consents:write"
 
 
 DESCRIPTIONS: dict[Scope, str] = {
@@ -39,6 +41,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.DISCLOSURES_READ: "Read the disclosure record of a resident.",
     Scope.SHARING_APPROVE: "Approve data-sharing requests.",
     Scope.STATISTICS_READ: "Read aggregate statistics.",
+    Scope.CONSENTS_READ: "Read the residents' consents this client recorded for assisted access (代办).",
+    Scope.CONSENTS_WRITE: "Record and revoke residents' consents for assisted access (代办).",
 }
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
