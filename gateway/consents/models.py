@@ -6,7 +6,9 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from schemas.citizen_id import CitizenId
 
 CONSENT_ID_PATTERN = r"^C[0-9A-F]{16}$"
 _TEXT = ConfigDict(extra="forbid", str_strip_whitespace=True)  # "   " is as empty as ""
@@ -75,8 +77,17 @@ class ConsentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
 
-    resident_id: str = Field(
-        min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$", description="Gateway id of the resident."
+    resident_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        pattern=r"^[A-Za-z0-9]+$",
+        description="Gateway id of the resident; or give `national_id` instead.",
+    )
+    national_id: CitizenId | None = Field(
+        default=None,
+        description="The resident's citizen ID number, as on the card shown at the counter; or give "
+        "`resident_id` instead. Sent in the body, never in a URL.",
     )
     purpose: str = Field(
         max_length=64,
@@ -89,6 +100,12 @@ class ConsentCreate(BaseModel):
     evidence: Evidence = Field(
         description="How consent was given (PIPL Art. 14: informed, voluntary and explicit)."
     )
+
+    @model_validator(mode="after")
+    def _one_resident(self) -> ConsentCreate:
+        if (self.resident_id is None) == (self.national_id is None):
+            raise ValueError("name the resident by exactly one of resident_id or national_id")
+        return self
 
     @field_validator("valid_until")
     @classmethod

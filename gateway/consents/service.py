@@ -62,15 +62,19 @@ async def record(
         raise _invalid_body("purpose", message, "unknown_purpose")
     if body.valid_until < today:
         raise _invalid_body("valid_until", f"valid_until {body.valid_until} is already past", "date_past")
-    doc = await residents.get_doc(db, body.resident_id)
+    if body.national_id is not None:
+        found = await residents.get_by_national_id(db, body.national_id)
+        resident_id, doc = found if found is not None else (None, None)
+    else:
+        resident_id, doc = body.resident_id, await residents.get_doc(db, body.resident_id or "")
     region = orjson.loads(doc).get("region_code") if doc is not None else None
     mine = principal.region_code
     if doc is None or (mine is not None and not (region and in_subtree(region, mine))):
         # Outside the agent's own region answers exactly like an unknown resident.
-        raise NotFound(f"no resident {body.resident_id}")
+        raise NotFound(f"no resident {body.resident_id}" if body.resident_id else "no resident holds this ID")
     values = {
         "id": new_consent_id(),
-        "resident_id": body.resident_id,
+        "resident_id": resident_id,
         "purpose": body.purpose,
         "valid_from": body.valid_from,
         "valid_until": body.valid_until,

@@ -52,6 +52,8 @@ def test_bad_consent_bodies_answer_precise_422(world: World) -> None:
         ({"evidence": {"method": "verbal"}}, ["body", "evidence", "verbal", "witness_name"], "missing"),
         ({"evidence": {"method": "telepathy"}}, ["body", "evidence"], "union_tag_invalid"),
         ({"purpose": "marketing"}, ["body", "purpose"], "unknown_purpose"),
+        ({"national_id": world.people.a_nid}, ["body"], "value_error"),  # both ways of naming them
+        ({"resident_id": None}, ["body"], "value_error"),  # neither
         (
             {"valid_from": str(today), "valid_until": str(today - dt.timedelta(days=1))},
             ["body", "valid_until"],
@@ -95,10 +97,17 @@ def test_record_read_list_and_revoke(world: World) -> None:
         tc.post("/v1/consents", json=_body(world, resident_id="R00000000000"), headers=h).status_code == 404
     )
     other = world.consent(p.c)
+    # The agent has the resident's ID card, not the gateway id: the number names them too (in the body).
+    by_card = tc.post("/v1/consents", json=_body(world, resident_id=None, national_id=p.b_nid), headers=h)
+    assert by_card.status_code == 201 and by_card.json()["resident_id"] == p.b
     assert tc.get(f"/v1/consents/{consent['id']}", headers=h).json() == consent
     page = tc.get("/v1/consents", params={"limit": 1}, headers=h).json()
     rest = tc.get("/v1/consents", params={"cursor": page["next"]}, headers=h).json()
-    assert {c["id"] for c in page["items"] + rest["items"]} == {consent["id"], other["id"]}
+    assert {c["id"] for c in page["items"] + rest["items"]} == {
+        consent["id"],
+        other["id"],
+        by_card.json()["id"],
+    }
     mine = tc.get("/v1/consents", params={"resident": p.c}, headers=h).json()["items"]
     assert [c["id"] for c in mine] == [other["id"]]
     # Another client neither sees nor uses the agent's consents.
