@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from schemas.citizen_id import CitizenId
 
 CONSENT_ID_PATTERN = r"^C[0-9A-F]{16}$"
+CONSENT_ID_MAX = 17
 _TEXT = ConfigDict(extra="forbid", str_strip_whitespace=True)  # "   " is as empty as ""
 
 

@@ -11,7 +11,7 @@ from gateway.audit.headers import DESCRIPTIONS as AUDIT_HEADER_DESCRIPTIONS
 from gateway.audit.headers import MAX_LEN as AUDIT_HEADER_MAX
 from gateway.auth.dependencies import PrincipalDep
 from gateway.consents import service as consents
-from gateway.consents.models import CONSENT_ID_PATTERN
+from gateway.consents.models import CONSENT_ID_MAX
 from gateway.context import RecordDep, RequestRecord
 from gateway.deps import EngineDep
 from gateway.errors import Unauthorized
@@ -38,10 +38,11 @@ ConsentHeader = Annotated[
     str | None,
     Header(
         alias=CONSENT_HEADER,
-        pattern=CONSENT_ID_PATTERN,
-        description="Assisted access (代办): the resident's consent (POST /v1/consents) a village agent acts "
-        "under, with X-On-Behalf-Of naming that resident and X-Purpose the consent's purpose; the answer "
-        "then holds that resident's data only. Audited.",
+        # No pattern: a malformed reference is a consent this client never recorded (403 consent-invalid).
+        max_length=CONSENT_ID_MAX,
+        description="Assisted access (代办): the resident's consent (POST /v1/consents, e.g. "
+        "`C3F9A1B27C4D5E6F0`) a village agent acts under, with X-On-Behalf-Of naming that resident and "
+        "X-Purpose the consent's purpose; the answer then holds that resident's data only. Audited.",
     ),
 ]
 OnBehalfOfHeader = Annotated[
