@@ -13,7 +13,6 @@ from gateway.auth.dependencies import PrincipalDep
 from gateway.consents import service as consents
 from gateway.consents.models import CONSENT_ID_MAX
 from gateway.context import RecordDep, RequestRecord
-from gateway.deps import EngineDep
 from gateway.errors import Unauthorized
 from gateway.policy.errors import ConsentInvalid, ConsentRequired, GrantMissing, PurposeRequired
 from gateway.policy.ratelimit import check_request, spend_records
@@ -144,7 +143,6 @@ def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
         state: PolicyStateDep,
         subject: SubjectDep,
         record: RecordDep,
-        engine: EngineDep,
         purpose: PurposeHeader = None,
         on_behalf_of: OnBehalfOfHeader = None,
         consent_id: ConsentHeader = None,
@@ -161,29 +159,29 @@ def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
                 per_day=per_day,
             )
         assisted = consent_id is not None and state.enabled
-        record.consent_id = consent_id
+        record.consent_id = consent_id  # as presented: the event shows what was claimed, and the outcome
         decision = (
             state.engine.decide(decision_subject, resource, purpose, assisted=assisted)
             if state.enabled
             else _off(state, resource, purpose)
         )
         if assisted and decision.allowed and consent_id is not None:
-            # PIPL Art. 14: act for the resident only within what they consented to.
-            await consents.check(
-                engine,
-                consent_id,
-                client_id=decision_subject.client_id,
-                resident_id=on_behalf_of,
-                purpose=purpose,
-                today=today_cn(),
-            )
-            decision = narrow(decision, on_behalf_of or "")
-        record.purpose = purpose
-        record.policy_version = decision.policy_version
-        record.decision = "allow" if decision.allowed else "deny"
-        record.reason = decision.reason
-        record.fields_disclosed = list(decision.fields_disclosed)
-        record.fields_masked = list(decision.fields_masked)
+            try:
+                # PIPL Art. 14: act for the resident only within what they consented to.
+                await consents.check(
+                    state.store,
+                    consent_id,
+                    client_id=decision_subject.client_id,
+                    resident_id=on_behalf_of,
+                    purpose=purpose,
+                    today=today_cn(),
+                )
+            except ConsentInvalid as exc:
+                _note(record, decision, purpose=purpose, refused=exc.detail)
+                raise
+            assert on_behalf_of is not None  # check() refuses a consent without it
+            decision = narrow(decision, on_behalf_of)
+        _note(record, decision, purpose=purpose)
         if not decision.allowed:
             if subject is None:
                 raise Unauthorized(f"{resource} holds personal data: authenticate first")
@@ -195,6 +193,19 @@ def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
         return Access(decision, record, state, subject, per_day, acting_for=acting_for)
 
     return enforce
+
+
+def _note(
+    record: RequestRecord, decision: Decision, *, purpose: str | None, refused: str | None = None
+) -> None:
+    """Write the decision into the request's record for its audit event."""
+    record.purpose = purpose
+    record.policy_version = decision.policy_version
+    allowed = decision.allowed and refused is None
+    record.decision = "allow" if allowed else "deny"
+    record.reason = refused or decision.reason
+    record.fields_disclosed = list(decision.fields_disclosed) if allowed else []
+    record.fields_masked = list(decision.fields_masked) if allowed else []
 
 
 def _off(state: PolicyState, resource: str, purpose: str | None) -> Decision:

@@ -111,7 +111,8 @@ def test_audited_as_on_behalf_of_with_the_consent(world: World) -> None:
     r = tc.get(f"/v1/residents/{p.b}", headers=world.acting(p.b, consent))
     event = audit_event(world.engine, r.headers["x-audit-seq"])
     assert (event["decision"], event["on_behalf_of"], event["consent_id"]) == ("deny", p.b, consent)
-    assert event["status"] == 403 and event["record_ids"] == []
+    assert event["status"] == 403 and event["record_ids"] == [] and event["fields_disclosed"] == []
+    assert event["purpose"] == PURPOSE and "not for resident" in event["reason"]
 
 
 def test_the_row_scope_is_in_the_sql() -> None:
