@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -395,23 +395,3 @@ def _merge_rules(per_scope: list[list[FieldRule]]) -> tuple[FieldRule, ...]:
             if r.field not in best or rank[r.outcome] > rank[best[r.field].outcome]:
                 best[r.field] = r
     return tuple(best.values())
-
-
-def narrow(decision: Decision, resident_id: str) -> Decision:
-    """Return the decision confined to rows about one resident (assisted access, 代办)."""
-    info = decision.info
-    if not decision.allowed or info is None or info.open:
-        return decision  # a refusal stays one; open data is nobody's in particular
-    if info.resident_field is None:
-        return Decision(
-            False,
-            f"{decision.resource} rows are not about one resident: assisted access cannot reach them",
-            decision.resource,
-            decision.purpose,
-            decision.policy_version,
-            missing="consent-invalid",
-        )
-    # An unrestricted decision has one plan for its one (implicit) scope, so plans stay aligned.
-    base = decision.scopes if decision.scopes is not None else (RowScope(None),)
-    scopes = tuple(RowScope(s.prefixes, s.tags, resident_id) for s in base)
-    return replace(decision, scopes=scopes, _combined={})

@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from policies.decide import Subject, narrow
+from policies.assisted import narrow
+from policies.decide import Subject
 from policies.engine import PolicyEngine
 from policies.loader import line_of
 

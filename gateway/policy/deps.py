@@ -17,7 +17,8 @@ from gateway.errors import Unauthorized
 from gateway.policy.errors import ConsentInvalid, ConsentRequired, GrantMissing, PurposeRequired
 from gateway.policy.ratelimit import check_request, spend_records
 from gateway.policy.state import PolicyState
-from policies.decide import Decision, RowScope, Subject, narrow
+from policies.assisted import narrow
+from policies.decide import Decision, RowScope, Subject
 from policies.engine import today_cn
 
 PURPOSE_HEADER = "X-Purpose"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from policies.assisted import narrow
 from policies.compile import compile_grant
-from policies.decide import Subject, narrow
+from policies.decide import Subject
 from policies.engine import PolicyEngine
 from policies.models import Grant
 
