@@ -346,6 +346,28 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str], str]
             "The owner refuses it.",
         ),
     },
+    ("post", "/v1/consents", "201"): {
+        "GetConsent": (
+            "get",
+            "/v1/consents/{consent_id}",
+            {"consent_id": "$response.body#/id"},
+            "The consent just recorded.",
+        ),
+        "RevokeConsent": (
+            "post",
+            "/v1/consents/{consent_id}:revoke",
+            {"consent_id": "$response.body#/id"},
+            "The resident withdraws it.",
+        ),
+    },
+    ("get", "/v1/consents", "200"): {
+        "GetConsent": (
+            "get",
+            "/v1/consents/{consent_id}",
+            {"consent_id": "$response.body#/items/0/id"},
+            "The first consent of the page.",
+        ),
+    },
     ("post", "/v1/admin/clients", "201"): {
         "ShowClient": (
             "get",
