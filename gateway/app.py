@@ -16,6 +16,7 @@ from gateway.auth import admin as auth_admin
 from gateway.auth import endpoints as oauth
 from gateway.auth.runtime import start_auth, stop_auth
 from gateway.changes import endpoints as changes
+from gateway.consents import endpoints as consents
 from gateway.dashboard import views as dashboard
 from gateway.db import make_async_engine
 from gateway.errors import install_error_handlers
@@ -127,6 +128,11 @@ def create_app(
             {"name": "health", "description": "Probes for orchestrators."},
             {"name": "oauth", "description": "OAuth 2.0 client credentials: tokens, introspection, keys."},
             {"name": "admin", "description": "Client registry administration (scope admin:clients)."},
+            {
+                "name": "consents",
+                "description": "Residents' consents for assisted access (代办) by village agents "
+                "(scopes consents:read, consents:write).",
+            },
         ],
     )
     app.state.settings = settings or get_settings()
@@ -147,6 +153,7 @@ def create_app(
         policy.router,
         policy.admin,
         sharing.router,
+        consents.router,
         stats.router,
         dashboard.router,
         problems_router,

@@ -23,6 +23,7 @@ class RequestRecord:
     end_user: str | None = None
     case_id: str | None = None
     on_behalf_of: str | None = None
+    consent_id: str | None = None
     resource: str | None = None
     record_ids: list[str] = field(default_factory=list)
     fields_disclosed: list[str] = field(default_factory=list)

@@ -62,6 +62,14 @@ DEMO_CLIENTS: list[tuple[str, str, str | None, list[str], str]] = [
         "social-assistance-review",
     ),
     ("auditor", "audit", COUNTY, ["audit:read", "disclosures:read"], "audit"),
+    # 青山村便民服务站: a village agent acting for residents without smartphones, under their consent (代办).
+    (
+        "qingshan-agent",
+        "village_service",
+        "511599100201",
+        ["residents:read", "households:read", "notices:read", "consents:read", "consents:write"],
+        "pension-eligibility",
+    ),
 ]
 
 

@@ -70,7 +70,8 @@ _DESCRIPTIONS = {
     400: "Malformed request (a cursor this gateway did not issue, an invalid X-End-User/X-Case-Id/"
     "X-On-Behalf-Of header, or parameters that cannot be combined).",
     401: "Missing, malformed, invalid, expired or revoked bearer token.",
-    403: "The token lacks a scope, the request has no X-Purpose, or no policy grant allows it.",
+    403: "The token lacks a scope, the request has no X-Purpose, no policy grant allows it, or (assisted "
+    "access) the resident's consent is missing or does not cover the request.",
     404: "Not found, or outside what the caller may see (the two are indistinguishable).",
     409: "Conflicts with the current state.",
     422: "The request does not match the schema.",
@@ -97,7 +98,7 @@ def _problem_example(cls: type[GatewayError], detail: str, **extra: Any) -> dict
 def _problem_examples(status: int) -> dict[str, Any]:
     """Return named problem examples of one status (the problem types a client should expect)."""
     # Imported here: gateway.policy imports this module.
-    from gateway.policy.errors import GrantMissing, PurposeRequired
+    from gateway.policy.errors import ConsentInvalid, ConsentRequired, GrantMissing, PurposeRequired
 
     table: dict[int, dict[str, Any]] = {
         400: {
@@ -123,6 +124,20 @@ def _problem_examples(status: int) -> dict[str, Any]:
             ),
             "insufficient-scope": _problem_example(
                 InsufficientScope, "this operation needs scope residents:read"
+            ),
+            "consent-required": _problem_example(
+                ConsentRequired,
+                "qingshan-agent-residents reach residents for 'pension-eligibility' only acting for one "
+                "resident with their recorded consent (代办): send X-On-Behalf-Of and X-Consent-Id",
+                missing="consent-required",
+                purpose="pension-eligibility",
+                resource="residents",
+            ),
+            "consent-invalid": _problem_example(
+                ConsentInvalid,
+                "consent C3F9A1B27C4D5E6F0 ended on 2027-05-31",
+                consent_id="C3F9A1B27C4D5E6F0",
+                problem="expired",
             ),
         },
         404: {"not-found": _problem_example(NotFound, "no resident R7K3Q9M2X4T8")},
@@ -345,6 +360,28 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str], str]
             "Stop the new subscription.",
         ),
     },
+    ("post", "/v1/consents", "201"): {
+        "GetConsent": (
+            "get",
+            "/v1/consents/{consent_id}",
+            {"consent_id": "$response.body#/id"},
+            "The consent just recorded.",
+        ),
+        "RevokeConsent": (
+            "post",
+            "/v1/consents/{consent_id}:revoke",
+            {"consent_id": "$response.body#/id"},
+            "The resident withdraws it.",
+        ),
+    },
+    ("get", "/v1/consents", "200"): {
+        "GetConsent": (
+            "get",
+            "/v1/consents/{consent_id}",
+            {"consent_id": "$response.body#/items/0/id"},
+            "The first consent of the page.",
+        ),
+    },
     ("post", "/v1/admin/clients", "201"): {
         "ShowClient": (
             "get",
@@ -378,6 +415,7 @@ _EVENT_EXAMPLE: dict[str, Any] = {
     "case_id": "MZ-2026-0042",
     "end_user": "0731",
     "on_behalf_of": None,
+    "consent_id": None,
     "method": "GET",
     "route": "/v1/residents/{resident_id}",
     "resource": "resident",
@@ -408,6 +446,7 @@ _DISCLOSURE_FIELDS = (
     "case_id",
     "end_user",
     "on_behalf_of",
+    "consent_id",
     "route",
     "resource",
     "fields_disclosed",

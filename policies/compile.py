@@ -37,6 +37,7 @@ class ResourceInfo:
     region_field: str | None
     tags_field: str | None
     provenance_field: str | None
+    resident_field: str | None
     always: frozenset[str]  # public and unconditional: part of every grant of the resource
     open: bool
 
@@ -58,6 +59,7 @@ class CompiledGrant:
     valid_from: dt.date | None
     valid_until: dt.date | None
     approval: str | None
+    requires_consent: bool = False
 
     def valid_on(self, day: dt.date) -> bool:
         """Tell whether the grant is in force on `day`."""
@@ -86,6 +88,14 @@ class CompiledPolicy:
         else:
             assert grant.department is not None
             self.by_department.setdefault(grant.department, []).append(grant)
+
+    def consent_bound(self, client_id: str, department: str | None) -> bool:
+        """Tell whether any grant of a client needs a resident's consent (a village agent's client)."""
+        grants = (
+            *self.by_client.get(client_id, ()),
+            *(self.by_department.get(department, ()) if department else ()),
+        )
+        return any(g.requires_consent for g in grants)
 
     def limit_for(self, client_id: str, department: str | None) -> Limit:
         """Return the rate limit of a client (its own, else its department's, else the default)."""
@@ -125,6 +135,7 @@ def _resource(name: str, res: CatalogueResource) -> ResourceInfo:
         region_field=res.region_field,
         tags_field=res.tags_field,
         provenance_field=res.provenance_field,
+        resident_field=res.resident_field,
         always=always,
         open=len(always) == len(fields),
     )
@@ -140,7 +151,7 @@ def _catalogue_issues(docs: Documents, resources: dict[str, ResourceInfo]) -> li
                     issues.append(
                         docs.issue("catalogue.yaml", (*loc_base, "groups", g, i), f"unknown field {m!r}")
                     )
-        for attr in ("region_field", "tags_field", "provenance_field"):
+        for attr in ("region_field", "tags_field", "provenance_field", "resident_field"):
             ref = getattr(res, attr)
             if ref is not None and ref not in res.fields:
                 issues.append(docs.issue("catalogue.yaml", (*loc_base, attr), f"unknown field {ref!r}"))
@@ -208,6 +219,9 @@ def compile_grant(
             problems.append((loc, f"{res.name}.{name} is sensitive (PIPL Art. 28) and no purpose allows it"))
     if grant.rows.tags and res.tags_field is None:
         problems.append((("rows", "tags"), f"{res.name} has no tags to condition rows on"))
+    if grant.requires_consent and res.resident_field is None and not res.open:
+        # A consent names one resident; a resource whose rows name no resident cannot be narrowed to one.
+        problems.append((("requires_consent",), f"{res.name} has no resident_field to narrow rows to"))
     if problems:
         return None, problems
     return (
@@ -225,6 +239,7 @@ def compile_grant(
             valid_from=grant.valid_from,
             valid_until=grant.valid_until,
             approval=grant.approval,
+            requires_consent=grant.requires_consent,
         ),
         [],
     )

@@ -28,10 +28,12 @@ class Subject:
 
 @dataclass(frozen=True, slots=True)
 class RowScope:
-    """Rows one grant reaches: region subtrees (None: everywhere) and tags every row must carry."""
+    """Rows one grant reaches: region subtrees (None: everywhere), tags every row must carry, and under
+    assisted access (代办) the one resident the rows must be about."""
 
     prefixes: tuple[str, ...] | None
     tags: tuple[str, ...] = ()
+    resident: str | None = None
 
     @property
     def unplaced(self) -> bool:
@@ -39,11 +41,26 @@ class RowScope:
         holds is held at county level, and only county-wide (or wider) grants reach it."""
         return self.prefixes is not None and any(len(p) <= 6 for p in self.prefixes)
 
-    def matches(self, region: str | None, tags: Any) -> bool:
-        """Tell whether a row with this region and these tags is inside the scope."""
+    def matches(self, region: str | None, tags: Any, about: tuple[str, ...] = ()) -> bool:
+        """Tell whether a row with this region and these tags, about these residents, is inside the scope."""
+        if self.resident is not None and self.resident not in about:
+            return False
         if self.prefixes is not None and not (region.startswith(self.prefixes) if region else self.unplaced):
             return False
         return not self.tags or (isinstance(tags, list) and all(t in tags for t in self.tags))
+
+
+def residents_of(value: Any) -> tuple[str, ...]:
+    """Return the resident ids a `resident_field` value names (an id, or objects with `resident_id`)."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(
+            x if isinstance(x, str) else str(x.get("resident_id"))
+            for x in value
+            if isinstance(x, str) or (isinstance(x, dict) and x.get("resident_id"))
+        )
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +111,7 @@ class Decision:
     fields_disclosed: tuple[str, ...] = ()
     fields_masked: tuple[str, ...] = ()
     rules: tuple[FieldRule, ...] = ()
-    missing: str | None = None  # deny kind: purpose-required | grant-missing
+    missing: str | None = None  # deny kind: purpose-required | grant-missing | consent-required
     _combined: dict[tuple[int, ...], FieldPlan | None] = field(default_factory=dict)
 
     @property
@@ -109,7 +126,9 @@ class Decision:
         assert self.info is not None
         region = doc.get(self.info.region_field) if self.info.region_field else None
         tags = doc.get(self.info.tags_field) if self.info.tags_field else None
-        hit = tuple(i for i, s in enumerate(self.scopes) if s.matches(region, tags))
+        field_ = self.info.resident_field
+        about = residents_of(doc.get(field_)) if field_ and self.scopes[0].resident is not None else ()
+        hit = tuple(i for i, s in enumerate(self.scopes) if s.matches(region, tags, about))
         if len(hit) == 1:
             return self.plans[hit[0]]
         if hit not in self._combined:
@@ -247,8 +266,13 @@ def decide(
     *,
     today: dt.date,
     extra: Mapping[str, list[CompiledGrant]] | None = None,
+    assisted: bool = False,
 ) -> Decision:
-    """Decide rows and fields of `resource` for `subject` and `purpose` on `today`."""
+    """Decide rows and fields of `resource` for `subject` and `purpose` on `today`.
+
+    `assisted`: the request acts for one resident under a consent already checked by the caller; only
+    then do grants with `requires_consent` count (narrow the result to the resident with `narrow`).
+    """
     res = policy.resources.get(resource)
     if res is None:
         return deny(policy, resource, purpose, f"{resource} is not in the sharing catalogue", "grant-missing")
@@ -279,7 +303,7 @@ def decide(
             f"{resource} holds personal data: state a purpose in X-Purpose (PIPL Art. 6)",
             "purpose-required",
         )
-    candidates = [
+    pool = [
         g
         for g in (
             *policy.by_client.get(subject.client_id, ()),
@@ -288,6 +312,19 @@ def decide(
         )
         if g.resource == resource and g.valid_on(today)
     ]
+    candidates = pool if assisted else [g for g in pool if not g.requires_consent]
+    if not assisted and not any(purpose in g.purposes for g in candidates):
+        needing = sorted(g.id for g in pool if g.requires_consent and purpose in g.purposes)
+        if needing:
+            # PIPL Art. 13(1)(1) and Art. 14: here the legal basis is the resident's own informed consent.
+            return deny(
+                policy,
+                resource,
+                purpose,
+                f"{', '.join(needing)} reach {resource} for {purpose!r} only acting for one resident "
+                "with their recorded consent (代办): send X-On-Behalf-Of and X-Consent-Id",
+                "consent-required",
+            )
     if not candidates:
         return deny(
             policy,

@@ -37,7 +37,7 @@ class PolicyEngine:
         self.directory = docs.directory
         self._store: dict[str, list[CompiledGrant]] = {}
         self._store_source: list[Grant] = []
-        self._cache: dict[tuple[Subject, str, str | None, dt.date], Decision] = {}
+        self._cache: dict[tuple[Subject, str, str | None, dt.date, bool], Decision] = {}
 
     @classmethod
     def load(cls, directory: Path | str = DEFAULT_DIR) -> PolicyEngine:
@@ -78,16 +78,22 @@ class PolicyEngine:
         return out
 
     def decide(
-        self, subject: Subject, resource: str, purpose: str | None, *, today: dt.date | None = None
+        self,
+        subject: Subject,
+        resource: str,
+        purpose: str | None,
+        *,
+        today: dt.date | None = None,
+        assisted: bool = False,
     ) -> Decision:
         """Return the (cached) decision for a subject, resource and purpose on a day."""
         day = today or today_cn()
-        key = (subject, resource, purpose, day)
+        key = (subject, resource, purpose, day, assisted)
         found = self._cache.get(key)
         if found is None:
             if len(self._cache) >= _CACHE_MAX:
                 self._cache = {}
             found = self._cache[key] = decide(
-                self.policy, subject, resource, purpose, today=day, extra=self._store
+                self.policy, subject, resource, purpose, today=day, extra=self._store, assisted=assisted
             )
         return found

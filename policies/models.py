@@ -79,6 +79,11 @@ class CatalogueResource(Strict):
     region_field: str | None = Field(default=None, description="Field holding the row's region code.")
     tags_field: str | None = Field(default=None, description="Field holding the row's tags.")
     provenance_field: str | None = Field(default=None, description="Field mapping field names to sources.")
+    resident_field: str | None = Field(
+        default=None,
+        description="Field naming the resident(s) a row is about (a resident id, or a list of objects "
+        "with `resident_id`); assisted access (代办) reaches only that resident's rows.",
+    )
     fields: dict[str, CatalogueField]
     groups: dict[Ident, list[str]] = Field(default_factory=dict, description="Named field groups.")
 
@@ -129,6 +134,11 @@ class Grant(Strict):
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     approval: str | None = Field(default=None, description="Approval that allows conditional fields.")
+    requires_consent: bool = Field(
+        default=False,
+        description="Usable only acting for one resident (代办) under that resident's recorded consent "
+        "(X-On-Behalf-Of and X-Consent-Id); rows are then that resident's only.",
+    )
 
     @model_validator(mode="after")
     def _one_subject(self) -> Grant:

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from policies.assisted import narrow
 from policies.decide import Subject
 from policies.engine import PolicyEngine
 from policies.loader import line_of
@@ -45,6 +46,9 @@ class Case(_Strict):
     purpose: str | None = None
     resource: str
     today: dt.date | None = None
+    on_behalf_of: str | None = Field(
+        default=None, description="Assisted access (代办): acting for this resident under a valid consent."
+    )
     records: list[dict[str, Any]] = Field(default_factory=list)
     expect: Expect
 
@@ -71,7 +75,11 @@ class Failure:
 
 def _run_case(engine: PolicyEngine, case: Case) -> list[str]:
     subject = Subject(case.client.id, case.client.department, case.client.region)
-    d = engine.decide(subject, case.resource, case.purpose, today=case.today or dt.date(2026, 11, 1))
+    assisted = case.on_behalf_of is not None
+    day = case.today or dt.date(2026, 11, 1)
+    d = engine.decide(subject, case.resource, case.purpose, today=day, assisted=assisted)
+    if case.on_behalf_of is not None:
+        d = narrow(d, case.on_behalf_of)  # the consent itself is checked by the gateway, not here
     problems: list[str] = []
     got = "allow" if d.allowed else "deny"
     if got != case.expect.decision:

@@ -227,5 +227,8 @@ from schemas import tables_auth as tables_auth  # noqa: E402
 # The change feed and webhook subscriptions (change log, subscriptions, deliveries).
 from schemas import tables_changes as tables_changes  # noqa: E402
 
+# Assisted access (代办): residents' consents for village agents.
+from schemas import tables_consent as tables_consent  # noqa: E402
+
 # The access policy's tables (sharing requests, approval grants, rate counters).
 from schemas import tables_policy as tables_policy  # noqa: E402

@@ -206,6 +206,7 @@ DISCLOSURE_FIELDS = (
     "case_id",
     "end_user",
     "on_behalf_of",
+    "consent_id",
     "route",
     "resource",
     "fields_disclosed",

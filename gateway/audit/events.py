@@ -49,6 +49,7 @@ class AuditEvent:
     end_user: str | None = None
     case_id: str | None = None
     on_behalf_of: str | None = None
+    consent_id: str | None = None  # the resident's consent an assisted (代办) request acted under
     method: str | None = None
     route: str | None = None
     resource: str | None = None
@@ -77,6 +78,7 @@ class AuditEvent:
             "end_user": self.end_user,
             "case_id": self.case_id,
             "on_behalf_of": self.on_behalf_of,
+            "consent_id": self.consent_id,
             "method": self.method,
             "route": self.route,
             "resource": self.resource,

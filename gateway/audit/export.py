@@ -23,6 +23,7 @@ CSV_FIELDS = (
     "end_user",
     "case_id",
     "on_behalf_of",
+    "consent_id",
     "method",
     "route",
     "resource",

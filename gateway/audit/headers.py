@@ -16,7 +16,8 @@ HEADERS: dict[bytes, str] = {
 DESCRIPTIONS = {
     "X-End-User": "The person at the calling system who asked (经办人), e.g. a staff number; audited.",
     "X-Case-Id": "The case (办件) this request serves, e.g. a benefit application number; audited.",
-    "X-On-Behalf-Of": "The party the caller acts for (代办), e.g. another department's code; audited.",
+    "X-On-Behalf-Of": "The party the caller acts for (代办): e.g. another department's code, or with "
+    "X-Consent-Id the gateway id of the resident a village agent acts for; audited.",
 }
 
 

@@ -40,7 +40,7 @@ def kind_of(path: str) -> str:
         return KIND_TOKEN
     if path.startswith(("/v1/audit/", "/audit/")) or path.endswith("/disclosures"):
         return KIND_AUDIT
-    if path.startswith(("/admin/", "/v1/admin/", "/v1/policy/")):
+    if path.startswith(("/admin/", "/v1/admin/", "/v1/policy/", "/v1/consents")):
         return KIND_ADMIN
     return KIND_ACCESS
 
@@ -91,6 +91,7 @@ def build_event(
         end_user=record.end_user,
         case_id=record.case_id,
         on_behalf_of=record.on_behalf_of,
+        consent_id=record.consent_id,
         method=scope.get("method"),
         route=template,
         resource=record.resource,

@@ -24,6 +24,8 @@ class Scope(StrEnum):
     STATISTICS_READ = "statistics:read"
     CHANGES_READ = "changes:read"
     SUBSCRIPTIONS_WRITE = "subscriptions:write"
+    CONSENTS_READ = "consents:read"
+    CONSENTS_WRITE = "consents:write"
 
 
 DESCRIPTIONS: dict[Scope, str] = {
@@ -43,6 +45,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.STATISTICS_READ: "Read aggregate statistics.",
     Scope.CHANGES_READ: "Follow the change feed of the records the caller may read.",
     Scope.SUBSCRIPTIONS_WRITE: "Create, list and delete webhook subscriptions; replay dead letters.",
+    Scope.CONSENTS_READ: "Read the residents' consents this client recorded for assisted access (代办).",
+    Scope.CONSENTS_WRITE: "Record and revoke residents' consents for assisted access (代办).",
 }
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)

@@ -17,6 +17,7 @@ from gateway.notices import repository
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import NoticesAccess
+from gateway.policy.errors import ConsentRequired
 from schemas.codes import Audience, NoticeCategory
 from schemas.models import Notice, Page, RegionCode
 from schemas.regions import ancestors_or_self, in_subtree
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/v1/notices", tags=["notices"], dependencies=[require
 )
 async def list_notices(
     db: ReadDep,
-    _access: NoticesAccess,
+    access: NoticesAccess,
     principal: PrincipalDep,
     record: RecordDep,
     region: Annotated[
@@ -68,7 +69,18 @@ async def list_notices(
     if for_resident is not None:
         if region is not None or audience is not None:
             raise BadRequest("`for_resident` decides region and audience: pass neither with it")
-        target = await repository.for_resident(db, for_resident)
+        if access.acting_for is None and access.consent_bound:
+            # A village agent learns about a resident only acting for them, with their consent (PIPL Art. 14).
+            raise ConsentRequired(
+                "notices for a resident need the resident's consent: send X-On-Behalf-Of and X-Consent-Id",
+                missing="consent-required",
+                resource="notices",
+            )
+        target = (
+            await repository.for_resident(db, for_resident)
+            if access.acting_for in (None, for_resident)
+            else None  # acting for another resident: this one answers like an unknown one
+        )
         mine = principal.region_code
         # Outside the caller's region answers exactly like an unknown resident.
         if target is None or (mine is not None and not (target.region and in_subtree(target.region, mine))):

@@ -7,13 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
+from gateway.audit.headers import DESCRIPTIONS as AUDIT_HEADER_DESCRIPTIONS
+from gateway.audit.headers import MAX_LEN as AUDIT_HEADER_MAX
 from gateway.auth.dependencies import PrincipalDep
+from gateway.consents import service as consents
+from gateway.consents.models import CONSENT_ID_MAX
 from gateway.context import RecordDep, RequestRecord
 from gateway.errors import Unauthorized
-from gateway.policy.errors import GrantMissing, PurposeRequired
+from gateway.policy.errors import ConsentInvalid, ConsentRequired, GrantMissing, PurposeRequired
 from gateway.policy.ratelimit import check_request, spend_records
 from gateway.policy.state import PolicyState
+from policies.assisted import narrow
 from policies.decide import Decision, RowScope, Subject
+from policies.engine import today_cn
 
 PURPOSE_HEADER = "X-Purpose"
 PurposeHeader = Annotated[
@@ -26,6 +32,28 @@ PurposeHeader = Annotated[
         "(e.g. `social-assistance-review`); required for personal data. See GET /v1/catalog.",
     ),
 ]
+
+CONSENT_HEADER = "X-Consent-Id"
+ConsentHeader = Annotated[
+    str | None,
+    Header(
+        alias=CONSENT_HEADER,
+        # No pattern: a malformed reference is a consent this client never recorded (403 consent-invalid).
+        max_length=CONSENT_ID_MAX,
+        description="Assisted access (代办): the resident's consent (POST /v1/consents, e.g. "
+        "`C3F9A1B27C4D5E6F0`) a village agent acts under, with X-On-Behalf-Of naming that resident and "
+        "X-Purpose the consent's purpose; the answer then holds that resident's data only. Audited.",
+    ),
+]
+OnBehalfOfHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-On-Behalf-Of",
+        max_length=AUDIT_HEADER_MAX,
+        description=AUDIT_HEADER_DESCRIPTIONS["X-On-Behalf-Of"],
+    ),
+]
+_DENIALS = {"purpose-required": PurposeRequired, "consent-required": ConsentRequired}
 
 
 async def get_subject(principal: PrincipalDep) -> Subject:
@@ -50,7 +78,7 @@ PolicyStateDep = Annotated[PolicyState, Depends(get_policy_state)]
 class Access:
     """What one request may see of one resource: row scopes for the query, a projector for documents."""
 
-    __slots__ = ("decision", "limit", "record", "state", "subject")
+    __slots__ = ("acting_for", "decision", "limit", "record", "state", "subject")
 
     def __init__(
         self,
@@ -59,12 +87,22 @@ class Access:
         state: PolicyState,
         subject: Subject | None,
         limit: int,
+        *,
+        acting_for: str | None = None,
     ) -> None:
         self.decision = decision
         self.record = record
         self.state = state
         self.subject = subject
         self.limit = limit
+        self.acting_for = acting_for  # the resident of a checked consent (assisted access, 代办)
+
+    @property
+    def consent_bound(self) -> bool:
+        """Tell whether the caller reaches residents only under their consent (a village agent's client)."""
+        s = self.subject
+        policy = self.state.engine.policy
+        return s is not None and self.state.enabled and policy.consent_bound(s.client_id, s.department)
 
     @property
     def scopes(self) -> tuple[RowScope, ...] | None:
@@ -103,7 +141,12 @@ def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
     """Return the dependency enforcing the policy on `resource` (X-Purpose is documented on every use)."""
 
     async def enforce(
-        state: PolicyStateDep, subject: SubjectDep, record: RecordDep, purpose: PurposeHeader = None
+        state: PolicyStateDep,
+        subject: SubjectDep,
+        record: RecordDep,
+        purpose: PurposeHeader = None,
+        on_behalf_of: OnBehalfOfHeader = None,
+        consent_id: ConsentHeader = None,
     ) -> Access:
         decision_subject = subject or Subject(client_id="anonymous")
         per_day = 0
@@ -116,25 +159,54 @@ def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
                 per_minute=limit.requests_per_minute,
                 per_day=per_day,
             )
+        assisted = consent_id is not None and state.enabled
+        record.consent_id = consent_id  # as presented: the event shows what was claimed, and the outcome
         decision = (
-            state.engine.decide(decision_subject, resource, purpose)
+            state.engine.decide(decision_subject, resource, purpose, assisted=assisted)
             if state.enabled
             else _off(state, resource, purpose)
         )
-        record.purpose = purpose
-        record.policy_version = decision.policy_version
-        record.decision = "allow" if decision.allowed else "deny"
-        record.reason = decision.reason
-        record.fields_disclosed = list(decision.fields_disclosed)
-        record.fields_masked = list(decision.fields_masked)
+        if assisted and decision.allowed and consent_id is not None:
+            try:
+                # PIPL Art. 14: act for the resident only within what they consented to.
+                await consents.check(
+                    state.store,
+                    consent_id,
+                    client_id=decision_subject.client_id,
+                    resident_id=on_behalf_of,
+                    purpose=purpose,
+                    today=today_cn(),
+                )
+            except ConsentInvalid as exc:
+                _note(record, decision, purpose=purpose, refused=exc.detail)
+                raise
+            assert on_behalf_of is not None  # check() refuses a consent without it
+            decision = narrow(decision, on_behalf_of)
+        _note(record, decision, purpose=purpose)
         if not decision.allowed:
             if subject is None:
                 raise Unauthorized(f"{resource} holds personal data: authenticate first")
-            error = PurposeRequired if decision.missing == "purpose-required" else GrantMissing
+            if decision.missing == "consent-invalid":
+                raise ConsentInvalid(decision.reason, consent_id=consent_id, problem="resource")
+            error = _DENIALS.get(decision.missing or "", GrantMissing)
             raise error(decision.reason, missing=decision.missing, purpose=purpose, resource=resource)
-        return Access(decision, record, state, subject, per_day)
+        acting_for = on_behalf_of if assisted else None
+        return Access(decision, record, state, subject, per_day, acting_for=acting_for)
 
     return enforce
+
+
+def _note(
+    record: RequestRecord, decision: Decision, *, purpose: str | None, refused: str | None = None
+) -> None:
+    """Write the decision into the request's record for its audit event."""
+    record.purpose = purpose
+    record.policy_version = decision.policy_version
+    allowed = decision.allowed and refused is None
+    record.decision = "allow" if allowed else "deny"
+    record.reason = refused or decision.reason
+    record.fields_disclosed = list(decision.fields_disclosed) if allowed else []
+    record.fields_masked = list(decision.fields_masked) if allowed else []
 
 
 def _off(state: PolicyState, resource: str, purpose: str | None) -> Decision:

@@ -17,6 +17,19 @@ class GrantMissing(Forbidden):
     slug, title = "grant-missing", "No grant allows this"
 
 
+class ConsentRequired(Forbidden):
+    """The grant allows this only acting for one resident under their consent (代办, PIPL Art. 14)."""
+
+    slug, title = "consent-required", "The resident's consent is required"
+
+
+class ConsentInvalid(Forbidden):
+    """The consent presented does not cover this request: unknown to the client, another resident or
+    purpose, outside its period, or revoked."""
+
+    slug, title = "consent-invalid", "The consent does not cover this request"
+
+
 class PolicyRejected(GatewayError):
     """A policy reload failed validation; the running policy stays."""
 
@@ -32,6 +45,8 @@ class SharingRequestInvalid(GatewayError):
 POLICY_PROBLEM_TYPES: tuple[type[GatewayError], ...] = (
     PurposeRequired,
     GrantMissing,
+    ConsentRequired,
+    ConsentInvalid,
     PolicyRejected,
     SharingRequestInvalid,
 )

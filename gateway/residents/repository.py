@@ -56,6 +56,9 @@ def _region_clause(prefixes: tuple[str, ...]) -> ColumnElement[bool]:
 
 def _scope_clause(scope: RowScope) -> ColumnElement[bool] | None:
     parts: list[ColumnElement[bool]] = []
+    if scope.resident is not None:
+        # Assisted access (代办): the one resident of the consent, by primary key.
+        parts.append(R.id == scope.resident)
     if scope.prefixes is not None:
         region = _region_clause(scope.prefixes) if scope.prefixes else false()
         parts.append(or_(region, R.region_code.is_(None)) if scope.unplaced else region)

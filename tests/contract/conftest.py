@@ -73,6 +73,14 @@ PROFILES = {
     ),
     # The auditor.
     "auditor": Profile("auditor", "audit", COUNTY, ("audit:read", "admin:policies"), None),
+    # A village agent (代办): records consents; reads residents only under one.
+    "agent": Profile(
+        "qingshan-agent",
+        "village_service",
+        QINGSHAN_VILLAGE,
+        ("residents:read", "households:read", "notices:read", "consents:read", "consents:write"),
+        "pension-eligibility",
+    ),
 }
 
 

@@ -37,28 +37,25 @@ FUZZ_CONFIG: dict[str, Any] = {
     },
     "operations": [
         {
-            # A sharing application is judged against the live catalogue: only conditional fields, of one
-            # owning department, for a policy purpose, ending after it starts (政务数据共享条例). No JSON
-            # Schema carries that, so a schema-valid application may meet 422 sharing-request-invalid.
-            "include-path": "/v1/sharing-requests",
+            "include-path": path,
             "include-method": "POST",
             "checks": {
                 "positive_data_acceptance": {
                     "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "422", "429"]
                 }
             },
-        },
-        {
-            # A webhook target must lie under an operator's allowed prefix (GATEWAY_WEBHOOK_ALLOWED_URLS; no
-            # SSRF): deployment configuration, not schema, so a schema-valid URL may meet 422.
-            "include-path": "/v1/subscriptions",
-            "include-method": "POST",
-            "checks": {
-                "positive_data_acceptance": {
-                    "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "422", "429"]
-                }
-            },
-        },
+        }
+        for path in (
+            # A sharing application is judged against the live catalogue: only conditional fields, of
+            # one owning department, for a policy purpose, ending after it starts (政务数据共享条例).
+            "/v1/sharing-requests",
+            # A webhook target must lie under an operator's allowed prefix (GATEWAY_WEBHOOK_ALLOWED_URLS;
+            # no SSRF): deployment configuration, not schema.
+            "/v1/subscriptions",
+            # A consent names one of the policy's purposes (reloadable), exactly one of resident_id or
+            # national_id, and a period not yet over that ends after it starts.
+            "/v1/consents",
+        )
     ],
 }
 
@@ -148,7 +145,7 @@ def _has_inputs(op: Any) -> bool:
     return bool(list(op.iter_parameters())) or bool(op.body)
 
 
-@pytest.mark.parametrize("profile", ["county", "village", "auditor", "anonymous"])
+@pytest.mark.parametrize("profile", ["county", "village", "auditor", "agent", "anonymous"])
 def test_every_operation_as(api: Api, profile: str) -> None:
     """Every default check passes on every operation, positive and negative data, as this profile."""
     failures: list[str] = []

@@ -13,7 +13,8 @@ Conventions of the two guides (kept here so authors know what the test does):
   earlier one wrote: a key, a registration), each with a 30 s timeout.
 - The environment is the one the guides define at the top: GATEWAY_URL, CLIENT_ID, CLIENT_SECRET,
   PURPOSE, RESIDENT_ID, NATIONAL_ID, TOWNSHIP_CLIENT_ID, TOWNSHIP_CLIENT_SECRET, OTHER_RESIDENT_ID,
-  AUDITOR_CLIENT_ID, AUDITOR_CLIENT_SECRET and (operator examples) GATEWAY_DATABASE_URL; PATH starts
+  AUDITOR_CLIENT_ID, AUDITOR_CLIENT_SECRET, AGENT_CLIENT_ID, AGENT_CLIENT_SECRET, VILLAGE_NATIONAL_ID
+  and (operator examples) GATEWAY_DATABASE_URL; PATH starts
   with the venv's bin, so ``gateway`` and ``python3`` are the project's.
 - Both guides hold the same runnable examples: the same blocks in the same order, identical except
   for comments (whole lines, or ``  # ...`` ending a line: translated); ``# expect:`` lines are
@@ -48,7 +49,7 @@ EXPECT = re.compile(r"^[ \t]*# expect: (.+?)[ \t]*$", re.MULTILINE)
 MAX_ILLUSTRATIONS = 3
 BLOCK_TIMEOUT = 30
 START_TIMEOUT = 120
-TOWNSHIP, OTHER_TOWNSHIP = "511599100000", "511599200000"
+TOWNSHIP, OTHER_TOWNSHIP, AGENT_VILLAGE = "511599100000", "511599200000", "511599100201"
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def gateway_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             item: dict[str, str] = r.json()["items"][0]
             return item
 
-        resident, other = first(TOWNSHIP), first(OTHER_TOWNSHIP)
+        resident, other, villager = first(TOWNSHIP), first(OTHER_TOWNSHIP), first(AGENT_VILLAGE)
         venv_bin = str(Path(sys.executable).parent)
         yield {
             **env,
@@ -164,6 +165,9 @@ def gateway_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             "OTHER_RESIDENT_ID": other["id"],
             "AUDITOR_CLIENT_ID": "auditor",
             "AUDITOR_CLIENT_SECRET": creds["auditor"]["client_secret"],
+            "AGENT_CLIENT_ID": "qingshan-agent",
+            "AGENT_CLIENT_SECRET": creds["qingshan-agent"]["client_secret"],
+            "VILLAGE_NATIONAL_ID": villager["national_id"],
             "GATEWAY_DATABASE_URL": f"sqlite:///{(root / 'gateway.db').resolve()}",
         }
     finally:

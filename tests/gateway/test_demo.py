@@ -66,6 +66,7 @@ def test_demo_serves_and_its_curl_line_answers(tmp_path: Path) -> None:
             "publicity",
             "qingshan-township",
             "auditor",
+            "qingshan-agent",
         }
     finally:
         proc.terminate()

@@ -1,0 +1,138 @@
+"""Consent routes (代办授权): thin; rules live in service.py, queries in repository.py."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query
+
+from gateway.auth.dependencies import PrincipalDep, require_scope
+from gateway.auth.scopes import Scope
+from gateway.consents import service
+from gateway.consents.models import CONSENT_ID_PATTERN, Consent, ConsentCreate, ConsentRevoke
+from gateway.context import RecordDep, RequestRecord
+from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep
+from gateway.openapi import problem_responses
+from gateway.pagination import decode_cursor, encode_cursor
+from gateway.policy.deps import PolicyStateDep
+from policies.engine import today_cn
+from schemas.models import Page
+
+router = APIRouter(prefix="/v1/consents", tags=["consents"])
+ConsentId = Annotated[
+    str, Path(pattern=CONSENT_ID_PATTERN, description="The consent reference (its X-Consent-Id).")
+]
+READ = [require_scope(Scope.CONSENTS_READ)]
+WRITE = [require_scope(Scope.CONSENTS_WRITE)]
+
+
+def _note(record: RequestRecord, consent: dict[str, Any], *, reason: str) -> None:
+    # Audited as an administrative action on behalf of the resident; their disclosure report shows it.
+    record.disclose("consent", [consent["id"], consent["resident_id"]])
+    record.on_behalf_of = consent["resident_id"]
+    record.consent_id = consent["id"]
+    record.purpose = consent["purpose"]
+    record.reason = reason
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Record a resident's consent",
+    response_model=Consent,
+    dependencies=WRITE,
+    responses=problem_responses(404, 422),
+)
+async def create_consent(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    db: ReadDep,
+    state: PolicyStateDep,
+    record: RecordDep,
+    body: Annotated[ConsentCreate, Body()],
+) -> dict[str, Any]:
+    """Record that a resident of the caller's region lets it act for them (代办), for one purpose and period.
+
+    The response's `id` goes in `X-Consent-Id` on the agent's requests, with `X-On-Behalf-Of` naming the
+    resident and `X-Purpose` the consent's purpose (PIPL Art. 14).
+    """
+    consent = await service.record(
+        engine,
+        db,
+        body,
+        principal=principal,
+        purposes=state.engine.policy.purposes.keys(),
+        end_user=record.end_user,
+        today=today_cn(),
+    )
+    _note(record, consent, reason="consent recorded")
+    return consent
+
+
+@router.get(
+    "",
+    summary="List consents this client recorded",
+    response_model=Page[Consent],
+    dependencies=READ,
+    responses=problem_responses(400, 422),
+)
+async def list_consents(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    record: RecordDep,
+    resident: Annotated[
+        str | None,
+        Query(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$", description="Only this resident's."),
+    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
+    """List the consents the calling client recorded, in a stable order; follow `next` until it is null."""
+    key = decode_cursor(cursor, arity=1)
+    items, last = await service.page(
+        engine, principal=principal, resident_id=resident, after=str(key[0]) if key else None, limit=limit
+    )
+    record.disclose("consent", [*(c["id"] for c in items), *dict.fromkeys(c["resident_id"] for c in items)])
+    today = today_cn()
+    return {
+        "items": [service.view(c, today=today) for c in items],
+        "next": encode_cursor([last]) if last else None,
+    }
+
+
+@router.get(
+    "/{consent_id}",
+    summary="Get a consent",
+    response_model=Consent,
+    dependencies=READ,
+    responses=problem_responses(404, 422),
+)
+async def get_consent(
+    principal: PrincipalDep, engine: EngineDep, record: RecordDep, consent_id: ConsentId
+) -> dict[str, Any]:
+    """Return one consent the calling client recorded (another client's answers 404)."""
+    consent = await service.found(engine, consent_id, principal=principal)
+    _note(record, consent, reason="consent read")
+    return service.view(consent, today=today_cn())
+
+
+@router.post(
+    "/{consent_id}:revoke",
+    summary="Revoke a consent",
+    response_model=Consent,
+    dependencies=WRITE,
+    responses=problem_responses(404, 409, 422),
+)
+async def revoke_consent(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    record: RecordDep,
+    consent_id: ConsentId,
+    body: Annotated[ConsentRevoke, Body()],
+) -> dict[str, Any]:
+    """Withdraw a consent (PIPL Art. 15): from now on no request may act under it."""
+    consent = await service.revoke(
+        engine, consent_id, principal=principal, by=record.end_user, reason=body.reason
+    )
+    _note(record, consent, reason="consent revoked")
+    return service.view(consent, today=today_cn())

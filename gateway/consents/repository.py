@@ -1,0 +1,70 @@
+"""Consent queries, all on the async engine (assisted requests are human-paced, not the hot path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from schemas.tables_consent import ConsentRow
+
+C = ConsentRow.__table__  # type: ignore[attr-defined]
+
+
+def _row(r: Any) -> dict[str, Any]:
+    d = dict(r._mapping)
+    d["evidence"] = orjson.loads(d["evidence"])
+    for key in ("created_at", "revoked_at"):
+        # Stored in UTC; SQLite gives it back without a zone, and RFC 3339 needs one.
+        if isinstance(d.get(key), dt.datetime) and d[key].tzinfo is None:
+            d[key] = d[key].replace(tzinfo=dt.UTC)
+    return d
+
+
+async def create(engine: AsyncEngine, values: dict[str, Any]) -> dict[str, Any]:
+    """Insert a consent; return it as stored."""
+    vals = {**values, "evidence": orjson.dumps(values["evidence"]).decode()}
+    async with engine.begin() as conn:
+        await conn.execute(insert(C).values(**vals))
+        row = (await conn.execute(select(C).where(C.c.id == values["id"]))).one()
+    return _row(row)
+
+
+async def get(engine: AsyncEngine, consent_id: str, *, agent_client_id: str) -> dict[str, Any] | None:
+    """Return a consent the client recorded, or None (another client's answers the same as none)."""
+    stmt = select(C).where(C.c.id == consent_id, C.c.agent_client_id == agent_client_id)
+    async with engine.connect() as conn:
+        row = (await conn.execute(stmt)).first()
+    return _row(row) if row else None
+
+
+async def list_for(
+    engine: AsyncEngine, *, agent_client_id: str, resident_id: str | None, after: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Return a page of the client's consents ordered by id, and the key to continue from."""
+    stmt = select(C).where(C.c.agent_client_id == agent_client_id)
+    if resident_id is not None:
+        stmt = stmt.where(C.c.resident_id == resident_id)
+    if after is not None:
+        stmt = stmt.where(C.c.id > after)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(stmt.order_by(C.c.id).limit(limit + 1))).all()
+    more = len(rows) > limit
+    page = [_row(r) for r in rows[:limit]]
+    return page, (page[-1]["id"] if more else None)
+
+
+async def revoke(
+    engine: AsyncEngine, consent_id: str, *, agent_client_id: str, by: str | None, reason: str
+) -> bool:
+    """Mark a consent revoked now; False when it is unknown to the client or already revoked."""
+    async with engine.begin() as conn:
+        done = await conn.execute(
+            update(C)
+            .where(C.c.id == consent_id, C.c.agent_client_id == agent_client_id, C.c.revoked_at.is_(None))
+            .values(revoked_at=dt.datetime.now(dt.UTC), revoked_by=by, revoked_reason=reason)
+        )
+    return bool(done.rowcount == 1)

@@ -1,0 +1,155 @@
+"""Consents for assisted access (代办): record, revoke, and check one against an assisted request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.auth.tokens import Principal
+from gateway.consents import repository
+from gateway.consents.models import ConsentCreate
+from gateway.errors import Conflict, NotFound, ValidationFailed
+from gateway.policy.errors import ConsentInvalid
+from gateway.residents import repository as residents
+from gateway.store import ReadStore
+from schemas.regions import in_subtree
+
+
+def new_consent_id() -> str:
+    """Return a fresh, unguessable consent reference (C + 16 hex digits)."""
+    return "C" + secrets.token_hex(8).upper()
+
+
+def status_of(consent: Mapping[str, Any], *, today: dt.date) -> str:
+    """Return pending, active, expired or revoked, as of `today` (China Standard Time)."""
+    if consent["revoked_at"] is not None:
+        return "revoked"
+    if today < consent["valid_from"]:
+        return "pending"
+    return "expired" if today > consent["valid_until"] else "active"
+
+
+def view(consent: dict[str, Any], *, today: dt.date) -> dict[str, Any]:
+    """Return a stored consent with its status as of `today`."""
+    return {**consent, "status": status_of(consent, today=today)}
+
+
+def _invalid_body(field: str, message: str, kind: str) -> ValidationFailed:
+    errors = [{"loc": ["body", field], "msg": message, "type": kind}]
+    return ValidationFailed(f"body.{field}: {message}", errors=errors)
+
+
+async def record(
+    engine: AsyncEngine,
+    db: ReadStore,
+    body: ConsentCreate,
+    *,
+    principal: Principal,
+    purposes: Collection[str],
+    end_user: str | None,
+    today: dt.date,
+) -> dict[str, Any]:
+    """Record a resident's consent for the calling agent client; return it."""
+    if body.purpose not in purposes:
+        # PIPL Art. 6: only an enumerated, specified purpose can be consented to.
+        known = ", ".join(sorted(purposes))
+        message = f"unknown purpose {body.purpose!r}; one of: {known}"
+        raise _invalid_body("purpose", message, "unknown_purpose")
+    if body.valid_until < today:
+        raise _invalid_body("valid_until", f"valid_until {body.valid_until} is already past", "date_past")
+    if body.national_id is not None:
+        found = await residents.get_by_national_id(db, body.national_id)
+        resident_id, doc = found if found is not None else (None, None)
+    else:
+        resident_id, doc = body.resident_id, await residents.get_doc(db, body.resident_id or "")
+    region = orjson.loads(doc).get("region_code") if doc is not None else None
+    mine = principal.region_code
+    if doc is None or (mine is not None and not (region and in_subtree(region, mine))):
+        # Outside the agent's own region answers exactly like an unknown resident.
+        raise NotFound(f"no resident {body.resident_id}" if body.resident_id else "no resident holds this ID")
+    values = {
+        "id": new_consent_id(),
+        "resident_id": resident_id,
+        "purpose": body.purpose,
+        "valid_from": body.valid_from,
+        "valid_until": body.valid_until,
+        "method": body.evidence.method.value,
+        "evidence": body.evidence.model_dump(mode="json"),
+        "agent_client_id": principal.client_id,
+        "agent_department": principal.department,
+        "recorded_by": end_user,
+        "created_at": dt.datetime.now(dt.UTC),
+    }
+    return view(await repository.create(engine, values), today=today)
+
+
+async def found(engine: AsyncEngine, consent_id: str, *, principal: Principal) -> dict[str, Any]:
+    """Return a consent the caller recorded, or raise NotFound."""
+    consent = await repository.get(engine, consent_id, agent_client_id=principal.client_id)
+    if consent is None:
+        raise NotFound(f"no consent {consent_id}")
+    return consent
+
+
+async def page(
+    engine: AsyncEngine, *, principal: Principal, resident_id: str | None, after: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Return a page of the consents the caller recorded, and the key to continue from."""
+    return await repository.list_for(
+        engine, agent_client_id=principal.client_id, resident_id=resident_id, after=after, limit=limit
+    )
+
+
+async def revoke(
+    engine: AsyncEngine, consent_id: str, *, principal: Principal, by: str | None, reason: str
+) -> dict[str, Any]:
+    """Revoke a consent the caller recorded (PIPL Art. 15); return it."""
+    await found(engine, consent_id, principal=principal)
+    if not await repository.revoke(
+        engine, consent_id, agent_client_id=principal.client_id, by=by, reason=reason
+    ):
+        raise Conflict(f"consent {consent_id} is already revoked")
+    return await found(engine, consent_id, principal=principal)
+
+
+async def check(
+    engine: AsyncEngine,
+    consent_id: str,
+    *,
+    client_id: str,
+    resident_id: str | None,
+    purpose: str | None,
+    today: dt.date,
+) -> dict[str, Any]:
+    """Return the consent if it covers an assisted request, else raise ConsentInvalid saying why."""
+
+    def invalid(detail: str, problem: str) -> ConsentInvalid:
+        return ConsentInvalid(detail, consent_id=consent_id, problem=problem)
+
+    # A consent is given to the processor that recorded it (PIPL Art. 14): no other client may use it.
+    consent = await repository.get(engine, consent_id, agent_client_id=client_id)
+    if consent is None:
+        raise invalid(f"no consent {consent_id} recorded by client {client_id}", "unknown")
+    if resident_id is None:
+        message = "X-Consent-Id needs X-On-Behalf-Of naming the consent's resident"
+        raise invalid(message, "on-behalf-of-missing")
+    if resident_id != consent["resident_id"]:
+        raise invalid(f"consent {consent_id} is not for resident {resident_id}", "other-resident")
+    if purpose != consent["purpose"]:
+        raise invalid(
+            f"consent {consent_id} is for purpose {consent['purpose']!r}, not X-Purpose {purpose!r}",
+            "other-purpose",
+        )
+    state = status_of(consent, today=today)
+    if state == "revoked":
+        raise invalid(f"consent {consent_id} was withdrawn (PIPL Art. 15)", "revoked")
+    if state == "pending":
+        raise invalid(f"consent {consent_id} is in force from {consent['valid_from']}", "not-yet-valid")
+    if state == "expired":
+        raise invalid(f"consent {consent_id} ended on {consent['valid_until']}", "expired")
+    return consent
