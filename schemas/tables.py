@@ -224,5 +224,8 @@ class SyncDirtyRow(SQLModel, table=True):
 from schemas import tables_audit as tables_audit  # noqa: E402
 from schemas import tables_auth as tables_auth  # noqa: E402
 
+# Push ingest's Idempotency-Keys.
+from schemas import tables_ingest as tables_ingest  # noqa: E402
+
 # The access policy's tables (sharing requests, approval grants, rate counters).
 from schemas import tables_policy as tables_policy  # noqa: E402

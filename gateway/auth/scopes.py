@@ -22,6 +22,10 @@ class Scope(StrEnum):
     DISCLOSURES_READ = "disclosures:read"
     SHARING_APPROVE = "sharing:approve"
     STATISTICS_READ = "statistics:read"
+    INGEST_CIVIL_AFFAIRS = "ingest:civil_affairs"
+    INGEST_HR_API = "ingest:hr_api"
+    INGEST_HR_MIGRANT_REGISTER = "ingest:hr_migrant_register"
+    INGEST_PUBLICITY = "ingest:publicity"
 
 
 DESCRIPTIONS: dict[Scope, str] = {
@@ -39,6 +43,10 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.DISCLOSURES_READ: "Read the disclosure record of a resident.",
     Scope.SHARING_APPROVE: "Approve data-sharing requests.",
     Scope.STATISTICS_READ: "Read aggregate statistics.",
+    Scope.INGEST_CIVIL_AFFAIRS: "Push changed civil-affairs (民政) rows: residents, enrolments, services.",
+    Scope.INGEST_HR_API: "Push changed HR (人社) API items: persons and service items.",
+    Scope.INGEST_HR_MIGRANT_REGISTER: "Push rows of the monthly migrant-worker register (外出务工登记).",
+    Scope.INGEST_PUBLICITY: "Push new or edited notices from the county media centre's CMS (宣传).",
 }
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
@@ -50,6 +58,14 @@ READ_SCOPES: tuple[Scope, ...] = (
     Scope.SERVICES_READ,
     Scope.NOTICES_READ,
 )
+
+
+def ingest_scope(source: str) -> Scope | None:
+    """Return the scope that lets a client push records of `source`, or None when there is none."""
+    try:
+        return Scope(f"ingest:{source}")
+    except ValueError:
+        return None
 
 
 def parse_scopes(raw: str | None) -> list[str]:
