@@ -15,14 +15,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from gateway.app import create_app
+from gateway.db import make_sync_engine
 from tests.auth.helpers import auth_settings, fetch_token, register
 
 # (department, scopes) of the clients a test may push or read as.
 CLIENTS = {
     "mz": ("civil_affairs", ["residents:read", "households:read", "notices:read", "ingest:civil_affairs"]),
     "cms": ("publicity", ["notices:read", "ingest:publicity"]),
+    "hr": ("hr", ["residents:read", "ingest:hr_api", "ingest:hr_migrant_register"]),
 }
-PURPOSE = {"mz": "social-assistance-review", "cms": "public-information"}
+PURPOSE = {"mz": "social-assistance-review", "cms": "public-information", "hr": "pension-eligibility"}
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Api:
     tc: TestClient
     engine: Engine
     tokens: dict[str, str] = field(default_factory=dict)
+    client_ids: dict[str, str] = field(default_factory=dict)
 
     def headers(self, who: str, **extra: str) -> dict[str, str]:
         """Return the headers of a request as `who`."""
@@ -53,30 +56,36 @@ class Api:
             return sorted(tuple(r) for r in conn.execute(text(sql)))
 
 
-def _api(url: str, engine: Engine) -> Iterator[Api]:
+def _api(url: str, engine: Engine, *, sources_config: Path) -> Iterator[Api]:
     secrets = {who: register(engine, department=d, scopes=s) for who, (d, s) in CLIENTS.items()}
-    with TestClient(create_app(auth_settings(url)), raise_server_exceptions=False) as tc:
+    settings = auth_settings(url, sources_config=sources_config)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as tc:
         api = Api(tc, engine)
         for who, (client_id, secret) in secrets.items():
             assert secret is not None
             api.tokens[who] = fetch_token(tc, client_id, secret)
+            api.client_ids[who] = client_id
         yield api
 
 
 @pytest.fixture
-def api(store_url: str, store_engine: Engine) -> Iterator[Api]:
-    """Return the app over a fresh store, on SQLite and on PostgreSQL."""
-    yield from _api(store_url, store_engine)
+def api(store_url: str, store_engine: Engine, tmp_path: Path) -> Iterator[Api]:
+    """Return the app over a fresh store, on SQLite and on PostgreSQL; no source is configured."""
+    yield from _api(store_url, store_engine, sources_config=tmp_path / "absent.yaml")
 
 
 @pytest.fixture
-def sqlite_api(sqlite_url: str) -> Iterator[Api]:
-    """Return the app over a fresh SQLite store (tests whose point is not the backend)."""
-    from gateway.db import make_sync_engine
-
+def sqlite_api(sqlite_url: str, tmp_path: Path, shared_samples: Path) -> Iterator[Api]:
+    """Return the app over a fresh SQLite store, the migrant register configured on the samples."""
+    config = tmp_path / "sources.yaml"
+    config.write_text(
+        f"sources:\n  hr_migrant_register:\n    directory: {shared_samples}\n"
+        f"    gazetteer: {shared_samples / 'gazetteer.csv'}\n",
+        encoding="utf-8",
+    )
     engine = make_sync_engine(sqlite_url)
     try:
-        yield from _api(sqlite_url, engine)
+        yield from _api(sqlite_url, engine, sources_config=config)
     finally:
         engine.dispose()
 
@@ -85,7 +94,7 @@ def civil_rows(samples: Path, table: str) -> list[dict[str, Any]]:
     """Return a table of the civil-affairs sample as the connector's extract reads it (column -> text)."""
     db = sqlite3.connect(samples / "civil_affairs.sqlite")
     try:
-        cursor = db.execute(f"SELECT * FROM {table} ORDER BY 1")  # noqa: S608 - a fixed table name
+        cursor = db.execute(f"SELECT * FROM {table} ORDER BY 1")  # a fixed table name
         columns = [c[0] for c in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor]
     finally:

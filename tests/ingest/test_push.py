@@ -1,4 +1,4 @@
-"""Push ingest end to end: real tokens, a real store, the same connector translation and quarantine as a sync."""
+"""Push ingest end to end: real tokens, a real store, the connector's translation and quarantine as a sync."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_push_creates_then_updates_residents(api: Api, shared_samples: Path) -> 
 
 
 def test_replay_changes_nothing_and_another_body_is_refused(api: Api, shared_samples: Path) -> None:
-    """The same key and body answer the first answer and change nothing; the same key with another body: 422."""
+    """The same key and body get the first answer and change nothing; the key with another body: 422."""
     batch = _two(shared_samples)
     first = api.push("civil_affairs", batch, key="batch-0001")
     assert first.status_code == 200, first.text
@@ -121,7 +121,7 @@ def _notice(guid: str, **extra: Any) -> dict[str, Any]:
         "guid": guid,
         "title": "关于冬季防火的通知",
         "link": f"https://media.shifan.example/n/{guid}",
-        "description": '<p>请各村做好冬季防火工作。</p><script>alert(1)</script><img src="x" onerror="alert(2)">',
+        "description": '<p>请做好冬季防火。</p><script>alert(1)</script><img src="x" onerror="alert(2)">',
         "pubDate": "Mon, 02 Nov 2026 09:00:00 +0800",
         "category": "通知公告",
         "gov:region": ["511599000000"],
