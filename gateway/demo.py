@@ -30,21 +30,28 @@ from schemas.tables import ResidentRow
 COUNTY = "511599000000"
 TOWNSHIP = "511599100000"
 READ = ["residents:read", "households:read", "enrollments:read", "services:read", "notices:read"]
-# (client id, department, region, scopes, a purpose its grants allow)
+# (client id, department, region, scopes, a purpose its grants allow); each department may push to its
+# own sources (ingest:{source}), never to another department's.
 DEMO_CLIENTS: list[tuple[str, str, str | None, list[str], str]] = [
     (
         "civil-affairs",
         "civil_affairs",
         COUNTY,
-        [*READ, "residents.sensitive:read", "statistics:read"],
+        [*READ, "residents.sensitive:read", "statistics:read", "ingest:civil_affairs"],
         "social-assistance-review",
     ),
-    ("hr", "hr", COUNTY, [*READ, "statistics:read"], "pension-eligibility"),
+    (
+        "hr",
+        "hr",
+        COUNTY,
+        [*READ, "statistics:read", "ingest:hr_api", "ingest:hr_migrant_register"],
+        "pension-eligibility",
+    ),
     (
         "publicity",
         "publicity",
         COUNTY,
-        ["notices:read", "notices:write", "services:read"],
+        ["notices:read", "notices:write", "services:read", "ingest:publicity"],
         "public-information",
     ),
     ("qingshan-township", "township", TOWNSHIP, [*READ, "statistics:read"], "social-assistance-review"),

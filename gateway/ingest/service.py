@@ -87,13 +87,19 @@ class IngestRuntime:
             return found
 
     def _settings(self, source: type[Connector[Any]]) -> Any:
-        """Return the source's configured settings, or None when this server does not configure it."""
+        """Return the source's configured settings, or None when this server has none usable for it."""
         if not self.sources_config.is_file():
             return None
-        config = load_config(self.sources_config)
-        if source.name not in config.names:
+        try:
+            config = load_config(self.sources_config)
+            if source.name not in config.names:
+                return None
+            return config.settings(source.name, source.settings_model)
+        except (ConfigError, ValueError) as exc:
+            # Settings a push does not use may be unset here (the HR API key lives with the sync job):
+            # the connector decides in for_push whether it can translate without them.
+            log.info("push %s: source settings not usable here (%s)", source.name, exc)
             return None
-        return config.settings(source.name, source.settings_model)
 
 
 def start_ingest(settings: Settings) -> IngestRuntime:
