@@ -20,7 +20,8 @@ class CivilResidentRow(RawRecord):
     xb: str | None = Field(default=None, alias="XB", description="sex, GB/T 2261.1")
     csrq: str | None = Field(default=None, alias="CSRQ", description="birth date YYYYMMDD")
     mz: str | None = Field(default=None, alias="MZ", description="ethnicity, GB/T 3304")
-    hh: str | None = Field(default=None, alias="HH", description="household number 户号")
+    # The store keys households by this number (64 characters at most).
+    hh: str | None = Field(default=None, alias="HH", max_length=64, description="household number 户号")
     yhzgx: str | None = Field(default=None, alias="YHZGX", description="relation to head, GB/T 4761")
     xzqhdm: str | None = Field(default=None, alias="XZQHDM", description="village of registration")
     hjdz: str | None = Field(default=None, alias="HJDZ", description="registered address")

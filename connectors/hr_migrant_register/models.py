@@ -87,10 +87,11 @@ class MigrantRegisterPush(PushBatch):
     )
 
     streams = (("rows", RegisterRow),)
+    max_key = 80  # '<file>#<序号>'
 
     file: str = Field(
         min_length=1,
-        max_length=128,
+        max_length=48,
         pattern=r"^[^/\\]*\d{4}-\d{2}[^/\\]*$",
         description="The monthly file these rows belong to (its YYYY-MM decides which month wins), "
         "e.g. hr_migrant_register_2026-11.csv.",

@@ -57,6 +57,7 @@ class PublicityPush(PushBatch):
     )
 
     streams = (("items", FeedItem),)
+    max_key = 255  # a guid is often the item's URL
 
     items: list[Payload] = Field(
         default_factory=list,

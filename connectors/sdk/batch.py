@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from connectors.sdk.records import RawItem, RawRecord
 
@@ -28,6 +30,9 @@ class PushBatch(BaseModel):
 
     # (member name, raw model) in the order the runner takes them: people before what links to them.
     streams: ClassVar[tuple[tuple[str, type[RawRecord]], ...]] = ()
+    # Longest record key the store keeps for this source (with the ids derived from it); a record with a
+    # longer key could not even be quarantined, so the batch is refused instead.
+    max_key: ClassVar[int] = 64
 
     def raw_items(self) -> Iterator[RawItem]:
         """Yield every pushed payload as a raw item of its stream's model, streams in declared order."""
@@ -43,6 +48,14 @@ class PushBatch(BaseModel):
         """Return the source key of every pushed record (for the audit event), in batch order."""
         return [item.model.key_of(item.payload) for item in self.raw_items()]
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """Say in the schema what the validator checks: at least one member is a non-empty list."""
+        schema = handler.resolve_ref_schema(handler(core))
+        names = [cls.model_fields[name].alias or name for name, _ in cls.streams]
+        schema["anyOf"] = [{"required": [name], "properties": {name: {"minItems": 1}}} for name in names]
+        return schema
+
     @model_validator(mode="after")
     def _bounded(self) -> Self:
         total = self.size()
@@ -50,4 +63,9 @@ class PushBatch(BaseModel):
             raise ValueError("the batch holds no records")
         if total > MAX_RECORDS:
             raise ValueError(f"a batch holds at most {MAX_RECORDS} records; this one holds {total}: split it")
+        for n, item in enumerate(self.raw_items(), start=1):
+            if len(item.model.key_of(item.payload)) > self.max_key:
+                raise ValueError(
+                    f"record {n}: its {item.model.key_alias} is longer than {self.max_key} characters"
+                )
         return self

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-import orjson
 from sqlalchemy import Engine
 
 from connectors.sdk.base import Connector
@@ -125,8 +125,11 @@ class Answer:
 
 def fingerprint(batch: PushBatch) -> str:
     """Return a digest of the batch's content (member order and whitespace do not matter)."""
-    canonical = orjson.dumps(batch.model_dump(by_alias=True), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+    # The standard library, not orjson: a pushed integer may exceed 64 bits.
+    canonical = json.dumps(
+        batch.model_dump(by_alias=True), sort_keys=True, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def ingest(runtime: IngestRuntime, source: Pushable, *, ref: KeyRef, batch: PushBatch) -> Answer:

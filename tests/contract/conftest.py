@@ -51,6 +51,10 @@ PROFILES = {
             "statistics:read",
             "disclosures:read",
             "sharing:approve",
+            # Push ingest is fuzzed too (the register is not configured here: its pushes would answer 503).
+            "ingest:civil_affairs",
+            "ingest:hr_api",
+            "ingest:publicity",
         ),
         "social-assistance-review",
     ),

@@ -128,3 +128,20 @@ def test_an_unconfigured_register_answers_503(api: Api, shared_samples: Path) ->
     r = api.push("hr_migrant_register", _register_batch(shared_samples), who="hr")
     _problem(r, 503, "source-not-configured")
     assert api.rows("SELECT record_key FROM resident_source") == []
+
+
+def test_odd_values_are_held_back_or_refused_never_a_500(sqlite_api: Api, shared_samples: Path) -> None:
+    """A number beyond 64 bits is quarantined like any wrong type; a key the store cannot hold: 422."""
+    api = sqlite_api
+    row = civil_rows(shared_samples, "T_HJ_JMXX")[0]
+    odd = {**row, "JMID": "MZ-ODD", "XM": 10**30}
+    r = api.push("civil_affairs", {"T_HJ_JMXX": [{**row, "EXTRA": 10**30}, odd]})
+    assert r.status_code == 200, r.text
+    assert (r.json()["created"], [(h["key"], h["reason"]) for h in r.json()["held_back"]]) == (
+        1,
+        [("MZ-ODD", "invalid_record")],
+    )
+    assert api.rows("SELECT raw FROM quarantine")[0][0].count(str(10**30)) == 1  # kept exactly
+    long_key = api.push("civil_affairs", {"T_HJ_JMXX": [{**row, "JMID": "M" * 65}]})
+    _problem(long_key, 422, "validation-failed")
+    assert "longer than 64 characters" in long_key.json()["detail"]
