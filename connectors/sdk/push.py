@@ -50,7 +50,7 @@ class PushResult:
     unchanged: int = 0
     superseded: int = 0  # an earlier copy of a key in the same batch: the later copy is the one stored
     quarantined: list[HeldRecord] = field(default_factory=list)
-    released: int = 0  # records of this source let out of quarantine (pushed now, or waiting on these)
+    released: int = 0  # pushed records that were in quarantine and are stored now
 
     @property
     def reasons(self) -> Counter[str]:
@@ -81,15 +81,16 @@ class _PushSync(_SourceSync):
             self._take(pending, item)
         # One transaction for the whole batch: MAX_RECORDS stays below any batch_size a sync would use.
         self._flush(pending, None)
+        # Records that were waiting on these (an enrolment on its resident) are stored now, as in a sync;
+        # the answer, committed with the batch, counts the pushed records only.
         self._replay()
-        self.result.released = self.summary.released
         return self.result
 
-    def _committing(self, ctx: BatchContext, *, reasons: Counter[str], replay: bool) -> None:
+    def _committing(self, ctx: BatchContext, *, reasons: Counter[str], released: int, replay: bool) -> None:
         if replay:
             return
         r = self.result
-        r.created, r.updated, r.unchanged = ctx.created, ctx.updated, ctx.unchanged
+        r.created, r.updated, r.unchanged, r.released = ctx.created, ctx.updated, ctx.unchanged, released
         latest = {h.key: h for h in ctx.held}  # the same key held twice: the later copy is the one kept
         r.quarantined = [HeldRecord(h.key, h.reason, h.message) for h in latest.values()]
         r.superseded = max(0, r.received - r.created - r.updated - r.unchanged - len(r.quarantined))

@@ -316,7 +316,7 @@ class _SourceSync:
             reasons = write_quarantine(ctx, already=self.quarantined)
             released = release(ctx, already=self.quarantined)
             ctx.flush_dirty()
-            self._committing(ctx, reasons=reasons, replay=replay)
+            self._committing(ctx, reasons=reasons, released=released, replay=replay)
             if checkpoint is not None:
                 save_state(
                     store, self.source, state=checkpoint.state, watermark=checkpoint.watermark, now=self.now
@@ -332,7 +332,7 @@ class _SourceSync:
             s.quarantined.update(reasons)
             self.progress.advanced(self.source, read=s.read)
 
-    def _committing(self, ctx: BatchContext, *, reasons: Counter[str], replay: bool) -> None:
+    def _committing(self, ctx: BatchContext, *, reasons: Counter[str], released: int, replay: bool) -> None:
         """Run in a batch's transaction just before it commits (push ingest records its answer there)."""
 
     def _replay(self) -> None:

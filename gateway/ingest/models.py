@@ -42,8 +42,9 @@ class IngestResult(BaseModel):
         ]
     )
     released: int = Field(
-        description="Records of this source let out of quarantine by this push (corrected ones, or "
-        "enrolments that were waiting for a resident pushed now).",
+        description="Pushed records that were in quarantine and are stored now (corrected at the source). "
+        "Records that were waiting on the pushed ones (an enrolment on its resident) are stored too, as in "
+        "a sync, but are not counted here.",
         examples=[0],
     )
 

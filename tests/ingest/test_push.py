@@ -152,3 +152,30 @@ def test_publicity_pushes_notices(api: Api) -> None:
     assert r.status_code == 200 and r.json()["updated"] == 1, r.text
     titles = {n["id"]: n["title"] for n in api.get("/v1/notices", who="cms").json()["items"]}
     assert titles["notice-p1"] == "关于冬季防火的通知（更新）"
+
+
+def test_an_enrolment_pushed_before_its_resident_waits_in_quarantine(api: Api, shared_samples: Path) -> None:
+    """As in a sync: held back as unknown_resident, released by the push that brings the resident."""
+    enrolment = civil_rows(shared_samples, "T_JZ_DBXX")[0]
+    resident = next(r for r in civil_rows(shared_samples, "T_HJ_JMXX") if r["JMID"] == enrolment["JMID"])
+    r = api.push("civil_affairs", {"T_JZ_DBXX": [enrolment]})
+    assert r.status_code == 200, r.text
+    assert [(h["key"], h["reason"]) for h in r.json()["held_back"]] == [
+        (enrolment["DBID"], "unknown_resident")
+    ]
+    r = api.push("civil_affairs", {"T_HJ_JMXX": [resident]})
+    assert r.status_code == 200, r.text
+    assert (r.json()["created"], r.json()["released"]) == (1, 0)  # the answer counts the pushed records
+    assert api.rows("SELECT record_key FROM enrollment") == [(enrolment["DBID"],)]
+    assert api.rows("SELECT record_key FROM quarantine WHERE released_at IS NULL") == []
+
+
+def test_a_corrected_record_is_released_from_quarantine(api: Api, shared_samples: Path) -> None:
+    """A record held back for a bad citizen ID is released when the department pushes it corrected."""
+    row = civil_rows(shared_samples, "T_HJ_JMXX")[0]
+    wrong = {**row, "SFZHM": row["SFZHM"][:-1] + ("0" if row["SFZHM"][-1] != "0" else "1")}
+    r = api.push("civil_affairs", {"T_HJ_JMXX": [wrong]})
+    assert [(h["key"], h["reason"]) for h in r.json()["held_back"]] == [(row["JMID"], "invalid_id")]
+    r = api.push("civil_affairs", {"T_HJ_JMXX": [row]})
+    assert (r.json()["created"], r.json()["released"], r.json()["quarantined"]) == (1, 1, 0), r.text
+    assert api.rows("SELECT record_key FROM quarantine WHERE released_at IS NULL") == []
