@@ -29,15 +29,26 @@ PURPOSE = {"mz": "social-assistance-review", "cms": "public-information", "hr": 
 
 @dataclass
 class Api:
-    """A started app, the store under it and a bearer token per client."""
+    """A started app, the store under it and, on first use, a registered client and token per name."""
 
     tc: TestClient
     engine: Engine
     tokens: dict[str, str] = field(default_factory=dict)
     client_ids: dict[str, str] = field(default_factory=dict)
 
+    def client_id(self, who: str) -> str:
+        """Return the id of client `who`, registering it (and fetching its token) on first use."""
+        if who not in self.client_ids:
+            department, scopes = CLIENTS[who]
+            client_id, secret = register(self.engine, department=department, scopes=scopes)
+            assert secret is not None
+            self.tokens[who] = fetch_token(self.tc, client_id, secret)
+            self.client_ids[who] = client_id
+        return self.client_ids[who]
+
     def headers(self, who: str, **extra: str) -> dict[str, str]:
         """Return the headers of a request as `who`."""
+        self.client_id(who)
         return {"Authorization": f"Bearer {self.tokens[who]}", "X-Purpose": PURPOSE[who], **extra}
 
     def push(self, source: str, body: Any, *, who: str = "mz", key: str | None = None) -> httpx.Response:
@@ -57,15 +68,9 @@ class Api:
 
 
 def _api(url: str, engine: Engine, *, sources_config: Path) -> Iterator[Api]:
-    secrets = {who: register(engine, department=d, scopes=s) for who, (d, s) in CLIENTS.items()}
     settings = auth_settings(url, sources_config=sources_config)
     with TestClient(create_app(settings), raise_server_exceptions=False) as tc:
-        api = Api(tc, engine)
-        for who, (client_id, secret) in secrets.items():
-            assert secret is not None
-            api.tokens[who] = fetch_token(tc, client_id, secret)
-            api.client_ids[who] = client_id
-        yield api
+        yield Api(tc, engine)
 
 
 @pytest.fixture

@@ -154,8 +154,11 @@ def test_publicity_pushes_notices(api: Api) -> None:
     assert titles["notice-p1"] == "关于冬季防火的通知（更新）"
 
 
-def test_an_enrolment_pushed_before_its_resident_waits_in_quarantine(api: Api, shared_samples: Path) -> None:
+def test_an_enrolment_pushed_before_its_resident_waits_in_quarantine(
+    sqlite_api: Api, shared_samples: Path
+) -> None:
     """As in a sync: held back as unknown_resident, released by the push that brings the resident."""
+    api = sqlite_api
     enrolment = civil_rows(shared_samples, "T_JZ_DBXX")[0]
     resident = next(r for r in civil_rows(shared_samples, "T_HJ_JMXX") if r["JMID"] == enrolment["JMID"])
     r = api.push("civil_affairs", {"T_JZ_DBXX": [enrolment]})
@@ -170,8 +173,9 @@ def test_an_enrolment_pushed_before_its_resident_waits_in_quarantine(api: Api, s
     assert api.rows("SELECT record_key FROM quarantine WHERE released_at IS NULL") == []
 
 
-def test_a_corrected_record_is_released_from_quarantine(api: Api, shared_samples: Path) -> None:
+def test_a_corrected_record_is_released_from_quarantine(sqlite_api: Api, shared_samples: Path) -> None:
     """A record held back for a bad citizen ID is released when the department pushes it corrected."""
+    api = sqlite_api
     row = civil_rows(shared_samples, "T_HJ_JMXX")[0]
     wrong = {**row, "SFZHM": row["SFZHM"][:-1] + ("0" if row["SFZHM"][-1] != "0" else "1")}
     r = api.push("civil_affairs", {"T_HJ_JMXX": [wrong]})

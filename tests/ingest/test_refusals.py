@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from connectors.civil_affairs.models import CivilAffairsPush
 from connectors.sdk.batch import MAX_RECORDS
 from connectors.sdk.store import Store
@@ -57,7 +59,7 @@ def test_scope_key_source_and_shape_refusals(sqlite_api: Api, shared_samples: Pa
 def test_a_key_in_flight_answers_409_until_its_lease_ends(sqlite_api: Api, shared_samples: Path) -> None:
     """While another request holds the key: 409; once its holder is gone (lease over), a retry takes it."""
     api, batch = sqlite_api, _row(shared_samples)
-    ref = KeyRef(client_id=api.client_ids["mz"], source="civil_affairs", key="held")
+    ref = KeyRef(client_id=api.client_id("mz"), source="civil_affairs", key="held")
     digest = fingerprint(CivilAffairsPush.model_validate(batch))
     started = dt.datetime.now(dt.UTC)
     with api.engine.begin() as conn:
@@ -82,7 +84,7 @@ def test_the_audit_event_says_what_was_pushed(sqlite_api: Api, shared_samples: P
         f"SELECT resource, reason, status, client_id FROM audit_event WHERE seq = {seq}"
     )
     key = batch["T_HJ_JMXX"][0]["JMID"]
-    assert (resource, status, client) == ("ingest", 200, api.client_ids["mz"])
+    assert (resource, status, client) == ("ingest", 200, api.client_id("mz"))
     assert reason.startswith("ingest civil_affairs key audited-1: received 1, created 1")
     assert api.rows(f"SELECT record_id FROM audit_event_record WHERE seq = {seq}") == [
         (f"civil_affairs:{key}",)
@@ -123,6 +125,7 @@ def test_migrant_register_rows_are_held_back_as_a_sync_would(sqlite_api: Api, sh
     assert {h["key"]: h["reason"] for h in r.json()["held_back"]} == held
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_an_unconfigured_register_answers_503(api: Api, shared_samples: Path) -> None:
     """Without the register's gazetteer configured, its rows cannot be translated: 503, nothing stored."""
     r = api.push("hr_migrant_register", _register_batch(shared_samples), who="hr")
