@@ -1,6 +1,6 @@
 """Push ingest: a pushed batch takes the sync's own steps (validate, translate, quarantine, link, upsert).
 
-Entry point: ``run_push(engine, connector, batch, *, commit_with) -> PushResult``. The batch's records are
+Entry point: ``run_push(engine, *, connector, batch, commit_with) -> PushResult``. The batch's records are
 committed in one transaction holding the sync write lock, so a push and a running sync of the same source
 serialise batch by batch; a push moves no watermark and takes no sync lease. `commit_with` runs inside that
 transaction with the result, so a caller's own record of the push (an idempotency key) commits or fails with
@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from connectors.sdk.base import Connector
 from connectors.sdk.batch import PushBatch
 from connectors.sdk.linking.refresh import refresh
+
+# The sync's own steps, not a copy of them: a push is a sync of one batch without extract and checkpoints.
 from connectors.sdk.runner import _Batch, _Quiet, _SourceSync, sync_clock
 from connectors.sdk.sinks import BatchContext
 from connectors.sdk.sinks.quarantine import open_keys
@@ -65,7 +67,7 @@ class _PushSync(_SourceSync):
     """One pushed batch on its own connection: the sync's steps, no checkpoint, no lease."""
 
     def __init__(
-        self, conn: Any, connector: Connector[Any], *, now: dt.datetime, hook: CommitHook | None
+        self, conn: Connection, *, connector: Connector[Any], now: dt.datetime, hook: CommitHook | None
     ) -> None:
         super().__init__(conn, connector, now=now, progress=_Quiet())
         self.hook = hook
@@ -100,9 +102,9 @@ class _PushSync(_SourceSync):
 
 def run_push(
     engine: Engine,
+    *,
     connector: Connector[Any],
     batch: PushBatch,
-    *,
     commit_with: CommitHook | None = None,
     now: dt.datetime | None = None,
     today: dt.date | None = None,
@@ -111,7 +113,7 @@ def run_push(
     clock_now, clock_today = sync_clock()
     now, today = now or clock_now, today or clock_today
     with tracer.start_as_current_span(f"push {connector.name}") as span, engine.connect() as conn:
-        result = _PushSync(conn, connector, now=now, hook=commit_with).push(batch)
+        result = _PushSync(conn, connector=connector, now=now, hook=commit_with).push(batch)
         refresh(conn, now=now, today=today)
         span.set_attribute("xz.source", connector.name)
         span.set_attribute("xz.received", result.received)

@@ -83,7 +83,7 @@ def _route(source: service.Pushable) -> Callable[..., Awaitable[Response]]:
         # The audit event names what was pushed: the source's record keys, and the outcome as its reason.
         record.resource = "ingest"
         record.record_ids.extend(f"{source.name}:{k}" for k in batch.record_keys())
-        answer = await service.ingest(runtime, source, ref=ref, batch=batch)
+        answer = await service.ingest(runtime, source=source, ref=ref, batch=batch)
         record.reason = f"ingest {source.name} key {key}: {answer.summary}"
         headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
         return Response(answer.body, media_type="application/json", headers=headers)

@@ -42,7 +42,7 @@ class KeyRef:
     key: str
 
 
-def claim(store: Store, ref: KeyRef, *, fingerprint: str, now: dt.datetime, lease: dt.timedelta) -> Claim:
+def claim(store: Store, *, ref: KeyRef, fingerprint: str, now: dt.datetime, lease: dt.timedelta) -> Claim:
     """Claim a key for a push of the body with `fingerprint`, or say why not."""
     inserted = store.run(
         "INSERT INTO ingest_key (client_id, source, idem_key, fingerprint, state, created_at, locked_until) "
@@ -57,7 +57,7 @@ def claim(store: Store, ref: KeyRef, *, fingerprint: str, now: dt.datetime, leas
         (ref.client_id, ref.source, ref.key),
     )
     if not rows:  # purged between the two statements: the key is free again
-        return claim(store, ref, fingerprint=fingerprint, now=now, lease=lease)
+        return claim(store, ref=ref, fingerprint=fingerprint, now=now, lease=lease)
     stored, state, status, response, locked_until = rows[0]
     if stored != fingerprint:
         return Claim(Claimed.MISMATCH)
@@ -75,7 +75,7 @@ def claim(store: Store, ref: KeyRef, *, fingerprint: str, now: dt.datetime, leas
     return Claim(Claimed.NEW if taken else Claimed.IN_FLIGHT)
 
 
-def complete(store: Store, ref: KeyRef, *, status: int, response: str) -> None:
+def complete(store: Store, *, ref: KeyRef, status: int, response: str) -> None:
     """Store the push's answer for replays (in the transaction that commits its records)."""
     store.run(
         "UPDATE ingest_key SET state = ?, status = ?, response = ?, locked_until = NULL "
@@ -84,7 +84,7 @@ def complete(store: Store, ref: KeyRef, *, status: int, response: str) -> None:
     )
 
 
-def release(store: Store, ref: KeyRef) -> None:
+def release(store: Store, *, ref: KeyRef) -> None:
     """Free a key whose push failed before committing, so the client may retry with it."""
     store.run(
         "DELETE FROM ingest_key WHERE client_id = ? AND source = ? AND idem_key = ? AND state = ?",

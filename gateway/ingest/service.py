@@ -132,18 +132,18 @@ def fingerprint(batch: PushBatch) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def ingest(runtime: IngestRuntime, source: Pushable, *, ref: KeyRef, batch: PushBatch) -> Answer:
+async def ingest(runtime: IngestRuntime, *, source: Pushable, ref: KeyRef, batch: PushBatch) -> Answer:
     """Run a push in a worker thread (the runner is synchronous); replays answer what was answered."""
-    return await anyio.to_thread.run_sync(partial(_ingest, runtime, source, ref=ref, batch=batch))
+    return await anyio.to_thread.run_sync(partial(_ingest, runtime, source=source, ref=ref, batch=batch))
 
 
-def _ingest(runtime: IngestRuntime, source: Pushable, *, ref: KeyRef, batch: PushBatch) -> Answer:
+def _ingest(runtime: IngestRuntime, *, source: Pushable, ref: KeyRef, batch: PushBatch) -> Answer:
     connector = runtime.connector(source.connector)
     now = dt.datetime.now(dt.UTC)
     with runtime.engine.begin() as conn:
         store = Store(conn)
         repository.purge(store, before=now - KEEP)
-        claim = repository.claim(store, ref, fingerprint=fingerprint(batch), now=now, lease=LEASE)
+        claim = repository.claim(store, ref=ref, fingerprint=fingerprint(batch), now=now, lease=LEASE)
     if claim.outcome is Claimed.MISMATCH:
         raise IdempotencyKeyReused(
             f"Idempotency-Key {ref.key!r} was used with a different {ref.source} batch; use a new key"
@@ -161,15 +161,15 @@ def _ingest(runtime: IngestRuntime, source: Pushable, *, ref: KeyRef, batch: Pus
     def keep_answer(store: Store, result: PushResult) -> None:
         # In the records' own transaction: the answer a replay gets commits with what it describes.
         body = IngestResult.of(result, key=ref.key).model_dump_json().encode()
-        repository.complete(store, ref, status=200, response=body.decode())
+        repository.complete(store, ref=ref, status=200, response=body.decode())
         answer["body"] = body
 
     try:
-        result = run_push(runtime.engine, connector, batch, commit_with=keep_answer)
+        result = run_push(runtime.engine, connector=connector, batch=batch, commit_with=keep_answer)
     except BaseException:
         if "body" not in answer:  # nothing committed: free the key so the client can retry with it
             with runtime.engine.begin() as conn:
-                repository.release(Store(conn), ref)
+                repository.release(Store(conn), ref=ref)
         raise
     return Answer(answer["body"], replayed=False, summary=_summary(result))
 

@@ -63,7 +63,7 @@ def test_a_key_in_flight_answers_409_until_its_lease_ends(sqlite_api: Api, share
     digest = fingerprint(CivilAffairsPush.model_validate(batch))
     started = dt.datetime.now(dt.UTC)
     with api.engine.begin() as conn:
-        repository.claim(Store(conn), ref, fingerprint=digest, now=started, lease=LEASE)
+        repository.claim(Store(conn), ref=ref, fingerprint=digest, now=started, lease=LEASE)
     r = api.push("civil_affairs", batch, key="held")
     _problem(r, 409, "idempotency-key-in-flight")
     assert r.headers["Retry-After"] == "1"
