@@ -183,3 +183,16 @@ def test_a_corrected_record_is_released_from_quarantine(sqlite_api: Api, shared_
     r = api.push("civil_affairs", {"T_HJ_JMXX": [row]})
     assert (r.json()["created"], r.json()["released"], r.json()["quarantined"]) == (1, 1, 0), r.text
     assert api.rows("SELECT record_key FROM quarantine WHERE released_at IS NULL") == []
+
+
+def test_two_copies_of_a_record_in_one_batch_are_both_accounted_for(
+    sqlite_api: Api, shared_samples: Path
+) -> None:
+    """The later copy is stored (as in a sync) and the earlier one is counted as superseded, not dropped."""
+    row = civil_rows(shared_samples, "T_HJ_JMXX")[0]
+    later = {**row, "LXDH": "13900000000"}
+    r = sqlite_api.push("civil_affairs", {"T_HJ_JMXX": [row, later]})
+    assert r.status_code == 200, r.text
+    assert (r.json()["received"], r.json()["created"], r.json()["superseded"]) == (2, 1, 1)
+    [(values,)] = sqlite_api.rows('SELECT "values" FROM resident_source')
+    assert json.loads(values)["phone"] == "13900000000"
