@@ -21,6 +21,8 @@ from gateway.dashboard import views as dashboard
 from gateway.db import make_async_engine
 from gateway.errors import install_error_handlers
 from gateway.households import endpoints as households
+from gateway.ingest import endpoints as ingest
+from gateway.ingest.service import start_ingest, stop_ingest
 from gateway.metrics import METER_NAME, Metrics, PrometheusEndpoint, build_meter_provider
 from gateway.middleware import RequestIdMiddleware
 from gateway.notices import endpoints as notices
@@ -82,9 +84,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         enabled=settings.policy_enabled,
     )
     app.state.audit_writer = await start_audit(settings)
+    app.state.ingest = start_ingest(settings)
     try:
         yield
     finally:
+        stop_ingest(app.state.ingest)
         await stop_audit(app.state.audit_writer)
         await stop_policy(app.state.policy)
         await stop_auth(app.state.auth)
@@ -155,6 +159,7 @@ def create_app(
         sharing.router,
         consents.router,
         stats.router,
+        ingest.build_router(),
         dashboard.router,
         problems_router,
         docs.router,

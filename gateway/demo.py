@@ -30,13 +30,21 @@ from schemas.tables import ResidentRow
 COUNTY = "511599000000"
 TOWNSHIP = "511599100000"
 READ = ["residents:read", "households:read", "enrollments:read", "services:read", "notices:read"]
-# (client id, department, region, scopes, a purpose its grants allow)
+# (client id, department, region, scopes, a purpose its grants allow); each department may push to its
+# own sources (ingest:{source}), never to another department's.
 DEMO_CLIENTS: list[tuple[str, str, str | None, list[str], str]] = [
     (
         "civil-affairs",
         "civil_affairs",
         COUNTY,
-        [*READ, "residents.sensitive:read", "statistics:read", "changes:read", "subscriptions:write"],
+        [
+            *READ,
+            "residents.sensitive:read",
+            "statistics:read",
+            "changes:read",
+            "subscriptions:write",
+            "ingest:civil_affairs",
+        ],
         "social-assistance-review",
     ),
     # HR follows deaths (stop pensions the same day): the change feed and webhook subscriptions.
@@ -44,14 +52,21 @@ DEMO_CLIENTS: list[tuple[str, str, str | None, list[str], str]] = [
         "hr",
         "hr",
         COUNTY,
-        [*READ, "statistics:read", "changes:read", "subscriptions:write"],
+        [
+            *READ,
+            "statistics:read",
+            "changes:read",
+            "subscriptions:write",
+            "ingest:hr_api",
+            "ingest:hr_migrant_register",
+        ],
         "pension-eligibility",
     ),
     (
         "publicity",
         "publicity",
         COUNTY,
-        ["notices:read", "notices:write", "services:read"],
+        ["notices:read", "notices:write", "services:read", "ingest:publicity"],
         "public-information",
     ),
     (

@@ -41,6 +41,8 @@ TAG_DESCRIPTIONS = {
     "policy": "The sharing catalogue, decisions explained, conditional-sharing requests (有条件共享).",
     "statistics": "Aggregate village statistics (村级统计), small cells suppressed.",
     "audit": "The tamper-evident access log (scope audit:read): events, proofs, checkpoints, keys.",
+    "ingest": "Push ingest: department systems push changed records in their source's own format "
+    "(scope ingest:{source}), with an Idempotency-Key.",
 }
 SAMPLE_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 

@@ -230,5 +230,8 @@ from schemas import tables_changes as tables_changes  # noqa: E402
 # Assisted access (代办): residents' consents for village agents.
 from schemas import tables_consent as tables_consent  # noqa: E402
 
+# Push ingest's Idempotency-Keys.
+from schemas import tables_ingest as tables_ingest  # noqa: E402
+
 # The access policy's tables (sharing requests, approval grants, rate counters).
 from schemas import tables_policy as tables_policy  # noqa: E402

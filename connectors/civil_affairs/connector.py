@@ -9,7 +9,12 @@ from typing import Any, ClassVar
 from pydantic import Field, SecretStr
 from sqlalchemy import Engine, create_engine, text
 
-from connectors.civil_affairs.models import CivilEnrollmentRow, CivilResidentRow, CivilServiceRow
+from connectors.civil_affairs.models import (
+    CivilAffairsPush,
+    CivilEnrollmentRow,
+    CivilResidentRow,
+    CivilServiceRow,
+)
 from connectors.civil_affairs.translate import translate_enrollment, translate_resident, translate_service
 from connectors.sdk.base import Connector, Extracted
 from connectors.sdk.config import SourceSettings
@@ -45,6 +50,7 @@ class CivilAffairsConnector(Connector[CivilAffairsSettings]):
     department: ClassVar[Department] = Department.CIVIL_AFFAIRS
     settings_model = CivilAffairsSettings
     raw_models = (CivilResidentRow, CivilEnrollmentRow, CivilServiceRow)
+    push_model = CivilAffairsPush
     order: ClassVar[int] = 10
 
     _engine: Engine | None = None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
+from connectors.sdk.batch import Payload, PushBatch
 from connectors.sdk.records import RawRecord
 
 
@@ -19,7 +20,8 @@ class CivilResidentRow(RawRecord):
     xb: str | None = Field(default=None, alias="XB", description="sex, GB/T 2261.1")
     csrq: str | None = Field(default=None, alias="CSRQ", description="birth date YYYYMMDD")
     mz: str | None = Field(default=None, alias="MZ", description="ethnicity, GB/T 3304")
-    hh: str | None = Field(default=None, alias="HH", description="household number 户号")
+    # The store keys households by this number (64 characters at most).
+    hh: str | None = Field(default=None, alias="HH", max_length=64, description="household number 户号")
     yhzgx: str | None = Field(default=None, alias="YHZGX", description="relation to head, GB/T 4761")
     xzqhdm: str | None = Field(default=None, alias="XZQHDM", description="village of registration")
     hjdz: str | None = Field(default=None, alias="HJDZ", description="registered address")
@@ -57,3 +59,69 @@ class CivilServiceRow(RawRecord):
     cnqx: str | None = Field(default=None, alias="CNQX", description="promised days")
     sxzt: str | None = Field(default=None, alias="SXZT", description="1 offered, 0 withdrawn")
     gxsj: str | None = Field(default=None, alias="GXSJ")
+
+
+class CivilAffairsPush(PushBatch):
+    """Changed rows of the civil-affairs tables, as the department's database holds them (all text)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "T_HJ_JMXX": [
+                        {
+                            "JMID": "MZ00000001",
+                            "XM": "何斌勇",
+                            "SFZHM": "511599199412303173",
+                            "XB": "1",
+                            "CSRQ": "19941230",
+                            "MZ": "01",
+                            "HH": "H511599000002",
+                            "YHZGX": "02",
+                            "XZQHDM": "511599100203",
+                            "HJDZ": "四川省宜宾市示范县竹林村6组86号",
+                            "LXDH": "13235106842",
+                            "RYZT": "2",
+                            "GXSJ": "2026-11-02 09:30:00",
+                        }
+                    ],
+                    "T_JZ_DBXX": [
+                        {
+                            "DBID": "DB00000002",
+                            "JMID": "MZ00000001",
+                            "JZLX": "01",
+                            "JE": "580.00",
+                            "KSRQ": "20240609",
+                            "JSRQ": "20261102",
+                            "ZT": "0",
+                            "GXSJ": "2026-11-02 09:30:00",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    streams = (
+        ("residents", CivilResidentRow),
+        ("enrollments", CivilEnrollmentRow),
+        ("services", CivilServiceRow),
+    )
+
+    residents: list[Payload] = Field(
+        default_factory=list,
+        alias="T_HJ_JMXX",
+        description="Registered residents (户籍居民信息), columns JMID, XM, SFZHM, XB, CSRQ, MZ, HH, YHZGX, "
+        "XZQHDM, HJDZ, LXDH, RYZT, GXSJ.",
+    )
+    enrollments: list[Payload] = Field(
+        default_factory=list,
+        alias="T_JZ_DBXX",
+        description="Social-assistance enrolments (社会救助), columns DBID, JMID, JZLX, JE, KSRQ, JSRQ, ZT, "
+        "GXSJ.",
+    )
+    services: list[Payload] = Field(
+        default_factory=list,
+        alias="T_FW_FWSX",
+        description="Service items (服务事项), columns SXBM, SXMC, BLQD, BLDD, CNQX, SXZT, GXSJ.",
+    )

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from pydantic import Field, SecretStr
 
 from connectors.hr_api.client import HrClient, PageTokenExpired
-from connectors.hr_api.models import HrPerson, HrService
+from connectors.hr_api.models import HrApiPush, HrPerson, HrService
 from connectors.hr_api.translate import translate_person, translate_service
 from connectors.sdk.base import Connector, Extracted
 from connectors.sdk.config import SourceSettings
@@ -41,6 +41,7 @@ class HrApiConnector(Connector[HrApiSettings]):
     department: ClassVar[Department] = Department.HR
     settings_model = HrApiSettings
     raw_models = (HrPerson, HrService)
+    push_model = HrApiPush
     order: ClassVar[int] = 20
 
     client: HrClient | None = None

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.sdk.batch import Payload, PushBatch
 from connectors.sdk.records import RawRecord
 
 
@@ -60,3 +61,42 @@ class HrService(RawRecord):
     hall: str | None = None
     promise_days: int | None = Field(default=None, alias="promiseDays", ge=0)
     active: bool = True
+
+
+class HrApiPush(PushBatch):
+    """Changed items of the HR API, each exactly as GET /api/v2/persons and /api/v2/services return it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "persons": [
+                        {
+                            "personId": "RS0000123",
+                            "idCardNo": "511599198503120417",
+                            "name": "王建国",
+                            "gender": "男",
+                            "birthDate": "1985-03-12",
+                            "phone": "13800000000",
+                            "regionCode": "511599100201",
+                            "employment": {"status": "MIGRANT", "employer": "某建筑公司", "since": "2024-05"},
+                            "insurances": [
+                                {
+                                    "type": "URBAN_RURAL_PENSION",
+                                    "status": "ACTIVE",
+                                    "since": "2019-01-01",
+                                    "monthlyBenefit": None,
+                                }
+                            ],
+                            "updatedAt": "2026-11-01T08:00:00+08:00",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    streams = (("persons", HrPerson), ("services", HrService))
+
+    persons: list[Payload] = Field(default_factory=list, description="Person items of /api/v2/persons.")
+    services: list[Payload] = Field(default_factory=list, description="Service items of /api/v2/services.")

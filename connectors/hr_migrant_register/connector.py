@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import Field
 
 from connectors.gazetteer.reader import VillageIndex, village_index
-from connectors.hr_migrant_register.models import FILE_FIELD, HEADER, RegisterRow
+from connectors.hr_migrant_register.models import FILE_FIELD, HEADER, MigrantRegisterPush, RegisterRow
 from connectors.hr_migrant_register.translate import file_month, translate_row
 from connectors.sdk.base import Connector, Extracted
 from connectors.sdk.config import SourceSettings
@@ -37,12 +37,24 @@ class MigrantRegisterConnector(Connector[RegisterSettings]):
     department: ClassVar[Department] = Department.HR
     settings_model = RegisterSettings
     raw_models = (RegisterRow,)
+    push_model = MigrantRegisterPush
     order: ClassVar[int] = 30
 
     villages: VillageIndex | None = None
 
+    @classmethod
+    def for_push(cls, settings: Any) -> Self:
+        """Build the connector for pushes: village names resolve through the configured gazetteer only."""
+        if not isinstance(settings, RegisterSettings):
+            raise ConfigError("hr_migrant_register: pushes need the source configured (its gazetteer)")
+        return cls(settings)
+
     def open(self) -> None:
         """Index the county's villages."""
+        self.prepare()
+
+    def prepare(self) -> None:
+        """Index the county's villages (the gazetteer file; the register's directory is not read)."""
         path = self.settings.gazetteer or self.settings.directory / "gazetteer.csv"
         if not path.is_file():
             raise ConfigError(f"hr_migrant_register: gazetteer {path} not found (set gazetteer)")

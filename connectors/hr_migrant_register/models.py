@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from connectors.sdk.records import RawRecord
+from connectors.sdk.batch import Payload, PushBatch
+from connectors.sdk.records import RawItem, RawRecord
 
 FILE_FIELD = "_file"  # added by extract: the file a row came from (its month)
 HEADER = (
@@ -54,3 +55,50 @@ class RegisterRow(RawRecord):
     def key(self) -> str:
         """Return '<file>#<序号>'."""
         return f"{self.file}#{self.seq}"
+
+
+class MigrantRegisterPush(PushBatch):
+    """Rows of one monthly register file, keyed by its Chinese header; `file` names the month they are for."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "file": "hr_migrant_register_2026-11.csv",
+                    "rows": [
+                        {
+                            "序号": "1",
+                            "姓名": "徐建琳",
+                            "身份证号码": "51159919880421137X",
+                            "性别": "男",
+                            "户籍所在村": "龙头村",
+                            "村代码": "511599101201",
+                            "务工省份": "广东省",
+                            "务工城市": "东莞市",
+                            "外出时间": "2020-04-02",
+                            "返乡时间": "",
+                            "联系电话": "15012986581",
+                            "登记日期": "2026/11/03",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    streams = (("rows", RegisterRow),)
+    max_key = 80  # '<file>#<序号>'
+
+    file: str = Field(
+        min_length=1,
+        max_length=48,
+        pattern=r"^[^/\\]*\d{4}-\d{2}[^/\\]*$",
+        description="The monthly file these rows belong to (its YYYY-MM decides which month wins), "
+        "e.g. hr_migrant_register_2026-11.csv.",
+    )
+    rows: list[Payload] = Field(default_factory=list, description="Rows keyed by the file's Chinese header.")
+
+    def raw_items(self) -> Iterator[RawItem]:
+        """Yield the rows with the file they belong to, as extract reads them from the directory."""
+        for payload in self.rows:
+            yield RawItem(RegisterRow, {**payload, FILE_FIELD: self.file})

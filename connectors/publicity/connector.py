@@ -13,7 +13,7 @@ import httpx
 from defusedxml.ElementTree import iterparse
 from pydantic import Field
 
-from connectors.publicity.models import GOV, FeedItem
+from connectors.publicity.models import GOV, FeedItem, PublicityPush
 from connectors.publicity.translate import translate_item
 from connectors.sdk.base import Connector, Extracted
 from connectors.sdk.config import SourceSettings
@@ -54,6 +54,7 @@ class PublicityConnector(Connector[PublicitySettings]):
     department: ClassVar[Department] = Department.PUBLICITY
     settings_model = PublicitySettings
     raw_models = (FeedItem,)
+    push_model = PublicityPush
     order: ClassVar[int] = 40
 
     def _fetch(self) -> bytes:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
+from connectors.sdk.batch import Payload, PushBatch
 from connectors.sdk.records import RawRecord
 
 GOV = "urn:example:gov-notice:1"
@@ -24,3 +25,42 @@ class FeedItem(RawRecord):
     regions: list[str] = Field(default_factory=list, alias="gov:region")
     audiences: list[str] = Field(default_factory=list, alias="gov:audience")
     expires: str | None = Field(default=None, alias="gov:expires")
+
+
+class PublicityPush(PushBatch):
+    """New or edited notices from the media centre's CMS: RSS <item>s as objects keyed by element name.
+
+    gov:region and gov:audience are lists (they repeat in the feed); description is the editor's HTML,
+    sanitised before anyone is served it, exactly as a synced feed item is.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "guid": "notice-00100",
+                            "title": "关于冬季防火的通知",
+                            "link": "https://media.shifan.example/n/notice-00100",
+                            "description": "<p>请各村做好冬季防火工作。</p>",
+                            "pubDate": "Mon, 02 Nov 2026 09:00:00 +0800",
+                            "category": "通知公告",
+                            "gov:region": ["511599000000"],
+                            "gov:audience": ["全体村民"],
+                            "gov:expires": "2026-12-31T23:59:59+08:00",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    streams = (("items", FeedItem),)
+    max_key = 255  # a guid is often the item's URL
+
+    items: list[Payload] = Field(
+        default_factory=list,
+        description="Feed items: guid, title, link, description, pubDate (RFC 822), category, gov:region, "
+        "gov:audience, gov:expires (RFC 3339).",
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
+from connectors.sdk.batch import PushBatch
 from connectors.sdk.config import SourceSettings
 from connectors.sdk.records import Checkpoint, RawItem, RawRecord, Translation
 from schemas.codes import Department
@@ -28,10 +29,24 @@ class Connector(Generic[SettingsT]):
     raw_models: ClassVar[tuple[type[RawRecord], ...]]
     # Syncs of several sources run in this order (reference data first, people before what links to them).
     order: ClassVar[int] = 50
+    # What a department system may push to POST /v1/ingest/{name}; None: the source takes no pushes.
+    push_model: ClassVar[type[PushBatch] | None] = None
 
     def __init__(self, settings: SettingsT) -> None:
         """Keep the validated settings; no I/O here."""
         self.settings = settings
+
+    @classmethod
+    def for_push(cls, settings: SourceSettings | None) -> Self:
+        """Build a connector that only translates pushed records: the configured settings, else defaults.
+
+        Translation reads no source setting (it is pure), so a server without the source configured can
+        still take its pushes; a connector whose translation needs configured reference data overrides this.
+        """
+        return cls(settings or cls.settings_model.model_construct())  # type: ignore[arg-type]
+
+    def prepare(self) -> None:
+        """Load the reference data translation needs without reading the source (override when needed)."""
 
     def open(self) -> None:
         """Connect and load reference data the translation needs (override when needed)."""

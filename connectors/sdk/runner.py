@@ -316,6 +316,7 @@ class _SourceSync:
             reasons = write_quarantine(ctx, already=self.quarantined)
             released = release(ctx, already=self.quarantined)
             ctx.flush_dirty()
+            self._committing(ctx, reasons=reasons, released=released, replay=replay)
             if checkpoint is not None:
                 save_state(
                     store, self.source, state=checkpoint.state, watermark=checkpoint.watermark, now=self.now
@@ -330,6 +331,9 @@ class _SourceSync:
             s.unchanged += ctx.unchanged
             s.quarantined.update(reasons)
             self.progress.advanced(self.source, read=s.read)
+
+    def _committing(self, ctx: BatchContext, *, reasons: Counter[str], released: int, replay: bool) -> None:
+        """Run in a batch's transaction just before it commits (push ingest records its answer there)."""
 
     def _replay(self) -> None:
         """Retry quarantined records whose reason depends on other records (their resident may be here)."""

@@ -26,6 +26,10 @@ class Scope(StrEnum):
     SUBSCRIPTIONS_WRITE = "subscriptions:write"
     CONSENTS_READ = "consents:read"
     CONSENTS_WRITE = "consents:write"
+    INGEST_CIVIL_AFFAIRS = "ingest:civil_affairs"
+    INGEST_HR_API = "ingest:hr_api"
+    INGEST_HR_MIGRANT_REGISTER = "ingest:hr_migrant_register"
+    INGEST_PUBLICITY = "ingest:publicity"
 
 
 DESCRIPTIONS: dict[Scope, str] = {
@@ -47,6 +51,10 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.SUBSCRIPTIONS_WRITE: "Create, list and delete webhook subscriptions; replay dead letters.",
     Scope.CONSENTS_READ: "Read the residents' consents this client recorded for assisted access (代办).",
     Scope.CONSENTS_WRITE: "Record and revoke residents' consents for assisted access (代办).",
+    Scope.INGEST_CIVIL_AFFAIRS: "Push changed civil-affairs (民政) rows: residents, enrolments, services.",
+    Scope.INGEST_HR_API: "Push changed HR (人社) API items: persons and service items.",
+    Scope.INGEST_HR_MIGRANT_REGISTER: "Push rows of the monthly migrant-worker register (外出务工登记).",
+    Scope.INGEST_PUBLICITY: "Push new or edited notices from the county media centre's CMS (宣传).",
 }
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
@@ -58,6 +66,14 @@ READ_SCOPES: tuple[Scope, ...] = (
     Scope.SERVICES_READ,
     Scope.NOTICES_READ,
 )
+
+
+def ingest_scope(source: str) -> Scope | None:
+    """Return the scope that lets a client push records of `source`, or None when there is none."""
+    try:
+        return Scope(f"ingest:{source}")
+    except ValueError:
+        return None
 
 
 def parse_scopes(raw: str | None) -> list[str]:

@@ -53,6 +53,10 @@ PROFILES = {
             "sharing:approve",
             "changes:read",
             "subscriptions:write",
+            # Push ingest is fuzzed too (the register is not configured here: its pushes would answer 503).
+            "ingest:civil_affairs",
+            "ingest:hr_api",
+            "ingest:publicity",
         ),
         "social-assistance-review",
     ),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 
@@ -18,6 +20,15 @@ _FORGET: dict[str, Callable[[BatchContext, list[str]], None]] = {
     "service": forget_services,
     "notice": forget_notices,
 }
+
+
+def raw_json(payload: dict[str, Any]) -> str:
+    """Return a held-back payload as JSON, whatever it holds (a pushed integer may exceed 64 bits)."""
+    try:
+        return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    except orjson.JSONEncodeError:
+        # orjson refuses integers beyond 64 bits; the standard library writes them exactly.
+        return json.dumps(payload, default=str, ensure_ascii=False)
 
 
 def open_keys(store: Store, source: str) -> set[str]:
@@ -49,7 +60,7 @@ def write_quarantine(ctx: BatchContext, *, already: set[str]) -> Counter[str]:
             (
                 ctx.source,
                 h.key,
-                orjson.dumps(h.payload, option=orjson.OPT_NON_STR_KEYS, default=str).decode(),
+                raw_json(h.payload),
                 h.reason,
                 h.message,
                 ctx.now_ts,
