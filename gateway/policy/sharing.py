@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth.dependencies import PrincipalDep
 from gateway.auth.scopes import Scope
 from gateway.deps import EngineDep, IsoDate, SettingsDep
@@ -175,7 +176,7 @@ async def _visible(engine: EngineDep, principal: PrincipalDep, request_id: int) 
 
 
 @router.get(
-    "/{request_id:int}",  # so `/{id}:approve` is not read as a malformed id (405, not 422)
+    "/{request_id:segment}",  # so `/{id}:approve` is not read as a malformed id (405, not 422)
     summary="Get a sharing request",
     response_model=SharingRequest,
     responses=problem_responses(401, 404),

@@ -203,9 +203,11 @@ def test_sigterm_finishes_in_flight_and_flushes_audit(
         for t in threads:
             t.join(timeout=30)
     assert answered and {s for s, _ in answered} == {200}
-    # After SIGTERM a new request is refused at connect, or reset while still in the kernel's accept
-    # queue (never read, never processed: Kubernetes drains the endpoint first, see docs/operations.md).
-    assert errors and all(isinstance(e, httpx.ConnectError | httpx.ReadError) for e in errors), errors
+    # After SIGTERM a new request is refused at connect, reset while still in the kernel's accept queue, or
+    # closed by uvicorn's shutdown before its request was read (never processed: the audit check below
+    # proves it; Kubernetes drains the endpoint first, see docs/operations.md).
+    unread = httpx.ConnectError | httpx.ReadError | httpx.RemoteProtocolError
+    assert errors and all(isinstance(e, unread) for e in errors), errors
     with engine.connect() as conn:
         reads = {
             r[0] for r in conn.execute(text("SELECT seq FROM audit_event WHERE route LIKE '/v1/residents/%'"))
