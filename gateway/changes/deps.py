@@ -10,9 +10,8 @@ from fastapi import Depends
 from gateway.auth.dependencies import PrincipalDep
 from gateway.changes.visibility import Viewer, decide_all
 from gateway.context import RecordDep, RequestRecord
-from gateway.policy.deps import Access, PolicyStateDep, PurposeHeader, SubjectDep
+from gateway.policy.deps import Access, PolicyStateDep, PurposeHeader, SubjectDep, charge_request
 from gateway.policy.errors import GrantMissing, PurposeRequired
-from gateway.policy.ratelimit import check_request
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,16 +30,7 @@ async def feed_access(
     purpose: PurposeHeader = None,
 ) -> FeedAccess:
     """Decide what of the change log the caller sees; refuse when it may read none of it."""
-    per_day = 0
-    if state.enabled:
-        limit = state.engine.policy.limit_for(subject.client_id, subject.department)
-        per_day = limit.records_per_day
-        await check_request(
-            state.limiter,
-            client_id=subject.client_id,
-            per_minute=limit.requests_per_minute,
-            per_day=per_day,
-        )
+    per_day = await charge_request(state, subject)
     decisions = decide_all(state.engine, subject, purpose, scopes=principal.scopes, enabled=state.enabled)
     allowed = {k: d for k, d in decisions.items() if d.allowed}
     record.purpose = purpose

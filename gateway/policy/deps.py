@@ -75,6 +75,20 @@ async def get_policy_state(request: Request) -> PolicyState:
 PolicyStateDep = Annotated[PolicyState, Depends(get_policy_state)]
 
 
+async def charge_request(state: PolicyState, subject: Subject) -> int:
+    """Spend one request of the client's rate limits; return its daily record quota (0 when policy is off)."""
+    if not state.enabled:
+        return 0
+    limit = state.engine.policy.limit_for(subject.client_id, subject.department)
+    await check_request(
+        state.limiter,
+        client_id=subject.client_id,
+        per_minute=limit.requests_per_minute,
+        per_day=limit.records_per_day,
+    )
+    return limit.records_per_day
+
+
 class Access:
     """What one request may see of one resource: row scopes for the query, a projector for documents."""
 
@@ -149,16 +163,7 @@ def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
         consent_id: ConsentHeader = None,
     ) -> Access:
         decision_subject = subject or Subject(client_id="anonymous")
-        per_day = 0
-        if subject is not None and state.enabled:
-            limit = state.engine.policy.limit_for(subject.client_id, subject.department)
-            per_day = limit.records_per_day
-            await check_request(
-                state.limiter,
-                client_id=subject.client_id,
-                per_minute=limit.requests_per_minute,
-                per_day=per_day,
-            )
+        per_day = await charge_request(state, subject) if subject is not None else 0
         assisted = consent_id is not None and state.enabled
         record.consent_id = consent_id  # as presented: the event shows what was claimed, and the outcome
         decision = (
