@@ -27,3 +27,9 @@ CITIZEN_ID = st.builds(
 )
 
 schemathesis.openapi.format("gb11643", CITIZEN_ID)
+
+
+@schemathesis.hook
+def map_headers(ctx: schemathesis.HookContext, headers: dict[str, object] | None) -> dict[str, object] | None:
+    """Send every header as text: a value a stateful link carries over from a JSON body may be a number."""
+    return {k: str(v) for k, v in headers.items()} if headers else headers
