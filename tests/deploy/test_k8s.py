@@ -53,6 +53,18 @@ def one(objs: list[Obj], kind: str) -> Obj:
     return found[0]
 
 
+def component(objs: list[Obj], kind: str, name: str) -> Obj:
+    """Return the single object of a kind whose pods are the named component."""
+    found = [o for o in by_kind(objs, kind) if pod_labels(o).get("app.kubernetes.io/component") == name]
+    assert len(found) == 1, f"expected one {kind} of component {name}, found {len(found)}"
+    return found[0]
+
+
+def api_deployment(objs: list[Obj]) -> Obj:
+    """Return the API's Deployment (the webhook worker has its own)."""
+    return component(objs, "Deployment", "api")
+
+
 def pod_spec(obj: Obj) -> Obj:
     """Return the pod spec of a Deployment, Job or CronJob."""
     if obj["kind"] == "CronJob":
@@ -104,7 +116,7 @@ def test_every_object_validates_against_kubernetes_schemas(overlay: tuple[str, l
 def test_strict_validation_catches_an_unknown_field(overlay: tuple[str, list[Obj]]) -> None:
     """Negative control: a misspelt container field must fail strict validation."""
     _, objs = overlay
-    broken = copy.deepcopy(one(objs, "Deployment"))
+    broken = copy.deepcopy(api_deployment(objs))
     broken["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
@@ -129,7 +141,7 @@ def test_kinds_and_namespace(overlay: tuple[str, list[Obj]]) -> None:
 def test_deployment_probes_and_rollout(overlay: tuple[str, list[Obj]]) -> None:
     """Readiness on /readyz, liveness on /healthz, port 8000, surge-only rollout, replicas left to the HPA."""
     _, objs = overlay
-    dep = one(objs, "Deployment")
+    dep = api_deployment(objs)
     assert "replicas" not in dep["spec"]
     assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     (container,) = pod_spec(dep)["containers"]
@@ -176,7 +188,7 @@ def test_images_come_from_the_county_registry(overlay: tuple[str, list[Obj]]) ->
 def test_topology_spread(overlay: tuple[str, list[Obj]]) -> None:
     """API pods spread across nodes: hard in prod, soft in dev (a one-node cluster)."""
     name, objs = overlay
-    dep = one(objs, "Deployment")
+    dep = api_deployment(objs)
     (tsc,) = pod_spec(dep)["topologySpreadConstraints"]
     assert tsc["topologyKey"] == "kubernetes.io/hostname"
     assert tsc["whenUnsatisfiable"] == ("DoNotSchedule" if name == "prod" else "ScheduleAnyway")
@@ -186,7 +198,7 @@ def test_topology_spread(overlay: tuple[str, list[Obj]]) -> None:
 def test_service_hpa_pdb_point_at_the_deployment(overlay: tuple[str, list[Obj]]) -> None:
     """Service, HPA (autoscaling/v2) and PDB select or target the rendered Deployment."""
     _, objs = overlay
-    dep = one(objs, "Deployment")
+    dep = api_deployment(objs)
     labels = pod_labels(dep)
     assert selects(dep["spec"]["selector"]["matchLabels"], labels)
     assert selects(one(objs, "Service")["spec"]["selector"], labels)
@@ -220,7 +232,7 @@ def test_cronjob_per_source_and_migration_job(overlay: tuple[str, list[Obj]]) ->
 def test_policies_configmap_is_mounted_as_a_directory(overlay: tuple[str, list[Obj]]) -> None:
     """The policy ConfigMap keeps its name across edits and is mounted whole, at GATEWAY_POLICY_DIR."""
     _, objs = overlay
-    dep = one(objs, "Deployment")
+    dep = api_deployment(objs)
     spec = pod_spec(dep)
     (c,) = spec["containers"]
     env = {e["name"]: e.get("value") for e in c["env"]}
@@ -276,7 +288,7 @@ def _rule_ports(rule: Obj) -> set[int]:
 def test_network_policies(overlay: tuple[str, list[Obj]]) -> None:
     """API: in from the ingress namespace on 8000 (plus metrics); out to PostgreSQL, DNS, collector only."""
     _, objs = overlay
-    dep = one(objs, "Deployment")
+    dep = api_deployment(objs)
     pols = {p["metadata"]["name"].removeprefix("dev-"): p for p in by_kind(objs, "NetworkPolicy")}
     deny = pols["gateway-default-deny"]["spec"]
     assert deny["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny and "egress" not in deny
@@ -309,3 +321,30 @@ def test_policy_configmap_holds_loadable_documents(overlay: tuple[str, list[Obj]
     for name, text in cm["data"].items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     loader.load_documents(tmp_path)
+
+
+def test_webhook_worker(overlay: tuple[str, list[Obj]]) -> None:
+    """`gateway worker` in its own Deployment: non-root, read-only root, store secrets and the audit key,
+    the same allow-list ConfigMap as the API, and a NetworkPolicy with no ingress."""
+    _, objs = overlay
+    worker = component(objs, "Deployment", "webhook-worker")
+    spec = pod_spec(worker)
+    (container,) = spec["containers"]
+    assert container["args"] == ["gateway", "worker"]
+    assert spec["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
+    api = pod_spec(api_deployment(objs))["containers"][0]
+    assert container["envFrom"] == api["envFrom"]  # the same (possibly external) Secret
+    allow = {e["name"]: e for e in container["env"]}["GATEWAY_WEBHOOK_ALLOWED_URLS"]
+    assert allow == {e["name"]: e for e in api["env"]}["GATEWAY_WEBHOOK_ALLOWED_URLS"]
+    ref = allow["valueFrom"]["configMapKeyRef"]["name"]
+    assert any(o["kind"] == "ConfigMap" and o["metadata"]["name"] == ref for o in objs), ref
+    audit = {v["name"]: v for v in spec["volumes"]}["audit-key"]["secret"]["secretName"]
+    api_audit = {v["name"]: v for v in pod_spec(api_deployment(objs))["volumes"]}["audit-key"]
+    assert audit == api_audit["secret"]["secretName"]
+    (policy,) = [
+        o
+        for o in by_kind(objs, "NetworkPolicy")
+        if selects(o["spec"]["podSelector"]["matchLabels"], pod_labels(worker))
+        and "webhook-worker" in str(o["spec"]["podSelector"])
+    ]
+    assert "Ingress" in policy["spec"]["policyTypes"] and not policy["spec"].get("ingress")
