@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
 
+import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.consents import service
@@ -101,7 +102,7 @@ async def list_consents(
 
 
 @router.get(
-    "/{consent_id}",
+    "/{consent_id:segment}",  # so `/{id}:revoke` is not read as an odd id (405, not 422)
     summary="Get a consent",
     response_model=Consent,
     dependencies=READ,

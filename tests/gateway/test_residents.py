@@ -184,6 +184,22 @@ def test_405_allow_lists_every_method_of_the_path(client: TestClient, url: str, 
     assert r.status_code == 405 and r.headers["allow"] == allow, r.headers
 
 
+def test_every_custom_method_path_answers_405_to_other_methods(client: TestClient) -> None:
+    # `/{id}:verb` must never be read as the resource `/{id}` with an odd id (gateway/routing.py).
+    import re
+
+    paths = client.get("/openapi.json").json()["paths"]
+    custom = {p: item for p, item in paths.items() if re.search(r"\}:[a-z-]+$", p)}
+    assert custom
+    for template, item in custom.items():
+        url = re.sub(r"\{[^}]+\}", "X1", template)
+        r = client.request("PATCH", url)
+        allow = ", ".join(sorted(m.upper() for m in item))
+        assert (r.status_code, r.headers.get("allow")) == (405, allow), (template, r.status_code, r.text)
+        if "get" not in item:
+            assert client.get(url).status_code == 405, template
+
+
 def test_unhandled_error_is_problem_json_without_trace(client: TestClient, store_engine: Engine) -> None:
     from sqlalchemy import text
 
