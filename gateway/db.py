@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +58,9 @@ def make_async_engine(raw_url: str, *, pool_size: int = 16) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+
+
+def as_utc(value: dt.datetime | str) -> dt.datetime:
+    """Return a stored timestamp as an aware UTC datetime (SQLite returns it without a zone)."""
+    stamp = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)

@@ -12,6 +12,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 
+from gateway.db import as_utc
 from gateway.store import ReadStore
 from schemas.tables_audit import (
     AuditCheckpointRow,
@@ -46,13 +47,6 @@ def _day_pg(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
     return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
-    # SQLite stores naive UTC text; compare in UTC on both backends.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventFilter:
     """What an auditor filters events by; every field is optional."""
@@ -71,9 +65,9 @@ class EventFilter:
         """Apply the filter to a statement over audit_event."""
         conds = []
         if self.since is not None:
-            conds.append(E.ts >= _utc(self.since))
+            conds.append(E.ts >= as_utc(self.since))
         if self.until is not None:
-            conds.append(E.ts < _utc(self.until))
+            conds.append(E.ts < as_utc(self.until))
         for col, value in (
             (E.client_id, self.client),
             (E.department, self.department),

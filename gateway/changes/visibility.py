@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from gateway.auth.scopes import Scope
+from gateway.db import as_utc
 from policies.decide import Decision, FieldPlan, Subject
 from policies.engine import PolicyEngine
 from schemas.regions import in_subtree
@@ -69,7 +70,7 @@ class LoggedChange:
             regions=tuple(row[7].split(",")) if row[7] else (),
             tags=tuple(orjson.loads(row[8])) if row[8] is not None else None,
             resident_id=row[9],
-            changed_at=stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC),
+            changed_at=as_utc(stamp),
         )
 
 

@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.db import as_utc
 from schemas.tables_consent import ConsentRow
 
 C = ConsentRow.__table__  # type: ignore[attr-defined]
@@ -18,9 +19,8 @@ def _row(r: Any) -> dict[str, Any]:
     d = dict(r._mapping)
     d["evidence"] = orjson.loads(d["evidence"])
     for key in ("created_at", "revoked_at"):
-        # Stored in UTC; SQLite gives it back without a zone, and RFC 3339 needs one.
-        if isinstance(d.get(key), dt.datetime) and d[key].tzinfo is None:
-            d[key] = d[key].replace(tzinfo=dt.UTC)
+        if d.get(key) is not None:
+            d[key] = as_utc(d[key])  # RFC 3339 needs a zone
     return d
 
 

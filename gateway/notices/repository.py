@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
+from gateway.db import as_utc
 from gateway.residents import repository as residents
 from gateway.store import ReadStore
 from schemas.codes import Audience, NoticeCategory, ResidentStatus, Tag
@@ -125,9 +126,3 @@ async def list_docs(
     rows = rows[:limit]
     last = (as_utc(rows[-1][2]).isoformat(), rows[-1][0]) if more else None
     return [r[1] for r in rows], last
-
-
-def as_utc(value: dt.datetime | str) -> dt.datetime:
-    """Return a stored timestamp as an aware UTC datetime (SQLite returns text without a zone)."""
-    stamp = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)

@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.db import as_utc
 from policies.models import Grant
 from schemas.tables_policy import PolicyGrantRow, SharingRequestRow
 
@@ -30,9 +31,8 @@ def _row(r: Any) -> dict[str, Any]:
     d = dict(r._mapping)
     d["fields"] = orjson.loads(d["fields"])
     for key in ("created_at", "decided_at"):
-        # Stored in UTC; SQLite gives it back without a zone, and RFC 3339 needs one.
-        if isinstance(d.get(key), dt.datetime) and d[key].tzinfo is None:
-            d[key] = d[key].replace(tzinfo=dt.UTC)
+        if d.get(key) is not None:
+            d[key] = as_utc(d[key])  # RFC 3339 needs a zone
     return d
 
 

@@ -13,6 +13,7 @@ from connectors.sdk.sinks import new_id
 from gateway.auth.keys import key_encryption
 from gateway.auth.tokens import Principal
 from gateway.changes.visibility import decide_all
+from gateway.db import as_utc
 from gateway.errors import NotFound, ValidationFailed
 from gateway.pagination import encode_cursor
 from gateway.policy.errors import GrantMissing, PurposeRequired
@@ -49,7 +50,7 @@ def public(row: Any) -> dict[str, Any]:
         "region": row[2],
         "url": row[3],
         "purpose": row[4],
-        "created_at": created.replace(tzinfo=dt.UTC) if created.tzinfo is None else created,
+        "created_at": as_utc(created),
     }
 
 
