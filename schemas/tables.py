@@ -187,6 +187,10 @@ class QuarantineRow(SQLModel, table=True):
     first_seen: dt.datetime = Field(sa_type=TS)
     last_seen: dt.datetime = Field(sa_type=TS)
     released_at: dt.datetime | None = Field(default=None, sa_type=TS)
+    # How it was closed: released (translated again), withdrawn (gone from its source).
+    resolution: str | None = Field(default=None, max_length=32)
+    # The resident the record was linked to when held back: it returns under the same id.
+    resident_id: str | None = Field(default=None, max_length=16)
 
 
 class SyncStateRow(SQLModel, table=True):

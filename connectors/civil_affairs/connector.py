@@ -20,7 +20,7 @@ from connectors.sdk.base import Connector, Extracted
 from connectors.sdk.config import SourceSettings
 from connectors.sdk.errors import FatalSourceError
 from connectors.sdk.normalise import beijing_to_utc, iso_utc, parse_instant, utc_to_beijing_text
-from connectors.sdk.records import Checkpoint, RawItem, RawRecord, Translation
+from connectors.sdk.records import Checkpoint, Listing, RawItem, RawRecord, Translation
 from schemas.codes import Department
 
 # (raw model, table setting, key column): residents first, so enrolments find their resident.
@@ -52,6 +52,8 @@ class CivilAffairsConnector(Connector[CivilAffairsSettings]):
     raw_models = (CivilResidentRow, CivilEnrollmentRow, CivilServiceRow)
     push_model = CivilAffairsPush
     order: ClassVar[int] = 10
+    # A key column of each table lists what the department still holds: deletions are seen every sync.
+    lists_keys: ClassVar[bool] = True
 
     _engine: Engine | None = None
 
@@ -129,6 +131,7 @@ class CivilAffairsConnector(Connector[CivilAffairsSettings]):
                         yield Checkpoint(state={k: dict(v) for k, v in state.items()})
                     if stamp and (top is None or stamp > top):
                         top = stamp
+                yield _listing(conn, model, table=table, key=key)
                 mark["after"] = None
                 mark["watermark"] = _later(mark.get("watermark"), top)
                 yield Checkpoint(
@@ -144,6 +147,16 @@ class CivilAffairsConnector(Connector[CivilAffairsSettings]):
         if isinstance(raw, CivilServiceRow):
             return translate_service(raw)
         raise TypeError(f"not a civil-affairs row: {type(raw).__name__}")
+
+
+def _listing(conn: Any, model: type[RawRecord], *, table: str, key: str) -> Listing:
+    """List every key of a table now (read after its rows, so whatever the pass read is listed)."""
+    sql = f"SELECT {key} FROM {table}"  # noqa: S608 - validated identifiers
+    try:
+        keys = frozenset(str(k) for (k,) in conn.execute(text(sql)) if k is not None)
+    except Exception as exc:
+        raise FatalSourceError(f"civil_affairs: cannot list {table}: {type(exc).__name__}: {exc}") from None
+    return Listing(model.kind, keys)
 
 
 def _later(current: str | None, gxsj: str | None) -> str | None:

@@ -13,11 +13,11 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from connectors.sdk.batch import PushBatch
 from connectors.sdk.config import SourceSettings
-from connectors.sdk.records import Checkpoint, RawItem, RawRecord, Translation
+from connectors.sdk.records import Checkpoint, Listing, RawItem, RawRecord, Translation
 from schemas.codes import Department
 
 SettingsT = TypeVar("SettingsT", bound=SourceSettings)
-Extracted = RawItem | Checkpoint
+Extracted = RawItem | Checkpoint | Listing
 
 
 class Connector(Generic[SettingsT]):
@@ -31,6 +31,9 @@ class Connector(Generic[SettingsT]):
     order: ClassVar[int] = 50
     # What a department system may push to POST /v1/ingest/{name}; None: the source takes no pushes.
     push_model: ClassVar[type[PushBatch] | None] = None
+    # True when every pass of extract yields a Listing of each kind it reads (deletions seen at once);
+    # otherwise the runner reads the source in full every `reconcile_every_hours` to notice them.
+    lists_keys: ClassVar[bool] = False
 
     def __init__(self, settings: SettingsT) -> None:
         """Keep the validated settings; no I/O here."""

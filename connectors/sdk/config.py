@@ -38,6 +38,11 @@ class SourceSettings(BaseModel):
     commit_every: int = Field(
         default=1, ge=1, description="records pending before a checkpoint commits (1: at every checkpoint)"
     )
+    reconcile_every_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="a source that cannot list its keys is read in full this often, to notice deletions",
+    )
 
 
 @dataclass(frozen=True)

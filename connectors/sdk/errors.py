@@ -52,8 +52,9 @@ class Reason:
     INVALID_REGION = "invalid_region"
     INVALID_AMOUNT = "invalid_amount"
     INVALID_RECORD = "invalid_record"  # the payload does not have the source's documented shape
-    UNKNOWN_RESIDENT = "unknown_resident"  # refers to a person the store does not hold (missing or held back)
+    UNKNOWN_RESIDENT = "unknown_resident"  # refers to a person the source does not hold
+    RESIDENT_HELD_BACK = "resident_held_back"  # its person record is in quarantine: kept, returns with it
 
 
 # Reasons that depend on other records: such quarantined records are replayed at the end of each sync.
-RETRYABLE_REASONS = frozenset({Reason.UNKNOWN_RESIDENT})
+RETRYABLE_REASONS = frozenset({Reason.UNKNOWN_RESIDENT, Reason.RESIDENT_HELD_BACK})

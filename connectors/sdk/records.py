@@ -66,6 +66,18 @@ class Checkpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class Listing:
+    """Every key of one kind of record the source holds now: stored keys not listed were deleted there.
+
+    A connector yields it when its source can list keys cheaply (a key column of a table); the runner
+    withdraws what the source no longer holds at the end of the sync, incremental syncs included.
+    """
+
+    kind: str
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class EnrollmentRecord:
     """A benefit or insurance enrolment, linked to a resident through a person record of its source."""
 

@@ -33,13 +33,36 @@ from connectors.sdk.errors import (
 )
 from connectors.sdk.linking.refresh import RefreshSummary, refresh
 from connectors.sdk.normalise import BEIJING
-from connectors.sdk.records import Checkpoint, EnrollmentRecord, PersonRecord, RawItem, RawRecord
+from connectors.sdk.records import (
+    Checkpoint,
+    EnrollmentRecord,
+    Listing,
+    PersonRecord,
+    RawItem,
+    RawRecord,
+)
 from connectors.sdk.registry import resolve
 from connectors.sdk.sinks import BatchContext, Held
 from connectors.sdk.sinks.entities import write_notices, write_regions, write_services
 from connectors.sdk.sinks.people import write_enrollments, write_people
 from connectors.sdk.sinks.quarantine import open_keys, release, write_quarantine
-from connectors.sdk.state import acquire_lease, load_state, new_holder, release_lease, renew_lease, save_state
+from connectors.sdk.sinks.withdraw import (
+    STORED,
+    StoredEnrollment,
+    close_withdrawn,
+    restore_enrollments,
+    withdraw,
+)
+from connectors.sdk.state import (
+    acquire_lease,
+    load_state,
+    new_holder,
+    reconcile_due,
+    release_lease,
+    renew_lease,
+    save_reconciled,
+    save_state,
+)
 from connectors.sdk.store import sync_connection, write_tx
 from schemas.models import Notice, Region, Service
 
@@ -53,12 +76,16 @@ _KINDS: dict[type, str] = {
     Service: "service",
     Notice: "notice",
     Region: "region",
+    StoredEnrollment: "restore",
 }
+# Kinds a complete pass can reconcile (regions are reference data: never withdrawn by a sync).
+RECONCILED = ("person", "enrollment", "service")
 # Reference data first, people before what links to them.
 _SINKS: tuple[tuple[str, Callable[[BatchContext, Any], None]], ...] = (
     ("region", write_regions),
     ("person", write_people),
     ("enrollment", write_enrollments),
+    ("restore", restore_enrollments),
     ("service", write_services),
     ("notice", write_notices),
 )
@@ -75,6 +102,8 @@ class SyncSummary:
     unchanged: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
     released: int = 0
+    withdrawn: int = 0  # stored records the source no longer holds, withdrawn
+    superseded: int = 0  # records read but replaced by a later copy of the same key in the pass
     duration: float = 0.0
     error: str | None = None
 
@@ -229,6 +258,8 @@ class _SourceSync:
         self.holder = new_holder()
         self.summary = SyncSummary(source=self.source)
         self.quarantined: set[str] = set()
+        self.seen: dict[str, set[str]] = {kind: set() for kind in RECONCILED}
+        self.listings: dict[str, set[str]] = {}
         settings = connector.settings
         self.batch_size = max(1, int(getattr(settings, "batch_size", 10000)))
         self.commit_every = max(1, int(getattr(settings, "commit_every", 1)))
@@ -240,10 +271,13 @@ class _SourceSync:
             try:
                 with write_tx(self.conn) as store:
                     acquire_lease(store, self.source, holder=self.holder, now=self.now)
+                    if not full and not self.connector.lists_keys:
+                        every = float(getattr(self.connector.settings, "reconcile_every_hours", 24.0))
+                        full = reconcile_due(store, self.source, every=every, now=self.now)
                     state = {} if full else load_state(store, self.source)
                     self.quarantined = open_keys(store, self.source)
                 try:
-                    self._extract(state)
+                    self._extract(state, full=full)
                 finally:
                     self._release()
             except (SourceError, SyncLocked, ConfigError) as exc:
@@ -267,7 +301,7 @@ class _SourceSync:
         with write_tx(self.conn) as store:
             release_lease(store, self.source, holder=self.holder)
 
-    def _extract(self, state: dict[str, Any]) -> None:
+    def _extract(self, state: dict[str, Any], *, full: bool = False) -> None:
         with self.connector:
             self.progress.started(self.source, total=self.connector.estimate(state=state))
             batch = _Batch()
@@ -281,34 +315,88 @@ class _SourceSync:
                     else:
                         batch.checkpoint = item
                     continue
+                if isinstance(item, Listing):
+                    self.listings.setdefault(item.kind, set()).update(item.keys)
+                    continue
                 self.summary.read += 1
                 self._take(batch, item)
                 if batch.size >= self.batch_size:
                     self._flush(batch, batch.checkpoint)
                     batch = _Batch()
             self._flush(batch, batch.checkpoint)
+            self._reconcile(full=full)
             self._replay()
+
+    def _reconcile(self, *, full: bool) -> None:
+        """Withdraw what the source no longer holds: after a complete pass, or from its key listings."""
+        kinds = {m.kind for m in self.connector.raw_models} & set(RECONCILED)
+        if full:
+            present = {kind: self.seen[kind] | self.listings.get(kind, set()) for kind in kinds}
+        elif kinds and kinds <= set(self.listings):
+            present = {kind: self.listings[kind] | self.seen[kind] for kind in kinds}
+        else:
+            return  # an incremental pass of a source that cannot list its keys sees no deletion
+        with write_tx(self.conn) as store:
+            ctx = self._context(store)
+            self.summary.withdrawn += withdraw(ctx, present)
+            every_kind = {m.kind for m in self.connector.raw_models} <= set(present)
+            if every_kind:  # quarantine keys span kinds: close only when every kind was listed
+                close_withdrawn(ctx, set().union(*present.values()))
+            ctx.flush_dirty()
+            if full:
+                save_reconciled(store, self.source, now=self.now)
+
+    def _context(self, store: Any) -> BatchContext:
+        """Return a batch context on `store` sharing the sync's open quarantine keys."""
+        return BatchContext(
+            store=store,
+            source=self.source,
+            department=self.department,
+            now=self.now,
+            held_keys=self.quarantined,
+        )
 
     def _take(self, batch: _Batch, item: RawItem) -> None:
         """Validate and translate one raw item into the batch, or hold it back."""
         model = item.model
         try:
             raw = model.model_validate(item.payload)
-            batch.add(item.payload, self.connector.translate(raw))
+            record = self.connector.translate(raw)
+            batch.add(item.payload, record)
+            self._saw(record)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             batch.hold(
                 Held(model.key_of(item.payload), item.payload, Reason.INVALID_RECORD, problems, model.kind)
             )
+            self._saw_held(model)(item.payload)
         except RecordInvalid as exc:
             batch.hold(Held(model.key_of(item.payload), item.payload, exc.reason, exc.message, model.kind))
+            self._saw_held(model)(item.payload)
+
+    def _saw(self, record: Any) -> None:
+        """Note the keys a translated record holds (a full pass withdraws stored keys not noted)."""
+        if isinstance(record, PersonRecord):
+            self.seen["person"].add(record.record_key)
+            self.seen["enrollment"].update(c.record_key for c in record.enrollments)
+        elif isinstance(record, EnrollmentRecord):
+            self.seen["enrollment"].add(record.record_key)
+        elif isinstance(record, Service):
+            self.seen["service"].add(record.id.partition(":")[2])
+
+    def _saw_held(self, model: type[RawRecord]) -> Callable[[dict[str, Any]], None]:
+        """Return a function noting a held-back payload's key under its model's kind."""
+        seen = self.seen.get(model.kind)
+        if seen is None:
+            return lambda payload: None
+        return lambda payload: seen.add(model.key_of(payload))
 
     def _flush(self, batch: _Batch, checkpoint: Checkpoint | None, *, replay: bool = False) -> None:
         """Commit a batch (and the checkpoint's state) in one transaction."""
         if not batch.size and checkpoint is None:
             return
         with tracer.start_as_current_span("sync.batch") as span, write_tx(self.conn) as store:
-            ctx = BatchContext(store=store, source=self.source, department=self.department, now=self.now)
+            ctx = self._context(store)
             ctx.held.extend(batch.held)
             for kind, sink in _SINKS:
                 if batch.items[kind]:
@@ -346,8 +434,11 @@ class _SourceSync:
             )
             pending = list(rows)
         batch = _Batch()
-        for _key, raw in pending:
+        for key, raw in pending:
             payload = orjson.loads(raw)
+            if STORED in payload:  # kept from the store while its person was away
+                batch.add(payload, StoredEnrollment(key, payload))
+                continue
             model = self._model_for(payload)
             if model is not None:
                 self._take(batch, RawItem(model, payload))

@@ -74,6 +74,24 @@ def release_lease(store: Store, source: str, *, holder: str) -> None:
     store.run("DELETE FROM sync_lock WHERE source = ? AND holder = ?", (source, holder))
 
 
+def _reconciled_key(source: str) -> str:
+    return f"__reconciled__:{source}"
+
+
+def reconcile_due(store: Store, source: str, *, every: float, now: dt.datetime) -> bool:
+    """Tell whether a source that cannot list its keys is due a full pass (to notice deletions)."""
+    rows = store.rows("SELECT watermark FROM sync_state WHERE source = ?", (_reconciled_key(source),))
+    if not rows or not rows[0][0]:
+        return bool(load_state(store, source))  # never reconciled: due once it has synced before
+    last = dt.datetime.fromisoformat(rows[0][0])
+    return now - last >= dt.timedelta(hours=every)
+
+
+def save_reconciled(store: Store, source: str, *, now: dt.datetime) -> None:
+    """Remember when a source's stored records were last reconciled with a complete pass."""
+    save_state(store, _reconciled_key(source), state={}, watermark=now.isoformat(), now=now)
+
+
 def tags_date(store: Store) -> dt.date | None:
     """Return the date derived tags were last computed for (None before the first sync)."""
     rows = store.rows("SELECT watermark FROM sync_state WHERE source = ?", (TAGS_STATE,))

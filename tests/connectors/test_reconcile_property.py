@@ -63,7 +63,7 @@ def canonical(engine: Engine) -> dict[str, Any]:
             enrollments[eid] = body
         details = {}
         for table in ("employment", "migration"):
-            for rid, source, doc in conn.execute(text(f"SELECT resident_id, source, doc FROM {table}")):  # noqa: S608
+            for rid, source, doc in conn.execute(text(f"SELECT resident_id, source, doc FROM {table}")):
                 body = orjson.loads(doc)
                 body["resident_id"] = who(rid)
                 details[(table, who(rid), source)] = body
@@ -202,7 +202,12 @@ class Reconcile(RuleBasedStateMachine):
         for n in range(6):
             nid, birth = nid_of(n)
             self.county.person(
-                f"J{n}", sfzhm=nid, name=NAMES[n], birth=birth, hh=f"H{n // 3}", relation="02" if n % 3 == 0 else "20"
+                f"J{n}",
+                sfzhm=nid,
+                name=NAMES[n],
+                birth=birth,
+                hh=f"H{n // 3}",
+                relation="02" if n % 3 == 0 else "20",
             )
         self.county.benefit("D0", "J1", kind="01", receiving="1")
         self.county.benefit("D1", "J3", kind="04", receiving="1")
@@ -244,7 +249,9 @@ class Reconcile(RuleBasedStateMachine):
             fields["sfzhm"] = nid_of(n)[0]
             self.county.person(jmid, **fields)
 
-    @rule(data=st.data(), hh=st.sampled_from(["H0", "H1", "H2"]), relation=st.sampled_from(["02", "10", "20"]))
+    @rule(
+        data=st.data(), hh=st.sampled_from(["H0", "H1", "H2"]), relation=st.sampled_from(["02", "10", "20"])
+    )
     def move(self, data: st.DataObject, hh: str, relation: str) -> None:
         """Someone moves or marries into another household."""
         jmid = self._jmid(data)
@@ -283,7 +290,9 @@ class Reconcile(RuleBasedStateMachine):
         """An enrolment row is deleted at the source."""
         self.county.drop_benefit(f"D{d}")
 
-    @rule(n=st.integers(0, 9), job=st.sampled_from(["EMPLOYED", "MIGRANT", "UNEMPLOYED"]), insured=st.booleans())
+    @rule(
+        n=st.integers(0, 9), job=st.sampled_from(["EMPLOYED", "MIGRANT", "UNEMPLOYED"]), insured=st.booleans()
+    )
     def hr_change(self, n: int, job: str, insured: bool) -> None:
         """HR records or changes a person's employment and insurance."""
         nid, birth = nid_of(n)
@@ -308,7 +317,9 @@ class Reconcile(RuleBasedStateMachine):
         self.step += 1
         now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(days=self.step)
         for name, full in (("incremental", False), ("full", True)):
-            report = run_connectors(self.stores[name], self.county.connectors(), full=full, today=TODAY, now=now)
+            report = run_connectors(
+                self.stores[name], self.county.connectors(), full=full, today=TODAY, now=now
+            )
             assert report.ok, [s.error for s in report.sources]
         rebuilt = self._fresh("rebuild")
         try:

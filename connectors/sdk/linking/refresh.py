@@ -321,6 +321,11 @@ def _migrant_registered(m: Merged) -> changes.Change:
     )
 
 
+def _head_rank(person: Merged) -> tuple[bool, str]:
+    mark = person.provenance.get("relation") or {}
+    return ((person.values.get("status") or "active") != "active", str(mark.get("record_key") or ""))
+
+
 def _write_households(
     store: Store,
     households: set[str],
@@ -340,11 +345,13 @@ def _write_households(
     for hid, (region, head) in stored.items():
         people = groups.get(hid, [])
         heads = [p for p in people if p.values.get("relation") == "02"]
-        heads.sort(key=lambda p: (p.values.get("status") or "active") != "active")
+        # Two records naming a head: the living one, then the first record key (never the random id, so
+        # every store built from the same sources agrees).
+        heads.sort(key=_head_rank)
         new_head = heads[0].resident_id if heads else None
         regions = Counter(p.values["region_code"] for p in people if p.values.get("region_code"))
         new_region = (heads[0].values.get("region_code") if heads else None) or (
-            regions.most_common(1)[0][0] if regions else None
+            min(regions, key=lambda code: (-regions[code], code)) if regions else None
         )
         if (new_region, new_head) != (region, head):
             writes.append((new_region, new_head, store.ts(now), hid))

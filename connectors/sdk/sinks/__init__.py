@@ -62,6 +62,8 @@ class BatchContext:
     held: list[Held] = field(default_factory=list)
     stored: list[str] = field(default_factory=list)  # keys written or confirmed, to release from quarantine
     dirty: set[str] = field(default_factory=set)  # 'H…' households and 'R…' residents to recompute
+    # Keys of the source's records open in quarantine (the runner's set, kept current by the sinks).
+    held_keys: set[str] = field(default_factory=set)
 
     @property
     def now_ts(self) -> Any:

@@ -10,6 +10,7 @@ from connectors.sdk import changes
 from connectors.sdk.errors import Reason
 from connectors.sdk.records import EnrollmentRecord, PersonRecord, content_hash
 from connectors.sdk.sinks import BatchContext, new_household_id, new_resident_id
+from connectors.sdk.sinks.withdraw import hold_linked_enrollments, waiting_reason
 
 _UPSERT_SOURCE = (
     "INSERT INTO resident_source (source, record_key, resident_id, national_id, household_id, "
@@ -19,7 +20,7 @@ _UPSERT_SOURCE = (
     "source_updated_at = excluded.source_updated_at, content_hash = excluded.content_hash, "
     '"values" = excluded."values", last_seen = excluded.last_seen'
 )
-_UPSERT_ENROLLMENT = (
+UPSERT_ENROLLMENT = (
     "INSERT INTO enrollment (id, resident_id, kind, status, source, record_key, updated_at, doc) "
     "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET resident_id = excluded.resident_id, "
     "kind = excluded.kind, status = excluded.status, updated_at = excluded.updated_at, doc = excluded.doc"
@@ -99,6 +100,7 @@ def write_people(ctx: BatchContext, items: list[tuple[dict[str, Any], PersonReco
         if hid:
             known_household[rid] = hid
 
+    returning = _returning(ctx, [r.record_key for r, _, old in changed if old is None])
     households = _households(ctx, {r.household_no for r, _, _ in changed if r.household_no})
     rows: list[tuple[Any, ...]] = []
     children_gone: list[tuple[str, str, str]] = []
@@ -111,7 +113,9 @@ def write_people(ctx: BatchContext, items: list[tuple[dict[str, Any], PersonReco
         elif old is not None and old[3] == rec.national_id:
             rid = old[0]
         else:
-            rid = linked.get(rec.national_id) or linked.setdefault(rec.national_id, new_resident_id())
+            rid = linked.get(rec.national_id) or linked.setdefault(
+                rec.national_id, returning.pop(rec.record_key, "") or new_resident_id()
+            )
         hid = households.get(rec.household_no) if rec.household_no else None
         values = dict(rec.values)
         values["national_id"] = rec.national_id
@@ -163,10 +167,36 @@ def write_people(ctx: BatchContext, items: list[tuple[dict[str, Any], PersonReco
     store.many(
         "DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?", children_gone
     )
-    store.many(_UPSERT_ENROLLMENT, children)
+    store.many(UPSERT_ENROLLMENT, children)
     changes.append(store, changes.enrollment_changes(before, {c[0]: c[7] for c in children}), now=ctx.now)
     for old_rid, new_rid in relinked:
         _move_orphaned(ctx, old_rid, new_rid)
+
+
+def _returning(ctx: BatchContext, keys: list[str]) -> dict[str, str]:
+    """Return the resident ids that held-back records had, when no record holds those ids now.
+
+    A record released after correction brings its resident back under the same id, so consents and
+    enrolments kept meanwhile find it again.
+    """
+    keys = [k for k in keys if k in ctx.held_keys]
+    if not keys:
+        return {}
+    before = dict(
+        ctx.store.rows_in(
+            "SELECT record_key, resident_id FROM quarantine WHERE source = ? AND resident_id IS NOT NULL "
+            "AND record_key IN ({in})",
+            keys,
+            before=(ctx.source,),
+        )
+    )
+    taken = {
+        rid
+        for (rid,) in ctx.store.rows_in(
+            "SELECT resident_id FROM resident_source WHERE resident_id IN ({in})", set(before.values())
+        )
+    }
+    return {key: rid for key, rid in before.items() if rid not in taken}
 
 
 def _households(ctx: BatchContext, numbers: set[str]) -> dict[str, str]:
@@ -192,17 +222,30 @@ def _move_orphaned(ctx: BatchContext, old_rid: str, new_rid: str) -> None:
         ctx.store.run("UPDATE enrollment SET resident_id = ? WHERE resident_id = ?", (new_rid, old_rid))
 
 
-def forget_people(ctx: BatchContext, keys: list[str]) -> None:
-    """Drop the stored translation of person records now held back (never serve a value we refused)."""
+def forget_people(
+    ctx: BatchContext, keys: list[str], *, linked_reason: str = Reason.RESIDENT_HELD_BACK
+) -> None:
+    """Drop the stored translation of person records now held back (never serve a value we refused).
+
+    What hangs on them is kept: the resident id in their quarantine rows, the source's separate
+    enrolments in quarantine with `linked_reason` (see connectors/sdk/sinks/withdraw.py).
+    """
     store = ctx.store
-    for rid, hid in store.rows_in(
-        "SELECT resident_id, household_id FROM resident_source WHERE source = ? AND record_key IN ({in})",
+    owners: dict[str, str] = {}
+    for key, rid, hid in store.rows_in(
+        "SELECT record_key, resident_id, household_id FROM resident_source "
+        "WHERE source = ? AND record_key IN ({in})",
         keys,
         before=(ctx.source,),
     ):
+        owners[key] = rid
         ctx.dirty.add(rid)
         if hid:
             ctx.dirty.add(hid)
+    store.many(
+        "UPDATE quarantine SET resident_id = ? WHERE source = ? AND record_key = ?",
+        [(rid, ctx.source, key) for key, rid in owners.items()],
+    )
     store.run_in(
         "DELETE FROM resident_source WHERE source = ? AND record_key IN ({in})", keys, before=(ctx.source,)
     )
@@ -217,6 +260,7 @@ def forget_people(ctx: BatchContext, keys: list[str]) -> None:
         )
     store.many("DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?", ranges)
     changes.append(store, changes.enrollment_changes(before, {}), now=ctx.now)
+    hold_linked_enrollments(ctx, owners, reason=linked_reason)
 
 
 def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], EnrollmentRecord]]) -> None:
@@ -235,11 +279,12 @@ def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], Enrol
     for payload, rec in items:
         person = people.get(rec.person_key)
         if person is None:
+            reason = waiting_reason(ctx, rec.person_key)
             ctx.hold(
                 rec.record_key,
                 payload,
-                reason=Reason.UNKNOWN_RESIDENT,
-                message=f"person {rec.person_key} is not in the store (missing from the source or held back)",
+                reason=reason,
+                message=f"person {rec.person_key} is not in the store ({reason})",
                 kind="enrollment",
             )
             continue
@@ -262,7 +307,7 @@ def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], Enrol
                 ctx.dirty.add(old_rid)
         ctx.dirty.add(mark)
         writes.append(row)
-    store.many(_UPSERT_ENROLLMENT, writes)
+    store.many(UPSERT_ENROLLMENT, writes)
     old_docs = {row[0]: docs[row[0]] for row in writes if row[0] in docs}
     changes.append(
         store, changes.enrollment_changes(old_docs, {row[0]: row[7] for row in writes}), now=ctx.now

@@ -52,10 +52,10 @@ def write_quarantine(ctx: BatchContext, *, already: set[str]) -> Counter[str]:
     held = {h.key: h for h in ctx.held}
     ctx.store.many(
         "INSERT INTO quarantine "
-        "(source, record_key, raw, reason, message, first_seen, last_seen, released_at) "
-        "VALUES (?,?,?,?,?,?,?,NULL) ON CONFLICT (source, record_key) DO UPDATE SET raw = excluded.raw, "
-        "reason = excluded.reason, message = excluded.message, last_seen = excluded.last_seen, "
-        "released_at = NULL",
+        "(source, record_key, raw, reason, message, first_seen, last_seen, released_at, resolution) "
+        "VALUES (?,?,?,?,?,?,?,NULL,NULL) ON CONFLICT (source, record_key) DO UPDATE SET "
+        "raw = excluded.raw, reason = excluded.reason, message = excluded.message, "
+        "last_seen = excluded.last_seen, released_at = NULL, resolution = NULL",
         [
             (
                 ctx.source,
@@ -87,7 +87,8 @@ def release(ctx: BatchContext, *, already: set[str]) -> int:
     if not keys:
         return 0
     ctx.store.many(
-        "UPDATE quarantine SET released_at = ? WHERE source = ? AND record_key = ? AND released_at IS NULL",
+        "UPDATE quarantine SET released_at = ?, resolution = 'released' "
+        "WHERE source = ? AND record_key = ? AND released_at IS NULL",
         [(ctx.now_ts, ctx.source, k) for k in keys],
     )
     already.difference_update(keys)

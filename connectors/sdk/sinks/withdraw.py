@@ -1,0 +1,174 @@
+"""Nothing lost, nothing kept past its source: hold what hangs on a held-back person, withdraw the deleted.
+
+When a person record is held back (or deleted at its source) and its resident loses the last record of
+that source, the source's separate enrolments of that resident (civil affairs' T_JZ_DBXX rows) cannot be
+served, yet the source will not send them again: they are moved to quarantine with their stored row as a
+marker payload (`{"__stored__": doc, "person_key": key}`), reason `resident_held_back` (or
+`unknown_resident` when the person is gone from the source), and restored at the end of the first sync
+that stores their person again. A full sync, or a source that lists its keys, withdraws stored records
+the source no longer holds and closes their quarantine rows as `withdrawn`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from connectors.sdk import changes
+from connectors.sdk.errors import Reason
+from connectors.sdk.sinks import BatchContext
+
+STORED = "__stored__"  # marker payload of a held-back record kept from the store, not from the source
+WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEnrollment:
+    """A held-back enrolment kept from the store (a marker payload), to restore when its person returns."""
+
+    key: str
+    payload: dict[str, Any]
+
+
+def waiting_reason(ctx: BatchContext, person_key: str) -> str:
+    """Return why a record waits for its person: held back in quarantine, or unknown to the store."""
+    held = person_key in ctx.held_keys or any(h.key == person_key for h in ctx.held)
+    return Reason.RESIDENT_HELD_BACK if held else Reason.UNKNOWN_RESIDENT
+
+
+def hold_linked_enrollments(ctx: BatchContext, owners: dict[str, str], *, reason: str) -> None:
+    """Quarantine the source's separate enrolments of residents that lost their last record of it.
+
+    `owners` maps the person keys just dropped to their resident ids (read before the rows went).
+    """
+    if not owners:
+        return
+    store, source = ctx.store, ctx.source
+    kept = {
+        rid
+        for (rid,) in store.rows_in(
+            "SELECT resident_id FROM resident_source WHERE source = ? AND resident_id IN ({in})",
+            set(owners.values()),
+            before=(source,),
+        )
+    }
+    key_of = {rid: key for key, rid in owners.items() if rid not in kept}
+    if not key_of:
+        return
+    before: dict[str, str] = {}
+    rows: list[tuple[Any, ...]] = []
+    for eid, record_key, doc in store.rows_in(
+        "SELECT id, record_key, doc FROM enrollment WHERE source = ? AND resident_id IN ({in})",
+        key_of,
+        before=(source,),
+    ):
+        body = orjson.loads(doc)
+        person_key = key_of[body["resident_id"]]
+        if record_key.startswith(person_key + "/"):
+            continue  # a child of the person record itself: it returns with that record
+        before[eid] = doc
+        marker = orjson.dumps({STORED: body, "person_key": person_key}).decode()
+        message = f"its person record {person_key} is not in the store ({reason}); kept until it returns"
+        rows.append((source, record_key, marker, reason, message, ctx.now_ts, ctx.now_ts))
+        ctx.dirty.add(body["resident_id"])
+    if not rows:
+        return
+    store.many(
+        "INSERT INTO quarantine (source, record_key, raw, reason, message, first_seen, last_seen, "
+        "released_at, resolution) VALUES (?,?,?,?,?,?,?,NULL,NULL) ON CONFLICT (source, record_key) DO "
+        "UPDATE SET raw = excluded.raw, reason = excluded.reason, message = excluded.message, "
+        "last_seen = excluded.last_seen, released_at = NULL, resolution = NULL",
+        rows,
+    )
+    ctx.held_keys.update(r[1] for r in rows)
+    store.run_in("DELETE FROM enrollment WHERE id IN ({in})", before)
+    changes.append(store, changes.enrollment_changes(before, {}), now=ctx.now)
+
+
+def restore_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], StoredEnrollment]]) -> None:
+    """Put held-back enrolments back when their person record is stored again; hold the rest anew."""
+    from connectors.sdk.sinks.people import UPSERT_ENROLLMENT  # people imports this module
+
+    store = ctx.store
+    people = dict(
+        store.rows_in(
+            "SELECT record_key, resident_id FROM resident_source WHERE source = ? AND record_key IN ({in})",
+            {item.payload["person_key"] for _, item in items},
+            before=(ctx.source,),
+        )
+    )
+    writes: list[tuple[Any, ...]] = []
+    for _, item in items:
+        person_key = item.payload["person_key"]
+        rid = people.get(person_key)
+        if rid is None:
+            reason = waiting_reason(ctx, person_key)
+            ctx.hold(item.key, item.payload, reason=reason, message=f"waiting for {person_key}", kind="")
+            continue
+        body = {**item.payload[STORED], "resident_id": rid}
+        doc = orjson.dumps(body).decode()
+        writes.append((body["id"], rid, body["kind"], body["status"], ctx.source, item.key, ctx.now_ts, doc))
+        ctx.stored.append(item.key)
+        ctx.dirty.add(rid)
+    store.many(UPSERT_ENROLLMENT, writes)
+    changes.append(store, changes.enrollment_changes({}, {w[0]: w[7] for w in writes}), now=ctx.now)
+
+
+def stored_keys(ctx: BatchContext, kind: str) -> set[str]:
+    """Return the keys of a kind of the source's records that the store serves now."""
+    store, source = ctx.store, ctx.source
+    if kind == "person":
+        rows = store.rows("SELECT record_key FROM resident_source WHERE source = ?", (source,))
+        return {k for (k,) in rows}
+    if kind == "enrollment":
+        return {k for (k,) in store.rows("SELECT record_key FROM enrollment WHERE source = ?", (source,))}
+    if kind == "service":
+        prefix = f"{source}:"
+        rows = store.rows("SELECT id FROM service WHERE id >= ? AND id < ?", (prefix, f"{source};"))
+        return {sid[len(prefix) :] for (sid,) in rows}
+    return set()
+
+
+def withdraw(ctx: BatchContext, present: dict[str, set[str]]) -> int:
+    """Withdraw stored records of the listed kinds that the source no longer holds; return how many."""
+    from connectors.sdk.sinks.entities import forget_services
+    from connectors.sdk.sinks.people import forget_enrollments, forget_people
+
+    people = stored_keys(ctx, "person") if "person" in present else set()
+    gone_people = sorted(people - present["person"]) if "person" in present else []
+    total = len(gone_people)
+    if gone_people:
+        forget_people(ctx, gone_people, linked_reason=Reason.UNKNOWN_RESIDENT)
+    if "enrollment" in present:
+        remaining = people.difference(gone_people)
+        gone = sorted(
+            k
+            for k in stored_keys(ctx, "enrollment") - present["enrollment"]
+            if not ("/" in k and k.rsplit("/", 1)[0] in remaining)  # children go with their person
+        )
+        total += len(gone)
+        if gone:
+            forget_enrollments(ctx, gone)
+    if "service" in present:
+        gone = sorted(stored_keys(ctx, "service") - present["service"])
+        total += len(gone)
+        if gone:
+            forget_services(ctx, gone)
+    return total
+
+
+def close_withdrawn(ctx: BatchContext, present: Iterable[str]) -> int:
+    """Close the open quarantine rows of records the source no longer holds; return how many."""
+    keep = set(present)
+    gone = sorted(k for k in ctx.held_keys if k not in keep)
+    ctx.store.run_in(
+        "UPDATE quarantine SET released_at = ?, resolution = ? "
+        "WHERE source = ? AND released_at IS NULL AND record_key IN ({in})",
+        gone,
+        before=(ctx.now_ts, WITHDRAWN, ctx.source),
+    )
+    ctx.held_keys.difference_update(gone)
+    return len(gone)
