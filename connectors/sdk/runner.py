@@ -54,6 +54,7 @@ from connectors.sdk.sinks.withdraw import (
     withdraw,
 )
 from connectors.sdk.state import (
+    HEARTBEAT,
     acquire_lease,
     load_state,
     new_holder,
@@ -106,6 +107,7 @@ class SyncSummary:
     superseded: int = 0  # records read but replaced by a later copy of the same key in the pass
     duration: float = 0.0
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # what an operator should know (a lease taken over)
 
     @property
     def ok(self) -> bool:
@@ -256,6 +258,7 @@ class _SourceSync:
         self.now = now
         self.progress = progress
         self.holder = new_holder()
+        self.beat = dt.datetime.now(dt.UTC)
         self.summary = SyncSummary(source=self.source)
         self.quarantined: set[str] = set()
         self.seen: dict[str, set[str]] = {kind: set() for kind in RECONCILED}
@@ -270,11 +273,12 @@ class _SourceSync:
         with tracer.start_as_current_span(f"sync {self.source}") as span:
             try:
                 with write_tx(self.conn) as store:
-                    acquire_lease(store, self.source, holder=self.holder, now=self.now)
-                    if not full and not self.connector.lists_keys:
-                        every = float(getattr(self.connector.settings, "reconcile_every_hours", 24.0))
-                        full = reconcile_due(store, self.source, every=every, now=self.now)
+                    note = acquire_lease(store, self.source, holder=self.holder, now=self.now)
+                    if note:
+                        self.summary.notes.append(note)
                     state = {} if full else load_state(store, self.source)
+                    full = full or not state or self._reconcile_due(store)
+                    state = {} if full else state
                     self.quarantined = open_keys(store, self.source)
                 try:
                     self._extract(state, full=full)
@@ -315,6 +319,7 @@ class _SourceSync:
                     else:
                         batch.checkpoint = item
                     continue
+                self._heartbeat()
                 if isinstance(item, Listing):
                     self.listings.setdefault(item.kind, set()).update(item.keys)
                     continue
@@ -326,6 +331,24 @@ class _SourceSync:
             self._flush(batch, batch.checkpoint)
             self._reconcile(full=full)
             self._replay()
+
+    def _reconcile_due(self, store: Any) -> bool:
+        """Tell whether a source that cannot list its keys is due its scheduled full pass."""
+        if self.connector.lists_keys:
+            return False
+        every = float(getattr(self.connector.settings, "reconcile_every_hours", 24.0))
+        return reconcile_due(store, self.source, every=every, now=self.now)
+
+    def _heartbeat(self) -> None:
+        """Renew the lease while a long pass reads between commits (a live sync is never taken over)."""
+        moment = dt.datetime.now(dt.UTC)
+        if moment - self.beat < HEARTBEAT:
+            return
+        self.beat = moment
+        if self.conn.in_transaction():
+            return  # a batch is being written: its commit renews the lease
+        with write_tx(self.conn) as store:
+            renew_lease(store, self.source, holder=self.holder, now=moment)
 
     def _reconcile(self, *, full: bool) -> None:
         """Withdraw what the source no longer holds: after a complete pass, or from its key listings."""
@@ -417,6 +440,7 @@ class _SourceSync:
         s.released += released
         if not replay:
             s.unchanged += ctx.unchanged
+            s.superseded += ctx.superseded
             s.quarantined.update(reasons)
             self.progress.advanced(self.source, read=s.read)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import secrets
 import socket
@@ -13,6 +14,9 @@ import orjson
 from connectors.sdk.errors import SyncLocked
 from connectors.sdk.store import Store, parse_ts
 
+log = logging.getLogger(__name__)
+# A sync renews its lease at every commit and at least every HEARTBEAT while it reads.
+HEARTBEAT = dt.timedelta(seconds=60)
 # A lease outlives any one transaction of a sync by far; a crashed sync frees its source after it.
 LEASE = dt.timedelta(minutes=10)
 TAGS_STATE = "__tags__"  # sync_state row holding the date tags were last computed for
@@ -41,11 +45,36 @@ def save_state(
 
 def new_holder() -> str:
     """Return an identifier of this sync run: host, process and a random part."""
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+    return f"{_host()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def acquire_lease(store: Store, source: str, *, holder: str, now: dt.datetime) -> None:
-    """Take the sync lease of a source, or raise SyncLocked while another live sync holds it."""
+def _host() -> str:
+    return socket.gethostname()[:32]
+
+
+def holder_gone(holder: str) -> bool:
+    """Tell whether a lease holder was a process on this host that no longer runs (kill -9, a crash)."""
+    parts = holder.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != _host() or not parts[1].isdigit():
+        return False  # another host (or a foreign holder): only its lease's expiry can tell
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
+
+
+def acquire_lease(store: Store, source: str, *, holder: str, now: dt.datetime) -> str | None:
+    """Take the sync lease of a source, or raise SyncLocked while another live sync holds it.
+
+    A lease whose holder ran on this host and is gone is taken over at once; one past its expiry (no
+    heartbeat for LEASE) too. Return a note naming the holder taken over from, if any.
+    """
     store.run(
         "INSERT INTO sync_lock (source, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (source) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, "
@@ -53,12 +82,31 @@ def acquire_lease(store: Store, source: str, *, holder: str, now: dt.datetime) -
         (source, holder, store.ts(now), store.ts(now + LEASE), store.ts(now), holder),
     )
     rows = store.rows("SELECT holder, acquired_at FROM sync_lock WHERE source = ?", (source,))
-    if rows and rows[0][0] != holder:
-        since = parse_ts(rows[0][1])
-        raise SyncLocked(
-            f"a sync of {source} is already running ({rows[0][0]}, since {since:%Y-%m-%d %H:%M:%S} UTC); "
-            f"try again when it ends (a crashed sync frees the source after {LEASE})"
+    if not rows or rows[0][0] == holder:
+        return None
+    other = str(rows[0][0])
+    if holder_gone(other):
+        store.run(
+            "UPDATE sync_lock SET holder = ?, acquired_at = ?, expires_at = ? "
+            "WHERE source = ? AND holder = ?",
+            (holder, store.ts(now), store.ts(now + LEASE), source, other),
         )
+        note = f"took over the sync lease of {source} from {other}: that process is gone"
+        log.warning(note)
+        return note
+    since = parse_ts(rows[0][1])
+    raise SyncLocked(
+        f"a sync of {source} is already running ({other}, since {since:%Y-%m-%d %H:%M:%S} UTC); "
+        f"try again when it ends (a lease with no heartbeat for {LEASE} is taken over; "
+        f"`gateway sync --break-lock {source}` breaks it)"
+    )
+
+
+def break_lease(store: Store, source: str) -> str | None:
+    """Remove a source's lease whoever holds it; return the holder it named (None: there was none)."""
+    rows = store.rows("SELECT holder FROM sync_lock WHERE source = ?", (source,))
+    store.run("DELETE FROM sync_lock WHERE source = ?", (source,))
+    return str(rows[0][0]) if rows else None
 
 
 def renew_lease(store: Store, source: str, *, holder: str, now: dt.datetime) -> None:
@@ -82,7 +130,10 @@ def reconcile_due(store: Store, source: str, *, every: float, now: dt.datetime) 
     """Tell whether a source that cannot list its keys is due a full pass (to notice deletions)."""
     rows = store.rows("SELECT watermark FROM sync_state WHERE source = ?", (_reconciled_key(source),))
     if not rows or not rows[0][0]:
-        return bool(load_state(store, source))  # never reconciled: due once it has synced before
+        # Never reconciled (a store from before reconciliation, or a first pass that was resumed):
+        # count the interval from now rather than restart a pass that may be under way.
+        save_reconciled(store, source, now=now)
+        return False
     last = dt.datetime.fromisoformat(rows[0][0])
     return now - last >= dt.timedelta(hours=every)
 

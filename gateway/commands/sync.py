@@ -10,11 +10,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from connectors.sdk.config import load_config
 from connectors.sdk.errors import ConfigError
 from connectors.sdk.runner import SyncReport, SyncSummary, run_sync
+from connectors.sdk.state import break_lease
+from connectors.sdk.store import write_tx
 from gateway import migrate
+from gateway.audit.direct import record_admin_action
 from gateway.db import make_sync_engine
 from gateway.settings import get_settings
 
@@ -51,6 +55,8 @@ def summary_table(report: SyncReport) -> Table:
         "created",
         "updated",
         "unchanged",
+        "superseded",
+        "withdrawn",
         "quarantined",
         "released",
         "duration",
@@ -65,6 +71,8 @@ def summary_table(report: SyncReport) -> Table:
             f"{s.created:,}",
             f"{s.updated:,}",
             f"{s.unchanged:,}",
+            f"{s.superseded:,}",
+            f"{s.withdrawn:,}",
             f"{s.quarantined_total:,}",
             f"{s.released:,}",
             f"{s.duration:.1f} s",
@@ -82,6 +90,8 @@ def print_report(report: SyncReport, console: Console) -> None:
             reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(s.quarantined.items()))
             console.print(f"  {s.source} quarantined: {reasons}")
     for s in report.sources:
+        for note in s.notes:
+            console.print(f"  {s.source}: {escape(note)}", highlight=False)
         if s.error:
             console.print(f"  [red]{s.source} failed: {escape(s.error)}[/red]", highlight=False)
     if report.refresh is not None:
@@ -89,8 +99,22 @@ def print_report(report: SyncReport, console: Console) -> None:
         console.print(
             f"residents: {r.residents_created:,} created, {r.residents_updated:,} updated, "
             f"{r.residents_unchanged:,} unchanged, {r.residents_removed:,} removed; "
-            f"households updated {r.households_updated:,} ({r.duration:.1f} s); total {report.duration:.1f} s"
+            f"households updated {r.households_updated:,}, removed {r.households_removed:,} "
+            f"({r.duration:.1f} s); total {report.duration:.1f} s"
         )
+
+
+def _break_lock(engine: Engine, source: str, *, database_url: str, console: Console) -> None:
+    """Audit, then remove a source's sync lease (a sync killed on another host holds it until expiry)."""
+    with engine.connect() as conn, write_tx(conn) as store:
+        rows = store.rows("SELECT holder FROM sync_lock WHERE source = ?", (source,))
+    holder = str(rows[0][0]) if rows else None
+    record_admin_action(
+        database_url, action="sync.break_lock", target=source, reason=f"held by {holder or 'nobody'}"
+    )
+    with engine.connect() as conn, write_tx(conn) as store:
+        break_lease(store, source)
+    console.print(f"sync lease of {escape(source)} broken (it was held by {escape(holder or 'nobody')})")
 
 
 def sync(
@@ -100,6 +124,12 @@ def sync(
     ),
     full: bool = typer.Option(False, "--full", help="Ignore watermarks and re-read every record."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw progress bars."),
+    break_lock: str | None = typer.Option(
+        None,
+        "--break-lock",
+        metavar="SOURCE",
+        help="Remove SOURCE's sync lease, whoever holds it (audited), and sync nothing.",
+    ),
 ) -> None:
     """Sync department sources into the store (GATEWAY_DATABASE_URL); exit 1 when any source fails."""
     settings = get_settings()
@@ -112,6 +142,9 @@ def sync(
                     "[red]the store is not at the current schema: run `gateway db upgrade` first[/red]"
                 )
                 raise typer.Exit(2)
+        if break_lock is not None:
+            _break_lock(engine, break_lock, database_url=settings.database_url, console=console)
+            return
         try:
             cfg = load_config(config or settings.sources_config)
             with Progress(

@@ -10,6 +10,7 @@ content (residents, tags, households, enrolments, employment, migration, open qu
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -343,8 +344,8 @@ def test_incremental_full_and_rebuild_agree(tmp_path: Path, template: Path, hr_s
     Reconcile.root, Reconcile.template, Reconcile.hr = tmp_path, template, hr_server
     machine = Reconcile.TestCase
     machine.settings = settings(
-        max_examples=12,
-        stateful_step_count=6,
+        max_examples=int(os.environ.get("XZ_RECONCILE_EXAMPLES", "8")),
+        stateful_step_count=5,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )

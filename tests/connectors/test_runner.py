@@ -75,7 +75,7 @@ def test_fixed_record_is_released_with_its_dependants(store: Engine, civil: Civi
     civil.person("A", good[:17] + ("0" if good[17] != "0" else "1"))  # wrong check character
     civil.benefit("D1", "A")
     first = sync(store, civil).sources[0]
-    assert first.quarantined == {"invalid_id": 1, "unknown_resident": 1}
+    assert first.quarantined == {"invalid_id": 1, "resident_held_back": 1}
     civil.person("A", good)  # the department corrects the number; the enrolment row is untouched
     second = sync(store, civil).sources[0]
     assert second.released == 2 and second.created == 2

@@ -56,6 +56,7 @@ class RefreshSummary:
     residents_unchanged: int = 0
     residents_removed: int = 0
     households_updated: int = 0
+    households_removed: int = 0
     duration: float = 0.0
 
 
@@ -181,9 +182,9 @@ def _refresh_keys(
         else:
             household_tags(people, receiving=receiving, today=today, registered=True)
 
-    _write_residents(store, merged, members=members, now=now, summary=summary)
+    moved = _write_residents(store, merged, members=members, now=now, summary=summary)
     _write_details(store, merged, members=members, now=now)
-    _write_households(store, households, groups=groups, now=now, summary=summary)
+    _write_households(store, households, groups=groups, moved=moved, now=now, summary=summary)
 
 
 def _stem(doc: str) -> str:
@@ -194,8 +195,10 @@ def _stem(doc: str) -> str:
 
 def _write_residents(
     store: Store, merged: dict[str, Merged], *, members: set[str], now: dt.datetime, summary: RefreshSummary
-) -> None:
+) -> set[str]:
+    """Write the residents whose documents changed; return the households whose membership changed."""
     current = dict(store.rows_in("SELECT id, doc FROM resident WHERE id IN ({in})", members))
+    moved: set[str] = set()
     stamp = f',"updated_at":"{iso_utc(now)}"}}'
     writes: list[tuple[Any, ...]] = []
     retag: list[tuple[str]] = []
@@ -208,7 +211,11 @@ def _write_residents(
         if old is not None and _stem(old) == stem:
             summary.residents_unchanged += 1
             continue
-        change = changes.resident_change(rid, orjson.loads(old) if old is not None else None, body)
+        previous = orjson.loads(old) if old is not None else None
+        was, now_in = (previous or {}).get("household_id"), body.get("household_id")
+        if was != now_in:
+            moved.update(h for h in (was, now_in) if h)
+        change = changes.resident_change(rid, previous, body)
         if change is not None:
             log.append(change)
         if old is None:
@@ -237,6 +244,8 @@ def _write_residents(
     summary.residents_removed += len(gone)
     for rid in gone:
         last = orjson.loads(current[rid])  # where it was: the readers who could see it learn it is gone
+        if last.get("household_id"):
+            moved.add(last["household_id"])
         region = last.get("region_code")
         log.append(
             changes.Change(
@@ -255,6 +264,7 @@ def _write_residents(
     store.many("INSERT INTO resident_tag (resident_id, tag) VALUES (?, ?)", tags)
     for table, column in (("resident_tag", "resident_id"), ("enrollment", "resident_id"), ("resident", "id")):
         store.run_in(f"DELETE FROM {table} WHERE {column} IN ({{in}})", gone)  # noqa: S608 - fixed names
+    return moved
 
 
 def _write_details(store: Store, merged: dict[str, Merged], *, members: set[str], now: dt.datetime) -> None:
@@ -331,6 +341,7 @@ def _write_households(
     households: set[str],
     *,
     groups: dict[str | None, list[Merged]],
+    moved: set[str],
     now: dt.datetime,
     summary: RefreshSummary,
 ) -> None:
@@ -342,8 +353,12 @@ def _write_households(
         )
     }
     writes = []
+    empty: list[str] = []
     for hid, (region, head) in stored.items():
         people = groups.get(hid, [])
+        if not people:  # its last member left, was merged or is held back: nothing to serve
+            empty.append(hid)
+            continue
         heads = [p for p in people if p.values.get("relation") == "02"]
         # Two records naming a head: the living one, then the first record key (never the random id, so
         # every store built from the same sources agrees).
@@ -355,7 +370,16 @@ def _write_households(
         )
         if (new_region, new_head) != (region, head):
             writes.append((new_region, new_head, store.ts(now), hid))
-    summary.households_updated += len(writes)
+    summary.households_updated += len({w[3] for w in writes} | (moved & set(stored) - set(empty)))
+    referenced = {
+        h
+        for (h,) in store.rows_in(
+            "SELECT household_id FROM resident_source WHERE household_id IN ({in})", empty
+        )
+    }
+    empty = [hid for hid in empty if hid not in referenced]
+    summary.households_removed += len(empty)
+    store.run_in("DELETE FROM household WHERE id IN ({in})", empty)
     store.many(
         "UPDATE household SET region_code = ?, head_resident_id = ?, updated_at = ? WHERE id = ?", writes
     )

@@ -59,6 +59,7 @@ class BatchContext:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    superseded: int = 0  # older copies of a record replaced by a later one (same key) in the batch or store
     held: list[Held] = field(default_factory=list)
     stored: list[str] = field(default_factory=list)  # keys written or confirmed, to release from quarantine
     dirty: set[str] = field(default_factory=set)  # 'H…' households and 'R…' residents to recompute

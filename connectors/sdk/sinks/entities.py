@@ -50,7 +50,7 @@ def write_notices(ctx: BatchContext, items: list[tuple[dict[str, Any], Notice]])
         if seen is None or notice.published_at >= seen.published_at:
             latest[notice.id] = notice
         ctx.stored.append(notice.id)
-    ctx.unchanged += len(items) - len(latest)  # superseded copies within the batch
+    ctx.superseded += len(items) - len(latest)  # older copies within the batch
     stored = {
         nid: (doc, parse_ts(published))
         for nid, doc, published in store.rows_in(
@@ -63,8 +63,11 @@ def write_notices(ctx: BatchContext, items: list[tuple[dict[str, Any], Notice]])
     for nid, notice in latest.items():
         doc = notice.model_dump_json()
         old = stored.get(nid)
-        if old is not None and (old[0] == doc or (old[1] is not None and old[1] > notice.published_at)):
+        if old is not None and old[0] == doc:
             ctx.unchanged += 1
+            continue
+        if old is not None and old[1] is not None and old[1] > notice.published_at:
+            ctx.superseded += 1  # an older version than the one served
             continue
         log.append(_notice_change(notice, orjson.loads(old[0]) if old is not None else None, doc))
         ctx.created += old is None

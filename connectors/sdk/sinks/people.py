@@ -65,6 +65,7 @@ def write_people(ctx: BatchContext, items: list[tuple[dict[str, Any], PersonReco
     latest: dict[str, PersonRecord] = {}
     for _payload, rec in items:  # the same key twice in a batch: the later read wins
         latest[rec.record_key] = rec
+    ctx.superseded += len(items) - len(latest)
     existing = {
         row[0]: row[1:]
         for row in store.rows_in(
