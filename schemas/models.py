@@ -75,6 +75,13 @@ class FieldProvenance(Unified):
         description="Key of the record in the source (源记录标识).", examples=["MZ00000001"]
     )
     updated_at: dt.datetime | None = Field(default=None, description="Source's own update time (源更新时间).")
+    authoritative: bool = Field(
+        default=True,
+        description=(
+            "False when the source is not authoritative for the field (e.g. status known only to HR): "
+            "served until an authoritative source confirms it, and the resident needs review (待核实)."
+        ),
+    )
 
 
 class Resident(Unified):

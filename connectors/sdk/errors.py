@@ -53,6 +53,7 @@ class Reason:
     INVALID_AMOUNT = "invalid_amount"
     INVALID_RECORD = "invalid_record"  # the payload does not have the source's documented shape
     UNKNOWN_RESIDENT = "unknown_resident"  # refers to a person the source does not hold
+    ID_CONFLICT = "id_conflict"  # one citizen ID, two people (重号): opened and closed by the refresh
     RESIDENT_HELD_BACK = "resident_held_back"  # its person record is in quarantine: kept, returns with it
 
 

@@ -211,3 +211,43 @@ def test_first_sync_counts_superseded_copies_apart(sqlite_url: str, civil: Civil
         engine.dispose()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM notice")).scalar_one() == 1
+
+
+def test_two_people_under_one_number_are_not_merged(
+    store_engine: Engine, civil: CivilDb, hr: FakeHrServer
+) -> None:
+    """重号: HR's person under a civil resident's ID, other name and birth date, is held as id_conflict."""
+    number = make_id("19700101", 61)
+    civil.person("A", number, name="王五", birth="19700101")
+    twin = {**hr_item("P9", number, name="重号者"), "birthDate": "2001-02-03"}
+    hr.store = PersonStore.from_items([twin])
+    sync(store_engine, civil, hr)
+    res = served(store_engine)[number]
+    assert res.name == "王五" and res.employment_status is None and res.needs_review
+    assert "needs_review" in tags(res)
+    assert one(store_engine, "SELECT reason FROM quarantine WHERE record_key = 'P9'") == "id_conflict"
+    assert one(store_engine, "SELECT COUNT(*) FROM employment") == 0
+    # HR corrects its record (same person after all): the conflict closes and the records merge.
+    hr.store = PersonStore.from_items([hr_item("P9", number, name="王五", stamp="2026-10-02T00:00:00Z")])
+    sync(store_engine, civil, hr)
+    res = served(store_engine)[number]
+    assert not res.needs_review and res.employment_status is not None
+    assert one(store_engine, "SELECT resolution FROM quarantine WHERE record_key = 'P9'") == "released"
+
+
+def test_status_known_only_to_hr_names_its_source_and_needs_review(
+    store_engine: Engine, civil: CivilDb, hr: FakeHrServer
+) -> None:
+    """A person only HR lists is served active, with HR as the (non-authoritative) status source."""
+    number = make_id("19850101", 71)
+    hr.store = PersonStore.from_items([hr_item("P1", number)])
+    sync(store_engine, civil, hr)
+    res = served(store_engine)[number]
+    mark = res.provenance["status"]
+    assert res.status == "active" and mark.source == "hr_api" and mark.authoritative is False
+    assert res.needs_review and "needs_review" in tags(res)
+    civil.person("A", number)  # civil affairs confirms
+    sync(store_engine, civil, hr)
+    res = served(store_engine)[number]
+    assert res.provenance["status"].source == "civil_affairs" and res.provenance["status"].authoritative
+    assert not res.needs_review

@@ -13,7 +13,15 @@ Within one source a person may have several records (two months of the migrant r
 registration): the one with the greatest `version` is that source's view. `sex` "unknown" (HR's 未知)
 yields to a known value from a later source. A resident with no citizen ID (needs_review) has one record
 and is never merged. Every served field carries its FieldProvenance; `status` defaults to active for a
-person only HR or the register knows (they list living people; civil affairs has no record to say more).
+person only HR or the register knows (they list living people; civil affairs has no record to say more):
+that status names the source that listed the person, is marked `authoritative: false`, and flags the
+resident needs_review until civil affairs confirms it.
+
+Identity conflicts (重号): a record under the resident's citizen ID whose name AND birth date both differ
+from the anchor record's (civil affairs' view first, then HR's, then the register's) is another person
+sharing the number. It is never merged on the ID alone: its values are left out of the served document,
+the resident is flagged needs_review, and the refresh holds the record open in quarantine as
+`id_conflict` for a data steward, until the records agree again (a correction) or one goes.
 """
 
 from __future__ import annotations
@@ -69,6 +77,8 @@ class Merged:
     employment: dict[str, Any] | None = None
     migration: dict[str, Any] | None = None
     tags: list[str] = field(default_factory=list)
+    # Records sharing the citizen ID that belong to someone else: (row, the anchor row it clashes with).
+    conflicts: list[tuple[SourceRow, SourceRow]] = field(default_factory=list)
 
 
 def _provenance(row: SourceRow) -> dict[str, Any]:
@@ -127,8 +137,26 @@ def primary_rows(rows: list[SourceRow]) -> dict[str, SourceRow]:
     return best
 
 
+def clash(a: SourceRow, b: SourceRow) -> bool:
+    """Tell whether two records under one citizen ID name different people (name and birth both differ)."""
+    va, vb = a.values, b.values
+    names, births = (va.get("name"), vb.get("name")), (va.get("birth_date"), vb.get("birth_date"))
+    return None not in names and None not in births and names[0] != names[1] and births[0] != births[1]
+
+
+def split_conflicts(rows: list[SourceRow]) -> tuple[list[SourceRow], list[tuple[SourceRow, SourceRow]]]:
+    """Return the rows of the anchor's person and the rows that clash with the anchor."""
+    if len(rows) < 2 or rows[0].values.get("national_id") is None:
+        return rows, []
+    views = primary_rows(rows)
+    anchor = next((views[s] for s in IDENTITY if s in views), None) or views[min(views)]
+    kept = [r for r in rows if not clash(r, anchor)]
+    return kept, [(r, anchor) for r in rows if clash(r, anchor)]
+
+
 def merge(resident_id: str, rows: list[SourceRow]) -> Merged:
     """Merge a resident's source records by the policy of this module."""
+    rows, conflicts = split_conflicts(rows)
     views = primary_rows(rows)
     values: dict[str, Any] = {}
     provenance: dict[str, dict[str, Any]] = {}
@@ -143,13 +171,15 @@ def merge(resident_id: str, rows: list[SourceRow]) -> Merged:
     else:
         _choose(views, values, provenance)
     national_id = rows[0].values.get("national_id")  # linking gives every record of a resident the same ID
+    unconfirmed = _default_status(views, values, provenance)
     merged = Merged(
         resident_id=resident_id,
         national_id=national_id,
         values=values,
         provenance=provenance,
         sources=sorted(views),
-        needs_review=national_id is None,
+        needs_review=national_id is None or unconfirmed or bool(conflicts),
+        conflicts=conflicts,
     )
     hr = views.get(HR)
     if hr is not None and hr.values.get("employment"):
@@ -176,6 +206,21 @@ def merge(resident_id: str, rows: list[SourceRow]) -> Merged:
             "record_key": register.record_key,
         }
     return merged
+
+
+def _default_status(
+    views: dict[str, SourceRow], values: dict[str, Any], provenance: dict[str, dict[str, Any]]
+) -> bool:
+    """Serve `active` for a person no authoritative source describes, naming who listed them.
+
+    Return True when the status is such an unconfirmed default (the resident then needs review).
+    """
+    if values.get("status") is not None or not views:
+        return False
+    listed = next((views[s] for s in IDENTITY if s in views), None) or views[min(views)]
+    values["status"] = "active"
+    provenance["status"] = {**_provenance(listed), "authoritative": False}
+    return True
 
 
 _DOC_FIELDS: Final = (

@@ -20,6 +20,7 @@ from opentelemetry import trace
 from sqlalchemy import Connection
 
 from connectors.sdk import changes
+from connectors.sdk.linking.conflicts import hold_conflicts
 from connectors.sdk.linking.merge import Merged, SourceRow, merge, resident_body
 from connectors.sdk.linking.tags import (
     CHILD_AGE,
@@ -182,6 +183,7 @@ def _refresh_keys(
         else:
             household_tags(people, receiving=receiving, today=today, registered=True)
 
+    hold_conflicts(store, merged, rows, now=now)
     moved = _write_residents(store, merged, members=members, now=now, summary=summary)
     _write_details(store, merged, members=members, now=now)
     _write_households(store, households, groups=groups, moved=moved, now=now, summary=summary)

@@ -247,6 +247,13 @@ def forget_people(
         "UPDATE quarantine SET resident_id = ? WHERE source = ? AND record_key = ?",
         [(rid, ctx.source, key) for key, rid in owners.items()],
     )
+    # A record that clashed under a shared ID and is now gone from the store has no conflict left.
+    store.run_in(
+        "UPDATE quarantine SET released_at = ?, resolution = 'withdrawn' WHERE source = ? "
+        "AND reason = 'id_conflict' AND released_at IS NULL AND record_key IN ({in})",
+        keys,
+        before=(ctx.now_ts, ctx.source),
+    )
     store.run_in(
         "DELETE FROM resident_source WHERE source = ? AND record_key IN ({in})", keys, before=(ctx.source,)
     )

@@ -36,7 +36,10 @@ def open_keys(store: Store, source: str) -> set[str]:
     return {
         key
         for (key,) in store.rows(
-            "SELECT record_key FROM quarantine WHERE source = ? AND released_at IS NULL", (source,)
+            # id_conflict rows belong to records still stored: the refresh opens and closes them.
+            "SELECT record_key FROM quarantine WHERE source = ? AND released_at IS NULL "
+            "AND reason <> 'id_conflict'",
+            (source,),
         )
     }
 

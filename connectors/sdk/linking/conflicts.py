@@ -1,0 +1,69 @@
+"""Identity conflicts (重号): records sharing a citizen ID but naming another person, held for a steward."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+
+from connectors.sdk.linking.merge import Merged, SourceRow
+from connectors.sdk.store import Store
+
+
+def hold_conflicts(
+    store: Store, merged: dict[str, Merged], rows: dict[str, list[SourceRow]], *, now: dt.datetime
+) -> None:
+    """Open an id_conflict quarantine row for each record clashing under a shared ID; close resolved ones.
+
+    The rows stay stored (a correction or a deletion at either source resolves the conflict at the next
+    refresh); quarantine shows them to the data steward, whose decision Build 3's API records.
+    """
+    clashing = {(r.source, r.record_key): a for m in merged.values() for r, a in m.conflicts}
+    keys = {r.record_key for found in rows.values() for r in found}
+    open_now = {
+        (source, key)
+        for source, key in store.rows_in(
+            "SELECT source, record_key FROM quarantine WHERE reason = 'id_conflict' "
+            "AND released_at IS NULL AND record_key IN ({in})",
+            keys,
+        )
+    }
+    owners = {(r.source, r.record_key): rid for rid, found in rows.items() for r in found}
+    resolved = [(store.ts(now), s, k) for s, k in open_now if (s, k) in owners and (s, k) not in clashing]
+    store.many(
+        "UPDATE quarantine SET released_at = ?, resolution = 'released' "
+        "WHERE source = ? AND record_key = ? AND reason = 'id_conflict' AND released_at IS NULL",
+        resolved,
+    )
+    fresh = []
+    for (source, key), anchor in clashing.items():
+        if (source, key) in open_now:
+            continue
+        row = next(r for r in rows[owners[(source, key)]] if (r.source, r.record_key) == (source, key))
+        marker = orjson.dumps(
+            {"__stored__": row.values, "conflicts_with": f"{anchor.source}:{anchor.record_key}"}
+        )
+        message = (
+            f"shares its citizen ID with {anchor.source} record {anchor.record_key}, whose name and birth "
+            "date differ: two people under one number (重号)? not merged; a data steward decides"
+        )
+        fresh.append(
+            (
+                source,
+                key,
+                marker.decode(),
+                "id_conflict",
+                message,
+                store.ts(now),
+                store.ts(now),
+                owners[(source, key)],
+            )
+        )
+    store.many(
+        "INSERT INTO quarantine (source, record_key, raw, reason, message, first_seen, last_seen, "
+        "released_at, resolution, resident_id) VALUES (?,?,?,?,?,?,?,NULL,NULL,?) "
+        "ON CONFLICT (source, record_key) DO UPDATE SET raw = excluded.raw, reason = excluded.reason, "
+        "message = excluded.message, last_seen = excluded.last_seen, released_at = NULL, "
+        "resolution = NULL, resident_id = excluded.resident_id",
+        fresh,
+    )
