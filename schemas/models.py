@@ -162,6 +162,11 @@ class SourceValue(Unified):
     record_key: str
     updated_at: dt.datetime | None = None
     served: bool = Field(description="Whether this is the value the gateway serves (采用).")
+    rule: str | None = Field(
+        default=None,
+        description="On the served value: the precedence rule that chose it (docs/integrating.md, 字段来源).",
+        examples=["precedence: civil_affairs > hr_api > hr_migrant_register"],
+    )
 
 
 class ResidentProvenance(Unified):

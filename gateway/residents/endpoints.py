@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
@@ -15,10 +16,10 @@ from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import ResidentsAccess
-from gateway.residents import repository
+from gateway.residents import repository, service
 from schemas.citizen_id import CitizenId
 from schemas.codes import ResidentStatus, Tag
-from schemas.models import Page, RegionCode, Resident
+from schemas.models import Page, RegionCode, Resident, ResidentProvenance
 
 router = APIRouter(
     prefix="/v1/residents", tags=["residents"], dependencies=[require_scope(Scope.RESIDENTS_READ)]
@@ -114,3 +115,18 @@ async def lookup_resident(
         raise NotFound("no resident holds this citizen ID number")
     await access.disclose("resident", [found[0]])
     return _json(shown)
+
+
+@router.get(
+    "/{resident_id}/provenance",
+    summary="Where each value of a resident comes from",
+    response_model=ResidentProvenance,
+    responses=problem_responses(403, 404, 422, 429),
+)
+async def get_provenance(db: ReadDep, access: ResidentsAccess, resident_id: ResidentId) -> Response:
+    """Return every source's value of every field the caller may see, which one is served and why."""
+    found = await service.provenance(db, access, resident_id)
+    if found is None:  # outside the caller's rows answers exactly like a missing one
+        raise NotFound(f"no resident {resident_id}")
+    await access.disclose("resident", [resident_id])
+    return Response(orjson.dumps(found), media_type="application/json")

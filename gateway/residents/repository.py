@@ -11,13 +11,19 @@ from gateway.store import ReadStore
 from policies.decide import RowScope
 from schemas.codes import ResidentStatus, Tag
 from schemas.regions import prefix_range, region_prefix
-from schemas.tables import ResidentRow, ResidentTagRow
+from schemas.tables import ResidentRow, ResidentSourceRow, ResidentTagRow
 
 R = ResidentRow.__table__.c  # type: ignore[attr-defined]
 T = ResidentTagRow.__table__.c  # type: ignore[attr-defined]
 
 _BY_ID = select(R.doc).where(R.id == bindparam("rid"))
 _BY_NATIONAL_ID = select(R.id, R.doc).where(R.national_id == bindparam("nid"))
+S = ResidentSourceRow.__table__.c  # type: ignore[attr-defined]
+_SOURCES = (
+    select(S.source, S.record_key, S.source_updated_at, S["values"])
+    .where(S.resident_id == bindparam("rid"))
+    .order_by(S.source, S.record_key)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +128,8 @@ async def list_docs(
     more = len(rows) > limit
     rows = rows[:limit]
     return [r[0] for r in rows], [r[1] for r in rows], (rows[-1][0] if more else None)
+
+
+async def source_rows(db: ReadStore, resident_id: str) -> list[tuple[str, str, dt.datetime | None, str]]:
+    """Return (source, record_key, source_updated_at, values JSON) of every stored record of a resident."""
+    return [(r[0], r[1], r[2], r[3]) for r in await db.fetch_all(_SOURCES, {"rid": resident_id})]

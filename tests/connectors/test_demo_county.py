@@ -54,7 +54,7 @@ def test_broken_records_are_exactly_the_held_back(
                 text(
                     "SELECT rs.source, rs.record_key FROM resident_source rs "
                     "JOIN resident r ON r.id = rs.resident_id "
-                    "WHERE r.needs_review"
+                    "WHERE r.needs_review AND r.national_id IS NULL"
                 )
             )
         }

@@ -1,0 +1,85 @@
+"""GET /v1/residents/{id}/provenance: each source's value of each visible field, masked as served."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import Engine, text
+
+from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
+from connectors.demo.fake_hr import FakeHrServer
+from connectors.demo.fake_hr_store import PersonStore
+from connectors.hr_api.connector import HrApiConnector, HrApiSettings
+from connectors.sdk.runner import run_connectors
+from gateway.app import create_app
+from tests.auth.helpers import auth_settings, fetch_token, register
+from tests.connectors.conftest import HR_KEY, CivilDb, make_id
+from tests.connectors.test_reconcile import hr_item
+
+NUMBER = make_id("19700101", 81)
+
+
+@pytest.fixture
+def synced(store_engine: Engine, tmp_path: Path) -> Engine:
+    """A store holding one resident known to civil affairs and HR, with different phones."""
+    civil = CivilDb(tmp_path / "civil.sqlite")
+    civil.person("A", NUMBER, name="王五", phone="13800000001")
+    with FakeHrServer(
+        PersonStore.from_items([hr_item("P1", NUMBER, name="王伍", stamp="2026-10-05T00:00:00Z")]),
+        api_key=HR_KEY,
+    ) as hr:
+        report = run_connectors(
+            store_engine,
+            [
+                CivilAffairsConnector(CivilAffairsSettings(url=SecretStr(civil.url))),
+                HrApiConnector(HrApiSettings(base_url=hr.url, api_key=SecretStr(HR_KEY), services=False)),
+            ],
+            today=dt.date(2026, 11, 1),
+        )
+    assert report.ok
+    return store_engine
+
+
+def _client(store_url: str, engine: Engine, *, department: str, purpose: str) -> Iterator[TestClient]:
+    client_id, secret = register(engine, department=department)
+    with TestClient(create_app(auth_settings(store_url)), raise_server_exceptions=False) as c:
+        assert secret is not None
+        c.headers["Authorization"] = f"Bearer {fetch_token(c, client_id, secret)}"
+        c.headers["X-Purpose"] = purpose
+        yield c
+
+
+def _rid(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT id FROM resident")).scalar_one())
+
+
+def test_every_source_value_and_the_rule(store_url: str, synced: Engine) -> None:
+    """Civil affairs sees both names, the civil one served by precedence, the fresher phone served."""
+    for c in _client(store_url, synced, department="civil_affairs", purpose="social-assistance-review"):
+        r = c.get(f"/v1/residents/{_rid(synced)}/provenance")
+        assert r.status_code == 200, r.text
+        fields = r.json()["fields"]
+        names = {v["source"]: v for v in fields["name"]}
+        assert names["civil_affairs"]["value"] == "王五" and names["civil_affairs"]["served"]
+        assert names["civil_affairs"]["rule"].startswith("precedence: civil_affairs")
+        assert names["hr_api"]["value"] == "王伍" and not names["hr_api"]["served"]
+        assert {v["source"] for v in fields["phone"] if v["served"]} == {"hr_api"}
+        assert c.get("/v1/residents/RNOSUCHONE00/provenance").status_code == 404
+
+
+def test_masked_and_hidden_fields_stay_so(store_url: str, synced: Engine) -> None:
+    """HR sees addresses masked in every source value and no ethnicity, household or tags at all."""
+    for c in _client(store_url, synced, department="hr", purpose="pension-eligibility"):
+        r = c.get(f"/v1/residents/{_rid(synced)}/provenance")
+        assert r.status_code == 200, r.text
+        fields = r.json()["fields"]
+        served = c.get(f"/v1/residents/{_rid(synced)}").json()
+        assert [v["value"] for v in fields["address"]] == [served["address"]]
+        assert served["address"] != "青山村1组"
+        assert not {"ethnicity", "household_id", "relation"} & set(fields)
