@@ -32,6 +32,8 @@ from gateway.policy import sharing
 from gateway.policy.state import start_policy, stop_policy
 from gateway.problems import router as problems_router
 from gateway.public_services import endpoints as services
+from gateway.quality import endpoints as quality
+from gateway.quarantine import endpoints as quarantine
 from gateway.regions import endpoints as regions
 from gateway.residents import endpoints as residents
 from gateway.settings import Settings, get_settings
@@ -129,6 +131,12 @@ def create_app(
                 "name": "subscriptions",
                 "description": "Webhooks: signed deliveries, retries, dead letters.",
             },
+            {
+                "name": "quarantine",
+                "description": "Records held back by the connectors, for data stewards "
+                "(scopes quarantine:read, quarantine:write).",
+            },
+            {"name": "quality", "description": "Quality feedback to each department (数据质量反馈)."},
             {"name": "health", "description": "Probes for orchestrators."},
             {"name": "oauth", "description": "OAuth 2.0 client credentials: tokens, introspection, keys."},
             {"name": "admin", "description": "Client registry administration (scope admin:clients)."},
@@ -158,6 +166,8 @@ def create_app(
         policy.admin,
         sharing.router,
         consents.router,
+        quarantine.router,
+        quality.router,
         stats.router,
         ingest.build_router(),
         dashboard.router,

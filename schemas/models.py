@@ -281,6 +281,11 @@ class QuarantinedRecord(Unified):
     first_seen: dt.datetime
     last_seen: dt.datetime
     released_at: dt.datetime | None = None
+    resolution: str | None = Field(
+        default=None,
+        description="How it was closed or what is pending: released (translated again), withdrawn (gone "
+        "from its source), dismissed (by a data steward), retry (to translate at the next sync).",
+    )
 
 
 class Page(BaseModel, Generic[T]):

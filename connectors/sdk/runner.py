@@ -451,8 +451,8 @@ class _SourceSync:
         """Retry quarantined records whose reason depends on other records (their resident may be here)."""
         with write_tx(self.conn) as store:
             rows = store.rows_in(
-                "SELECT record_key, raw FROM quarantine "
-                "WHERE source = ? AND released_at IS NULL AND reason IN ({in})",
+                "SELECT record_key, raw FROM quarantine WHERE source = ? AND released_at IS NULL "
+                "AND (reason IN ({in}) OR resolution = 'retry')",
                 sorted(RETRYABLE_REASONS),
                 before=(self.source,),
             )
@@ -472,7 +472,8 @@ class _SourceSync:
         self._flush(batch, None, replay=True)
 
     def _model_for(self, payload: dict[str, Any]) -> type[RawRecord] | None:
-        for model in self.connector.raw_models:
-            if model.kind == "enrollment" and model.key_alias in payload:
+        # An enrolment names its person's key too: try enrolment models first.
+        for model in sorted(self.connector.raw_models, key=lambda m: m.kind != "enrollment"):
+            if model.key_alias in payload:
                 return model
         return None

@@ -16,6 +16,7 @@ class Scope(StrEnum):
     NOTICES_READ = "notices:read"
     NOTICES_WRITE = "notices:write"
     QUARANTINE_READ = "quarantine:read"
+    QUARANTINE_WRITE = "quarantine:write"
     AUDIT_READ = "audit:read"
     ADMIN_CLIENTS = "admin:clients"
     ADMIN_POLICIES = "admin:policies"
@@ -40,7 +41,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.SERVICES_READ: "Read public service items (服务事项).",
     Scope.NOTICES_READ: "Read notices (公告).",
     Scope.NOTICES_WRITE: "Publish notices.",
-    Scope.QUARANTINE_READ: "Read records a connector quarantined.",
+    Scope.QUARANTINE_READ: "Read records a connector quarantined, and each department's quality feedback.",
+    Scope.QUARANTINE_WRITE: "Data steward: resolve quarantined records of the own department's sources.",
     Scope.AUDIT_READ: "Read the audit log.",
     Scope.ADMIN_CLIENTS: "Register, disable and rotate OAuth clients.",
     Scope.ADMIN_POLICIES: "Manage sharing policies.",

@@ -1,0 +1,97 @@
+"""Quarantine routes (隔离记录): thin; rules in service.py, queries in repository.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query
+
+import gateway.routing  # noqa: F401  (the `segment` path convertor)
+from gateway.auth.dependencies import PrincipalDep, require_scope
+from gateway.auth.scopes import Scope
+from gateway.context import RecordDep
+from gateway.deps import CursorQuery, EngineDep, LimitQuery
+from gateway.openapi import problem_responses
+from gateway.pagination import decode_cursor, encode_cursor
+from gateway.quarantine import repository, service
+from schemas.models import Page, QuarantinedRecord
+
+router = APIRouter(prefix="/v1/quarantine", tags=["quarantine"])
+READ = [require_scope(Scope.QUARANTINE_READ)]
+WRITE = [require_scope(Scope.QUARANTINE_WRITE)]
+RecordId = Annotated[int, Path(ge=1, le=2**62, description="Quarantine id.")]
+
+
+@router.get(
+    "",
+    summary="List quarantined records",
+    response_model=Page[QuarantinedRecord],
+    dependencies=READ,
+    responses=problem_responses(400, 403, 422),
+)
+async def list_quarantine(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    record: RecordDep,
+    source: Annotated[str | None, Query(max_length=64, description="Only this source.")] = None,
+    reason: Annotated[str | None, Query(max_length=64, description="Only this reason code.")] = None,
+    min_age_days: Annotated[
+        int | None, Query(ge=0, le=36500, description="Only records first held back at least this long ago.")
+    ] = None,
+    state: Annotated[Literal["open", "closed", "all"], Query(description="Open, closed or all.")] = "open",
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
+    """List the held-back records of the caller's department's sources, oldest id first."""
+    key = decode_cursor(cursor, arity=1)
+    before = None
+    if min_age_days is not None:
+        before = dt.datetime.now(dt.UTC) - dt.timedelta(days=min_age_days)
+    flt = repository.QuarantineFilter(
+        sources=service.reach(principal), source=source, reason=reason, seen_before=before, state=state
+    )
+    after = int(key[0]) if key and isinstance(key[0], int) else None
+    items, last = await repository.page(engine, flt, after=after, limit=limit)
+    record.disclose("quarantine", [str(i["id"]) for i in items])
+    return {
+        "items": [service.view(i, principal=principal) for i in items],
+        "next": encode_cursor([last]) if last is not None else None,
+    }
+
+
+@router.get(
+    "/{record_id:segment}",
+    summary="Get a quarantined record",
+    response_model=QuarantinedRecord,
+    dependencies=READ,
+    responses=problem_responses(403, 404, 422),
+)
+async def get_quarantined(
+    principal: PrincipalDep, engine: EngineDep, record: RecordDep, record_id: RecordId
+) -> dict[str, Any]:
+    """Return one record (its raw payload only to the owning department's data stewards)."""
+    row = await service.found(engine, record_id, principal=principal)
+    record.disclose("quarantine", [str(record_id)])
+    return service.view(row, principal=principal)
+
+
+@router.post(
+    "/{record_id}:resolve",
+    summary="Resolve a quarantined record",
+    response_model=QuarantinedRecord,
+    dependencies=WRITE,
+    responses=problem_responses(403, 404, 409, 422),
+)
+async def resolve_quarantined(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    record: RecordDep,
+    record_id: RecordId,
+    body: Annotated[service.Resolve, Body()],
+) -> dict[str, Any]:
+    """Decide about an open record: `retry` at the next sync (after a correction), or `dismiss` it."""
+    row = await service.resolve(engine, record_id, body, principal=principal, now=dt.datetime.now(dt.UTC))
+    record.disclose("quarantine", [str(record_id)])
+    record.reason = f"quarantine {body.action.value}: {body.reason}"
+    return service.view(row, principal=principal)

@@ -1,0 +1,125 @@
+"""Quarantine queries on the async engine (operators' pace, not the hot path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.db import as_utc
+from schemas.tables import QuarantineRow
+
+Q = QuarantineRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineFilter:
+    """Filters of a quarantine listing."""
+
+    sources: tuple[str, ...]  # the caller's reach: never empty (a caller reaching none gets nothing)
+    source: str | None = None
+    reason: str | None = None
+    seen_before: dt.datetime | None = None  # first held back before this (the age filter)
+    state: str = "open"  # open | closed | all
+
+
+def _row(r: Any) -> dict[str, Any]:
+    d = dict(r._mapping)
+    for key in ("first_seen", "last_seen", "released_at"):
+        if d.get(key) is not None:
+            d[key] = as_utc(d[key])
+    return d
+
+
+def _where(flt: QuarantineFilter) -> list[Any]:
+    where: list[Any] = [Q.c.source.in_(flt.sources)]
+    if flt.source is not None:
+        where.append(Q.c.source == flt.source)
+    if flt.reason is not None:
+        where.append(Q.c.reason == flt.reason)
+    if flt.seen_before is not None:
+        where.append(Q.c.first_seen < flt.seen_before)
+    if flt.state == "open":
+        where.append(Q.c.released_at.is_(None))
+    elif flt.state == "closed":
+        where.append(Q.c.released_at.is_not(None))
+    return where
+
+
+async def page(
+    engine: AsyncEngine, flt: QuarantineFilter, *, after: int | None, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Return up to `limit` rows after id `after` (id order: stable), and the id to continue from."""
+    stmt = select(Q).where(*_where(flt))
+    if after is not None:
+        stmt = stmt.where(Q.c.id > after)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(stmt.order_by(Q.c.id).limit(limit + 1))).all()
+    items = [_row(r) for r in rows[:limit]]
+    return items, (items[-1]["id"] if len(rows) > limit else None)
+
+
+async def get(engine: AsyncEngine, record_id: int, *, sources: tuple[str, ...]) -> dict[str, Any] | None:
+    """Return one row of a source the caller reaches, or None."""
+    stmt = select(Q).where(Q.c.id == record_id, Q.c.source.in_(sources))
+    async with engine.connect() as conn:
+        row = (await conn.execute(stmt)).first()
+    return _row(row) if row is not None else None
+
+
+async def close(
+    engine: AsyncEngine, record_id: int, *, resolution: str, note: str, now: dt.datetime
+) -> dict[str, Any] | None:
+    """Close an open row with a steward's resolution; None when it was not open."""
+    async with engine.begin() as conn:
+        done = await conn.execute(
+            update(Q)
+            .where(Q.c.id == record_id, Q.c.released_at.is_(None))
+            .values(released_at=now, resolution=resolution, message=Q.c.message + note)
+        )
+        if done.rowcount == 0:
+            return None
+        row = (await conn.execute(select(Q).where(Q.c.id == record_id))).one()
+    return _row(row)
+
+
+async def retry(engine: AsyncEngine, record_id: int, *, note: str) -> dict[str, Any] | None:
+    """Mark an open row to be translated again by its source's next sync; None when it was not open."""
+    async with engine.begin() as conn:
+        done = await conn.execute(
+            update(Q)
+            .where(Q.c.id == record_id, Q.c.released_at.is_(None))
+            .values(resolution="retry", message=Q.c.message + note)
+        )
+        if done.rowcount == 0:
+            return None
+        row = (await conn.execute(select(Q).where(Q.c.id == record_id))).one()
+    return _row(row)
+
+
+async def counts(engine: AsyncEngine, source: str) -> list[tuple[str, str, str | None, int]]:
+    """Return (reason, first-seen day, resolution, count) of a source's rows, for quality feedback."""
+    day = func.substr(func.cast(Q.c.first_seen, Q.c.reason.type), 1, 10)
+    stmt = (
+        select(Q.c.reason, day, Q.c.resolution, func.count())
+        .where(Q.c.source == source)
+        .group_by(Q.c.reason, day, Q.c.resolution)
+        .order_by(day, Q.c.reason)
+    )
+    async with engine.connect() as conn:
+        return [(r[0], str(r[1]), r[2], int(r[3])) for r in (await conn.execute(stmt)).all()]
+
+
+async def for_source(engine: AsyncEngine, source: str, *, state: str, limit: int) -> list[dict[str, Any]]:
+    """Return a source's open rows (to correct) or released ones (corrected), newest first."""
+    where = [Q.c.source == source]
+    if state == "open":
+        where.append(Q.c.released_at.is_(None))
+    else:
+        where.append(Q.c.resolution == "released")
+    stmt = select(Q).where(*where).order_by(Q.c.last_seen.desc(), Q.c.id.desc()).limit(limit)
+    async with engine.connect() as conn:
+        return [_row(r) for r in (await conn.execute(stmt)).all()]
