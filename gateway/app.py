@@ -19,6 +19,7 @@ from gateway.changes import endpoints as changes
 from gateway.consents import endpoints as consents
 from gateway.dashboard import views as dashboard
 from gateway.db import make_async_engine
+from gateway.enrollments import endpoints as enrollments
 from gateway.errors import install_error_handlers
 from gateway.households import endpoints as households
 from gateway.ingest import endpoints as ingest
@@ -120,6 +121,10 @@ def create_app(
         openapi_tags=[
             {"name": "residents", "description": "Residents (居民), one person across departments."},
             {"name": "households", "description": "Registered households (户)."},
+            {
+                "name": "enrollments",
+                "description": "Benefit and insurance enrolments (救助与参保) of readable residents.",
+            },
             {"name": "services", "description": "Public service items (服务事项) of every department."},
             {"name": "notices", "description": "Notices (公告) from the county media centre."},
             {"name": "regions", "description": "The gazetteer (行政区划)."},
@@ -154,6 +159,7 @@ def create_app(
     for router in (
         residents.router,
         households.router,
+        enrollments.router,
         services.router,
         notices.router,
         changes.router,

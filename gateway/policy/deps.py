@@ -225,6 +225,7 @@ def _off(state: PolicyState, resource: str, purpose: str | None) -> Decision:
 
 ResidentsAccess = Annotated[Access, Depends(policy_for("residents"))]
 HouseholdsAccess = Annotated[Access, Depends(policy_for("households"))]
+EnrollmentsAccess = Annotated[Access, Depends(policy_for("enrollments"))]
 ServicesAccess = Annotated[Access, Depends(policy_for("services"))]
 NoticesAccess = Annotated[Access, Depends(policy_for("notices"))]
 RegionsAccess = Annotated[Access, Depends(policy_for("regions"))]

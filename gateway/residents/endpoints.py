@@ -12,14 +12,16 @@ from starlette.responses import Response
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
+from gateway.enrollments.endpoints import page as enrollment_page
+from gateway.enrollments.repository import EnrollmentFilter
 from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
-from gateway.policy.deps import ResidentsAccess
+from gateway.policy.deps import EnrollmentsAccess, ResidentsAccess
 from gateway.residents import repository, service
 from schemas.citizen_id import CitizenId
 from schemas.codes import ResidentStatus, Tag
-from schemas.models import Page, RegionCode, Resident, ResidentProvenance
+from schemas.models import Enrollment, Page, RegionCode, Resident, ResidentProvenance
 
 router = APIRouter(
     prefix="/v1/residents", tags=["residents"], dependencies=[require_scope(Scope.RESIDENTS_READ)]
@@ -130,3 +132,26 @@ async def get_provenance(db: ReadDep, access: ResidentsAccess, resident_id: Resi
         raise NotFound(f"no resident {resident_id}")
     await access.disclose("resident", [resident_id])
     return Response(orjson.dumps(found), media_type="application/json")
+
+
+@router.get(
+    "/{resident_id}/enrollments",
+    summary="A resident's enrolments",
+    response_model=Page[Enrollment],
+    dependencies=[require_scope(Scope.ENROLLMENTS_READ)],
+    responses=problem_responses(400, 403, 404, 422, 429),
+)
+async def list_resident_enrollments(
+    db: ReadDep,
+    access: ResidentsAccess,
+    enrollments: EnrollmentsAccess,
+    resident_id: ResidentId,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Response:
+    """List the benefit and insurance enrolments of one resident the caller may read."""
+    doc = await repository.get_doc(db, resident_id)
+    if doc is None or access.project(doc) is None:
+        raise NotFound(f"no resident {resident_id}")
+    flt = EnrollmentFilter(resident_id=resident_id)
+    return await enrollment_page(db, enrollments, flt, cursor=cursor, limit=limit)

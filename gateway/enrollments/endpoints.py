@@ -1,0 +1,93 @@
+"""Enrolment routes (救助与参保): thin; rules in service.py, queries in repository.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
+
+from gateway.auth.dependencies import require_scope
+from gateway.auth.scopes import Scope
+from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
+from gateway.enrollments import repository, service
+from gateway.errors import NotFound
+from gateway.openapi import problem_responses
+from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.policy.deps import EnrollmentsAccess
+from schemas.codes import EnrollmentKind, EnrollmentStatus
+from schemas.models import Enrollment, Page, RegionCode
+
+router = APIRouter(
+    prefix="/v1/enrollments", tags=["enrollments"], dependencies=[require_scope(Scope.ENROLLMENTS_READ)]
+)
+
+
+async def page(
+    db: ReadDep,
+    access: EnrollmentsAccess,
+    flt: repository.EnrollmentFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> Response:
+    """Return one page of enrolments as the caller may see them, disclosed in the audit record."""
+    key = decode_cursor(cursor, arity=1)
+    scoped = replace(flt, policy_scopes=(access.scopes, service.resident_scopes(access)))
+    ids, docs, last = await repository.list_docs(db, scoped, after=key[0] if key else None, limit=limit)
+    await access.disclose("enrollment", ids)
+    body = page_body(access.project_page(docs), next_cursor=encode_cursor([last]) if last else None)
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "",
+    summary="List enrolments",
+    response_model=Page[Enrollment],
+    responses=problem_responses(400, 403, 422, 429),
+)
+async def list_enrollments(
+    db: ReadDep,
+    access: EnrollmentsAccess,
+    region: Annotated[RegionCode | None, Query(description="Residents of this region subtree.")] = None,
+    kind: Annotated[EnrollmentKind | None, Query(description="Only this programme.")] = None,
+    status: Annotated[EnrollmentStatus | None, Query(description="Only enrolments in this status.")] = None,
+    updated_since: Annotated[
+        Rfc3339 | None, Query(description="Only enrolments changed at or after this time (RFC 3339).")
+    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Response:
+    """List benefit and insurance enrolments of residents the caller may read; follow `next`."""
+    service.check_filters(access, kind=kind, status=status)
+    flt = repository.EnrollmentFilter(
+        region=region,
+        kind=kind.value if kind else None,
+        status=status.value if status else None,
+        updated_since=updated_since,
+    )
+    return await page(db, access, flt, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/{enrollment_id:path}",
+    summary="Get an enrolment",
+    response_model=Enrollment,
+    responses=problem_responses(403, 404, 422, 429),
+)
+async def get_enrollment(
+    db: ReadDep,
+    access: EnrollmentsAccess,
+    enrollment_id: Annotated[str, Path(min_length=3, max_length=160, description="`{source}:{record key}`.")],
+) -> Response:
+    """Return one enrolment (outside the caller's rows answers like a missing one)."""
+    flt = repository.EnrollmentFilter(
+        enrollment_id=enrollment_id, policy_scopes=(access.scopes, service.resident_scopes(access))
+    )
+    _ids, docs, _ = await repository.list_docs(db, flt, after=None, limit=1)
+    shown = access.project(docs[0]) if docs else None
+    if shown is None:
+        raise NotFound(f"no enrolment {enrollment_id}")
+    await access.disclose("enrollment", [enrollment_id])
+    return Response(shown, media_type="application/json")

@@ -1,0 +1,99 @@
+"""GET /v1/enrollments, /{id} and /v1/residents/{id}/enrollments: fields by policy, rows by resident."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import Engine, text
+
+from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
+from connectors.demo.fake_hr import FakeHrServer
+from connectors.demo.fake_hr_store import PersonStore
+from connectors.hr_api.connector import HrApiConnector, HrApiSettings
+from connectors.sdk.runner import run_connectors
+from gateway.app import create_app
+from tests.auth.helpers import auth_settings, fetch_token, register
+from tests.connectors.conftest import HR_KEY, CivilDb, make_id
+from tests.connectors.test_reconcile import hr_item
+
+NUMBER = make_id("19600101", 95)
+
+
+@pytest.fixture
+def app(store_url: str, store_engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
+    """An app over a store with one resident of 青山村: a 低保 enrolment (civil) and an insurance (HR)."""
+    civil = CivilDb(tmp_path / "civil.sqlite")
+    civil.person("A", NUMBER)
+    civil.benefit("D1", "A", kind="01")
+    with FakeHrServer(PersonStore.from_items([hr_item("P1", NUMBER)]), api_key=HR_KEY) as hr:
+        report = run_connectors(
+            store_engine,
+            [
+                CivilAffairsConnector(CivilAffairsSettings(url=SecretStr(civil.url))),
+                HrApiConnector(HrApiSettings(base_url=hr.url, api_key=SecretStr(HR_KEY), services=False)),
+            ],
+            today=dt.date(2026, 11, 1),
+        )
+    assert report.ok
+    with TestClient(create_app(auth_settings(store_url)), raise_server_exceptions=False) as c:
+        yield c
+
+
+def headers(c: TestClient, engine: Engine, *, department: str, purpose: str, **kw: str) -> dict[str, str]:
+    """Register a client with enrolment and resident scopes; return its headers."""
+    client_id, secret = register(
+        engine, department=department, scopes=["enrollments:read", "residents:read"], **kw
+    )
+    assert secret is not None
+    return {"Authorization": f"Bearer {fetch_token(c, client_id, secret)}", "X-Purpose": purpose}
+
+
+def test_civil_affairs_reads_every_enrolment(app: TestClient, store_engine: Engine) -> None:
+    """The county's civil affairs sees the 低保 amount and HR's unemployment insurance status."""
+    h = headers(app, store_engine, department="civil_affairs", purpose="social-assistance-review")
+    r = app.get("/v1/enrollments", headers=h)
+    assert r.status_code == 200, r.text
+    items = {i["id"]: i for i in r.json()["items"]}
+    assert items["civil_affairs:D1"]["amount_monthly"] == "580.00"
+    assert items["hr_api:P1/UNEMPLOYMENT"]["status"] == "active"
+    one = app.get("/v1/enrollments/hr_api:P1/UNEMPLOYMENT", headers=h)
+    assert one.status_code == 200 and one.json()["kind"] == "unemployment"
+    assert app.get("/v1/enrollments", headers=h, params={"kind": "minimum_living_allowance"}).json()[
+        "items"
+    ] == [items["civil_affairs:D1"]]
+    assert app.get("/v1/enrollments", headers=h, params={"region": "511599200000"}).json()["items"] == []
+    with store_engine.connect() as conn:
+        rid = conn.execute(text("SELECT id FROM resident")).scalar_one()
+    mine = app.get(f"/v1/residents/{rid}/enrollments", headers=h)
+    assert mine.status_code == 200 and len(mine.json()["items"]) == 2
+    assert app.get("/v1/residents/RNOSUCH00000/enrollments", headers=h).status_code == 404
+
+
+def test_hr_sees_status_never_the_amount(app: TestClient, store_engine: Engine) -> None:
+    """HR (pension eligibility) sees whether 低保 is received, not how much; other purposes: refused."""
+    h = headers(app, store_engine, department="hr", purpose="pension-eligibility")
+    r = app.get("/v1/enrollments/civil_affairs:D1", headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "active" and "amount_monthly" not in r.json()
+    listed = app.get("/v1/enrollments", headers=h).json()["items"]
+    assert all("amount_monthly" not in i for i in listed)
+    refused = app.get("/v1/enrollments", headers={**h, "X-Purpose": "employment-service"})
+    assert refused.status_code == 403
+
+
+def test_rows_follow_the_resident(app: TestClient, store_engine: Engine) -> None:
+    """A civil-affairs client of another township reads no enrolment, and a single one answers 404."""
+    h = headers(
+        app,
+        store_engine,
+        department="civil_affairs",
+        purpose="social-assistance-review",
+        region_code="511599200000",
+    )
+    assert app.get("/v1/enrollments", headers=h).json()["items"] == []
+    assert app.get("/v1/enrollments/civil_affairs:D1", headers=h).status_code == 404
