@@ -13,8 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from opentelemetry import trace
@@ -31,7 +30,7 @@ from connectors.sdk.errors import (
     SourceError,
     SyncLocked,
 )
-from connectors.sdk.linking.refresh import RefreshSummary, refresh
+from connectors.sdk.linking.refresh import refresh
 from connectors.sdk.normalise import BEIJING
 from connectors.sdk.records import (
     Checkpoint,
@@ -65,6 +64,7 @@ from connectors.sdk.state import (
     save_state,
 )
 from connectors.sdk.store import sync_connection, write_tx
+from connectors.sdk.summary import Progress, SyncReport, SyncSummary, _Quiet
 from schemas.models import Notice, Region, Service
 
 log = logging.getLogger(__name__)
@@ -90,77 +90,6 @@ _SINKS: tuple[tuple[str, Callable[[BatchContext, Any], None]], ...] = (
     ("service", write_services),
     ("notice", write_notices),
 )
-
-
-@dataclass
-class SyncSummary:
-    """What one source's sync read and did."""
-
-    source: str
-    read: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    quarantined: Counter[str] = field(default_factory=Counter)
-    released: int = 0
-    withdrawn: int = 0  # stored records the source no longer holds, withdrawn
-    superseded: int = 0  # records read but replaced by a later copy of the same key in the pass
-    duration: float = 0.0
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)  # what an operator should know (a lease taken over)
-
-    @property
-    def ok(self) -> bool:
-        """Tell whether the sync ran to the end."""
-        return self.error is None
-
-    @property
-    def quarantined_total(self) -> int:
-        """Return how many records were held back."""
-        return sum(self.quarantined.values())
-
-    @property
-    def records_per_second(self) -> float:
-        """Return the read rate."""
-        return self.read / self.duration if self.duration > 0 else 0.0
-
-
-@dataclass
-class SyncReport:
-    """Every source's summary and the refresh of the served documents."""
-
-    sources: list[SyncSummary]
-    refresh: RefreshSummary | None
-    duration: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """Tell whether every source synced to the end."""
-        return all(s.ok for s in self.sources)
-
-
-class Progress(Protocol):
-    """Receives progress of a sync (the CLI draws a bar with it)."""
-
-    def started(self, source: str, *, total: int | None) -> None:
-        """A source's sync began; `total` is its estimated record count, when known."""
-
-    def advanced(self, source: str, *, read: int) -> None:
-        """`read` records of the source are read and committed so far."""
-
-    def finished(self, summary: SyncSummary) -> None:
-        """A source's sync ended."""
-
-
-class _Quiet:
-    def started(self, source: str, *, total: int | None) -> None:
-        pass
-
-    def advanced(self, source: str, *, read: int) -> None:
-        pass
-
-    def finished(self, summary: SyncSummary) -> None:
-        pass
 
 
 def sync_clock() -> tuple[dt.datetime, dt.date]:
