@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
@@ -36,7 +37,8 @@ async def page(
     key = decode_cursor(cursor, arity=1)
     scoped = replace(flt, policy_scopes=(access.scopes, service.resident_scopes(access)))
     ids, docs, last = await repository.list_docs(db, scoped, after=key[0] if key else None, limit=limit)
-    await access.disclose("enrollment", ids)
+    # The residents are disclosed too: their disclosure reports must show who read their enrolments.
+    await access.disclose("enrollment", [*ids, *dict.fromkeys(orjson.loads(d)["resident_id"] for d in docs)])
     body = page_body(access.project_page(docs), next_cursor=encode_cursor([last]) if last else None)
     return Response(body, media_type="application/json")
 
@@ -89,5 +91,5 @@ async def get_enrollment(
     shown = access.project(docs[0]) if docs else None
     if shown is None:
         raise NotFound(f"no enrolment {enrollment_id}")
-    await access.disclose("enrollment", [enrollment_id])
+    await access.disclose("enrollment", [enrollment_id, orjson.loads(docs[0])["resident_id"]])
     return Response(shown, media_type="application/json")

@@ -226,6 +226,8 @@ def _off(state: PolicyState, resource: str, purpose: str | None) -> Decision:
 ResidentsAccess = Annotated[Access, Depends(policy_for("residents"))]
 HouseholdsAccess = Annotated[Access, Depends(policy_for("households"))]
 EnrollmentsAccess = Annotated[Access, Depends(policy_for("enrollments"))]
+EmploymentAccess = Annotated[Access, Depends(policy_for("employment"))]
+MigrationsAccess = Annotated[Access, Depends(policy_for("migrations"))]
 ServicesAccess = Annotated[Access, Depends(policy_for("services"))]
 NoticesAccess = Annotated[Access, Depends(policy_for("notices"))]
 RegionsAccess = Annotated[Access, Depends(policy_for("regions"))]

@@ -17,11 +17,19 @@ from gateway.enrollments.repository import EnrollmentFilter
 from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
-from gateway.policy.deps import EnrollmentsAccess, ResidentsAccess
+from gateway.policy.deps import Access, EmploymentAccess, EnrollmentsAccess, MigrationsAccess, ResidentsAccess
 from gateway.residents import repository, service
 from schemas.citizen_id import CitizenId
 from schemas.codes import ResidentStatus, Tag
-from schemas.models import Enrollment, Page, RegionCode, Resident, ResidentProvenance
+from schemas.models import (
+    Employment,
+    Enrollment,
+    Migration,
+    Page,
+    RegionCode,
+    Resident,
+    ResidentProvenance,
+)
 
 router = APIRouter(
     prefix="/v1/residents", tags=["residents"], dependencies=[require_scope(Scope.RESIDENTS_READ)]
@@ -155,3 +163,45 @@ async def list_resident_enrollments(
         raise NotFound(f"no resident {resident_id}")
     flt = EnrollmentFilter(resident_id=resident_id)
     return await enrollment_page(db, enrollments, flt, cursor=cursor, limit=limit)
+
+
+async def _details(
+    db: ReadDep, access: ResidentsAccess, detail: Access, resident_id: str, *, table: str
+) -> list[str]:
+    """Return a readable resident's employment or migration documents, projected by their own policy."""
+    doc = await repository.get_doc(db, resident_id)
+    if doc is None or access.project(doc) is None:
+        raise NotFound(f"no resident {resident_id}")
+    docs = detail.project_page(await repository.detail_docs(db, table, resident_id))
+    await detail.disclose(table, [resident_id] if docs else [])
+    return docs
+
+
+@router.get(
+    "/{resident_id}/employment",
+    summary="A resident's employment",
+    response_model=Employment,
+    responses=problem_responses(403, 404, 422, 429),
+)
+async def get_employment(
+    db: ReadDep, access: ResidentsAccess, employment: EmploymentAccess, resident_id: ResidentId
+) -> Response:
+    """Return employment as HR records it (404 when HR has none or the resident is not readable)."""
+    docs = await _details(db, access, employment, resident_id, table="employment")
+    if not docs:
+        raise NotFound(f"no employment record of resident {resident_id}")
+    return _json(docs[0])
+
+
+@router.get(
+    "/{resident_id}/migrations",
+    summary="A resident's migrant-work records",
+    response_model=Page[Migration],
+    responses=problem_responses(403, 404, 422, 429),
+)
+async def list_migrations(
+    db: ReadDep, access: ResidentsAccess, migrations: MigrationsAccess, resident_id: ResidentId
+) -> Response:
+    """Return where the resident works away, per register (the latest month's record of each)."""
+    docs = await _details(db, access, migrations, resident_id, table="migration")
+    return _json(page_body(docs, next_cursor=None))

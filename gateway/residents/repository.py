@@ -11,7 +11,7 @@ from gateway.store import ReadStore
 from policies.decide import RowScope
 from schemas.codes import ResidentStatus, Tag
 from schemas.regions import prefix_range, region_prefix
-from schemas.tables import ResidentRow, ResidentSourceRow, ResidentTagRow
+from schemas.tables import EmploymentRow, MigrationRow, ResidentRow, ResidentSourceRow, ResidentTagRow
 
 R = ResidentRow.__table__.c  # type: ignore[attr-defined]
 T = ResidentTagRow.__table__.c  # type: ignore[attr-defined]
@@ -133,3 +133,16 @@ async def list_docs(
 async def source_rows(db: ReadStore, resident_id: str) -> list[tuple[str, str, dt.datetime | None, str]]:
     """Return (source, record_key, source_updated_at, values JSON) of every stored record of a resident."""
     return [(r[0], r[1], r[2], r[3]) for r in await db.fetch_all(_SOURCES, {"rid": resident_id})]
+
+
+_DETAILS = {
+    "employment": EmploymentRow.__table__.c,  # type: ignore[attr-defined]
+    "migration": MigrationRow.__table__.c,  # type: ignore[attr-defined]
+}
+
+
+async def detail_docs(db: ReadStore, table: str, resident_id: str) -> list[str]:
+    """Return the stored employment or migration documents of a resident (one per source)."""
+    c = _DETAILS[table]
+    stmt = select(c.doc).where(c.resident_id == bindparam("rid")).order_by(c.source)
+    return [r[0] for r in await db.fetch_all(stmt, {"rid": resident_id})]

@@ -97,3 +97,52 @@ def test_rows_follow_the_resident(app: TestClient, store_engine: Engine) -> None
     )
     assert app.get("/v1/enrollments", headers=h).json()["items"] == []
     assert app.get("/v1/enrollments/civil_affairs:D1", headers=h).status_code == 404
+
+
+def test_employment_and_migrations_follow_their_own_grants(app: TestClient, store_engine: Engine) -> None:
+    """HR reads its employment record; civil affairs (低保 review) its status but not the employer."""
+    with store_engine.connect() as conn:
+        rid = conn.execute(text("SELECT id FROM resident")).scalar_one()
+    hr = headers(app, store_engine, department="hr", purpose="employment-service")
+    r = app.get(f"/v1/residents/{rid}/employment", headers=hr)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "migrant" and r.json()["employer"] == "某厂"
+    civil = headers(app, store_engine, department="civil_affairs", purpose="social-assistance-review")
+    r = app.get(f"/v1/residents/{rid}/employment", headers=civil)
+    assert r.status_code == 200 and r.json()["status"] == "migrant" and "employer" not in r.json()
+    assert app.get(f"/v1/residents/{rid}/migrations", headers=civil).json() == {"items": [], "next": None}
+    pension = headers(app, store_engine, department="hr", purpose="pension-eligibility")
+    assert app.get(f"/v1/residents/{rid}/migrations", headers=pension).status_code == 403
+    other = headers(
+        app,
+        store_engine,
+        department="hr",
+        purpose="employment-service",
+        region_code="511599200000",
+    )
+    assert app.get(f"/v1/residents/{rid}/employment", headers=other).status_code == 404
+
+
+def test_reading_enrolments_lands_in_the_residents_disclosure_record(
+    app: TestClient, store_engine: Engine
+) -> None:
+    """The audit event of an enrolment read names the resident, so their disclosure report shows it."""
+    h = headers(app, store_engine, department="civil_affairs", purpose="social-assistance-review")
+    assert app.get("/v1/enrollments/civil_affairs:D1", headers=h).status_code == 200
+    with store_engine.connect() as conn:
+        rid = conn.execute(text("SELECT id FROM resident")).scalar_one()
+    auditor = {
+        "Authorization": "Bearer "
+        + fetch_token(app, *register_pair(store_engine, scopes=["disclosures:read"])),
+    }
+    r = app.get(f"/v1/residents/{rid}/disclosures", headers=auditor)
+    assert r.status_code == 200, r.text
+    (event,) = r.json()["items"]
+    assert "amount_monthly" in event["fields_disclosed"], event
+
+
+def register_pair(engine: Engine, *, scopes: list[str]) -> tuple[str, str]:
+    """Register a client and return its id and secret."""
+    client_id, secret = register(engine, department="civil_affairs", scopes=scopes)
+    assert secret is not None
+    return client_id, secret
