@@ -259,6 +259,52 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str], str]
             {"for_resident": "$response.body#/id"},
             "Notices a village agent can read out to this resident.",
         ),
+        "GetProvenance": (
+            "get",
+            "/v1/residents/{resident_id}/provenance",
+            {"resident_id": "$response.body#/id"},
+            "Every source's value of this resident's fields, and which is served.",
+        ),
+        "ListEnrollments": (
+            "get",
+            "/v1/residents/{resident_id}/enrollments",
+            {"resident_id": "$response.body#/id"},
+            "This resident's benefit and insurance enrolments.",
+        ),
+        "GetEmployment": (
+            "get",
+            "/v1/residents/{resident_id}/employment",
+            {"resident_id": "$response.body#/id"},
+            "This resident's employment as HR records it.",
+        ),
+        "ListMigrations": (
+            "get",
+            "/v1/residents/{resident_id}/migrations",
+            {"resident_id": "$response.body#/id"},
+            "Where this resident works away from home.",
+        ),
+    },
+    ("get", "/v1/enrollments", "200"): {
+        "GetEnrollment": (
+            "get",
+            "/v1/enrollments/{enrollment_id}",
+            {"enrollment_id": "$response.body#/items/0/id"},
+            "The first enrolment of the page.",
+        ),
+        "GetResident": (
+            "get",
+            "/v1/residents/{resident_id}",
+            {"resident_id": "$response.body#/items/0/resident_id"},
+            "The resident of the first enrolment.",
+        ),
+    },
+    ("get", "/v1/quarantine", "200"): {
+        "GetQuarantined": (
+            "get",
+            "/v1/quarantine/{record_id}",
+            {"record_id": "$response.body#/items/0/id"},
+            "The first held-back record of the page.",
+        ),
     },
     ("post", "/v1/residents:lookup", "200"): {
         "GetResident": (
