@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db import as_utc
@@ -123,3 +123,11 @@ async def for_source(engine: AsyncEngine, source: str, *, state: str, limit: int
     stmt = select(Q).where(*where).order_by(Q.c.last_seen.desc(), Q.c.id.desc()).limit(limit)
     async with engine.connect() as conn:
         return [_row(r) for r in (await conn.execute(stmt)).all()]
+
+
+async def mark_dirty(engine: AsyncEngine, resident_id: str) -> None:
+    """Ask the next sync's refresh to recompute a resident (a steward's decision changed its records)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO sync_dirty (key) VALUES (:k) ON CONFLICT (key) DO NOTHING"), {"k": resident_id}
+        )

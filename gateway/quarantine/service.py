@@ -4,6 +4,8 @@ A client reaches the quarantine of its own department's sources (quarantine:read
 shown only to that department's data stewards (quarantine:write); other readers see its keys with every
 value masked. A steward's decision closes the row (`dismissed`, with the reason) or asks the source's
 next sync to translate the raw record again (`retry`, after reference data or a rule was corrected).
+An `id_conflict` (重号) is linked (the same person after all: merged at the next sync) or split (another
+person: kept out of the resident, never reopened by the clash).
 """
 
 from __future__ import annotations
@@ -19,10 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from connectors.sdk.registry import available
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import Principal
-from gateway.errors import Conflict, NotFound
+from gateway.errors import Conflict, NotFound, ValidationFailed
 from gateway.quarantine import repository
 
 MASK = "***"
+ID_CONFLICT = "id_conflict"
+
+
+class ActionNotApplicable(ValidationFailed):
+    """The decision does not fit the record's reason (link or split are for id_conflict only)."""
+
+    slug, title = "action-not-applicable", "Action not applicable"
 
 
 class Action(StrEnum):
@@ -30,6 +39,8 @@ class Action(StrEnum):
 
     RETRY = "retry"  # translate again at the source's next sync (after a correction)
     DISMISS = "dismiss"  # close it: not to be served (a test record, a known duplicate)
+    LINK = "link"  # id_conflict: the same person after all; merged at the next sync
+    SPLIT = "split"  # id_conflict: another person; kept out of the resident for good
 
 
 class Resolve(BaseModel):
@@ -88,12 +99,20 @@ async def resolve(
     engine: AsyncEngine, record_id: int, body: Resolve, *, principal: Principal, now: dt.datetime
 ) -> dict[str, Any]:
     """Apply a steward's decision to an open row; raise Conflict when it is closed already."""
-    await found(engine, record_id, principal=principal)
+    current = await found(engine, record_id, principal=principal)
+    identity = body.action in (Action.LINK, Action.SPLIT)
+    if identity != (current["reason"] == ID_CONFLICT):
+        raise ActionNotApplicable(
+            f"{body.action.value} does not apply to a record held as {current['reason']}"
+        )
     note = f" [{body.action.value} by {principal.client_id} {now:%Y-%m-%d}: {body.reason}]"
-    if body.action is Action.DISMISS:
-        row = await repository.close(engine, record_id, resolution="dismissed", note=note, now=now)
-    else:
+    if body.action is Action.RETRY:
         row = await repository.retry(engine, record_id, note=note)
+    else:
+        resolution = {Action.DISMISS: "dismissed", Action.LINK: "linked", Action.SPLIT: "split"}[body.action]
+        row = await repository.close(engine, record_id, resolution=resolution, note=note, now=now)
+        if row is not None and identity and row.get("resident_id"):
+            await repository.mark_dirty(engine, str(row["resident_id"]))  # the next sync recomputes it
     if row is None:
         raise Conflict(f"quarantined record {record_id} is closed already")
     return row

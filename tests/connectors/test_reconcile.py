@@ -251,3 +251,19 @@ def test_status_known_only_to_hr_names_its_source_and_needs_review(
     res = served(store_engine)[number]
     assert res.provenance["status"].source == "civil_affairs" and res.provenance["status"].authoritative
     assert not res.needs_review
+
+
+def test_a_split_id_conflict_is_not_reopened(store_engine: Engine, civil: CivilDb, hr: FakeHrServer) -> None:
+    """A steward's split stands: the clashing record stays out and its row stays closed."""
+    number = make_id("19700101", 63)
+    civil.person("A", number, name="王五", birth="19700101")
+    hr.store = PersonStore.from_items([{**hr_item("P8", number, name="重号者"), "birthDate": "2001-02-03"}])
+    sync(store_engine, civil, hr)
+    with store_engine.connect() as conn:
+        conn.execute(text("UPDATE quarantine SET released_at = last_seen, resolution = 'split'"))
+        conn.execute(text("INSERT INTO sync_dirty (key) SELECT id FROM resident"))
+        conn.commit()
+    sync(store_engine, civil, hr, full=True)
+    assert one(store_engine, "SELECT resolution FROM quarantine WHERE record_key = 'P8'") == "split"
+    assert one(store_engine, "SELECT released_at IS NOT NULL FROM quarantine WHERE record_key = 'P8'")
+    assert served(store_engine)[number].employment_status is None

@@ -113,3 +113,42 @@ def test_quality_feedback_and_csv(app: TestClient, store_engine: Engine, civil: 
     assert [line["record_key"] for line in report["released"]] == ["B"]
     hr = as_client(app, store_engine, department="hr", scopes=["quarantine:read"])
     assert app.get("/v1/quality/civil_affairs", headers=hr).status_code == 404
+
+
+def test_steward_links_or_splits_an_id_conflict(
+    app: TestClient, store_engine: Engine, tmp_path: Path
+) -> None:
+    """重号: HR's steward links its record (merged at the next sync) or splits it (never reopened)."""
+    from connectors.demo.fake_hr import FakeHrServer
+    from connectors.demo.fake_hr_store import PersonStore
+    from connectors.hr_api.connector import HrApiConnector, HrApiSettings
+    from tests.connectors.conftest import HR_KEY
+    from tests.connectors.test_reconcile import hr_item
+
+    civil = CivilDb(tmp_path / "c2.sqlite")
+    civil.person("A", GOOD, name="王五", birth="19700101")
+    twin = {**hr_item("P9", GOOD, name="王五一"), "birthDate": "2001-02-03"}
+    with FakeHrServer(PersonStore.from_items([twin]), api_key=HR_KEY) as hr:
+
+        def both() -> None:
+            connectors = [
+                CivilAffairsConnector(CivilAffairsSettings(url=SecretStr(civil.url))),
+                HrApiConnector(HrApiSettings(base_url=hr.url, api_key=SecretStr(HR_KEY), services=False)),
+            ]
+            assert run_connectors(store_engine, connectors, today=dt.date(2026, 11, 1)).ok
+
+        both()
+        steward = as_client(
+            app, store_engine, department="hr", scopes=["quarantine:read", "quarantine:write"]
+        )
+        (item,) = app.get("/v1/quarantine", headers=steward, params={"reason": "id_conflict"}).json()["items"]
+        url = f"/v1/quarantine/{item['id']}:resolve"
+        wrong = app.post(url, headers=steward, json={"action": "retry", "reason": "x"})
+        assert wrong.status_code == 422 and wrong.json()["type"] == "/problems/action-not-applicable"
+        r = app.post(url, headers=steward, json={"action": "link", "reason": "核实为同一人，改名"})
+        assert r.status_code == 200 and r.json()["resolution"] == "linked"
+        both()
+        with store_engine.connect() as conn:
+            status = conn.execute(text("SELECT status FROM employment")).all()
+            review = conn.execute(text("SELECT needs_review FROM resident")).scalar_one()
+        assert len(status) == 1 and not review

@@ -64,6 +64,23 @@ def hold_conflicts(
         "released_at, resolution, resident_id) VALUES (?,?,?,?,?,?,?,NULL,NULL,?) "
         "ON CONFLICT (source, record_key) DO UPDATE SET raw = excluded.raw, reason = excluded.reason, "
         "message = excluded.message, last_seen = excluded.last_seen, released_at = NULL, "
-        "resolution = NULL, resident_id = excluded.resident_id",
+        "resolution = NULL, resident_id = excluded.resident_id "
+        # A steward's decision (kept apart, dismissed) stands: the clash does not reopen it.
+        "WHERE quarantine.resolution IS NULL OR quarantine.resolution NOT IN ('split', 'dismissed')",
         fresh,
+    )
+
+
+def steward_links(store: Store, merged: dict[str, Merged]) -> frozenset[tuple[str, str]]:
+    """Return the clashing records a data steward linked to their resident (one query, only on a clash)."""
+    keys = {r.record_key for m in merged.values() for r, _ in m.conflicts}
+    if not keys:
+        return frozenset()
+    return frozenset(
+        (source, key)
+        for source, key in store.rows_in(
+            "SELECT source, record_key FROM quarantine WHERE reason = 'id_conflict' "
+            "AND resolution = 'linked' AND record_key IN ({in})",
+            keys,
+        )
     )

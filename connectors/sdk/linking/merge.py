@@ -144,19 +144,28 @@ def clash(a: SourceRow, b: SourceRow) -> bool:
     return None not in names and None not in births and names[0] != names[1] and births[0] != births[1]
 
 
-def split_conflicts(rows: list[SourceRow]) -> tuple[list[SourceRow], list[tuple[SourceRow, SourceRow]]]:
-    """Return the rows of the anchor's person and the rows that clash with the anchor."""
+def split_conflicts(
+    rows: list[SourceRow], *, linked: frozenset[tuple[str, str]] = frozenset()
+) -> tuple[list[SourceRow], list[tuple[SourceRow, SourceRow]]]:
+    """Return the rows of the anchor's person and the rows that clash with the anchor.
+
+    `linked` holds (source, record_key) of records a data steward declared the same person anyway.
+    """
     if len(rows) < 2 or rows[0].values.get("national_id") is None:
         return rows, []
     views = primary_rows(rows)
     anchor = next((views[s] for s in IDENTITY if s in views), None) or views[min(views)]
-    kept = [r for r in rows if not clash(r, anchor)]
-    return kept, [(r, anchor) for r in rows if clash(r, anchor)]
+    apart = [r for r in rows if clash(r, anchor) and (r.source, r.record_key) not in linked]
+    if not apart:
+        return rows, []
+    return [r for r in rows if r not in apart], [(r, anchor) for r in apart]
 
 
-def merge(resident_id: str, rows: list[SourceRow]) -> Merged:
+def merge(
+    resident_id: str, rows: list[SourceRow], *, linked: frozenset[tuple[str, str]] = frozenset()
+) -> Merged:
     """Merge a resident's source records by the policy of this module."""
-    rows, conflicts = split_conflicts(rows)
+    rows, conflicts = split_conflicts(rows, linked=linked)
     views = primary_rows(rows)
     values: dict[str, Any] = {}
     provenance: dict[str, dict[str, Any]] = {}

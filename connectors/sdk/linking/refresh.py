@@ -20,7 +20,7 @@ from opentelemetry import trace
 from sqlalchemy import Connection
 
 from connectors.sdk import changes
-from connectors.sdk.linking.conflicts import hold_conflicts
+from connectors.sdk.linking.conflicts import hold_conflicts, steward_links
 from connectors.sdk.linking.merge import Merged, SourceRow, merge, resident_body
 from connectors.sdk.linking.tags import (
     CHILD_AGE,
@@ -183,6 +183,14 @@ def _refresh_keys(
         else:
             household_tags(people, receiving=receiving, today=today, registered=True)
 
+    linked = steward_links(store, merged)
+    if linked:  # a data steward declared clashing records one person: merge them after all
+        for rid in {
+            rid
+            for rid, m in merged.items()
+            if any((r.source, r.record_key) in linked for r, _ in m.conflicts)
+        }:
+            merged[rid] = merge(rid, rows[rid], linked=linked)
     hold_conflicts(store, merged, rows, now=now)
     moved = _write_residents(store, merged, members=members, now=now, summary=summary)
     _write_details(store, merged, members=members, now=now)
