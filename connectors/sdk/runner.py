@@ -187,7 +187,7 @@ class _SourceSync:
         self.now = now
         self.progress = progress
         self.holder = new_holder()
-        self.beat = dt.datetime.now(dt.UTC)
+        self.beat = time.monotonic()
         self.summary = SyncSummary(source=self.source)
         self.quarantined: set[str] = set()
         self.seen: dict[str, set[str]] = {kind: set() for kind in RECONCILED}
@@ -270,14 +270,14 @@ class _SourceSync:
 
     def _heartbeat(self) -> None:
         """Renew the lease while a long pass reads between commits (a live sync is never taken over)."""
-        moment = dt.datetime.now(dt.UTC)
-        if moment - self.beat < HEARTBEAT:
+        tick = time.monotonic()
+        if tick - self.beat < HEARTBEAT.total_seconds():
             return
-        self.beat = moment
+        self.beat = tick
         if self.conn.in_transaction():
             return  # a batch is being written: its commit renews the lease
         with write_tx(self.conn) as store:
-            renew_lease(store, self.source, holder=self.holder, now=moment)
+            renew_lease(store, self.source, holder=self.holder, now=dt.datetime.now(dt.UTC))
 
     def _reconcile(self, *, full: bool) -> None:
         """Withdraw what the source no longer holds: after a complete pass, or from its key listings."""

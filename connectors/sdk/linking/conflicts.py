@@ -19,15 +19,15 @@ def hold_conflicts(
     refresh); quarantine shows them to the data steward, whose decision Build 3's API records.
     """
     clashing = {(r.source, r.record_key): a for m in merged.values() for r, a in m.conflicts}
-    keys = {r.record_key for found in rows.values() for r in found}
+    # Open conflicts are few: one indexed read of them all (ix_quarantine_open_reason), no key list.
     open_now = {
         (source, key)
-        for source, key in store.rows_in(
-            "SELECT source, record_key FROM quarantine WHERE reason = 'id_conflict' "
-            "AND released_at IS NULL AND record_key IN ({in})",
-            keys,
+        for source, key in store.rows(
+            "SELECT source, record_key FROM quarantine WHERE released_at IS NULL AND reason = 'id_conflict'"
         )
     }
+    if not clashing and not open_now:
+        return
     owners = {(r.source, r.record_key): rid for rid, found in rows.items() for r in found}
     resolved = [(store.ts(now), s, k) for s, k in open_now if (s, k) in owners and (s, k) not in clashing]
     store.many(

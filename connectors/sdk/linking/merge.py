@@ -145,28 +145,28 @@ def clash(a: SourceRow, b: SourceRow) -> bool:
 
 
 def split_conflicts(
-    rows: list[SourceRow], *, linked: frozenset[tuple[str, str]] = frozenset()
-) -> tuple[list[SourceRow], list[tuple[SourceRow, SourceRow]]]:
-    """Return the rows of the anchor's person and the rows that clash with the anchor.
+    rows: list[SourceRow], views: dict[str, SourceRow], *, linked: frozenset[tuple[str, str]]
+) -> list[tuple[SourceRow, SourceRow]]:
+    """Return the rows that clash with the anchor record, each with the anchor.
 
     `linked` holds (source, record_key) of records a data steward declared the same person anyway.
     """
     if len(rows) < 2 or rows[0].values.get("national_id") is None:
-        return rows, []
-    views = primary_rows(rows)
+        return []
     anchor = next((views[s] for s in IDENTITY if s in views), None) or views[min(views)]
-    apart = [r for r in rows if clash(r, anchor) and (r.source, r.record_key) not in linked]
-    if not apart:
-        return rows, []
-    return [r for r in rows if r not in apart], [(r, anchor) for r in apart]
+    return [(r, anchor) for r in rows if clash(r, anchor) and (r.source, r.record_key) not in linked]
 
 
 def merge(
     resident_id: str, rows: list[SourceRow], *, linked: frozenset[tuple[str, str]] = frozenset()
 ) -> Merged:
     """Merge a resident's source records by the policy of this module."""
-    rows, conflicts = split_conflicts(rows, linked=linked)
     views = primary_rows(rows)
+    conflicts = split_conflicts(rows, views, linked=linked)
+    if conflicts:
+        apart = {id(r) for r, _ in conflicts}
+        rows = [r for r in rows if id(r) not in apart]
+        views = primary_rows(rows)
     values: dict[str, Any] = {}
     provenance: dict[str, dict[str, Any]] = {}
     if len(views) == 1:  # most people: one source, nothing to choose
