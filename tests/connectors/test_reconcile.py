@@ -267,3 +267,46 @@ def test_a_split_id_conflict_is_not_reopened(store_engine: Engine, civil: CivilD
     assert one(store_engine, "SELECT resolution FROM quarantine WHERE record_key = 'P8'") == "split"
     assert one(store_engine, "SELECT released_at IS NOT NULL FROM quarantine WHERE record_key = 'P8'")
     assert served(store_engine)[number].employment_status is None
+
+
+def test_a_long_pass_heartbeats_its_lease(store_engine: Engine, civil: CivilDb) -> None:
+    """Between commits the sync renews its lease at least every HEARTBEAT, so it is never taken over."""
+    from connectors.sdk.runner import _SourceSync
+    from connectors.sdk.summary import _Quiet
+
+    connector = CivilAffairsConnector(CivilAffairsSettings(url=SecretStr(civil.url)))
+    with store_engine.connect() as conn:
+        run = _SourceSync(conn, connector, now=NOW, progress=_Quiet())
+        with write_tx(conn) as s:
+            acquire_lease(s, "civil_affairs", holder=run.holder, now=NOW - dt.timedelta(hours=1))
+        run._heartbeat()  # just started: no write
+        assert one(store_engine, "SELECT expires_at FROM sync_lock") is not None
+        before = one(store_engine, "SELECT expires_at FROM sync_lock")
+        run.beat -= 3600
+        run._heartbeat()
+        after = one(store_engine, "SELECT expires_at FROM sync_lock")
+    assert str(after) > str(before)
+
+
+def test_break_lock_is_audited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+    """`gateway sync --break-lock SOURCE` removes the lease and leaves an admin event in the audit log."""
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+    from gateway.settings import get_settings
+
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", sqlite_url)
+    get_settings.cache_clear()
+    engine = make_sync_engine(sqlite_url)
+    try:
+        with engine.connect() as conn, write_tx(conn) as s:
+            acquire_lease(s, "hr_api", holder="far-away:1:x", now=dt.datetime.now(dt.UTC))
+        result = CliRunner().invoke(app, ["sync", "--break-lock", "hr_api"])
+        assert result.exit_code == 0, result.output
+        assert one(engine, "SELECT COUNT(*) FROM sync_lock") == 0
+        assert (
+            one(engine, "SELECT route FROM audit_event WHERE route = 'sync.break_lock'") == "sync.break_lock"
+        )
+    finally:
+        engine.dispose()
+        get_settings.cache_clear()
