@@ -52,8 +52,10 @@ def test_a_death_is_one_feed_entry_shown_as_each_reader_may_read_it(
         scopes=FEED_SCOPES,
     )
     first = feed(tc, hr)
-    assert {e["change"] for e in first} == {"created"} and len({e["id"] for e in first}) == 3
-    assert all(e["resource"] == "resident" for e in first)  # HR has no grant on enrolments
+    assert {e["change"] for e in first} == {"created"} and len({e["id"] for e in first}) == 4
+    # HR sees 低保 start and stop (to stop or start payments), never the amount (issue 16).
+    (benefit,) = [e for e in first if e["resource"] == "enrollment"]
+    assert "status" in benefit["fields"] and "amount_monthly" not in benefit["fields"]
     # HR's grant names identity, phone, region, status, employment and address (masked): never tags.
     assert all("tags" not in e["fields"] and "ethnicity" not in e["fields"] for e in first)
     since_hr = tc.get("/v1/changes", params={"limit": 500}, headers=hr).json()["next"]

@@ -245,9 +245,9 @@ def test_subscriptions_refuse_urls_off_the_allow_list_and_stay_private(
     r = tc.post(
         "/v1/subscriptions",
         json={"events": ["enrollment.started"], "url": f"{receiver.url}/hooks/a"},
-        headers=hr,
+        headers={**hr, "X-Purpose": "employment-service"},
     )
-    assert r.status_code == 403  # HR has no grant on enrolments: it could never receive one
+    assert r.status_code == 403  # no grant on enrolments for this purpose: it could never receive one
     sid = subscribe(tc, hr, f"{receiver.url}/hooks/a", receiver)
     listed = tc.get("/v1/subscriptions", headers=hr).json()["items"]
     assert [s["id"] for s in listed] == [sid] and "secret" not in listed[0]
