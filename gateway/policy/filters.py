@@ -1,0 +1,117 @@
+"""Every query parameter is a disclosure: the field each one names, and the check refusing hidden ones.
+
+A parameter of an operation governed by the policy declares the field it filters or targets on
+(`field_query("tags")`, shown as `x-field` in OpenAPI); the check compares it with the same field
+plans the projection uses, once per request, so a new parameter cannot bypass it: one without a
+declared field is refused until it names one. `@resource` marks a parameter that targets a record
+of another resource; the route then enforces that resource's policy (a read of the record).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Query
+from fastapi.routing import APIRoute
+
+from gateway.errors import Forbidden
+from policies.decide import Decision
+
+FIELD_KEY = "x-field"
+RESOURCE_KEY = "x-policy-resource"
+META_PARAMS = frozenset({"limit", "cursor"})  # pagination: names no field
+POLICY_RESOURCE_ATTR = "policy_resource"
+
+_PARAMS: dict[int, tuple[tuple[str, str | None], ...]] = {}
+
+
+class FilterNotAllowed(Forbidden):
+    """A parameter filters, sorts or targets on a field the caller's policy does not show it."""
+
+    slug, title = "filter-not-allowed", "Filtering on this field is not allowed"
+
+
+def field_query(field: str, **kwargs: Any) -> Any:
+    """Return a Query parameter that filters on `field` (declared as x-field in OpenAPI)."""
+    return Query(json_schema_extra={FIELD_KEY: field}, **kwargs)
+
+
+def route_params(route: Any) -> tuple[tuple[str, str | None], ...]:
+    """Return (name, field) of every query parameter of a route, computed once per route."""
+    found = _PARAMS.get(id(route))
+    if found is None:
+        params = _query_params(route.dependant) if isinstance(route, APIRoute) else []
+        found = tuple(
+            (p.alias, (p.field_info.json_schema_extra or {}).get(FIELD_KEY))  # type: ignore[union-attr]
+            for p in params
+        )
+        _PARAMS[id(route)] = found
+    return found
+
+
+def _query_params(dependant: Any) -> list[Any]:
+    """Return the query parameters of a dependency tree."""
+    out = list(dependant.query_params)
+    for dep in dependant.dependencies:
+        out += _query_params(dep)
+    return out
+
+
+def filterable(decision: Decision, field: str, value: str) -> bool:
+    """Tell whether the decision shows `field` in clear on every row it reaches (for tags: that tag)."""
+    info = decision.info
+    if info is not None and field == info.tags_field and decision.scopes:
+        # Every row reached carries the tag already: filtering on it tells nothing new.
+        if all(value in s.tags for s in decision.scopes):
+            return True
+    return all(field in plan.clear for plan in decision.plans)
+
+
+def check_filters(decision: Decision, route: Any, query: Any) -> list[str]:
+    """Refuse parameters on fields the decision does not show; return the fields filtered on."""
+    used: list[str] = []
+    for name, field in route_params(route):
+        if name in META_PARAMS or name not in query:
+            continue
+        if field is None:
+            raise FilterNotAllowed(f"parameter {name} names no field of the policy", parameter=name)
+        if field.startswith("@"):
+            continue  # targets a record of another resource: the route enforces that policy
+        if not filterable(decision, field, query[name]):
+            raise FilterNotAllowed(
+                f"parameter {name} filters on {field}, which the policy does not show this client "
+                f"for purpose {decision.purpose}",
+                parameter=name,
+                field=field,
+            )
+        used.append(field)
+    return used
+
+
+def check_lookup(decision: Decision, field: str) -> None:
+    """Refuse an exact lookup by `field` unless a grant names the field (in clear or masked)."""
+    if field not in decision.fields_disclosed and field not in decision.fields_masked:
+        raise FilterNotAllowed(
+            f"no grant names {field}: this client may not look residents up by it",
+            parameter=field,
+            field=field,
+        )
+
+
+def annotate_policy_routes(app: FastAPI) -> None:
+    """Mark each operation enforcing a policy with its resource (x-policy-resource in OpenAPI)."""
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        resource = _policy_resource(route.dependant)
+        if resource is not None:
+            route.openapi_extra = {**(route.openapi_extra or {}), RESOURCE_KEY: resource}
+
+
+def _policy_resource(dependant: Any) -> str | None:
+    """Return the resource of the first policy dependency in a dependency tree, or None."""
+    for dep in dependant.dependencies:
+        found = getattr(dep.call, POLICY_RESOURCE_ATTR, None) or _policy_resource(dep)
+        if found is not None:
+            return str(found)
+    return None
