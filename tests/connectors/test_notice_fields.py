@@ -37,7 +37,14 @@ def test_guid_with_markup_is_refused(guid: str) -> None:
 
 @pytest.mark.parametrize(
     "link",
-    ["javascript:alert(1)//https://x", "https://", "http:///path", "https://exa mple.cn/", "ftp://x.cn/", "//x.cn/a"],
+    [
+        "javascript:alert(1)//https://x",
+        "https://",
+        "http:///path",
+        "https://exa mple.cn/",
+        "ftp://x.cn/",
+        "//x.cn/a",
+    ],
 )
 def test_links_must_be_absolute_http_urls(link: str) -> None:
     assert translate_item(_item(link=link)).link is None
@@ -49,7 +56,11 @@ def test_a_valid_link_is_kept() -> None:
 
 @pytest.mark.parametrize(
     "description",
-    ["<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>", "&lt;img src=x onerror=alert(1)&gt;", "&amp;lt;b&amp;gt;"],
+    [
+        "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>",
+        "&lt;img src=x onerror=alert(1)&gt;",
+        "&amp;lt;b&amp;gt;",
+    ],
 )
 def test_body_text_gains_no_markup_through_entities(description: str) -> None:
     text = translate_item(_item(description=description)).body_text

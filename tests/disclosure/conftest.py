@@ -103,8 +103,12 @@ def _plant(engine: Engine) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Plant one canary resident per village (two households, one spanning two townships)."""
     docs: dict[str, dict[str, Any]] = {}
     households = ["HCANARY1", "HCANARY2"]
-    factories.add_household(engine, hid="HCANARY1", household_no="CANARY-NO-1", region_code=VILLAGES[0], head=None)
-    factories.add_household(engine, hid="HCANARY2", household_no="CANARY-NO-2", region_code=VILLAGES[1], head=None)
+    factories.add_household(
+        engine, hid="HCANARY1", household_no="CANARY-NO-1", region_code=VILLAGES[0], head=None
+    )
+    factories.add_household(
+        engine, hid="HCANARY2", household_no="CANARY-NO-2", region_code=VILLAGES[1], head=None
+    )
     for n, village in enumerate(VILLAGES):
         res = factories.add_resident(
             engine,

@@ -115,7 +115,9 @@ class Release:
             for c in COVERAGE:
                 yield ("coverage", r, c)
 
-    def _equations(self, children: dict[str, list[str]], index: dict[Key, int]) -> Iterable[list[tuple[int, int]]]:
+    def _equations(
+        self, children: dict[str, list[str]], index: dict[Key, int]
+    ) -> Iterable[list[tuple[int, int]]]:
         columns = [(t, "n") for t in COUNT_TABLES]
         columns += [("migrant", p) for p in [*self.provinces, "total"]]
         columns += [("coverage", c) for c in COVERAGE]
@@ -124,10 +126,20 @@ class Release:
                 yield [(index[(t, parent, col)], 1)] + [(index[(t, kid, col)], -1) for kid in kids]
         regions = set(children) | {c for cs in children.values() for c in cs}
         for r in regions:
-            yield [(index[("migrant", r, "total")], 1)] + [(index[("migrant", r, p)], -1) for p in self.provinces]
+            yield [(index[("migrant", r, "total")], 1)] + [
+                (index[("migrant", r, p)], -1) for p in self.provinces
+            ]
             adults = index[("coverage", r, "adults")]
-            yield [(adults, 1), (index[("coverage", r, "pension")], -1), (index[("coverage", r, "pension_uncovered")], -1)]
-            yield [(adults, 1), (index[("coverage", r, "medical")], -1), (index[("coverage", r, "medical_uncovered")], -1)]
+            yield [
+                (adults, 1),
+                (index[("coverage", r, "pension")], -1),
+                (index[("coverage", r, "pension_uncovered")], -1),
+            ]
+            yield [
+                (adults, 1),
+                (index[("coverage", r, "medical")], -1),
+                (index[("coverage", r, "medical_uncovered")], -1),
+            ]
 
 
 def _hashable(v: Any) -> Any:

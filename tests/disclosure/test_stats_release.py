@@ -45,14 +45,18 @@ def test_no_view_combination_pins_a_suppressed_cell(world: World, client: str) -
         for group in ("township", "village"):
             if LEVELS[group] < LEVELS[level]:
                 continue
-            r = world.tc.get("/v1/stats", params={"region": code, "level": group}, headers=world.headers(client, None))
+            r = world.tc.get(
+                "/v1/stats", params={"region": code, "level": group}, headers=world.headers(client, None)
+            )
             assert r.status_code == 200, r.text
             report = r.json()
             release = release or Release(k=report["min_cell"])
             release.add_view(report)
             views += 1
     assert release is not None and views >= 2
-    pinned = [f"{key} published differently in two views: {release.seen[key]}" for key in release.inconsistent()]
+    pinned = [
+        f"{key} published differently in two views: {release.seen[key]}" for key in release.inconsistent()
+    ]
     for key, (lo, hi, shown) in release.ranges(dict(children)).items():
         # Protection: the reader's feasible range must be at least one person wide.
         if hi - lo < 1 - 1e-6:
