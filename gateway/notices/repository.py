@@ -93,9 +93,9 @@ async def for_resident(
         audiences.append(Audience.ELDERLY)
     if Tag.MIGRANT_WORKER.value in tags:
         audiences.append(Audience.MIGRANT_WORKERS)
-    if person.get("household_id") and (age is None or age >= ADULT_AGE):
-        if await _has_child(db, person, view, today):
-            audiences.append(Audience.PARENTS)
+    adult = age is None or age >= ADULT_AGE
+    if person.get("household_id") and adult and await _has_child(db, person, view, today):
+        audiences.append(Audience.PARENTS)
     used = tuple(f for f in ("region_code", "birth_date", "tags", "household_id") if person.get(f))
     return Target(region=person.get("region_code"), audiences=tuple(audiences), used=used)
 

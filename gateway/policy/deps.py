@@ -147,7 +147,7 @@ class Access:
         return out
 
     def reaches_region(self, region: str | None) -> bool:
-        """Tell whether a row in `region` lies inside the caller's region scopes (tags and residents aside)."""
+        """Tell whether a row in `region` is inside the caller's region scopes (tags and residents aside)."""
         scopes = self.decision.scopes
         return scopes is None or any(RowScope(s.prefixes).matches(region, None) for s in scopes)
 
@@ -156,7 +156,7 @@ class Access:
         check_lookup(self.decision, field)
 
     async def read_of(self, resource: str) -> Access:
-        """Enforce the policy of another resource for this request (a parameter targets one of its records)."""
+        """Enforce another resource's policy for this request (a parameter targets one of its records)."""
         i = self.inputs
         return await enforce_policy(
             resource,

@@ -41,12 +41,15 @@ def route_params(route: Any) -> tuple[tuple[str, str | None], ...]:
     found = _PARAMS.get(id(route))
     if found is None:
         params = _query_params(route.dependant) if isinstance(route, APIRoute) else []
-        found = tuple(
-            (p.alias, (p.field_info.json_schema_extra or {}).get(FIELD_KEY))  # type: ignore[union-attr]
-            for p in params
-        )
+        found = tuple((p.alias, _declared_field(p.field_info.json_schema_extra)) for p in params)
         _PARAMS[id(route)] = found
     return found
+
+
+def _declared_field(extra: Any) -> str | None:
+    """Return the x-field a parameter declares, or None."""
+    value = extra.get(FIELD_KEY) if isinstance(extra, dict) else None
+    return str(value) if value is not None else None
 
 
 def _query_params(dependant: Any) -> list[Any]:
@@ -60,10 +63,9 @@ def _query_params(dependant: Any) -> list[Any]:
 def filterable(decision: Decision, field: str, value: str) -> bool:
     """Tell whether the decision shows `field` in clear on every row it reaches (for tags: that tag)."""
     info = decision.info
-    if info is not None and field == info.tags_field and decision.scopes:
-        # Every row reached carries the tag already: filtering on it tells nothing new.
-        if all(value in s.tags for s in decision.scopes):
-            return True
+    scopes = decision.scopes
+    if info is not None and field == info.tags_field and scopes and all(value in s.tags for s in scopes):
+        return True  # every row reached carries the tag already: filtering on it tells nothing new
     return all(field in plan.clear for plan in decision.plans)
 
 

@@ -24,7 +24,7 @@ programming over every published cell of every view a client may request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gateway.stats.suppression import (
@@ -92,7 +92,7 @@ class Released:
         return show(self.values.get(cell, 0), self.marks.get(cell, Mark.PUBLISHED), k=k)
 
 
-def aggregate(tree: Tree, leaf_values: dict[Node, Sequence[int]], width: int) -> dict[Cell, int]:
+def aggregate(tree: Tree, leaf_values: Mapping[Node, Sequence[int]], width: int) -> dict[Cell, int]:
     """Return every node's columns: leaves as counted, parents as the sums of their children."""
     values: dict[Cell, int] = {}
 
@@ -140,10 +140,10 @@ def release(
     while grew:
         grew = False
         for arcs, cells in components:
-            marks = protect(arcs, k=k, hidden={i for i, c in enumerate(cells) if c in hidden})
-            if marks and marks[0] is Mark.WITHHELD:
+            found = protect(arcs, k=k, hidden={i for i, c in enumerate(cells) if c in hidden})
+            if found and found[0] is Mark.WITHHELD:
                 return Released(values, withheld=True)
-            for cell, mark in zip(cells, marks, strict=True):
+            for cell, mark in zip(cells, found, strict=True):
                 if mark is Mark.COMPLEMENT and cell not in hidden:
                     hidden.add(cell)
                     grew = True
