@@ -16,7 +16,8 @@ from gateway.notices import repository
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import Access, NoticesAccess
-from gateway.policy.filters import FilterNotAllowed, field_query
+from gateway.policy.errors import FilterNotAllowed
+from gateway.policy.filters import field_query
 from schemas.codes import Audience, NoticeCategory
 from schemas.models import Notice, Page, RegionCode
 from schemas.regions import ancestors_or_self

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Query
 from fastapi.routing import APIRoute
 
-from gateway.errors import Forbidden
+from gateway.policy.errors import FilterNotAllowed
 from policies.decide import Decision
 
 FIELD_KEY = "x-field"
@@ -23,12 +23,6 @@ META_PARAMS = frozenset({"limit", "cursor"})  # pagination: names no field
 POLICY_RESOURCE_ATTR = "policy_resource"
 
 _PARAMS: dict[int, tuple[tuple[str, str | None], ...]] = {}
-
-
-class FilterNotAllowed(Forbidden):
-    """A parameter filters, sorts or targets on a field the caller's policy does not show it."""
-
-    slug, title = "filter-not-allowed", "Filtering on this field is not allowed"
 
 
 def field_query(field: str, **kwargs: Any) -> Any:
