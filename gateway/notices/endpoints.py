@@ -26,7 +26,10 @@ router = APIRouter(prefix="/v1/notices", tags=["notices"], dependencies=[require
 
 
 @router.get(
-    "", summary="List active notices", response_model=Page[Notice], responses=problem_responses(400, 404, 422)
+    "",
+    summary="List active notices",
+    response_model=Page[Notice],
+    responses=problem_responses(400, 403, 404, 422),
 )
 async def list_notices(
     db: ReadDep,

@@ -234,3 +234,44 @@ def test_targeted_notices_are_a_read_of_the_resident(
     assert r.status_code == 403, r.text
     r = tc.get("/v1/notices", params={"region": QS_VILLAGE, "audience": "elderly"}, headers=h("publicity"))
     assert r.status_code == 200, r.text
+
+
+def test_targeting_uses_only_fields_the_caller_is_shown(
+    world: tuple[TestClient, Headers, dict[str, str]], store_engine: Engine
+) -> None:
+    """Without `tags`, nobody is a migrant worker to the caller: the audience would reveal the tag."""
+    from gateway.auth.tokens import issue_access_token
+
+    tc, _, _ = world
+    migrant = factories.add_resident(
+        store_engine, region_code=QS_VILLAGE, birth_date=dt.date(1990, 1, 1), tags=[Tag.MIGRANT_WORKER]
+    ).id
+    factories.add_notice(
+        store_engine,
+        Notice(
+            id="n-qs-migrants",
+            title="t",
+            body_html="<p>t</p>",
+            body_text="t",
+            category=NoticeCategory.ANNOUNCEMENT,
+            regions=[QS_VILLAGE],
+            audiences=[Audience.MIGRANT_WORKERS],
+            published_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+        ),
+    )
+    app: Any = tc.app
+
+    def listed(client: str) -> set[str]:
+        token = issue_access_token(
+            app.state.auth.keyring,
+            client_id=client,
+            scopes=["residents:read", "notices:read"],
+            settings=app.state.settings,
+        )["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "X-Purpose": "social-assistance-review"}
+        r = tc.get("/v1/notices", params={"for_resident": migrant}, headers=headers)
+        assert r.status_code == 200, r.text
+        return {n["id"] for n in r.json()["items"]}
+
+    assert "n-qs-migrants" in listed("civil-affairs")  # shown tags: the audience applies
+    assert "n-qs-migrants" not in listed("qingshan-township")  # tags hidden: it must not
