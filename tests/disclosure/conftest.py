@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 import policies
 from connectors.demo.ids import check_char
@@ -24,6 +25,7 @@ from gateway.settings import Settings
 from policies.decide import Decision, Subject
 from policies.engine import PolicyEngine, today_cn
 from schemas.codes import EmploymentStatus, Ethnicity, Relation, Sex, Tag
+from schemas.tables_changes import ChangeRow
 from tests.policies.conftest import register
 from tests.stats import data as stats_data
 from tests.support import factories
@@ -128,6 +130,22 @@ def _plant(engine: Engine) -> tuple[dict[str, dict[str, Any]], list[str]]:
             employment_status=EmploymentStatus.FLEXIBLE,
         )
         docs[res.id] = res.model_dump(mode="json")
+        # The change feed reports it: every field changed (the feed must show only what the caller may see).
+        with engine.begin() as conn:
+            conn.execute(
+                insert(ChangeRow.__table__).values(  # type: ignore[attr-defined]
+                    resource="resident",
+                    record_id=res.id,
+                    change="updated",
+                    event="resident.updated",
+                    fields=orjson.dumps(sorted(docs[res.id])).decode(),
+                    status="active",
+                    regions=village,
+                    tags=orjson.dumps([t.value for t in res.tags]).decode(),
+                    resident_id=res.id,
+                    changed_at=dt.datetime.now(dt.UTC),
+                )
+            )
     return docs, households
 
 

@@ -220,6 +220,9 @@ class Oracle:
         for rid, obj in _resident_objects(_documents(body)):
             if True:
                 extra = sorted(k for k in obj if k in self.hidden_keys[rid] and k != "id")
+                # A change names the fields that changed: a hidden field's name tells that it changed.
+                named = obj.get("fields") if obj.get("resource") == "resident" else None
+                extra += sorted(f"fields:{n}" for n in named or () if n in self.hidden_keys[rid])
                 if extra:
                     problems.append(f"resident {rid} carries hidden fields {extra}")
         if call.field is not None and status < 400:
