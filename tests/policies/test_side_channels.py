@@ -275,3 +275,32 @@ def test_targeting_uses_only_fields_the_caller_is_shown(
 
     assert "n-qs-migrants" in listed("civil-affairs")  # shown tags: the audience applies
     assert "n-qs-migrants" not in listed("qingshan-township")  # tags hidden: it must not
+
+
+def test_a_new_parameter_naming_no_field_is_refused(
+    world: tuple[TestClient, Headers, dict[str, str]],
+) -> None:
+    """Fail closed: a parameter added to a policy-governed route without naming its field is refused."""
+    from fastapi import Depends, Query
+
+    from gateway.policy.deps import policy_for
+
+    tc, h, _ = world
+    app: Any = tc.app
+
+    @app.get("/v1/residents-probe")
+    async def probe(
+        access: Any = Depends(policy_for("residents")),  # a default: annotations are strings here
+        phone_prefix: str | None = Query(default=None),
+    ) -> dict[str, int]:
+        return {"n": 0}
+
+    headers = h("civil-affairs", "social-assistance-review")
+    r = tc.get("/v1/residents-probe", headers=headers)
+    assert r.status_code == 200, r.text
+    body = _problem(
+        tc.get("/v1/residents-probe", params={"phone_prefix": "139"}, headers=headers),
+        403,
+        "filter-not-allowed",
+    )
+    assert body["parameter"] == "phone_prefix"
