@@ -80,7 +80,8 @@ async def county_release(db: ReadStore, root: str, *, today: dt.date, k: int) ->
     per_store = _RELEASES.setdefault(db, {})
     key = (root, today, k)
     if key not in per_store:
-        per_store.clear()  # a new day (or setting): yesterday's release is not served again
+        for old in [x for x in per_store if x[1] != today]:
+            del per_store[old]  # yesterday's releases are not served again
         per_store[key] = await _compute(db, root, today=today, k=k)
     return per_store[key]
 
