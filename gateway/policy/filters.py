@@ -66,6 +66,12 @@ def filterable(decision: Decision, field: str, value: str) -> bool:
 def check_filters(decision: Decision, route: Any, query: Any) -> list[str]:
     """Refuse parameters on fields the decision does not show; return the fields filtered on."""
     used: list[str] = []
+    if not isinstance(route, APIRoute):
+        # No declared parameters to compare with: refuse rather than let a filter through unchecked.
+        unknown = next((name for name in query if name not in META_PARAMS), None)
+        if unknown is not None:
+            raise FilterNotAllowed(f"parameter {unknown} names no field of the policy", parameter=unknown)
+        return used
     for name, field in route_params(route):
         if name in META_PARAMS or name not in query:
             continue
