@@ -9,10 +9,11 @@ of another resource; the route then enforces that resource's policy (a read of t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Query
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from gateway.policy.errors import FilterNotAllowed
 from policies.decide import Decision
@@ -102,12 +103,28 @@ def check_lookup(decision: Decision, field: str) -> None:
 
 def annotate_policy_routes(app: FastAPI) -> None:
     """Mark each operation enforcing a policy with its resource (x-policy-resource in OpenAPI)."""
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue
-        resource = _policy_resource(route.dependant)
-        if resource is not None:
-            route.openapi_extra = {**(route.openapi_extra or {}), RESOURCE_KEY: resource}
+    original: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = original()
+        paths = schema.get("paths", {})
+        for context in iter_route_contexts(app.routes):  # included routers are resolved lazily
+            route = context.original_route
+            if not isinstance(route, APIRoute) or context.path_format not in paths:
+                continue
+            resource = _policy_resource(route.dependant)
+            if resource is None:
+                continue
+            for method in route.methods or ():
+                operation = paths[context.path_format].get(method.lower())
+                if operation is not None:
+                    operation[RESOURCE_KEY] = resource
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _policy_resource(dependant: Any) -> str | None:

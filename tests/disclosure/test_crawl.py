@@ -25,7 +25,8 @@ FILTER_REFUSED = "/problems/filter-not-allowed"
 # The contract (docs/integrating.md): an operation governed by the policy says which resource in
 # `x-policy-resource`; each of its query parameters names the field it discloses in `x-field` (its
 # schema), `@resource` when it targets a record of another resource; pagination names none.
-RESOURCE_KEY, FIELD_KEY, META_PARAMS = "x-policy-resource", "x-field", frozenset({"limit", "cursor"})
+RESOURCE_KEY, FIELD_KEY = "x-policy-resource", "x-field"
+META_PARAMS = frozenset({"limit", "cursor", "since"})  # pages and feed positions name no field
 SAMPLE_TIME = "2026-01-01T00:00:00Z"
 AUDIT_LOG = "/v1/audit/"
 
@@ -217,7 +218,8 @@ class Oracle:
         leaked = sorted(v for v in forbidden if v in text and v not in asked)
         if leaked:
             problems.append(f"canaries {leaked} in the answer")
-        for rid, obj in _resident_objects(_documents(body)):
+        docs = _documents(body)
+        for rid, obj in _resident_objects(docs):
             if True:
                 extra = sorted(k for k in obj if k in self.hidden_keys[rid] and k != "id")
                 # A change names the fields that changed: a hidden field's name tells that it changed.
@@ -227,6 +229,9 @@ class Oracle:
                     problems.append(f"resident {rid} carries hidden fields {extra}")
         if call.field is not None and status < 400:
             problems += self._check_filter(call)
+        if call.params and call.resource is None and status < 400 and any(_resident_objects(docs)):
+            # Records the policy governs, narrowed by a parameter nobody checked against the policy.
+            problems.append(f"filters residents by {sorted(call.params)} without declaring x-policy-resource")
         return problems
 
     def _check_filter(self, call: Call) -> list[str]:
