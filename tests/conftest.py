@@ -17,7 +17,7 @@ from tests.support.pgcluster import PgCluster, find_pg_bin
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO = Path(__file__).resolve().parents[1]
-SHARED = (REPO / ".." / "shared").resolve()
+SAMPLES = REPO / "tests" / "fixtures" / "samples"
 
 
 def skip_or_fail(reason: str) -> None:
@@ -28,12 +28,9 @@ def skip_or_fail(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_samples() -> Path:
-    """Return ../shared/sources/samples, or skip (fail in CI) when it is absent."""
-    path = SHARED / "sources" / "samples"
-    if not path.is_dir():
-        skip_or_fail(f"{path} is absent: the department samples live beside the repository")
-    return path
+def samples() -> Path:
+    """Return the department samples kept in the repository (tests/fixtures/samples, docs/sources.md)."""
+    return SAMPLES
 
 
 @pytest.fixture(scope="session")

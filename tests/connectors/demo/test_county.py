@@ -174,7 +174,7 @@ def test_gazetteer_codes_follow_the_rules(county: tuple[Path, CountyManifest]) -
 
 
 def test_civil_affairs_ddl_matches_the_sample(
-    county: tuple[Path, CountyManifest], shared_samples: Path
+    county: tuple[Path, CountyManifest], samples: Path
 ) -> None:
     out, _ = county
 
@@ -184,16 +184,16 @@ def test_civil_affairs_ddl_matches_the_sample(
         db.close()
         return found
 
-    assert ddl(out / "civil_affairs.sqlite") == ddl(shared_samples / "civil_affairs.sqlite")
+    assert ddl(out / "civil_affairs.sqlite") == ddl(samples / "civil_affairs.sqlite")
 
 
-def test_reference_files_match_the_samples(county: tuple[Path, CountyManifest], shared_samples: Path) -> None:
+def test_reference_files_match_the_samples(county: tuple[Path, CountyManifest], samples: Path) -> None:
     out, _ = county
-    assert (out / "ethnicity.csv").read_bytes() == (shared_samples / "ethnicity.csv").read_bytes()
-    sample = orjson.loads((shared_samples / "hr_api" / "persons_page1.json").read_bytes())["data"]["items"][0]
+    assert (out / "ethnicity.csv").read_bytes() == (samples / "ethnicity.csv").read_bytes()
+    sample = orjson.loads((samples / "hr_api" / "persons_page1.json").read_bytes())["data"]["items"][0]
     assert list(sample) == HR_KEYS
     services = json.loads((out / "hr_api" / "services.json").read_text("utf-8"))
-    sample_services = json.loads((shared_samples / "hr_api" / "services.json").read_text("utf-8"))
+    sample_services = json.loads((samples / "hr_api" / "services.json").read_text("utf-8"))
     assert set(services) == set(sample_services) == {"code", "msg", "data"}
     assert list(services["data"]["items"][0]) == list(sample_services["data"]["items"][0])
 
