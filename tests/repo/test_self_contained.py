@@ -28,7 +28,7 @@ def tracked_files() -> list[Path]:
 
 @pytest.mark.parametrize("needle", OUTSIDE)
 def test_no_file_refers_outside_the_repository(needle: str) -> None:
-    """No tracked file names ../shared or the departments' own interface document."""
+    """No tracked file names the directory beside the checkout or the departments' own interface document."""
     hits = []
     for path in tracked_files():
         try:
