@@ -384,3 +384,16 @@ def test_manifest_keys_exist_in_the_files(county: tuple[Path, CountyManifest]) -
     assert len(broken_keys(manifest)) == len(manifest.broken)
     share = sum(b.source == "civil_affairs" for b in manifest.broken) / manifest.residents
     assert 0.003 < share < 0.05
+
+
+def test_the_named_places_match_the_samples(county: tuple[Path, CountyManifest], samples: Path) -> None:
+    """The places clients, policies and guides name (青山镇, 青山村, …) carry the samples' codes and names."""
+    out, _ = county
+
+    def names(path: Path) -> dict[str, str]:
+        return {r["code"]: r["name"] for r in csv.DictReader(path.open(encoding="utf-8"))}
+
+    demo, sample = names(out / "gazetteer.csv"), names(samples / "gazetteer.csv")
+    for code in ("511599100000", "511599100201", "511599101000", "511599200000"):
+        assert demo[code] == sample[code], code
+    assert list(demo.values()).count("青山村") == 1
