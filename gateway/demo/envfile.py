@@ -74,12 +74,15 @@ Xiangzhi demo is READY and serving on {base}   (Ctrl-C to stop)
 
 In another terminal, from this directory:
   source {env_sh}
-      sets GATEWAY_URL, every demo client's id and secret ({ids}: *_ID, *_SECRET),
+      sets GATEWAY_URL, every demo client's id and secret (*_ID, *_SECRET):
+        {ids}
       RESIDENT_ID and NATIONAL_ID of a resident in this demo, and the settings
       `gateway` commands (worker, audit, clients, ...) need for this demo's store.
   then paste the README's "A short tour", or follow docs/integrating.md.
 
-API docs (offline) {base}/docs    auditor console {base}/audit/    dashboard {base}/dashboard/
+API docs (offline) {base}/docs
+auditor console    {base}/audit/
+village dashboard  {base}/dashboard/
 Webhooks: targets under {receiver_url()} are allowed; run a receiver with
   python -m gateway.demo.receiver    and deliver with    gateway worker
 {bar}
