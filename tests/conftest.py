@@ -18,6 +18,39 @@ from tests.support.pgcluster import PgCluster, find_pg_bin
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "tests" / "fixtures" / "samples"
+_VAR_BEFORE = pytest.StashKey[set[str]]()
+
+
+def _checkout_var() -> set[str]:
+    return {str(p.relative_to(REPO)) for p in (REPO / "var").rglob("*")} if (REPO / "var").is_dir() else set()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the suite's generated keys out of the checkout; note what var/ holds before it runs."""
+    import tempfile
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    # Apps built without an audit key would create ./var/audit-key.pem in the checkout.
+    keys = Path(tempfile.mkdtemp(prefix="xiangzhi-test-keys-"))
+    if "GATEWAY_AUDIT_KEY_FILE" not in os.environ:
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (keys / "audit-key.pem").write_bytes(pem)
+        (keys / "audit-key.pem").chmod(0o600)
+        os.environ["GATEWAY_AUDIT_KEY_FILE"] = str(keys / "audit-key.pem")
+    os.environ.setdefault("GATEWAY_KEY_ENCRYPTION_KEY_FILE", str(keys / "key-encryption.key"))
+    config.stash[_VAR_BEFORE] = _checkout_var()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when the tests wrote into the checkout's var/ (a newcomer's tree stays clean)."""
+    new = _checkout_var() - session.config.stash.get(_VAR_BEFORE, set())
+    if new:
+        print(f"\nthe tests wrote into the checkout: {sorted(new)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def skip_or_fail(reason: str) -> None:

@@ -154,9 +154,7 @@ def test_publicity_pushes_notices(api: Api) -> None:
     assert titles["notice-p1"] == "关于冬季防火的通知（更新）"
 
 
-def test_an_enrolment_pushed_before_its_resident_waits_in_quarantine(
-    sqlite_api: Api, samples: Path
-) -> None:
+def test_an_enrolment_pushed_before_its_resident_waits_in_quarantine(sqlite_api: Api, samples: Path) -> None:
     """As in a sync: held back as unknown_resident, released by the push that brings the resident."""
     api = sqlite_api
     enrolment = civil_rows(samples, "T_JZ_DBXX")[0]
@@ -185,9 +183,7 @@ def test_a_corrected_record_is_released_from_quarantine(sqlite_api: Api, samples
     assert api.rows("SELECT record_key FROM quarantine WHERE released_at IS NULL") == []
 
 
-def test_two_copies_of_a_record_in_one_batch_are_both_accounted_for(
-    sqlite_api: Api, samples: Path
-) -> None:
+def test_two_copies_of_a_record_in_one_batch_are_both_accounted_for(sqlite_api: Api, samples: Path) -> None:
     """The later copy is stored (as in a sync) and the earlier one is counted as superseded, not dropped."""
     row = civil_rows(samples, "T_HJ_JMXX")[0]
     later = {**row, "LXDH": "13900000000"}

@@ -173,9 +173,7 @@ def test_gazetteer_codes_follow_the_rules(county: tuple[Path, CountyManifest]) -
     assert len(duplicates) >= 2 and duplicates == manifest.duplicate_village_names
 
 
-def test_civil_affairs_ddl_matches_the_sample(
-    county: tuple[Path, CountyManifest], samples: Path
-) -> None:
+def test_civil_affairs_ddl_matches_the_sample(county: tuple[Path, CountyManifest], samples: Path) -> None:
     out, _ = county
 
     def ddl(path: Path) -> list[tuple[str, str]]:
