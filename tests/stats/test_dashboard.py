@@ -105,3 +105,26 @@ def test_the_glyph_check_sees_tofu_on_a_machine_without_cjk_fonts(
         assert shown >= 4 and len(boxes) == shown
         with pytest.raises(AssertionError, match="missing glyphs"):
             assert_renders_chinese(page)
+
+
+def test_the_header_names_the_region_and_twin_villages_carry_their_township(sqlite_url: str) -> None:
+    """The header shows the caller's region by name; two 竹林村 are told apart by township, 青山村 is not."""
+    from fastapi.testclient import TestClient
+
+    from gateway.db import make_sync_engine
+
+    engine: Engine = make_sync_engine(sqlite_url)
+    factories.county(engine)
+    factories.add_region(engine, "511599200202", "竹林村", parent="511599200000")  # a second 竹林村
+    populate(engine)
+    client_id, secret = register(engine, scopes=["statistics:read"], region_code="511599000000")
+    engine.dispose()
+    with TestClient(create_app(auth_settings(sqlite_url))) as c:
+        assert (
+            c.post("/dashboard/signin", data={"client_id": client_id, "client_secret": secret}).status_code
+            == 200
+        )
+        page = c.get("/dashboard/", params={"region": "511599000000", "level": "village"}).text
+    assert '<span class="region">示范县</span>' in page and "511599000000 " not in page
+    assert "竹林村(青山镇)" in page and "竹林村(石门乡)" in page
+    assert "青山村(" not in page and ">青山村<" in page
