@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -24,6 +25,23 @@ TOKEN=$(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials 
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 curl -s -H "Authorization: Bearer $TOKEN" -H "X-Purpose: $PURPOSE" "$GATEWAY_URL/v1/residents/$RESIDENT_ID"
 """
+# HR subscribes to published notices on the demo's allowed receiver; publicity pushes one; the worker
+# of env.sh delivers it.
+WEBHOOK = """
+token() { curl -s -u "$1:$2" -d grant_type=client_credentials "$GATEWAY_URL/oauth/token" \\
+          | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
+HR=$(token "$HR_CLIENT_ID" "$HR_CLIENT_SECRET")
+curl -sS --fail-with-body -o /dev/null -H "Authorization: Bearer $HR" -H "X-Purpose: $HR_CLIENT_PURPOSE" \\
+     -H 'Content-Type: application/json' "$GATEWAY_URL/v1/subscriptions" \\
+     -d "{\\"events\\": [\\"notice.published\\"], \\"url\\": \\"${GATEWAY_WEBHOOK_ALLOWED_URLS}hr\\"}"
+PUB=$(token "$PUBLICITY_CLIENT_ID" "$PUBLICITY_CLIENT_SECRET")
+curl -sS --fail-with-body -o /dev/null -H "Authorization: Bearer $PUB" -H "Idempotency-Key: demo-1" \\
+     -H 'Content-Type: application/json' "$GATEWAY_URL/v1/ingest/publicity" -d '{"items": [{
+       "guid": "notice-demo", "title": "关于冬季防火的通知", "description": "<p>请做好冬季防火。</p>",
+       "pubDate": "Mon, 02 Nov 2026 09:00:00 +0800", "category": "通知公告",
+       "gov:region": ["511599000000"], "gov:audience": ["全体村民"]}]}'
+gateway worker --once
+"""
 CLIENTS = {"civil-affairs", "hr", "publicity", "qingshan-township", "auditor", "qingshan-agent"}
 
 
@@ -41,7 +59,12 @@ def _in_demo_shell(command: str, *, cwd: Path) -> subprocess.CompletedProcess[st
 
 def test_demo_says_it_is_ready_and_its_env_works(tmp_path: Path) -> None:
     """The last output is the READY block; env.sh sets working clients, residents and CLI settings."""
-    port = free_port()
+    port, hooks = free_port(), free_port()
+    receiver = subprocess.Popen(
+        [sys.executable, "-m", "gateway.demo.receiver", "--port", str(hooks)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -58,6 +81,8 @@ def test_demo_says_it_is_ready_and_its_env_works(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
         cwd=tmp_path,
+        # Like the documented receiver's 8765, on a free port for the test.
+        env={**os.environ, "GATEWAY_WEBHOOK_ALLOWED_URLS": f"http://127.0.0.1:{hooks}/hooks/"},
     )
     try:
         assert proc.stdout is not None
@@ -96,6 +121,15 @@ def test_demo_says_it_is_ready_and_its_env_works(tmp_path: Path) -> None:
             done = _in_demo_shell(command, cwd=tmp_path)
             assert done.returncode == 0 and expected in done.stdout, (command, done.stdout, done.stderr)
             assert "WARNING" not in done.stderr and "Traceback" not in done.stderr, (command, done.stderr)
+
+        # Webhooks can be tried: the demo's allow-list admits the local receiver, the worker delivers.
+        done = _in_demo_shell(WEBHOOK, cwd=tmp_path)
+        assert done.returncode == 0 and "delivered 1," in done.stdout, (done.stdout, done.stderr)
+        assert receiver.stdout is not None
+        receiver.terminate()
+        printed = receiver.communicate(timeout=20)[0]
+        assert "/hooks/hr msg_" in printed and "notice.published" in printed, printed
     finally:
+        receiver.kill()
         proc.terminate()
         proc.wait(timeout=20)
