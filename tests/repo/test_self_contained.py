@@ -60,3 +60,10 @@ def test_every_connector_is_described() -> None:
     assert len(connectors) == 5
     for name in connectors:
         assert f"`{name}`" in doc, f"docs/sources.md does not describe connector {name}"
+
+
+def test_what_the_demo_and_the_guides_write_is_ignored() -> None:
+    """var/ (the demo's store, keys, secrets and env.sh) is never offered for a commit."""
+    for path in ("var/demo/env.sh", "var/demo/clients.json", "var/audit-key.pem", "var/key-encryption.key"):
+        done = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, timeout=30, check=False)
+        assert done.returncode == 0, f"{path} is not ignored by .gitignore"
