@@ -8,20 +8,22 @@ Conventions of the two guides (kept here so authors know what the test does):
 - A runnable block holds one or more ``# expect: TEXT`` lines. The block must exit 0 and its standard
   output must contain every TEXT; ``$VAR`` / ``${VAR}`` in TEXT are replaced by the environment
   variables below before comparing.
-- ``sh`` blocks run with ``bash -euo pipefail -c BLOCK``; ``python`` blocks with this venv's python.
-  The blocks of one guide run in order in one fresh working directory (a block may read the files an
-  earlier one wrote: a key, a registration), each with a 30 s timeout.
-- The environment is the one the guides define at the top: GATEWAY_URL, CLIENT_ID, CLIENT_SECRET,
-  PURPOSE, RESIDENT_ID, NATIONAL_ID, TOWNSHIP_CLIENT_ID, TOWNSHIP_CLIENT_SECRET, OTHER_RESIDENT_ID,
-  AUDITOR_CLIENT_ID, AUDITOR_CLIENT_SECRET, AGENT_CLIENT_ID, AGENT_CLIENT_SECRET, VILLAGE_NATIONAL_ID
-  and (operator examples) GATEWAY_DATABASE_URL; PATH starts
-  with the venv's bin, so ``gateway`` and ``python3`` are the project's.
+- The blocks run literally, as pasted into one terminal: ``sh`` blocks with ``bash -euo pipefail -c
+  BLOCK``, each starting from the environment and directory the previous ``sh`` block ended in
+  (``export`` and ``cd`` carry over); ``python`` blocks with this venv's python (the minimum
+  supported Python) in that environment and directory. Each has a 30 s timeout.
+- The first runnable block is the guide's setup: from the directory holding ``var/demo`` (standing
+  for the checkout) it sources ``var/demo/env.sh``, which sets GATEWAY_URL, the demo clients
+  (CLIENT_*, TOWNSHIP_CLIENT_*, AUDITOR_CLIENT_*, AGENT_CLIENT_*, ...), PURPOSE, RESIDENT_ID,
+  NATIONAL_ID, OTHER_RESIDENT_ID, VILLAGE_NATIONAL_ID, the operator settings (GATEWAY_DATABASE_URL,
+  ...) and PATH, and moves to a scratch directory; nothing may be written into the checkout.
 - Both guides hold the same runnable examples: the same blocks in the same order, identical except
   for comments (whole lines, or ``  # ...`` ending a line: translated); ``# expect:`` lines are
   identical too.
 
 The gateway is the real demo (``python -m gateway.demo``: generated county, migrations, ``gateway
-sync``, the demo clients) served on a free 127.0.0.1 port, started once for both guides.
+sync``, the demo clients, env.sh) served on a free 127.0.0.1 port, started once for both guides and
+README.md's short tour.
 """
 
 from __future__ import annotations
