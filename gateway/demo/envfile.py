@@ -44,6 +44,10 @@ def write_env(
         f'export GATEWAY_KEY_ENCRYPTION_KEY="$(cat {q(str(kek_file.resolve()))})"',
     ]
     lines += [f"export {k}={q(env[k])}" for k in OPERATOR_SETTINGS if env.get(k)]
+    lines.append(
+        "# `gateway sync` re-reads the demo's files: gateway sync gazetteer civil_affairs hr_migrant_register"
+        " publicity (its fake HR API ran only while make demo loaded the county)."
+    )
     lines += [
         "# The API, as a department system sees it.",
         f"export GATEWAY_URL={q(env['GATEWAY_PUBLIC_URL'])}",
