@@ -26,7 +26,7 @@ def _checkout_var() -> set[str]:
     var = REPO / "var"
     if not var.is_dir():
         return set()
-    return {str(p.relative_to(REPO)) for p in var.rglob("*") if "demo" not in p.parts}
+    return {str(p.relative_to(REPO)) for p in var.rglob("*") if p.relative_to(var).parts[0] != "demo"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
