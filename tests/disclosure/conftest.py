@@ -20,7 +20,7 @@ from connectors.demo.ids import check_char
 from gateway.app import create_app
 from gateway.auth.tokens import issue_access_token
 from gateway.db import make_sync_engine
-from gateway.demo import DEMO_CLIENTS
+from gateway.demo.county import SHIFAN
 from gateway.settings import Settings
 from policies.decide import Decision, Subject
 from policies.engine import PolicyEngine, today_cn
@@ -166,7 +166,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> I
     factories.county(engine)
     stats_data.populate(engine)
     residents, households = _plant(engine)
-    clients = {cid: (dept, region, scopes) for cid, dept, region, scopes, _ in DEMO_CLIENTS}
+    clients = {c.client_id: (c.department, c.region, list(c.scopes)) for c in SHIFAN.clients}
     for cid, (dept, region, scopes) in clients.items():
         register(engine, cid, dept, region, scopes)
     engine.dispose()

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.demo import DEMO_CLIENTS
+from gateway.demo.county import SHIFAN
 from policies.decide import Decision
 from tests.disclosure.conftest import TEXT_FIELDS, VILLAGES, World, hidden_or_masked_somewhere
 
@@ -254,7 +254,7 @@ class Oracle:
         return []
 
 
-DEMO_IDS = [c[0] for c in DEMO_CLIENTS]
+DEMO_IDS = [c.client_id for c in SHIFAN.clients]
 
 
 def distinct_purposes(world: World, client: str) -> list[str | None]:

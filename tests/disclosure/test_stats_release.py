@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.db import make_sync_engine
-from gateway.demo import DEMO_CLIENTS
+from gateway.demo.county import SHIFAN
 from schemas.regions import in_subtree
 from schemas.tables import RegionRow
 from tests.disclosure.conftest import World
@@ -16,7 +16,7 @@ from tests.disclosure.release_lp import Release
 
 G = RegionRow.__table__.c  # type: ignore[attr-defined]
 LEVELS = {"county": 0, "township": 1, "village": 2}
-STATS_CLIENTS = [c[0] for c in DEMO_CLIENTS if "statistics:read" in c[3]]
+STATS_CLIENTS = [c.client_id for c in SHIFAN.clients if "statistics:read" in c.scopes]
 
 
 def _gazetteer(world: World) -> list[tuple[str, str, str | None]]:
