@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
@@ -17,6 +17,7 @@ from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import EnrollmentsAccess
+from gateway.policy.filters import field_query
 from schemas.codes import EnrollmentKind, EnrollmentStatus
 from schemas.models import Enrollment, Page, RegionCode
 
@@ -52,17 +53,25 @@ async def page(
 async def list_enrollments(
     db: ReadDep,
     access: EnrollmentsAccess,
-    region: Annotated[RegionCode | None, Query(description="Residents of this region subtree.")] = None,
-    kind: Annotated[EnrollmentKind | None, Query(description="Only this programme.")] = None,
-    status: Annotated[EnrollmentStatus | None, Query(description="Only enrolments in this status.")] = None,
+    region: Annotated[
+        RegionCode | None,
+        field_query("@residents", description="Residents of this region subtree (their rows' policy)."),
+    ] = None,
+    kind: Annotated[
+        EnrollmentKind | None, field_query("kind", description="Only this programme. Needs `kind`.")
+    ] = None,
+    status: Annotated[
+        EnrollmentStatus | None,
+        field_query("status", description="Only enrolments in this status. Needs `status`."),
+    ] = None,
     updated_since: Annotated[
-        Rfc3339 | None, Query(description="Only enrolments changed at or after this time (RFC 3339).")
+        Rfc3339 | None,
+        field_query("updated_at", description="Only enrolments changed at or after this time (RFC 3339)."),
     ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Response:
     """List benefit and insurance enrolments of residents the caller may read; follow `next`."""
-    service.check_filters(access, kind=kind, status=status)
     flt = repository.EnrollmentFilter(
         region=region,
         kind=kind.value if kind else None,
