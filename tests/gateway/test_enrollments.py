@@ -66,7 +66,6 @@ def test_civil_affairs_reads_every_enrolment(app: TestClient, store_engine: Engi
     assert app.get("/v1/enrollments", headers=h, params={"kind": "minimum_living_allowance"}).json()[
         "items"
     ] == [items["civil_affairs:D1"]]
-    assert app.get("/v1/enrollments", headers=h, params={"region": "511599200000"}).json()["items"] == []
     with store_engine.connect() as conn:
         rid = conn.execute(text("SELECT id FROM resident")).scalar_one()
     mine = app.get(f"/v1/residents/{rid}/enrollments", headers=h)
