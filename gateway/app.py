@@ -87,6 +87,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.federation = await start_federation(
         settings.federation_file,
+        refresh_seconds=settings.policy_refresh_seconds,
         keyring=app.state.auth.current_keys,
         limiter=app.state.policy.limiter,
         public_url=settings.public_url,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import orjson
 import typer
 
 from gateway.audit.archive import ArchiveRefused, archive, verify_archive
 from gateway.audit.checkpoints import load_or_create_key
 from gateway.audit.verify import Report, verify_store
 from gateway.db import make_sync_engine
+from gateway.federation.pairing import pair_logs
 from gateway.settings import get_settings
 
 app = typer.Typer(help="Verify and archive the audit log.", no_args_is_help=True)
@@ -74,3 +76,22 @@ def archive_cmd(
     finally:
         engine.dispose()
     typer.echo(f"archived events {result.from_seq}..{result.through_seq} to {result.path}")
+
+
+@app.command("pair")
+def pair_cmd(
+    asking: str = typer.Argument(..., help="Database URL of the gateway that asked (county A)."),
+    answering: str = typer.Argument(..., help="Database URL of the member that answered (county B)."),
+) -> None:
+    """Pair federated exchanges across two gateways' logs by trace id; print one JSON line per exchange."""
+    engines = [make_sync_engine(asking), make_sync_engine(answering)]
+    try:
+        result = pair_logs(engines[0], engines[1])
+    finally:
+        for engine in engines:
+            engine.dispose()
+    for item in result.pairs:
+        typer.echo(orjson.dumps(item).decode())
+    for item in result.unpaired:
+        typer.echo(orjson.dumps({"trace_id": item["trace_id"], "asked": item, "answered": []}).decode())
+    typer.echo(f"{len(result.pairs)} paired, {len(result.unpaired)} without the member's side", err=True)

@@ -74,7 +74,8 @@ def _note(record: RequestRecord, member: str, doc: dict[str, Any]) -> None:
     record.decision = "allow"
     record.reason = f"federation:{member}"
     if isinstance(doc.get("id"), str):
-        record.disclose(f"federation:{member}:residents", [doc["id"]])
+        # The member's id, prefixed: never confused with one of our own residents' disclosure reports.
+        record.disclose(f"federation:{member}"[:64], [f"{member}:{doc['id']}"])
     record.fields_disclosed = sorted(k for k, v in doc.items() if v is not None)
 
 

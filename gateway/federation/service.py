@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from gateway.auth.keys import KeyRing
 from gateway.federation.client import CLAIMS_HEADER, Answer, Caller, MemberClient, forwarded_claims
-from gateway.federation.document import load_federation
+from gateway.federation.document import FederationInvalid, load_federation
 from gateway.federation.errors import (
     FederationNotAllowed,
     MemberBadAnswer,
@@ -46,7 +46,11 @@ class FederationState:
     engine: Engine  # the token server's sync engine: used-jti records (replays) live there
     leeway: int
     path: Path | None = None
+    purposes: list[str] = field(default_factory=list)
     clients: dict[str, MemberClient] = field(default_factory=dict)
+    last_error: str | None = None
+    _mtime: int = -1
+    _task: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str | None:
@@ -65,6 +69,33 @@ class FederationState:
         member = self.doc.member_by_client(client_id) if self.doc else None
         return self.keys.keyset(member) if member is not None else None
 
+    def reload(self) -> None:
+        """Re-read the document; an invalid one is refused (logged) and the running one stays."""
+        if self.path is None:
+            return
+        self._mtime = _mtime(self.path)
+        try:
+            doc = load_federation(self.path, purposes=self.purposes)
+        except FederationInvalid as exc:
+            self.last_error = str(exc)
+            log.error("federation document refused, keeping the running one:\n%s", exc)
+            return
+        old = {m.name: m for m in self.doc.members} if self.doc else {}
+        for member in doc.members:
+            if old.get(member.name) != member:
+                self.keys.forget(member.name)  # new pins or URL: read its keys afresh
+                self.clients.pop(member.name, None)
+        self.doc, self.last_error = doc, None
+        log.info("federation document reloaded: %d member(s)", len(doc.members))
+
+    async def watch(self, interval: float) -> None:
+        """Reload when the file changes (an operator adding a pin, a member, a rule)."""
+        assert self.path is not None
+        while True:
+            await asyncio.sleep(interval)
+            if _mtime(self.path) != self._mtime:
+                await asyncio.to_thread(self.reload)
+
     def client(self, member: Member) -> MemberClient:
         """Return the member's HTTP client (with its breaker and token cache)."""
         found = self.clients.get(member.name)
@@ -73,9 +104,17 @@ class FederationState:
         return found
 
 
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
 async def start_federation(
     path: Path | None,
     *,
+    refresh_seconds: float = 2.0,
     keyring: Callable[[], KeyRing],
     limiter: StoreLimiter,
     public_url: str,
@@ -87,7 +126,7 @@ async def start_federation(
     doc = await asyncio.to_thread(load_federation, path, purposes=purposes) if path is not None else None
     if doc is not None:
         log.info("federation %s: %d member(s) from %s", doc.name, len(doc.members), path)
-    return FederationState(
+    state = FederationState(
         doc=doc,
         keys=MemberKeys(),
         http=httpx.AsyncClient(follow_redirects=False, trust_env=False),
@@ -97,11 +136,20 @@ async def start_federation(
         engine=engine,
         leeway=leeway,
         path=path,
+        purposes=purposes,
     )
+    if path is not None:
+        state._mtime = _mtime(path)
+        state._task = asyncio.create_task(state.watch(refresh_seconds), name="federation-watch")
+    return state
 
 
 async def stop_federation(state: FederationState) -> None:
-    """Close the HTTP client."""
+    """Stop the watcher and close the HTTP client."""
+    if state._task is not None:
+        state._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await state._task
     await state.http.aclose()
 
 
@@ -191,8 +239,3 @@ def pass_on(name: str, answer: Answer) -> dict[str, Any]:
         retry = answer.headers.get("retry-after", "60")
         raise MemberRateLimited(detail, headers={"Retry-After": retry if retry.isdigit() else "60"}, **extra)
     raise MemberBadAnswer(detail, **extra)
-
-
-def now_utc() -> dt.datetime:
-    """Return the current time in UTC."""
-    return dt.datetime.now(dt.UTC)
