@@ -41,9 +41,10 @@ def load_federation(path: Path, *, purposes: Iterable[str] | None = None) -> Fed
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
             issues.append(Issue(name, line_of(node, loc), loc, err["msg"]))
         raise FederationInvalid(issues) from exc
+    issues = [Issue(name, line_of(node, loc), loc, message) for loc, message in doc.problems()]
     if purposes is not None:
         known = set(purposes)
-        issues = [
+        issues += [
             Issue(
                 name,
                 line_of(node, ("allow", i, "purposes", j)),
@@ -54,6 +55,6 @@ def load_federation(path: Path, *, purposes: Iterable[str] | None = None) -> Fed
             for j, p in enumerate(rule.purposes)
             if p not in known
         ]
-        if issues:
-            raise FederationInvalid(issues)
+    if issues:
+        raise FederationInvalid(issues)
     return doc

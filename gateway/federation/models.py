@@ -98,21 +98,21 @@ class FederationDocument(Strict):
         default_factory=list, description="Who may ask other members (default: nobody)."
     )
 
-    @model_validator(mode="after")
-    def _consistent(self) -> FederationDocument:
+    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Return cross-reference problems (location, message): repeated names, unknown hubs and members."""
+        out: list[tuple[tuple[str | int, ...], str]] = []
         names = [m.name for m in self.members]
-        if len(set(names)) != len(names):
-            raise ValueError("member names repeat")
-        if self.name in names:
-            raise ValueError("a gateway does not list itself as a member")
         hubs = {m.name for m in self.members if m.kind is MemberKind.HUB}
-        for m in self.members:
+        for i, m in enumerate(self.members):
+            if m.name == self.name or m.name in names[:i]:
+                out.append((("members", i, "name"), f"member {m.name} is listed twice (or is us)"))
             if m.via is not None and m.via not in hubs:
-                raise ValueError(f"member {m.name}: via {m.via} is not a hub member")
-        for r in self.allow:
-            if unknown := set(r.members) - {*names, "*"}:
-                raise ValueError(f"a rule names unknown members: {', '.join(sorted(unknown))}")
-        return self
+                out.append((("members", i, "via"), f"via {m.via} is not a hub member"))
+        for i, r in enumerate(self.allow):
+            for j, name in enumerate(r.members):
+                if name not in {*names, "*"}:
+                    out.append((("allow", i, "members", j), f"unknown member {name}"))
+        return out
 
     def member(self, name: str) -> Member | None:
         """Return the member called `name`, or None."""
