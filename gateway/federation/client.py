@@ -37,8 +37,9 @@ class Caller:
     via: tuple[str, ...] = ()  # hubs the request passed through
 
     def label(self) -> str:
-        """Return `origin/department/client`, as B's audit and disclosure report name the asker."""
-        return f"{self.origin}/{self.department}/{self.client_id}"
+        """Return `origin/department/client [via hub]`, as B's audit and disclosure report name the asker."""
+        hops = f" via {','.join(self.via)}" if self.via else ""
+        return f"{self.origin}/{self.department}/{self.client_id}{hops}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,22 +73,22 @@ class County:
         return str(kid)
 
 
-def _store(tmp: Path, template: Path, name: str) -> tuple[str, Engine]:
+def store(tmp: Path, template: Path, name: str) -> tuple[str, Engine]:
     db = tmp / f"{name}.db"
     shutil.copyfile(template, db)
     url = f"sqlite:///{db}"
     return url, make_sync_engine(url)
 
 
-def _b_policy(tmp: Path) -> Path:
-    """B's policy: the shipped one plus a grant for member county-a (its own fields, purposes, rows)."""
-    directory = tmp / "policy-b"
+def b_policy(tmp: Path, member: str = "county-a") -> Path:
+    """B's policy: the shipped one plus a grant for a member (its own fields, purposes, rows)."""
+    directory = tmp / f"policy-b-{member}"
     shutil.copytree(DEFAULT_DIR, directory, ignore=shutil.ignore_patterns("tests"))
     grants = yaml.safe_load((directory / "grants.yaml").read_text(encoding="utf-8"))
     grants["grants"].append(
         {
-            "id": "county-a-residents",
-            "client": "county-a",
+            "id": f"{member}-residents",
+            "client": member,
             "resource": "residents",
             "fields": B_FIELDS,
             "masked": ["national_id"],
@@ -98,7 +98,7 @@ def _b_policy(tmp: Path) -> Path:
     )
     (directory / "grants.yaml").write_text(yaml.safe_dump(grants, allow_unicode=True), encoding="utf-8")
     limits = yaml.safe_load((directory / "rate_limits.yaml").read_text(encoding="utf-8"))
-    limits["limits"].append({"client": "county-a", "requests_per_minute": 600, "records_per_day": 1000})
+    limits["limits"].append({"client": member, "requests_per_minute": 600, "records_per_day": 1000})
     (directory / "rate_limits.yaml").write_text(yaml.safe_dump(limits), encoding="utf-8")
     return directory
 
@@ -155,7 +155,7 @@ def doc_b(a_url: str, a_pins: list[str]) -> dict[str, Any]:
     }
 
 
-def _b_data(engine: Engine) -> None:
+def b_data(engine: Engine) -> None:
     factories.add_region(engine, "510000000000", "四川省")
     factories.add_region(engine, "511500000000", "宜宾市", parent="510000000000")
     factories.add_region(engine, COUNTY_B, "宜宾县", parent="511500000000")
@@ -184,13 +184,13 @@ def federation(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path)
     tmp = tmp_path_factory.mktemp("federation")
     a_port, b_port = free_port(), free_port()
     a_url, b_url = f"http://127.0.0.1:{a_port}", f"http://127.0.0.1:{b_port}"
-    a_db, a_engine = _store(tmp, _sqlite_template, "a")
-    b_db, b_engine = _store(tmp, _sqlite_template, "b")
+    a_db, a_engine = store(tmp, _sqlite_template, "a")
+    b_db, b_engine = store(tmp, _sqlite_template, "b")
     factories.county(a_engine)
-    _b_data(b_engine)
+    b_data(b_engine)
     fed_a, fed_b = tmp / "federation-a.yaml", tmp / "federation-b.yaml"
     common = {"auth_refresh_seconds": 0.2, "policy_refresh_seconds": 0.2}
-    b_key = _key_file(tmp / "b-signing.pem")
+    b_key = key_file(tmp / "b-signing.pem")
     write_doc(fed_a, doc_a(b_url, b_key))
     a_app = create_app(auth_settings(a_db, public_url=a_url, federation_file=fed_a, **common))
     a_server = LiveServer(a_app, port=a_port).start()
@@ -200,7 +200,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path)
         b_db,
         public_url=b_url,
         federation_file=fed_b,
-        policy_dir=_b_policy(tmp),
+        policy_dir=b_policy(tmp),
         signing_key_file=tmp / "b-signing.pem",
         **common,
     )
@@ -237,7 +237,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path)
         b_engine.dispose()
 
 
-def _key_file(path: Path) -> str:
+def key_file(path: Path) -> str:
     """Write an EC P-256 signing key file (0600); return its RFC 7638 thumbprint, the kid B signs with."""
     key = ECKey.generate_key("P-256", private=True)
     path.write_bytes(key.as_pem(private=True))
