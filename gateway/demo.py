@@ -25,6 +25,7 @@ from connectors.demo.county import generate_county
 from connectors.demo.fake_hr import FakeHrServer
 from gateway.auth.clients import create_client
 from gateway.db import make_sync_engine
+from gateway.federation import demo as federation_demo
 from schemas.tables import ResidentRow
 
 COUNTY = "511599000000"
@@ -118,6 +119,9 @@ def main(
     root: Path = typer.Option(Path("var/demo"), help="Where the demo keeps its sources and store."),
     port: int = typer.Option(8000, help="Port to serve on (127.0.0.1)."),
     serve: bool = typer.Option(True, help="Serve after loading (off: load, register and stop)."),
+    second_county: bool = typer.Option(
+        False, "--second-county", help="Also serve a second county (乙县) on port+1, federated with this one."
+    ),
 ) -> None:
     """Build the demo county from scratch and serve it on 127.0.0.1."""
     if root.exists():
@@ -149,6 +153,13 @@ def main(
     os.chmod(root / "clients.json", 0o600)
     sample = _sample_resident(env["GATEWAY_DATABASE_URL"])
     _print_tour(creds, sample=sample, port=port, root=root)
+    if second_county:  # gateway/federation/demo.py: the second county and the cross-county lookup
+        env, _county_b = federation_demo.start_second_county(
+            root, env_a=env, port=port + 1, write_audit_key=_write_audit_key
+        )
+        federation_demo.print_cross_county(
+            port=port, client=creds[0], moved_id=federation_demo.first_mover(env)
+        )
     if serve:
         os.execve(sys.executable, [sys.executable, "-m", "gateway", "serve"], env)  # noqa: S606
 
