@@ -7,9 +7,12 @@ demo county as member client `county-a` with a grant of its own (fields, purpose
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -196,8 +199,9 @@ def start_second_county(
     write_audit_key(home / "audit-key.pem")
     subprocess.run([sys.executable, "-m", "gateway", "db", "upgrade"], check=True, env=env_b)
     engine_b = make_sync_engine(env_b["GATEWAY_DATABASE_URL"])
+    movers = _movers(env_a["GATEWAY_DATABASE_URL"])
     try:
-        _fill_store(engine_b, _movers(env_a["GATEWAY_DATABASE_URL"]))
+        _fill_store(engine_b, movers)
         a_kid, a_jwks = signing_key(env_a["GATEWAY_DATABASE_URL"], env_a["GATEWAY_KEY_ENCRYPTION_KEY"])
         b_kid, _ = signing_key(env_b["GATEWAY_DATABASE_URL"], kek)
         create_client(
@@ -215,9 +219,19 @@ def start_second_county(
         engine_b.dispose()
     fed_a, fed_b = _documents(home, a_url=a_url, b_url=b_url, a_kid=a_kid, b_kid=b_kid)
     env_b["GATEWAY_FEDERATION_FILE"] = str(fed_b.resolve())
-    proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env_b)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve"], env=env_b, preexec_fn=_die_with_parent
+    )
+    facts = {"url": b_url, "pid": proc.pid, "moved_national_ids": [m["national_id"] for m in movers]}
+    (home / "federation.json").write_text(json.dumps(facts), encoding="utf-8")
     typer.echo(f"second county 乙县 (county-b) serving on {b_url}: {home}")
     return {**env_a, "GATEWAY_FEDERATION_FILE": str(fed_a.resolve())}, proc
+
+
+def _die_with_parent() -> None:
+    """Stop county B when the demo county's server (its parent) stops (Linux prctl PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def print_cross_county(*, port: int, client: dict[str, str], moved_id: str) -> None:

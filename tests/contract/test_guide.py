@@ -13,22 +13,25 @@ Conventions of the two guides (kept here so authors know what the test does):
   earlier one wrote: a key, a registration), each with a 30 s timeout.
 - The environment is the one the guides define at the top: GATEWAY_URL, CLIENT_ID, CLIENT_SECRET,
   PURPOSE, RESIDENT_ID, NATIONAL_ID, TOWNSHIP_CLIENT_ID, TOWNSHIP_CLIENT_SECRET, OTHER_RESIDENT_ID,
-  AUDITOR_CLIENT_ID, AUDITOR_CLIENT_SECRET, AGENT_CLIENT_ID, AGENT_CLIENT_SECRET, VILLAGE_NATIONAL_ID
-  and (operator examples) GATEWAY_DATABASE_URL; PATH starts
-  with the venv's bin, so ``gateway`` and ``python3`` are the project's.
+  AUDITOR_CLIENT_ID, AUDITOR_CLIENT_SECRET, AGENT_CLIENT_ID, AGENT_CLIENT_SECRET, VILLAGE_NATIONAL_ID,
+  MOVED_NATIONAL_ID (a resident who moved to the second county) and (operator examples)
+  GATEWAY_DATABASE_URL; PATH starts with the venv's bin, so ``gateway`` and ``python3`` are the project's.
 - Both guides hold the same runnable examples: the same blocks in the same order, identical except
   for comments (whole lines, or ``  # ...`` ending a line: translated); ``# expect:`` lines are
   identical too.
 
-The gateway is the real demo (``python -m gateway.demo``: generated county, migrations, ``gateway
-sync``, the demo clients) served on a free 127.0.0.1 port, started once for both guides.
+The gateway is the real demo (``python -m gateway.demo --second-county``: generated county, migrations,
+``gateway sync``, the demo clients, and the federated second county on the next port) served on a free
+127.0.0.1 port, started once for both guides.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import string
 import subprocess
 import sys
@@ -117,6 +120,7 @@ def gateway_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
                 str(root),
                 "--port",
                 str(port),
+                "--second-county",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -150,6 +154,7 @@ def gateway_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             return item
 
         resident, other, villager = first(TOWNSHIP), first(OTHER_TOWNSHIP), first(AGENT_VILLAGE)
+        federation = json.loads((root / "county-b" / "federation.json").read_text())
         venv_bin = str(Path(sys.executable).parent)
         yield {
             **env,
@@ -168,6 +173,7 @@ def gateway_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             "AGENT_CLIENT_ID": "qingshan-agent",
             "AGENT_CLIENT_SECRET": creds["qingshan-agent"]["client_secret"],
             "VILLAGE_NATIONAL_ID": villager["national_id"],
+            "MOVED_NATIONAL_ID": federation["moved_national_ids"][0],
             "GATEWAY_DATABASE_URL": f"sqlite:///{(root / 'gateway.db').resolve()}",
         }
     finally:
@@ -177,6 +183,14 @@ def gateway_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+        _stop_second_county(root / "county-b" / "federation.json")
+
+
+def _stop_second_county(facts: Path) -> None:
+    """Stop the second county's server (it also stops with its parent, on Linux)."""
+    if facts.exists():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(json.loads(facts.read_text())["pid"]), signal.SIGTERM)
 
 
 def test_guides_hold_the_same_runnable_examples() -> None:
