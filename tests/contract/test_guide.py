@@ -155,6 +155,7 @@ def gateway_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
         resident, other, villager = first(TOWNSHIP), first(OTHER_TOWNSHIP), first(AGENT_VILLAGE)
         federation = json.loads((root / "county-b" / "federation.json").read_text())
+        _wait_healthy(federation["url"], deadline=deadline, log=log)
         venv_bin = str(Path(sys.executable).parent)
         yield {
             **env,
@@ -184,6 +185,18 @@ def gateway_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             proc.kill()
             proc.wait(timeout=10)
         _stop_second_county(root / "county-b" / "federation.json")
+
+
+def _wait_healthy(base: str, *, deadline: float, log: Path) -> None:
+    """Wait until a gateway answers /healthz (the second county starts beside the demo county)."""
+    while True:
+        assert time.monotonic() < deadline, f"{base} did not serve in time:\n" + log.read_text()
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
 
 
 def _stop_second_county(facts: Path) -> None:
