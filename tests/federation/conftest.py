@@ -80,7 +80,7 @@ def store(tmp: Path, template: Path, name: str) -> tuple[str, Engine]:
     return url, make_sync_engine(url)
 
 
-def b_policy(tmp: Path, member: str = "county-a") -> Path:
+def b_policy(tmp: Path, member: str = "county-a", *, per_minute: int = 600) -> Path:
     """B's policy: the shipped one plus a grant for a member (its own fields, purposes, rows)."""
     directory = tmp / f"policy-b-{member}"
     shutil.copytree(DEFAULT_DIR, directory, ignore=shutil.ignore_patterns("tests"))
@@ -98,7 +98,7 @@ def b_policy(tmp: Path, member: str = "county-a") -> Path:
     )
     (directory / "grants.yaml").write_text(yaml.safe_dump(grants, allow_unicode=True), encoding="utf-8")
     limits = yaml.safe_load((directory / "rate_limits.yaml").read_text(encoding="utf-8"))
-    limits["limits"].append({"client": member, "requests_per_minute": 600, "records_per_day": 1000})
+    limits["limits"].append({"client": member, "requests_per_minute": per_minute, "records_per_day": 1000})
     (directory / "rate_limits.yaml").write_text(yaml.safe_dump(limits), encoding="utf-8")
     return directory
 

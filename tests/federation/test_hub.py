@@ -102,7 +102,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> I
     servers = {}
     for n in "ahb":
         write_doc(tmp / f"fed-{n}.yaml", docs[n])
-        extra = {"policy_dir": b_policy(tmp, "city")} if n == "b" else {}
+        # B lets the hub make two calls a minute: the third is refused by B and passed back along the chain.
+        extra = {"policy_dir": b_policy(tmp, "city", per_minute=2)} if n == "b" else {}
         settings = auth_settings(
             dbs[n][0],
             public_url=urls[n],
@@ -156,3 +157,23 @@ def test_lookup_through_the_hub_is_decided_and_audited_at_every_hop(chain: dict[
     at_b = next(e for e in h_to_b[0]["answered"] if e["route"] == "/v1/federated/residents:lookup")
     assert at_b["client_id"] == "city" and at_b["on_behalf_of"] == f"county-a/civil_affairs/{cid} via city"
     assert a_to_h[0]["trace_id"] == h_to_b[0]["trace_id"] == at_b["trace_id"]
+
+
+def test_member_rate_limit_is_passed_back_along_the_chain(chain: dict[str, object]) -> None:
+    urls: dict[str, str] = chain["urls"]  # type: ignore[assignment]
+    cid, secret = chain["civil"]  # type: ignore[misc]
+    token = httpx.post(
+        urls["a"] + "/oauth/token", data={"grant_type": "client_credentials"}, auth=(cid, secret)
+    ).json()["access_token"]
+    statuses = []
+    for _ in range(3):
+        r = httpx.post(
+            urls["a"] + "/v1/federation/county-b/residents:lookup",
+            json={"national_id": MOVED},
+            headers={"Authorization": f"Bearer {token}", "X-Purpose": PURPOSE},
+            timeout=20,
+        )
+        statuses.append(r.status_code)
+    assert 429 in statuses, statuses
+    assert r.status_code == 429 and r.json()["type"] == "/problems/member-rate-limited", r.text
+    assert int(r.headers["retry-after"]) >= 1
