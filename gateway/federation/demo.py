@@ -24,6 +24,7 @@ import yaml
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, insert, select
 
+from gateway import migrate
 from gateway.auth.clients import AuthMethod, create_client
 from gateway.auth.keys import ensure_signing_key, load_keyring
 from gateway.db import make_sync_engine
@@ -197,10 +198,10 @@ def start_second_county(
         "GATEWAY_POLICY_DIR": str(_policy(home).resolve()),
     }
     write_audit_key(home / "audit-key.pem")
-    subprocess.run([sys.executable, "-m", "gateway", "db", "upgrade"], check=True, env=env_b)
     engine_b = make_sync_engine(env_b["GATEWAY_DATABASE_URL"])
     movers = _movers(env_a["GATEWAY_DATABASE_URL"])
     try:
+        migrate.upgrade(engine_b)  # in process: `gateway db upgrade` would import everything again
         _fill_store(engine_b, movers)
         a_kid, a_jwks = signing_key(env_a["GATEWAY_DATABASE_URL"], env_a["GATEWAY_KEY_ENCRYPTION_KEY"])
         b_kid, _ = signing_key(env_b["GATEWAY_DATABASE_URL"], kek)

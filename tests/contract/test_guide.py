@@ -51,7 +51,7 @@ FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 EXPECT = re.compile(r"^[ \t]*# expect: (.+?)[ \t]*$", re.MULTILINE)
 MAX_ILLUSTRATIONS = 3
 BLOCK_TIMEOUT = 30
-START_TIMEOUT = 120
+START_TIMEOUT = 240  # the demo county, then the second county beside it
 TOWNSHIP, OTHER_TOWNSHIP, AGENT_VILLAGE = "511599100000", "511599200000", "511599100201"
 
 
