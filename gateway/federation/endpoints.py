@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 import orjson
@@ -13,10 +14,11 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep, RequestRecord
 from gateway.deps import ReadDep
+from gateway.errors import GatewayError
 from gateway.federation.client import Caller
 from gateway.federation.inbound import ClaimsHeader, FederationDep, MemberCallerDep, member_caller
 from gateway.federation.models import MemberList, view
-from gateway.federation.service import Exchange, forward
+from gateway.federation.service import Exchange, FederationState, forward
 from gateway.openapi import problem_responses
 from gateway.policy.deps import PurposeHeader, ResidentsAccess
 from gateway.policy.endpoints import Catalogue
@@ -53,20 +55,43 @@ async def _exchange(
     """Name the asker: our own client, or (at a hub) the original client a relaying member vouches for."""
     relayed = await member_caller(state, principal, record, claims, purpose)
     caller = (
-        Caller(
-            relayed.client_id,
-            relayed.department,
-            relayed.origin,
-            relayed.end_user,
-            (*relayed.via, state.name or ""),
-        )
+        dataclasses.replace(relayed, via=(*relayed.via, state.name or ""))
         if relayed
-        else Caller(principal.client_id, principal.department, state.name or "", record.end_user)
+        else Caller(
+            client_id=principal.client_id,
+            department=principal.department,
+            origin=state.name or "",
+            end_user=record.end_user,
+        )
     )
     trace_id = trace_id_for(request.scope)
     request.scope.setdefault("state", {})["trace_id"] = trace_id  # our audit event carries the same id
     record.purpose = purpose
-    return Exchange(caller, principal.client_id, principal.department, purpose, trace_id)
+    return Exchange(
+        caller=caller,
+        client_id=principal.client_id,
+        department=principal.department,
+        purpose=purpose,
+        trace_id=trace_id,
+    )
+
+
+async def _forward(
+    state: FederationState,
+    record: RequestRecord,
+    member: str,
+    ex: Exchange,
+    *,
+    resource: str,
+    body: Any = None,
+) -> dict[str, Any]:
+    """Forward, and on a refusal say in our audit event which problem (ours or the member's) ended it."""
+    try:
+        return await forward(state, member, ex, resource=resource, body=body)
+    except GatewayError as exc:
+        record.decision = "deny" if exc.status in (401, 403, 429) else "error"
+        record.reason = f"{exc.slug}:{member}"[:256]
+        raise
 
 
 def _note(record: RequestRecord, member: str, doc: dict[str, Any]) -> None:
@@ -100,7 +125,7 @@ async def member_lookup(
     if purpose is None:
         raise PurposeRequired("a federated lookup states a purpose in X-Purpose", missing="purpose-required")
     ex = await _exchange(request, state, principal, record, claims, purpose)
-    doc = await forward(state, member, ex, resource="residents:lookup", body=body.model_dump())
+    doc = await _forward(state, record, member, ex, resource="residents:lookup", body=body.model_dump())
     _note(record, member, doc)
     return Response(orjson.dumps(doc), media_type="application/json")
 
@@ -122,7 +147,7 @@ async def member_catalog(
 ) -> Response:
     """Relay the member's catalogue: what it shares with this gateway, field by field and by purpose."""
     ex = await _exchange(request, state, principal, record, claims, purpose)
-    doc = await forward(state, member, ex, resource="catalog")
+    doc = await _forward(state, record, member, ex, resource="catalog")
     record.decision, record.reason = "allow", f"federation:{member}"
     return Response(orjson.dumps(doc), media_type="application/json")
 
