@@ -188,6 +188,9 @@ def test_both_logs_hold_paired_events_that_verify(federation: Federation) -> Non
     assert all(
         u["status"] != 200 or u["route"] != asked["route"] for u in pairing.unpaired if u["status"] == 200
     )
+    with federation.a.engine.connect() as conn:  # A keeps ids and field names, never B's data
+        bodies = [bytes(b).decode() for b in conn.execute(select(E.body)).scalars()]
+    assert any("county-b:B0000000001" in b for b in bodies) and not any("李秀英" in b for b in bodies)
     for engine in (federation.a.engine, federation.b.engine):
         report = verify_store(engine)
         assert report.finding is None, report.finding
