@@ -7,21 +7,15 @@ demo county as member client `county-a` with a grant of its own (fields, purpose
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import datetime as dt
 import json
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
-from cryptography.fernet import Fernet
 from sqlalchemy import Engine, insert, select
 
 from gateway import migrate
@@ -180,24 +174,24 @@ def _documents(root: Path, *, a_url: str, b_url: str, a_kid: str, b_kid: str) ->
     return paths
 
 
-def start_second_county(
-    root: Path, *, env_a: dict[str, str], port: int, write_audit_key: Callable[[Path], None]
-) -> tuple[dict[str, str], subprocess.Popen[bytes]]:
-    """Build county B under `root`/county-b, serve it on `port`; return A's environment with federation on."""
+def build_second_county(
+    root: Path, *, env_a: dict[str, str], port: int, make_keys: Callable[[Path], tuple[Path, Path]]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Build county B under `root`/county-b (port `port`); return A's and B's environments, federated."""
     home = root / "county-b"
     home.mkdir(parents=True)
     a_url, b_url = env_a["GATEWAY_PUBLIC_URL"], f"http://127.0.0.1:{port}"
-    kek = Fernet.generate_key().decode()
+    kek_file, audit_file = make_keys(home)  # county B's own keys, never county A's
+    kek = kek_file.read_text(encoding="ascii").strip()
     env_b = {
         **env_a,
         "GATEWAY_DATABASE_URL": f"sqlite:///{(home / 'gateway.db').resolve()}",
         "GATEWAY_KEY_ENCRYPTION_KEY": kek,
-        "GATEWAY_AUDIT_KEY_FILE": str((home / "audit-key.pem").resolve()),
+        "GATEWAY_AUDIT_KEY_FILE": str(audit_file.resolve()),
         "GATEWAY_PUBLIC_URL": b_url,
         "GATEWAY_PORT": str(port),
         "GATEWAY_POLICY_DIR": str(_policy(home).resolve()),
     }
-    write_audit_key(home / "audit-key.pem")
     engine_b = make_sync_engine(env_b["GATEWAY_DATABASE_URL"])
     movers = _movers(env_a["GATEWAY_DATABASE_URL"])
     try:
@@ -220,19 +214,10 @@ def start_second_county(
         engine_b.dispose()
     fed_a, fed_b = _documents(home, a_url=a_url, b_url=b_url, a_kid=a_kid, b_kid=b_kid)
     env_b["GATEWAY_FEDERATION_FILE"] = str(fed_b.resolve())
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve"], env=env_b, preexec_fn=_die_with_parent
-    )
-    facts = {"url": b_url, "pid": proc.pid, "moved_national_ids": [m["national_id"] for m in movers]}
+    facts = {"url": b_url, "moved_national_ids": [m["national_id"] for m in movers]}
     (home / "federation.json").write_text(json.dumps(facts), encoding="utf-8")
-    typer.echo(f"second county 乙县 (county-b) serving on {b_url}: {home}")
-    return {**env_a, "GATEWAY_FEDERATION_FILE": str(fed_a.resolve())}, proc
-
-
-def _die_with_parent() -> None:
-    """Stop county B when the demo county's server (its parent) stops (Linux prctl PR_SET_PDEATHSIG)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    typer.echo(f"second county 乙县 (county-b) built in {home}; it serves on {b_url}")
+    return {**env_a, "GATEWAY_FEDERATION_FILE": str(fed_a.resolve())}, env_b
 
 
 def print_cross_county(*, port: int, client: dict[str, str], moved_id: str) -> None:
