@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -216,12 +217,21 @@ def build_second_county(
     env_b["GATEWAY_FEDERATION_FILE"] = str(fed_b.resolve())
     facts = {"url": b_url, "moved_national_ids": [m["national_id"] for m in movers]}
     (home / "federation.json").write_text(json.dumps(facts), encoding="utf-8")
+    with (root / "env.sh").open("a", encoding="utf-8") as fh:  # the demo county's shell settings
+        fh.write(
+            "# Federation (make demo FEDERATION=1): county B serves on " + b_url + "\n"
+            f"export GATEWAY_FEDERATION_FILE={shlex.quote(str(fed_a.resolve()))}\n"
+            f"export MOVED_NATIONAL_ID={shlex.quote(facts['moved_national_ids'][0])}\n"
+        )
     typer.echo(f"second county 乙县 (county-b) built in {home}; it serves on {b_url}")
     return {**env_a, "GATEWAY_FEDERATION_FILE": str(fed_a.resolve())}, env_b
 
 
-def print_cross_county(*, port: int, client: dict[str, str], moved_id: str) -> None:
+def print_cross_county(*, port: int, client: dict[str, str], root: Path) -> None:
     """Print the curl line of a cross-county lookup from the demo county's civil-affairs system."""
+    moved = json.loads((root / "county-b" / "federation.json").read_text(encoding="utf-8"))[
+        "moved_national_ids"
+    ]
     base = f"http://127.0.0.1:{port}"
     token = (
         f"$(curl -s -u {client['client_id']}:{client['client_secret']} -d grant_type=client_credentials "
@@ -230,12 +240,7 @@ def print_cross_county(*, port: int, client: dict[str, str], moved_id: str) -> N
     typer.echo("\nA resident who moved to county B, asked across counties (B decides what A sees):\n")
     typer.echo(
         f'curl -s -H "Authorization: Bearer {token}" -H "X-Purpose: {PURPOSE}" '
-        f"-H 'Content-Type: application/json' -d '{{\"national_id\": \"{moved_id}\"}}' "
+        f"-H 'Content-Type: application/json' -d '{{\"national_id\": \"{moved[0]}\"}}' "
         f"{base}/v1/federation/county-b/residents:lookup"
     )
     typer.echo("")
-
-
-def first_mover(env_a: dict[str, str]) -> str:
-    """Return the citizen ID number of the first resident who moved to county B."""
-    return str(_movers(env_a["GATEWAY_DATABASE_URL"])[0]["national_id"])
