@@ -58,24 +58,18 @@ register(
         notes="rotates through a random sample of resident ids; a county-wide civil-affairs client",
     )
 )
-for name, extra, what in (
-    ("by-id-no-policy", {"GATEWAY_POLICY_ENABLED": "false"}, "policy off"),
-    ("by-id-no-audit", {"GATEWAY_AUDIT_ENABLED": "false"}, "audit off"),
-    ("by-id-no-tracing", {"GATEWAY_TRACING_ENABLED": "false"}, "tracing off"),
-    (
-        "by-id-lean",
-        {
-            "GATEWAY_POLICY_ENABLED": "false",
-            "GATEWAY_AUDIT_ENABLED": "false",
-            "GATEWAY_TRACING_ENABLED": "false",
-        },
-        "token and read only",
-    ),
+# Policy and audit are switched off in code (bench/apps.py), never by a setting.
+for name, app, extra, what in (
+    ("by-id-no-policy", "bench.apps:no_policy", {}, "policy off"),
+    ("by-id-no-audit", "bench.apps:no_audit", {}, "audit off"),
+    ("by-id-no-tracing", GATEWAY_APP, {"GATEWAY_TRACING_ENABLED": "false"}, "tracing off"),
+    ("by-id-lean", "bench.apps:lean", {"GATEWAY_TRACING_ENABLED": "false"}, "token and read only"),
 ):
     register(
         Scenario(
             name=name,
             title=f"`GET /v1/residents/{{id}}`, {what}",
+            app=app,
             requests=_by_id,
             env=with_env(extra),
             headers=full_path_headers,
@@ -108,8 +102,9 @@ register(
     Scenario(
         name="list-no-policy",
         title="`GET /v1/residents?limit=50`, policy off",
+        app="bench.apps:no_policy",
         requests=_list_page,
-        env=with_env({"GATEWAY_POLICY_ENABLED": "false"}),
+        env=full_path_env,
         headers=full_path_headers,
         order=21,
     )

@@ -147,6 +147,26 @@ async def list_checkpoints(
     return _json(orjson.dumps({"items": items, "next": nxt}))
 
 
+@router.get(
+    "/checkpoints/consistency",
+    summary="Consistency proof between two checkpoints (RFC 9162)",
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def checkpoint_consistency(
+    db: ReadDep,
+    record: RecordDep,
+    first: Annotated[int, Query(ge=1, le=2**62, description="Tree size of the older checkpoint.")],
+    second: Annotated[int, Query(ge=1, le=2**62, description="Tree size of the newer checkpoint.")],
+) -> Response:
+    """Prove the log at checkpoint `second` extends the log at `first`: it only grew (RFC 9162 §2.1.4)."""
+    record.resource = "audit_checkpoint"
+    try:
+        proof = await proofs.consistency(db, first=first, second=second)
+    except proofs.ProofUnavailable as exc:
+        raise Conflict(str(exc)) from exc
+    return _json(orjson.dumps(proof))
+
+
 @router.get("/keys", summary="Published audit keys", responses=_AUTH)
 async def list_keys(db: ReadDep, record: RecordDep) -> Response:
     """List the Ed25519 public keys that sign checkpoints (raw 32 bytes, base64), by key id."""

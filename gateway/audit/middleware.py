@@ -120,7 +120,7 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         writer: AuditWriter | None = getattr(scope["app"].state, "audit_writer", None)
-        if writer is None:  # GATEWAY_AUDIT_ENABLED=false (benchmark comparison only)
+        if writer is None:  # LegalControls(audit=False): bench/apps.py only
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

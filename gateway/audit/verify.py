@@ -23,6 +23,18 @@ from gateway.audit.batch import COLUMNS, Base, columns_of, index_ids
 from gateway.audit.checkpoints import signature_valid
 from gateway.audit.events import format_time
 from gateway.audit.merkle import Frontier
+from gateway.audit.trust import (
+    UNPINNED_NOTE,
+    Problem,
+    Trust,
+    mismatch,
+    stored_checkpoint_problem,
+    truncated,
+    uncovered_of,
+    uncovered_problem,
+    witness_problems,
+)
+from gateway.audit.witness import WitnessedCheckpoint
 
 FETCH = 20_000
 # Fast path: stored columns equal the body's values unless a value was clipped to its column width.
@@ -35,7 +47,9 @@ class Finding:
     """The first thing wrong: the sequence number it concerns, a kind, and a sentence."""
 
     seq: int
-    kind: str  # modified | deleted | inserted | reordered | index | checkpoint | head | archive-base
+    # modified | deleted | inserted | reordered | index | checkpoint | head | archive-base, and with a pinned
+    # key or a witness (gateway/audit/trust.py): re-signed | truncated | fork | rebuilt | witness | uncovered
+    kind: str
     detail: str
 
 
@@ -105,16 +119,28 @@ def _rows(
     cur.close()
 
 
+def _failed(problem: Problem) -> Failed:
+    return Failed(Finding(problem.seq, problem.kind, problem.detail))
+
+
 @dataclass(slots=True)
 class _Checkpoints:
     rows: list[tuple[Any, ...]]
     keys: dict[str, bytes]
 
-    def check_signatures(self) -> None:
-        for size, _ts, root, chain, key_id, body, sig, frontier in self.rows:
-            pub = self.keys.get(key_id)
-            if pub is None or not signature_valid(bytes(body), bytes(sig), pub):
-                raise Failed(Finding(size, "checkpoint", f"checkpoint {size}: signature does not verify"))
+    def stored(self, size: int) -> tuple[Any, ...] | None:
+        return next((r for r in self.rows if r[0] == size), None)
+
+    def check_signatures(self, trust: Trust | None) -> None:
+        for row in self.rows:
+            size, _ts, root, chain, key_id, body, sig, frontier = row
+            if trust is not None and trust.pinned:
+                if problem := stored_checkpoint_problem(row, trust=trust, store_keys=self.keys):
+                    raise _failed(problem)
+            else:
+                pub = self.keys.get(key_id)
+                if pub is None or not signature_valid(bytes(body), bytes(sig), pub):
+                    raise Failed(Finding(size, "checkpoint", f"checkpoint {size}: signature does not verify"))
             doc = orjson.loads(bytes(body))
             if (doc.get("tree_size"), doc.get("root_hash"), doc.get("chain_hash"), doc.get("key_id")) != (
                 size,
@@ -131,8 +157,14 @@ class _Checkpoints:
                 )
 
 
-def verify_store(engine: Engine, *, progress: Callable[[int], None] | None = None) -> Report:
-    """Verify the audit log in the store behind `engine`; stop at the first finding."""
+def verify_store(
+    engine: Engine, *, progress: Callable[[int], None] | None = None, trust: Trust | None = None
+) -> Report:
+    """Verify the audit log in the store behind `engine`; stop at the first finding.
+
+    With `trust`, checkpoints must be signed by its pinned keys, the events must reproduce every
+    witnessed checkpoint, and the events after the last checkpoint must stay within its bound.
+    """
     report = Report()
     started = time.perf_counter()
     postgres = engine.dialect.name == "postgresql"
@@ -140,7 +172,7 @@ def verify_store(engine: Engine, *, progress: Callable[[int], None] | None = Non
     try:
         dbapi: Any = raw.dbapi_connection
         try:
-            _walk(dbapi, report, postgres=postgres, progress=progress)
+            _walk(dbapi, report, postgres=postgres, progress=progress, trust=trust)
         except Failed as failed:
             report.finding = failed.finding
     finally:
@@ -158,7 +190,14 @@ def _one(dbapi: Any, sql: str, *, postgres: bool) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _walk(dbapi: Any, report: Report, *, postgres: bool, progress: Callable[[int], None] | None) -> None:
+def _walk(
+    dbapi: Any,
+    report: Report,
+    *,
+    postgres: bool,
+    progress: Callable[[int], None] | None,
+    trust: Trust | None,
+) -> None:
     keys = {
         k: bytes(p) for k, p in _one(dbapi, "SELECT key_id, public_key FROM audit_key", postgres=postgres)
     }
@@ -171,7 +210,11 @@ def _walk(dbapi: Any, report: Report, *, postgres: bool, progress: Callable[[int
         ),
         keys,
     )
-    cps.check_signatures()
+    if trust is None or not trust.pinned:
+        report.notes.append(UNPINNED_NOTE)
+    cps.check_signatures(trust)
+    if trust is not None and (problem := witness_problems(trust)):
+        raise _failed(problem)
     report.checkpoints = len(cps.rows)
     head_seq, head_hash, base_seq, base_hash, base_frontier = _one(
         dbapi,
@@ -190,8 +233,19 @@ def _walk(dbapi: Any, report: Report, *, postgres: bool, progress: Callable[[int
         report.notes.append(f"events 1..{base_seq} are archived; verified from checkpoint {base_seq}")
     pending = [r for r in cps.rows if r[0] > base_seq]
     report.first_seq = base_seq + 1
-    last = _events(dbapi, base, pending, report, postgres=postgres, progress=progress)
+    marks = _Marks(
+        cps,
+        [w for w in (trust.witnessed if trust else []) if w.checkpoint.tree_size > base_seq],
+        last_cp=base_seq,
+    )
+    if trust is not None and len(marks.pending) < len(trust.witnessed):
+        report.notes.append(
+            f"witnessed checkpoints up to {base_seq} precede the archive base: verify the archives for them"
+        )
+    last = _events(dbapi, base, pending, report, postgres=postgres, progress=progress, marks=marks)
     expected_last, last_hash = last
+    if marks.pending:
+        raise _failed(truncated(marks.pending[0], store_last=expected_last))
     if pending:
         size = pending[0][0]
         raise Failed(
@@ -207,6 +261,44 @@ def _walk(dbapi: Any, report: Report, *, postgres: bool, progress: Callable[[int
         raise Failed(
             Finding(seq, kind, f"the chain head says {head_seq} events; the store ends at {expected_last}")
         )
+    if trust is not None:
+        _check_tail(dbapi, report, trust=trust, anchor=max(marks.last_cp, marks.matched), postgres=postgres)
+
+
+def _check_tail(dbapi: Any, report: Report, *, trust: Trust, anchor: int, postgres: bool) -> None:
+    first_time = None
+    if report.last_seq > anchor:
+        cur = dbapi.cursor()
+        cur.execute(f"SELECT body FROM audit_event WHERE seq = {int(anchor) + 1}")  # noqa: S608 (an int)
+        first_time = orjson.loads(_bytes(cur.fetchone()[0])).get("time")
+        cur.close()
+    note, problem = uncovered_problem(
+        uncovered_of(anchor=anchor, last_seq=report.last_seq, first_time=first_time), trust=trust
+    )
+    report.notes.append(note)
+    if problem is not None:
+        raise _failed(problem)
+
+
+@dataclass(slots=True)
+class _Marks:
+    """Witnessed checkpoints the walk must reproduce, smallest first."""
+
+    cps: _Checkpoints
+    pending: list[WitnessedCheckpoint]
+    matched: int = 0
+    last_cp: int = 0
+
+    def check(self, seq: int, *, root: bytes, chain: bytes) -> None:
+        while self.pending and self.pending[0].checkpoint.tree_size == seq:
+            w = self.pending.pop(0)
+            if (w.checkpoint.root_hash, w.checkpoint.chain_hash) != (root, chain):
+                raise _failed(
+                    mismatch(
+                        w, stored=self.cps.stored(seq), lowest_unmatched=max(self.matched, self.last_cp) + 1
+                    )
+                )
+            self.matched = seq
 
 
 def _events(
@@ -217,6 +309,7 @@ def _events(
     *,
     postgres: bool,
     progress: Callable[[int], None] | None,
+    marks: _Marks,
 ) -> tuple[int, bytes]:
     cols = ", ".join(COLUMNS)
     events = _rows(
@@ -284,6 +377,8 @@ def _events(
         recent.append(prev)
         expected += 1
         n += 1
+        if marks.pending and marks.pending[0].checkpoint.tree_size == seq:
+            marks.check(seq, root=frontier.root(), chain=prev)
         if next_cp is not None and next_cp[0] == seq:
             if frontier.root() != bytes(next_cp[2]) or prev != bytes(next_cp[3]):
                 lo = last_cp
@@ -294,7 +389,7 @@ def _events(
                         f"events {lo + 1}..{seq} do not reproduce checkpoint {seq}: rewritten after signing",
                     )
                 )
-            last_cp = seq
+            last_cp = marks.last_cp = seq
             next_cp = pending.pop(0) if pending else None
         if progress is not None and not n % 100_000:
             progress(n)
