@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     audit_key_file: Path | None = Field(
         default=None, description="Ed25519 PEM key signing checkpoints; default: generated var/audit-key.pem."
     )
+    operator: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Who runs `gateway` commands (e.g. 张伟 / staff number); recorded in the audit log "
+        "with the OS user on every command that reads personal data or changes state.",
+    )
     audit_witness_dir: Path | None = Field(
         default=None,
         description="Append-only directory (another volume or a mounted object store) receiving a copy "
