@@ -84,8 +84,9 @@ def verify_archives(
         report.events += single.events
         found.append(read_archive(path))
     found.sort(key=lambda a: a.from_seq)
-    report.finding = _continuity(found, store_base=store_base) or _manifests(
-        found, [*recorded, *(m for a in found for m in a.manifests)]
+    # Manifests first: they name the file that is missing; continuity then catches unrecorded gaps.
+    report.finding = _manifests(found, [*recorded, *(m for a in found for m in a.manifests)]) or _continuity(
+        found, store_base=store_base
     )
     report.last_seq = found[-1].through_seq if found else 0
     return report

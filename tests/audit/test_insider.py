@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from gateway.audit.archive import _signed_trailer, archive, verify_archive
+from gateway.audit.archives import store_manifests, verify_archives
 from gateway.audit.chain import link
-from gateway.audit.checkpoints import AuditKey
+from gateway.audit.checkpoints import AuditKey, load_or_create_key
 from gateway.audit.sequencer import open_sequencer
 from gateway.audit.trust import Trust
 from gateway.audit.verify import Report, verify_store
 from gateway.audit.witness import DirectoryWitness, read_witnesses
 from gateway.audit.writer import AuditWriter, WriterOptions
-from tests.audit.support import make_key, sample_event
+from gateway.settings import Settings
+from tests.audit.support import make_key, run, sample_event, write_events
 
 WITNESSED = 300  # events written through the writer; checkpoints (and witnesses) every 100
 TAIL = 5  # events appended after the last checkpoint (not yet covered)
@@ -235,3 +240,62 @@ def test_a_witness_note_not_signed_by_the_pinned_key_is_refused(log: Log, tmp_pa
     trust.keys = {evil.key_id: evil.public_raw}
     found = verify_store(log.engine, trust=trust).finding
     assert found is not None and found.kind in {"re-signed", "witness"}, found
+
+
+OLD = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+
+
+@pytest.fixture
+def archived(store_url: str, store_engine: Engine, tmp_path: Path) -> tuple[Engine, list[Path]]:
+    """Return a store whose events 1..100 and 101..200 went into two archives (manifests in the log)."""
+    key = make_key(tmp_path)
+    run(write_events(store_url, 100, key=key, batch=50, when=OLD))
+    run(write_events(store_url, 100, key=key, batch=50, seed=8, when=OLD + dt.timedelta(days=40)))
+    run(write_events(store_url, 20, key=key, seed=9))
+    settings = Settings(
+        database_url=store_url,
+        audit_archive_dir=tmp_path / "archives",
+        audit_key_file=tmp_path / "audit-key.pem",
+    )
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=4 * 366)  # past every retention floor
+    paths = [
+        archive(store_engine, settings=settings, key=key, now=later, before=OLD + dt.timedelta(days=d)).path
+        for d in (1, 41)
+    ]
+    return store_engine, paths
+
+
+def _check(engine: Engine, paths: list[Path]) -> Report:
+    base, recorded = store_manifests(engine)
+    return verify_archives(paths, store_base=base, recorded=recorded)
+
+
+def test_deleting_an_archive_is_named(archived: tuple[Engine, list[Path]]) -> None:
+    engine, (a1, a2) = archived
+    _clean(_check(engine, [a1, a2]))
+    _clean(verify_store(engine))
+    found = _check(engine, [a1]).finding  # a2 deleted
+    assert found is not None and found.kind == "archive-missing" and a2.name in found.detail, found
+    found = _check(engine, [a2]).finding  # a1 deleted
+    assert found is not None and found.kind == "archive-missing" and a1.name in found.detail, found
+
+
+def test_every_archive_given_is_checked_and_a_replaced_one_is_named(
+    archived: tuple[Engine, list[Path]], tmp_path: Path
+) -> None:
+    engine, (a1, a2) = archived
+    lines = a1.read_bytes().splitlines(keepends=True)
+    a1.write_bytes(b"".join([*lines[:5], lines[5].replace(b'"GET"', b'"PUT"'), *lines[6:]]))
+    found = _check(engine, [a1, a2]).finding  # the first of two is checked too, not only the last
+    assert found is not None and found.kind == "archive", found
+    # Replaced by an archive that verifies on its own (someone holding the key re-signed it): the
+    # manifest recorded in the log names it.
+    header = orjson.loads(lines[0])
+    header["note"] = "replaced"
+    body = [orjson.dumps(header) + b"\n", *lines[1:-1]]
+    digest = hashlib.sha256(b"".join(body)).hexdigest()
+    key = load_or_create_key(tmp_path / "audit-key.pem")
+    a1.write_bytes(b"".join([*body, _signed_trailer(digest, key) + b"\n"]))
+    assert verify_archive(a1).ok
+    found = _check(engine, [a1, a2]).finding
+    assert found is not None and found.kind == "archive-replaced" and a1.name in found.detail, found
