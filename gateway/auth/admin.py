@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth import clients
 from gateway.auth.clients import AuthMethod, ClientStatus, RegistryError
-from gateway.auth.dependencies import require_scope
+from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.runtime import AuthState
-from gateway.auth.scopes import Scope
-from gateway.errors import BadRequest, NotFound
+from gateway.auth.scopes import ADMINISTERS, Scope, role_of
+from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.openapi import problem_responses
 
 router = APIRouter(
@@ -59,9 +59,16 @@ def list_clients(request: Request) -> list[dict[str, Any]]:
     return [c.public_view() for c in clients.list_clients(_engine(request))]
 
 
-@router.post("", summary="Register a client", status_code=201, responses=problem_responses(400, 422))
-def create_client(request: Request, body: ClientCreate) -> dict[str, Any]:
-    """Register a client; the response holds its secret, shown this once."""
+@router.post("", summary="Register a client", status_code=201, responses=problem_responses(400, 403, 422))
+def create_client(request: Request, body: ClientCreate, principal: PrincipalDep) -> dict[str, Any]:
+    """Register a department system (resource access); the response holds its secret, shown this once."""
+    allowed = ADMINISTERS.get(role_of(Scope.ADMIN_CLIENTS), frozenset())
+    if foreign := sorted({role_of(s).value for s in body.scopes} - {r.value for r in allowed}):
+        raise Forbidden(
+            f"client {principal.client_id} may register {', '.join(sorted(r.value for r in allowed))} "
+            f"clients only, not {', '.join(foreign)}: an operator registers those with "
+            "`gateway clients create` (recorded in the audit log)"
+        )
     try:
         record, secret = clients.create_client(
             _engine(request),
