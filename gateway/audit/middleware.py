@@ -105,6 +105,7 @@ def build_event(
         trace_id=trace_id_for(scope),
         duration_us=int((time.perf_counter() - started) * 1_000_000),
         source=client[0] if client else None,
+        details=record.details,
     )
 
 

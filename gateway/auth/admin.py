@@ -14,6 +14,7 @@ from gateway.auth.clients import AuthMethod, ClientStatus, RegistryError
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.runtime import AuthState
 from gateway.auth.scopes import ADMINISTERS, Scope, role_of
+from gateway.context import record_of_scope
 from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.openapi import problem_responses
 
@@ -47,6 +48,7 @@ def _engine(request: Request) -> Any:
 
 
 def _found(request: Request, client_id: str) -> clients.ClientRecord:
+    record_of_scope(request.scope).note(target_client=client_id)  # the event names whom it acted on
     record = clients.get_client(_engine(request), client_id)
     if record is None:
         raise NotFound(f"no client {client_id}")
@@ -82,6 +84,7 @@ def create_client(request: Request, body: ClientCreate, principal: PrincipalDep)
         )
     except RegistryError as exc:
         raise BadRequest(str(exc)) from exc
+    record_of_scope(request.scope).note(target_client=record.client_id, scopes=list(record.scopes))
     return {**record.public_view(), "client_secret": secret}
 
 
