@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         description="Append-only directory (another volume or a mounted object store) receiving a copy "
         "of every signed checkpoint; `gateway audit verify --witness DIR` checks the store against it.",
     )
+    audit_tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 time-stamp authority URL: each checkpoint is also time-stamped, the token "
+        "kept beside its note in GATEWAY_AUDIT_WITNESS_DIR (which it needs).",
+    )
     audit_archive_dir: Path = Field(
         default=Path("var/audit-archives"),
         description="Where `gateway audit archive` writes archives and where verify and the disclosure "

@@ -20,7 +20,7 @@ from gateway.audit.batch import ChainBroken
 from gateway.audit.checkpoints import DEFAULT_KEY_FILE, load_or_create_key
 from gateway.audit.events import KIND_ADMIN, AuditEvent
 from gateway.audit.sequencer import open_sequencer
-from gateway.audit.witness import DirectoryWitness
+from gateway.audit.witness import witnesses_of
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,9 @@ async def _append_and_sign(settings: Settings, event: AuditEvent, *, sign: bool)
                 # The event is committed; a broken chain is never signed (verify names the break).
                 log.warning("audit chain broken: no checkpoint signed after `%s`", event.route)
                 return seq
-            if cp is not None and settings.audit_witness_dir is not None:
-                DirectoryWitness(settings.audit_witness_dir).witness(cp)
+            if cp is not None:
+                for witness in witnesses_of(settings):
+                    witness.witness(cp)
         return seq
     finally:
         await sequencer.close()

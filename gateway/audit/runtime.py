@@ -8,7 +8,7 @@ from gateway.audit.checkpoints import load_or_create_key
 from gateway.audit.headers import document_audit_headers
 from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.sequencer import open_sequencer
-from gateway.audit.witness import DirectoryWitness, Witness
+from gateway.audit.witness import witnesses_of
 from gateway.audit.writer import AuditWriter, WriterOptions
 from gateway.settings import Settings
 
@@ -17,9 +17,7 @@ async def start_audit(settings: Settings) -> AuditWriter:
     """Load the audit key, open the sequencer and start the writer."""
     key = load_or_create_key(settings.audit_key_file)
     sequencer = await open_sequencer(settings.database_url)
-    witnesses: tuple[Witness, ...] = ()
-    if settings.audit_witness_dir is not None:
-        witnesses = (DirectoryWitness(settings.audit_witness_dir),)
+    witnesses = witnesses_of(settings)
     writer = AuditWriter(
         sequencer,
         key=key,

@@ -55,6 +55,7 @@ class Trust:
 
     keys: dict[str, bytes] = field(default_factory=dict)
     witnessed: list[WitnessedCheckpoint] = field(default_factory=list)
+    tsa_roots: list[Any] = field(default_factory=list)  # cryptography x509 certificates
     max_uncovered_events: int | None = None
     max_uncovered_seconds: float | None = None
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -91,6 +92,24 @@ def stored_checkpoint_problem(
             "the checkpoints were re-signed",
         )
     return Problem(size, "checkpoint", f"checkpoint {size}: signature does not verify")
+
+
+def timestamp_problem(trust: Trust) -> tuple[str | None, Problem | None]:
+    """Check the RFC 3161 tokens beside the witnessed notes (when TSA roots are given)."""
+    if not trust.tsa_roots:
+        return None, None
+    from gateway.audit.tsa import check_tokens
+
+    stamped, failed = check_tokens(trust.witnessed, roots=trust.tsa_roots)
+    if failed is not None:
+        return None, Problem(failed[0], "timestamp", failed[1])
+    if not stamped:
+        return None, Problem(
+            0, "timestamp", "TSA roots were given but no witnessed checkpoint is time-stamped"
+        )
+    last = stamped[-1]
+    note = f"{len(stamped)} checkpoints time-stamped by the TSA; latest {last.tree_size} at {last.gen_time}"
+    return note, None
 
 
 def witness_problems(trust: Trust) -> Problem | None:

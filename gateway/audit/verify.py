@@ -29,6 +29,7 @@ from gateway.audit.trust import (
     Trust,
     mismatch,
     stored_checkpoint_problem,
+    timestamp_problem,
     truncated,
     uncovered_of,
     uncovered_problem,
@@ -213,8 +214,14 @@ def _walk(
     if trust is None or not trust.pinned:
         report.notes.append(UNPINNED_NOTE)
     cps.check_signatures(trust)
-    if trust is not None and (problem := witness_problems(trust)):
-        raise _failed(problem)
+    if trust is not None:
+        if problem := witness_problems(trust):
+            raise _failed(problem)
+        stamped, problem = timestamp_problem(trust)
+        if problem:
+            raise _failed(problem)
+        if stamped:
+            report.notes.append(stamped)
     report.checkpoints = len(cps.rows)
     head_seq, head_hash, base_seq, base_hash, base_frontier = _one(
         dbapi,

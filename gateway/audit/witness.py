@@ -19,6 +19,7 @@ from typing import Protocol
 
 from gateway.audit.checkpoints import LOG_ID, Checkpoint, signature_valid
 from gateway.audit.events import format_time, parse_time
+from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 SUFFIX = ".checkpoint"
@@ -93,17 +94,18 @@ class DirectoryWitness:
         """Write the note; an existing note of another head at this size is kept and this one added."""
         target = self.path_of(cp.tree_size)
         data = note(cp)
-        if not _create(target, data):
+        if not create_exclusive(target, data):
             held = parse_note(target.read_bytes())
             if (held.root_hash, held.chain_hash) == (cp.root_hash, cp.chain_hash):
                 return  # the same tree head, signed again by another process: nothing new
             # Two heads of one size: a fork. Keep both; verify names it.
             log.error("audit witness: a different checkpoint %d was already witnessed", cp.tree_size)
             digest = hashlib.sha256(data).hexdigest()[:12]
-            _create(self.directory / f"{cp.tree_size:020d}.{digest}{SUFFIX}", data)
+            create_exclusive(self.directory / f"{cp.tree_size:020d}.{digest}{SUFFIX}", data)
 
 
-def _create(target: Path, data: bytes) -> bool:
+def create_exclusive(target: Path, data: bytes) -> bool:
+    """Create `target` with `data` (read-only, fsynced); return False when it already exists."""
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
     except FileExistsError:
@@ -136,3 +138,17 @@ def read_witnesses(paths: list[Path]) -> list[WitnessedCheckpoint]:
         for file in files:
             found.append(WitnessedCheckpoint(parse_note(file.read_bytes()), str(file)))
     return sorted(found, key=lambda w: w.checkpoint.tree_size)
+
+
+def witnesses_of(settings: Settings) -> tuple[Witness, ...]:
+    """Return the witnesses the settings configure (directory, then the TSA that needs it)."""
+    if settings.audit_witness_dir is None:
+        if settings.audit_tsa_url:
+            raise ValueError("GATEWAY_AUDIT_TSA_URL needs GATEWAY_AUDIT_WITNESS_DIR to keep the tokens in")
+        return ()
+    from gateway.audit.tsa import TsaWitness
+
+    found: list[Witness] = [DirectoryWitness(settings.audit_witness_dir)]
+    if settings.audit_tsa_url:
+        found.append(TsaWitness(settings.audit_tsa_url, directory=settings.audit_witness_dir))
+    return tuple(found)

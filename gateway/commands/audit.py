@@ -12,6 +12,7 @@ from gateway.audit.archive import ArchiveRefused, NothingDue, archive
 from gateway.audit.archives import store_manifests, verify_archives
 from gateway.audit.checkpoints import load_or_create_key
 from gateway.audit.trust import KeyInvalid, Trust, load_public_key
+from gateway.audit.tsa import load_roots
 from gateway.audit.verify import Report, verify_store
 from gateway.audit.witness import WitnessInvalid, read_witnesses
 from gateway.commands.recorded import record
@@ -37,7 +38,12 @@ def _print(report: Report, what: str) -> None:
 
 
 def _trust(
-    keys: list[str], witnesses: list[Path], *, max_events: int | None, max_seconds: float | None
+    keys: list[str],
+    witnesses: list[Path],
+    *,
+    tsa_roots: list[Path],
+    max_events: int | None,
+    max_seconds: float | None,
 ) -> Trust:
     settings = get_settings()
     if not witnesses and settings.audit_witness_dir is not None and settings.audit_witness_dir.is_dir():
@@ -46,12 +52,14 @@ def _trust(
     try:
         pinned = dict(load_public_key(k) for k in keys)
         witnessed = read_witnesses(witnesses)
-    except (KeyInvalid, WitnessInvalid, OSError) as exc:
+        roots = load_roots(tsa_roots)
+    except (KeyInvalid, WitnessInvalid, OSError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     return Trust(
         keys=pinned,
         witnessed=witnessed,
+        tsa_roots=roots,
         max_uncovered_events=max_events or settings.audit_uncovered_max_events,
         max_uncovered_seconds=max_seconds or settings.audit_uncovered_max_seconds,
     )
@@ -71,12 +79,14 @@ def verify(
     max_uncovered_seconds: float | None = typer.Option(
         None, help="Default GATEWAY_AUDIT_UNCOVERED_MAX_SECONDS."
     ),
+    tsa_root: list[Path] = typer.Option([], "--tsa-root", help="Root certificate (PEM) of the RFC 3161 TSA."),
     archives_only: bool = typer.Option(False, "--archives-only", help="Check the archives without a store."),
 ) -> None:
     """Recompute every hash, root and signature; name the first event that was tampered with."""
     trust = _trust(
         trusted_key,
         [*witness, *checkpoint],
+        tsa_roots=tsa_root,
         max_events=max_uncovered_events,
         max_seconds=max_uncovered_seconds,
     )
