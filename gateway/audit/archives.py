@@ -135,3 +135,34 @@ def _manifests(found: list[Archived], recorded: list[tuple[int, dict[str, Any]]]
                 f"{a.path.name} is not the archive recorded in event {seq}: its SHA-256 differs",
             )
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedDisclosures:
+    """Events in mounted archives that disclosed one record, newest first, and the period they cover."""
+
+    bodies: list[bytes]
+    first_time: str | None
+    archives: int
+
+
+def archived_disclosures(directory: Path, record_id: str, *, before_seq: int | None) -> ArchivedDisclosures:
+    """Scan the archives in `directory` for answered events that disclosed `record_id`."""
+    needle = orjson.dumps(record_id)
+    found: list[tuple[int, bytes]] = []
+    first_time: str | None = None
+    files = sorted(directory.glob("audit-archive-*.jsonl")) if directory.is_dir() else []
+    for path in files:
+        lines = path.read_bytes().splitlines()[1:-1]  # header and signed trailer aside
+        if lines and first_time is None:
+            first_time = orjson.loads(lines[0]).get("time")
+        for body in lines:
+            if needle not in body:
+                continue
+            doc = orjson.loads(body)
+            answered = int(doc.get("status", 500)) < 400
+            wanted = before_seq is None or int(doc["seq"]) < before_seq
+            if answered and wanted and record_id in (doc.get("record_ids") or []):
+                found.append((int(doc["seq"]), body))
+    found.sort(reverse=True)
+    return ArchivedDisclosures([b for _, b in found], first_time, len(files))
