@@ -76,6 +76,22 @@ for name, app, extra, what in (
             order=11,
         )
     )
+def _witness_env(fx: Fixture) -> dict[str, str]:
+    # Every checkpoint (every 1000 events, or 60 s) is also written to an append-only directory.
+    return {**full_path_env(fx), "GATEWAY_AUDIT_WITNESS_DIR": str(fx.work_dir / "audit-witness")}
+
+
+register(
+    Scenario(
+        name="by-id-witness",
+        title="`GET /v1/residents/{id}`, full path, checkpoints witnessed in a directory",
+        requests=_by_id,
+        env=_witness_env,
+        headers=full_path_headers,
+        order=12,
+        notes="the witness must cost by-id at most 3% (issue 13)",
+    )
+)
 register(
     Scenario(
         name="by-id-2w",
