@@ -24,9 +24,9 @@ from gateway.audit.batch import Base
 from gateway.audit.chain import link
 from gateway.audit.checkpoints import AuditKey, signature_valid
 from gateway.audit.direct import record_command
+from gateway.audit.findings import Finding, Report
 from gateway.audit.merkle import Frontier
 from gateway.audit.retention import PROVISION_SQL, access_floor, provision_floor
-from gateway.audit.verify import Finding, Report
 from gateway.settings import Settings
 
 FORMAT = "xiangzhi-audit-archive/1"

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from gateway.audit.archive import MANIFEST_COMMAND, verify_archive
 from gateway.audit.chain import GENESIS
-from gateway.audit.verify import Finding, Report
+from gateway.audit.findings import Finding, Report
 
 
 @dataclass(frozen=True, slots=True)

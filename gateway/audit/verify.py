@@ -13,76 +13,21 @@ import operator
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine
 
+from gateway.audit.anchors import Marks, StoredCheckpoints, check_tail
 from gateway.audit.batch import COLUMNS, Base, columns_of, index_ids
-from gateway.audit.checkpoints import signature_valid
 from gateway.audit.events import format_time
-from gateway.audit.merkle import Frontier
-from gateway.audit.trust import (
-    UNPINNED_NOTE,
-    Problem,
-    Trust,
-    mismatch,
-    stored_checkpoint_problem,
-    timestamp_problem,
-    truncated,
-    uncovered_of,
-    uncovered_problem,
-    witness_problems,
-)
-from gateway.audit.witness import WitnessedCheckpoint
+from gateway.audit.findings import Failed, Finding, Report, failed
+from gateway.audit.trust import UNPINNED_NOTE, Trust, timestamp_problem, truncated, witness_problems
 
 FETCH = 20_000
 # Fast path: stored columns equal the body's values unless a value was clipped to its column width.
 _COLUMN_GETTER = operator.itemgetter(*COLUMNS)
 WINDOW = 4096  # recent chain hashes kept to tell an insertion from a modification
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """The first thing wrong: the sequence number it concerns, a kind, and a sentence."""
-
-    seq: int
-    # modified | deleted | inserted | reordered | index | checkpoint | head | archive-base, and with a pinned
-    # key or a witness (gateway/audit/trust.py): re-signed | truncated | fork | rebuilt | witness | uncovered
-    kind: str
-    detail: str
-
-
-@dataclass(slots=True)
-class Report:
-    """What verify checked and the first finding (None: the log verifies)."""
-
-    events: int = 0
-    checkpoints: int = 0
-    first_seq: int = 0
-    last_seq: int = 0
-    seconds: float = 0.0
-    finding: Finding | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Tell whether the log verified."""
-        return self.finding is None
-
-    @property
-    def rate(self) -> float:
-        """Events verified per second."""
-        return self.events / self.seconds if self.seconds else 0.0
-
-
-class Failed(Exception):
-    """Raised inside the walk to stop at the first finding."""
-
-    def __init__(self, finding: Finding) -> None:
-        super().__init__(finding.detail)
-        self.finding = finding
 
 
 def _bytes(value: Any) -> bytes:
@@ -118,44 +63,6 @@ def _rows(
     while batch := cur.fetchmany(FETCH):
         yield from batch
     cur.close()
-
-
-def _failed(problem: Problem) -> Failed:
-    return Failed(Finding(problem.seq, problem.kind, problem.detail))
-
-
-@dataclass(slots=True)
-class _Checkpoints:
-    rows: list[tuple[Any, ...]]
-    keys: dict[str, bytes]
-
-    def stored(self, size: int) -> tuple[Any, ...] | None:
-        return next((r for r in self.rows if r[0] == size), None)
-
-    def check_signatures(self, trust: Trust | None) -> None:
-        for row in self.rows:
-            size, _ts, root, chain, key_id, body, sig, frontier = row
-            if trust is not None and trust.pinned:
-                if problem := stored_checkpoint_problem(row, trust=trust, store_keys=self.keys):
-                    raise _failed(problem)
-            else:
-                pub = self.keys.get(key_id)
-                if pub is None or not signature_valid(bytes(body), bytes(sig), pub):
-                    raise Failed(Finding(size, "checkpoint", f"checkpoint {size}: signature does not verify"))
-            doc = orjson.loads(bytes(body))
-            if (doc.get("tree_size"), doc.get("root_hash"), doc.get("chain_hash"), doc.get("key_id")) != (
-                size,
-                bytes(root).hex(),
-                bytes(chain).hex(),
-                key_id,
-            ):
-                raise Failed(
-                    Finding(size, "checkpoint", f"checkpoint {size}: columns differ from signed body")
-                )
-            if Frontier.from_hex(size, orjson.loads(frontier)).root() != bytes(root):
-                raise Failed(
-                    Finding(size, "checkpoint", f"checkpoint {size}: stored frontier is not its root")
-                )
 
 
 def verify_store(
@@ -202,7 +109,7 @@ def _walk(
     keys = {
         k: bytes(p) for k, p in _one(dbapi, "SELECT key_id, public_key FROM audit_key", postgres=postgres)
     }
-    cps = _Checkpoints(
+    cps = StoredCheckpoints(
         _one(
             dbapi,
             "SELECT tree_size, ts, root_hash, chain_hash, key_id, body, signature, frontier "
@@ -216,10 +123,10 @@ def _walk(
     cps.check_signatures(trust)
     if trust is not None:
         if problem := witness_problems(trust):
-            raise _failed(problem)
+            raise failed(problem)
         stamped, problem = timestamp_problem(trust)
         if problem:
-            raise _failed(problem)
+            raise failed(problem)
         if stamped:
             report.notes.append(stamped)
     report.checkpoints = len(cps.rows)
@@ -240,7 +147,7 @@ def _walk(
         report.notes.append(f"events 1..{base_seq} are archived; verified from checkpoint {base_seq}")
     pending = [r for r in cps.rows if r[0] > base_seq]
     report.first_seq = base_seq + 1
-    marks = _Marks(
+    marks = Marks(
         cps,
         [w for w in (trust.witnessed if trust else []) if w.checkpoint.tree_size > base_seq],
         last_cp=base_seq,
@@ -252,7 +159,7 @@ def _walk(
     last = _events(dbapi, base, pending, report, postgres=postgres, progress=progress, marks=marks)
     expected_last, last_hash = last
     if marks.pending:
-        raise _failed(truncated(marks.pending[0], store_last=expected_last))
+        raise failed(truncated(marks.pending[0], store_last=expected_last))
     if pending:
         size = pending[0][0]
         raise Failed(
@@ -269,43 +176,7 @@ def _walk(
             Finding(seq, kind, f"the chain head says {head_seq} events; the store ends at {expected_last}")
         )
     if trust is not None:
-        _check_tail(dbapi, report, trust=trust, anchor=max(marks.last_cp, marks.matched), postgres=postgres)
-
-
-def _check_tail(dbapi: Any, report: Report, *, trust: Trust, anchor: int, postgres: bool) -> None:
-    first_time = None
-    if report.last_seq > anchor:
-        cur = dbapi.cursor()
-        cur.execute(f"SELECT body FROM audit_event WHERE seq = {int(anchor) + 1}")  # noqa: S608 (an int)
-        first_time = orjson.loads(_bytes(cur.fetchone()[0])).get("time")
-        cur.close()
-    note, problem = uncovered_problem(
-        uncovered_of(anchor=anchor, last_seq=report.last_seq, first_time=first_time), trust=trust
-    )
-    report.notes.append(note)
-    if problem is not None:
-        raise _failed(problem)
-
-
-@dataclass(slots=True)
-class _Marks:
-    """Witnessed checkpoints the walk must reproduce, smallest first."""
-
-    cps: _Checkpoints
-    pending: list[WitnessedCheckpoint]
-    matched: int = 0
-    last_cp: int = 0
-
-    def check(self, seq: int, *, root: bytes, chain: bytes) -> None:
-        while self.pending and self.pending[0].checkpoint.tree_size == seq:
-            w = self.pending.pop(0)
-            if (w.checkpoint.root_hash, w.checkpoint.chain_hash) != (root, chain):
-                raise _failed(
-                    mismatch(
-                        w, stored=self.cps.stored(seq), lowest_unmatched=max(self.matched, self.last_cp) + 1
-                    )
-                )
-            self.matched = seq
+        check_tail(dbapi, report, trust=trust, anchor=max(marks.last_cp, marks.matched), postgres=postgres)
 
 
 def _events(
@@ -316,7 +187,7 @@ def _events(
     *,
     postgres: bool,
     progress: Callable[[int], None] | None,
-    marks: _Marks,
+    marks: Marks,
 ) -> tuple[int, bytes]:
     cols = ", ".join(COLUMNS)
     events = _rows(
