@@ -76,6 +76,8 @@ for name, app, extra, what in (
             order=11,
         )
     )
+
+
 def _witness_env(fx: Fixture) -> dict[str, str]:
     # Every checkpoint (every 1000 events, or 60 s) is also written to an append-only directory.
     return {**full_path_env(fx), "GATEWAY_AUDIT_WITNESS_DIR": str(fx.work_dir / "audit-witness")}

@@ -11,12 +11,16 @@ import asyncio
 import datetime as dt
 import hashlib
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pytest
+from click.testing import Result
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Connection, Engine, text
+from typer.testing import CliRunner
 
 from gateway.audit.archive import _signed_trailer, archive, verify_archive
 from gateway.audit.archives import store_manifests, verify_archives
@@ -27,7 +31,8 @@ from gateway.audit.trust import Trust
 from gateway.audit.verify import Report, verify_store
 from gateway.audit.witness import DirectoryWitness, read_witnesses
 from gateway.audit.writer import AuditWriter, WriterOptions
-from gateway.settings import Settings
+from gateway.cli import app as gateway_cli
+from gateway.settings import Settings, get_settings
 from tests.audit.support import make_key, run, sample_event, write_events
 
 WITNESSED = 300  # events written through the writer; checkpoints (and witnesses) every 100
@@ -299,3 +304,60 @@ def test_every_archive_given_is_checked_and_a_replaced_one_is_named(
     assert verify_archive(a1).ok
     found = _check(engine, [a1, a2]).finding
     assert found is not None and found.kind == "archive-replaced" and a1.name in found.detail, found
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
+    """Return a runner of `gateway` against the test's store (set GATEWAY_DATABASE_URL first)."""
+    runner = CliRunner()
+
+    def invoke(url: str, *args: str) -> Result:
+        monkeypatch.setenv("GATEWAY_DATABASE_URL", url)
+        monkeypatch.delenv("GATEWAY_AUDIT_KEY_FILE", raising=False)
+        get_settings.cache_clear()
+        return runner.invoke(gateway_cli, list(args))
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_the_cli_names_truncation_with_a_pinned_key_and_witness(
+    log: Log, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    pub = tmp_path / "audit.pub"
+    pub.write_bytes(
+        log.key.private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    args = ["audit", "verify", "--trusted-key", str(pub), "--witness", str(log.witness_dir)]
+    ok = cli(log.url, *args)
+    assert ok.exit_code == 0, ok.output
+    with log.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event_record WHERE seq > 200"))
+        conn.execute(text("DELETE FROM audit_event WHERE seq > 200"))
+        conn.execute(text("DELETE FROM audit_checkpoint WHERE tree_size > 200"))
+        h = conn.execute(text("SELECT hash FROM audit_event WHERE seq = 200")).scalar_one()
+        conn.execute(text("UPDATE audit_head SET seq = 200, hash = :h WHERE id = 1"), {"h": h})
+    unpinned = cli(log.url, "audit", "verify")
+    assert unpinned.exit_code == 0 and "only holds against accidental damage" in unpinned.output
+    bad = cli(log.url, *args)
+    # (each verify run appended its own event: the store now ends at 202)
+    assert bad.exit_code == 1 and "truncated: checkpoint 300 witnessed" in bad.output, bad.output
+    assert "events 203..300 were removed" in bad.output
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_the_cli_checks_every_archive_given(
+    archived: tuple[Engine, list[Path]], store_url: str, cli: Callable[..., Result]
+) -> None:
+    _, (a1, a2) = archived
+    ok = cli(store_url, "audit", "verify", "--archive", str(a1), "--archive", str(a2))
+    assert ok.exit_code == 0 and "OK: 2 archives" in ok.output, ok.output
+    lines = a1.read_bytes().splitlines(keepends=True)
+    a1.write_bytes(b"".join([*lines[:5], lines[5].replace(b'"GET"', b'"PUT"'), *lines[6:]]))
+    first_bad = cli(store_url, "audit", "verify", "--archive", str(a1), "--archive", str(a2))
+    assert first_bad.exit_code == 1 and "archive" in first_bad.output, first_bad.output
+    missing = cli(store_url, "audit", "verify", "--archive", str(a2))
+    assert missing.exit_code == 1 and f"archive-missing: archive {a1.name}" in missing.output, missing.output
