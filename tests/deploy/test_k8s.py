@@ -388,7 +388,9 @@ def test_audit_archive_cronjob_and_witness_volume(overlay: tuple[str, list[Obj]]
     assert api_claims[api_mounts[api_env["GATEWAY_AUDIT_WITNESS_DIR"]]] == witness_claim
     pvc = {p["metadata"]["name"]: p for p in by_kind(objs, "PersistentVolumeClaim")}
     assert pvc[witness_claim]["spec"]["accessModes"] == ["ReadWriteMany"]  # every replica appends
-    pols = {p["metadata"]["name"].removeprefix("dev-"): p for p in by_kind(objs, "NetworkPolicy")}
+    pols = {
+        re.sub(r"^.*?gateway-", "gateway-", p["metadata"]["name"]): p for p in by_kind(objs, "NetworkPolicy")
+    }
     archive = pols["gateway-audit-archive"]["spec"]
     assert selects(archive["podSelector"]["matchLabels"], pod_labels(cj))
     assert set().union(*(_rule_ports(r) for r in archive["egress"])) == {5432, 53}
