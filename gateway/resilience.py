@@ -1,0 +1,107 @@
+"""Store outages: which errors mean "the store cannot serve now", the 503 they become, bounded back-off.
+
+Every connection the gateway holds (audit sequencer, read pool, engines, refreshers, the webhook
+worker) uses these: an outage is answered 503 with Retry-After (never 500) and the next attempt
+reconnects, no sooner than the back-off allows.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import exc as sa_exc
+
+from gateway.errors import Unavailable
+
+RETRY_AFTER_SECONDS = 2  # what a refused client is told: about one reconnect back-off
+
+
+class StoreUnavailable(Unavailable):
+    """The store cannot be reached, timed out or refused the write; retry after the given seconds."""
+
+    slug, title = "store-unavailable", "Store unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def _asyncpg_outages() -> tuple[type[BaseException], ...]:
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return ()
+    return (
+        asyncpg.PostgresConnectionError,  # refused, lost, admin shutdown of the connection
+        asyncpg.InterfaceError,  # the connection is closed or in a broken state
+        asyncpg.CannotConnectNowError,
+        asyncpg.OperatorInterventionError,  # admin shutdown, crash shutdown, terminate_backend
+        asyncpg.QueryCanceledError,  # statement_timeout
+        asyncpg.LockNotAvailableError,  # lock_timeout
+        asyncpg.InsufficientResourcesError,  # disk full, too many connections
+        asyncpg.IdleInTransactionSessionTimeoutError,
+    )
+
+
+OUTAGE_TYPES: tuple[type[BaseException], ...] = (
+    *_asyncpg_outages(),
+    sa_exc.OperationalError,  # psycopg/sqlite: cannot connect, server closed, locked, disk full
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # the pool had no connection within its timeout
+    sqlite3.OperationalError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Tell whether an error means the store cannot serve now (as opposed to a bug or bad data)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None and exc.orig is not exc:
+        return isinstance(exc, OUTAGE_TYPES) or is_outage(exc.orig)
+    return isinstance(exc, OUTAGE_TYPES)
+
+
+@contextmanager
+def store_errors(what: str) -> Iterator[None]:
+    """Turn an outage of the store met by `what` into StoreUnavailable (503 + Retry-After)."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        raise StoreUnavailable(f"{what} cannot reach the store: {type(exc).__name__}") from exc
+
+
+class Backoff:
+    """Bounded exponential back-off with jitter between reconnect attempts (no thundering herd)."""
+
+    def __init__(self, *, first: float = 0.1, cap: float = 2.0) -> None:
+        self._first = first
+        self._cap = cap
+        self._delay = 0.0
+        self._not_before = 0.0
+
+    def ready(self) -> bool:
+        """Tell whether a reconnect may be tried now."""
+        return time.monotonic() >= self._not_before
+
+    def wait(self) -> float:
+        """Return the seconds until the next attempt is allowed (0 when it is)."""
+        return max(0.0, self._not_before - time.monotonic())
+
+    def failed(self) -> None:
+        """Note a failed attempt: the next one waits longer, up to the cap."""
+        self._delay = min(self._cap, max(self._first, self._delay * 2))
+        self._not_before = time.monotonic() + self._delay * random.uniform(0.5, 1.0)
+
+    def succeeded(self) -> None:
+        """Note a success: the next failure starts from the first delay again."""
+        self._delay = 0.0
+        self._not_before = 0.0
