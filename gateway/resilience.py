@@ -7,26 +7,20 @@ reconnects, no sooner than the back-off allows.
 
 from __future__ import annotations
 
+import logging
 import random
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from fastapi import FastAPI, Request
 from sqlalchemy import exc as sa_exc
+from starlette.responses import Response
 
-from gateway.errors import Unavailable
+from gateway.errors import RETRY_AFTER_SECONDS, StoreUnavailable
 
-RETRY_AFTER_SECONDS = 2  # what a refused client is told: about one reconnect back-off
-
-
-class StoreUnavailable(Unavailable):
-    """The store cannot be reached, timed out or refused the write; retry after the given seconds."""
-
-    slug, title = "store-unavailable", "Store unavailable"
-
-    def __init__(self, detail: str | None = None, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+__all__ = ["RETRY_AFTER_SECONDS", "Backoff", "StoreUnavailable", "install_outage_handler", "store_errors"]
 
 
 def _asyncpg_outages() -> tuple[type[BaseException], ...]:
@@ -105,3 +99,28 @@ class Backoff:
         """Note a success: the next failure starts from the first delay again."""
         self._delay = 0.0
         self._not_before = 0.0
+
+
+log = logging.getLogger(__name__)
+
+
+async def _outage(request: Request, exc: Exception) -> Response:
+    from gateway.errors import GatewayError, problem_response
+
+    if not is_outage(exc):  # a bug, not an outage: the same 500 the catch-all gives
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(
+            GatewayError("an internal error occurred; it has been logged"), request=request
+        )
+    log.warning("store outage on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        StoreUnavailable(f"the store cannot serve now: {type(exc).__name__}"), request=request
+    )
+
+
+def install_outage_handler(app: FastAPI) -> None:
+    """Answer store outages met anywhere below the routes 503 + Retry-After (audited like any answer)."""
+    # Handlers for these classes run inside the audit middleware (the catch-all Exception one does not),
+    # so the 503 is audited and the connection stays usable for the client's next request.
+    for cls in {*OUTAGE_TYPES, sa_exc.DBAPIError}:
+        app.add_exception_handler(cls, _outage)

@@ -9,6 +9,7 @@ from gateway.audit.headers import document_audit_headers
 from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.sequencer import open_sequencer
 from gateway.audit.writer import AuditWriter, WriterOptions
+from gateway.db import Timeouts
 from gateway.settings import Settings
 
 
@@ -17,7 +18,7 @@ async def start_audit(settings: Settings) -> AuditWriter | None:
     if not settings.audit_enabled:
         return None
     key = load_or_create_key(settings.audit_key_file)
-    sequencer = await open_sequencer(settings.database_url)
+    sequencer = await open_sequencer(settings.database_url, timeouts=Timeouts.audit(settings))
     writer = AuditWriter(
         sequencer,
         key=key,

@@ -16,6 +16,7 @@ from gateway.audit.checkpoints import AuditKey
 from gateway.audit.events import AuditEvent
 from gateway.audit.sequencer import Sequencer
 from gateway.errors import Unavailable
+from gateway.resilience import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,9 @@ class AuditUnavailable(Unavailable):
     """The audit log could not commit the event, so the request is refused (GB/T 22239-2019 8.1.4.3)."""
 
     slug, title = "audit-unavailable", "Audit log unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +55,7 @@ class AuditWriter:
         self._last_checkpoint = time.monotonic()
         self.batches = 0
         self.committed = 0
+        self.failing_since: float | None = None  # monotonic time of the first failed batch since a success
 
     @property
     def key(self) -> AuditKey:
@@ -95,13 +100,16 @@ class AuditWriter:
             seqs = await self._seq.append([ev for ev, _ in batch])
         except Exception as exc:
             # The events are not in the log, so none of these responses may be sent (8.1.4.3 c).
-            log.exception("audit batch of %d events failed", len(batch))
+            log.error("audit batch of %d events failed: %s", len(batch), exc, exc_info=exc)
+            if self.failing_since is None:
+                self.failing_since = time.monotonic()
             for _, fut in batch:
                 if not fut.done():
                     fut.set_exception(
                         AuditUnavailable(f"the audit log could not commit: {type(exc).__name__}")
                     )
             return
+        self.failing_since = None
         for (_, fut), seq in zip(batch, seqs, strict=True):
             if not fut.done():
                 fut.set_result(seq)
@@ -129,6 +137,20 @@ class AuditWriter:
             return
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
+
+    async def probe(self, *, within: float) -> str | None:
+        """Return why the log cannot commit now (None: it can), probing for `within` seconds."""
+        if self._closing or self._task is None or self._task.done():
+            return "the audit writer is not running"
+        try:
+            await asyncio.wait_for(self._seq.ping(), timeout=within)
+        except TimeoutError:
+            return "the audit log did not answer in time (a stalled lock or commit)"
+        except Exception as exc:
+            return f"the audit log cannot reach the store: {type(exc).__name__}"
+        # The sequencer's connection works again: the next batch will commit (recovery needs no request).
+        self.failing_since = None
+        return None
 
     async def close(self) -> None:
         """Commit what is queued, sign a final checkpoint, and stop."""
