@@ -37,8 +37,8 @@ def test_replicas_started_together_create_one_key(store_url: str, store_engine: 
     assert len(kids) == 1 and kids[0][1] is None, kids
 
 
-def test_two_apps_publish_one_jwks_and_accept_each_others_tokens(store_url: str, store_engine: Engine) -> None:
-    """Two apps over one fresh store started at once answer the same JWKS; a token of one works on the other."""
+def test_two_apps_share_one_jwks_and_each_others_tokens(store_url: str, store_engine: Engine) -> None:
+    """Two apps started at once on a fresh store: the same JWKS, a token of one works on the other."""
     settings = auth_settings(store_url)
     cid, secret = register(store_engine, scopes=["notices:read"])
     assert secret
