@@ -30,6 +30,7 @@ def _url(raw: str, drivers: dict[str, str]) -> URL:
 class Timeouts:
     """Fail-fast bounds of a store path, in seconds (docs/operations.md, failure model)."""
 
+    name: str = "xiangzhi"  # application_name: operators see which path a session serves
     connect: float = 5.0
     statement: float = 15.0
     lock: float = 3.0
@@ -49,6 +50,7 @@ class Timeouts:
         """Return the audit commit's bounds: a stalled lock holder becomes 503s within seconds."""
         bound = settings.audit_commit_timeout_seconds
         return cls(
+            name="xiangzhi-audit",
             connect=min(bound, settings.db_connect_timeout_seconds),
             statement=bound,
             lock=bound,
@@ -58,6 +60,7 @@ class Timeouts:
     def server_settings(self) -> dict[str, str]:
         """Return PostgreSQL session settings (milliseconds) enforcing these bounds on the server."""
         out = {
+            "application_name": self.name,
             "statement_timeout": str(int(self.statement * 1000)),
             "lock_timeout": str(int(self.lock * 1000)),
             # A peer that vanished (frozen host, partition) is noticed by TCP within about 20 s.

@@ -31,6 +31,7 @@ def _asyncpg_outages() -> tuple[type[BaseException], ...]:
     return (
         asyncpg.PostgresConnectionError,  # refused, lost, admin shutdown of the connection
         asyncpg.InterfaceError,  # the connection is closed or in a broken state
+        asyncpg.InternalClientError,  # a connection cut mid-query ("another operation is in progress")
         asyncpg.CannotConnectNowError,
         asyncpg.OperatorInterventionError,  # admin shutdown, crash shutdown, terminate_backend
         asyncpg.QueryCanceledError,  # statement_timeout

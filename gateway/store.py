@@ -193,7 +193,12 @@ class PgReadStore:
 
         try:
             return await getattr(self._pool, method)(sql, *args)
-        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError) as exc:
+        except (
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,  # "another operation is in progress" on a connection cut mid-query
+            ConnectionError,
+        ) as exc:
             # A restart or fail-over broke the pooled connections: replace them all, retry this read once.
             log.warning("read connection broken (%s): reconnecting the pool", type(exc).__name__)
             await self._pool.expire_connections()

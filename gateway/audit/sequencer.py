@@ -60,7 +60,7 @@ class Sequencer(Protocol):
         ...
 
     async def ping(self) -> None:
-        """Run one statement through the sequencer's own connection (reconnecting if it broke)."""
+        """Take the locks an append takes, through the sequencer's own connection (reconnecting)."""
         ...
 
     async def close(self) -> None:
@@ -108,10 +108,12 @@ class SqliteSequencer:
             raise StoreUnavailable(f"the audit log cannot commit: {exc}") from exc
 
     def _ping_sync(self) -> None:
-        self._connect().execute("SELECT seq FROM audit_head WHERE id = 1").fetchone()
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")  # the write lock an append needs, within the busy timeout
+        conn.execute("ROLLBACK")
 
     async def ping(self) -> None:
-        """Read the head through the sequencer's own connection."""
+        """Take and release the write lock through the sequencer's own connection."""
         await self._run(self._ping_sync)
 
     def _append_sync(self, events: list[AuditEvent]) -> list[int]:
@@ -309,11 +311,14 @@ class PgSequencer:
         raise AssertionError("unreachable")
 
     async def ping(self) -> None:
-        """Read the head through the sequencer's own connection (reconnecting if it broke)."""
+        """Take the audit locks through the sequencer's own connection (reconnecting if it broke)."""
         async with self._lock:
             conn = await self._connection()
             try:
-                await conn.fetchval("SELECT seq FROM audit_head WHERE id = 1")
+                # What an append takes, released at once: a stalled holder makes this wait, then fail.
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+                    await conn.fetchval("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
             except Exception as exc:
                 if self._broken(exc):
                     self._discard()

@@ -30,6 +30,9 @@ class AuditUnavailable(Unavailable):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+DEFERRED_MAX = 100_000  # refusal events kept in memory during an outage (about 100 MB at most)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WriterOptions:
     """Tuning of the writer and its checkpoints."""
@@ -56,6 +59,9 @@ class AuditWriter:
         self.batches = 0
         self.committed = 0
         self.failing_since: float | None = None  # monotonic time of the first failed batch since a success
+        # Events of answers refused because the log could not commit (503): written once it can again.
+        self._deferred: list[AuditEvent] = []
+        self.dropped = 0
 
     @property
     def key(self) -> AuditKey:
@@ -76,9 +82,32 @@ class AuditWriter:
         self._wake.set()
         return await fut
 
+    def defer(self, event: AuditEvent) -> None:
+        """Keep the event of a refused answer until the log can commit again (bounded; drops are counted)."""
+        if len(self._deferred) >= DEFERRED_MAX:
+            self.dropped += 1
+            log.error("audit: %d refusal events could not be kept while the log was down", self.dropped)
+            return
+        self._deferred.append(event)
+
+    async def _flush_deferred(self) -> None:
+        batch = self._deferred[: self._opts.batch_max]
+        try:
+            await self._seq.append(batch)
+        except Exception as exc:
+            log.warning("audit: deferred refusal events still cannot be committed: %s", exc)
+            self.failing_since = self.failing_since or time.monotonic()
+            return
+        del self._deferred[: len(batch)]
+        self.committed += len(batch)
+        self._since_checkpoint += len(batch)
+
     async def _run(self) -> None:
         while True:
             if not self._pending:
+                if self._deferred and self.failing_since is None:
+                    await self._flush_deferred()
+                    continue
                 if self._closing:
                     return
                 self._wake.clear()
@@ -150,6 +179,7 @@ class AuditWriter:
             return f"the audit log cannot reach the store: {type(exc).__name__}"
         # The sequencer's connection works again: the next batch will commit (recovery needs no request).
         self.failing_since = None
+        self._wake.set()  # write the deferred refusal events now
         return None
 
     async def close(self) -> None:
