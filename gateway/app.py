@@ -19,6 +19,7 @@ from gateway.changes import endpoints as changes
 from gateway.consents import endpoints as consents
 from gateway.dashboard import views as dashboard
 from gateway.db import Timeouts, make_async_engine
+from gateway.drain import DrainMiddleware
 from gateway.errors import install_error_handlers
 from gateway.households import endpoints as households
 from gateway.ingest import endpoints as ingest
@@ -176,4 +177,6 @@ def create_app(
         app.add_middleware(TracingMiddleware)  # outermost: the span covers all; it sets the request id too
     else:
         app.add_middleware(RequestIdMiddleware)
+    app.state.draining = False  # set by the server at SIGTERM (gateway/drain.py)
+    app.add_middleware(DrainMiddleware)
     return app

@@ -37,6 +37,7 @@ class Load:
 
     url: str
     token: str
+    pause: float = 0.02
     outcomes: list[Outcome] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -54,7 +55,9 @@ class Load:
                 except httpx.HTTPError as exc:
                     error = type(exc).__name__
                 self.outcomes.append(Outcome(trace, status, error, time.monotonic() - started, started))
-                time.sleep(0.02)
+                if error == "ConnectError":
+                    return  # refused: the server is gone, as a balancer would see it
+                time.sleep(self.pause)
 
     def start(self, clients: int = 3) -> Load:
         """Start `clients` keep-alive clients."""
