@@ -31,6 +31,7 @@ from gateway.openapi import install_openapi
 from gateway.policy import endpoints as policy
 from gateway.policy import sharing
 from gateway.policy.state import start_policy, stop_policy
+from gateway.policy.throttle import RateLimitHeaders
 from gateway.problems import router as problems_router
 from gateway.public_services import endpoints as services
 from gateway.regions import endpoints as regions
@@ -177,6 +178,7 @@ def create_app(
         app.add_middleware(TracingMiddleware)  # outermost: the span covers all; it sets the request id too
     else:
         app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RateLimitHeaders)  # RateLimit headers on every rate-limited answer, 2xx too
     app.state.draining = False  # set by the server at SIGTERM (gateway/drain.py)
     app.add_middleware(DrainMiddleware)
     return app

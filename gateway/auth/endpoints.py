@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Error
@@ -16,6 +17,7 @@ from gateway.auth.scopes import Scope
 from gateway.auth.server import AUTH_METHODS, StarletteOAuth2Request, check_basic_credentials, form_of
 from gateway.auth.tokens import issuer
 from gateway.openapi import oauth_error
+from gateway.policy.throttle import claimed_client_id, guarded_sign_in
 
 router = APIRouter(tags=["oauth"])
 
@@ -134,7 +136,17 @@ async def _dispatch(request: Request, endpoint: str | None) -> Response:
 @router.post("/oauth/token", summary="Obtain an access token", openapi_extra=_FORM_BODY)
 async def token(request: Request) -> Response:
     """Issue an access token to an authenticated client (client_credentials grant, RFC 6749 §4.4)."""
-    return await _dispatch(request, None)
+    form: dict[str, str] = {}
+    with contextlib.suppress(OAuth2Error):
+        form = form_of(request.headers.get("content-type"), await request.body())
+    # Per source address and per claimed client id, with a growing back-off after failures.
+    return await guarded_sign_in(
+        request,
+        form="token",
+        client_id=claimed_client_id(request, form),
+        attempt=lambda: _dispatch(request, None),
+        ok=lambda response: response.status_code not in (400, 401),
+    )
 
 
 @router.post("/oauth/introspect", summary="Introspect a token", openapi_extra=_TOKEN_FORM)

@@ -35,10 +35,12 @@ _RESERVE = text(
     "RETURNING count"
 )
 _READ = text("SELECT count FROM rate_counter WHERE key = :key AND win = :window")
+_READ_TWO = text("SELECT win, count FROM rate_counter WHERE key = :key AND win >= :prev")
 _RELEASE = text(
     "UPDATE rate_counter SET count = count - :n WHERE key = :key AND win = :window AND count >= :n"
 )
-_PURGE = text("DELETE FROM rate_counter WHERE key = :key AND win < :window")
+# The previous window stays: sliding-window readers weigh it.
+_PURGE = text("DELETE FROM rate_counter WHERE key = :key AND win < :window - 1")
 CN_OFFSET = 8 * 3600  # quotas reset at midnight China Standard Time
 
 
@@ -131,6 +133,27 @@ class StoreLimiter:
             | {"Retry-After": str(reset)},
         )
 
+    async def used(self, key: str, *, period: int) -> float:
+        """Return the sliding-window count of `key` (the `limits` SlidingWindowCounter estimate).
+
+        The previous window's count weighs by the share of it still inside the last `period`
+        seconds, so a burst just before a window ends still counts just after it.
+        """
+        now = time.time()
+        window = int(now // period)
+        with store_errors("the rate limiter"):
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(_READ_TWO, {"key": key, "prev": window - 1})).all()
+        counts = {int(w): int(c) for w, c in rows}
+        elapsed = (now - window * period) / period
+        return counts.get(window - 1, 0) * (1 - elapsed) + counts.get(window, 0)
+
+    @staticmethod
+    def reset_in(period: int, *, offset: int = 0) -> int:
+        """Return the seconds until the current window of `period` ends."""
+        now = time.time() + offset
+        return max(1, int((int(now // period) + 1) * period - now + 0.999))
+
     async def spend_after(self, key: str, *, n: int, limit: int, period: int, offset: int = 0) -> None:
         """Count `n` units already served (a page may overshoot a quota by at most itself)."""
         if n <= 0:
@@ -170,12 +193,10 @@ def usage_headers(usage: Usage) -> dict[str, str]:
     }
 
 
-async def check_request(limiter: StoreLimiter, *, client_id: str, per_minute: int, per_day: int) -> Usage:
-    """Spend one request of the client's minute and the first record of its daily quota."""
-    usage = await limiter.take(f"requests:{client_id}", n=1, limit=per_minute, period=60)
+async def check_request(limiter: StoreLimiter, *, client_id: str, per_day: int) -> Usage:
+    """Spend the first record of the client's daily quota (its request was counted at authentication)."""
     # One record up front proves the quota is not exhausted; the rest of a page is counted after it.
-    await limiter.take(f"records:{client_id}", n=1, limit=per_day, period=86400, offset=CN_OFFSET)
-    return usage
+    return await limiter.take(f"records:{client_id}", n=1, limit=per_day, period=86400, offset=CN_OFFSET)
 
 
 async def spend_records(limiter: StoreLimiter, *, client_id: str, n: int, per_day: int) -> None:
