@@ -148,6 +148,10 @@ class StoreLimiter:
         elapsed = (now - window * period) / period
         return counts.get(window - 1, 0) * (1 - elapsed) + counts.get(window, 0)
 
+    async def used_now(self, key: str, *, period: int, offset: int = 0) -> int:
+        """Return what the shared counter of `key` holds for the current window (exact, from the store)."""
+        return await self._read(key, int((time.time() + offset) // period))
+
     @staticmethod
     def reset_in(period: int, *, offset: int = 0) -> int:
         """Return the seconds until the current window of `period` ends."""

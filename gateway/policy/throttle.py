@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import RateLimited
-from gateway.policy.ratelimit import StoreLimiter, Usage, usage_headers
+from gateway.policy.ratelimit import CN_OFFSET, StoreLimiter, Usage, check_request, usage_headers
 
 T = TypeVar("T")
 USAGE_KEY = "ratelimit_usage"
@@ -99,6 +99,46 @@ class SignIn:
                 # An exhausted window stays exhausted: the next attempt is refused by `before`.
                 with contextlib.suppress(RateLimited):
                     await self.limiter.take(key, n=1, limit=item.amount, period=item.get_expiry())
+
+
+@dataclass(slots=True)
+class RecordQuota:
+    """A client's daily record quota, spent page by page by a streamed answer (an audit export)."""
+
+    limiter: StoreLimiter
+    key: str
+    limit: int
+    remaining: int
+    credit: int = 1  # the record taken up front by `open`
+
+    @classmethod
+    async def open(cls, request: Request, *, client_id: str, department: str | None) -> RecordQuota | None:
+        """Take the first record (429 when the quota is spent) and return the quota (None: policy off)."""
+        policy = getattr(request.app.state, "policy", None)
+        if policy is None or not policy.enabled:
+            return None
+        limit = policy.engine.policy.limit_for(client_id, department).records_per_day
+        usage = await check_request(policy.limiter, client_id=client_id, per_day=limit)
+        return cls(policy.limiter, f"records:{client_id}", limit, usage.remaining + 1)
+
+    async def spend(self, n: int) -> int:
+        """Count `n` records about to be sent; return how many of them the quota allows."""
+        need, self.credit = max(0, n - self.credit), max(0, self.credit - n)
+        if need == 0:
+            return n
+        try:
+            await self.limiter.take(self.key, n=need, limit=self.limit, period=86400, offset=CN_OFFSET)
+            return n
+        except RateLimited:
+            pass
+        room = self.limit - await self.limiter.used_now(self.key, period=86400, offset=CN_OFFSET)
+        if room <= 0:
+            return n - need
+        try:
+            await self.limiter.take(self.key, n=room, limit=self.limit, period=86400, offset=CN_OFFSET)
+        except RateLimited:
+            return n - need
+        return n - need + room
 
 
 def claimed_client_id(request: Request, form: dict[str, str]) -> str | None:

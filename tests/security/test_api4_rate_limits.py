@@ -19,15 +19,16 @@ from tests.auth.helpers import auth_settings, fetch_token, register
 PER_MINUTE = 4
 
 
-def _settings(url: str, tmp: Path, *, limited: str) -> Settings:
-    """Settings with a policy copy that gives client `limited` PER_MINUTE requests a minute."""
+def _settings(
+    url: str, tmp: Path, *, limited: str, per_minute: int = PER_MINUTE, records: int = 1000
+) -> Settings:
+    """Settings with a policy copy that gives client `limited` its own limits."""
     policy = tmp / "policy"
     if not policy.exists():
         shutil.copytree(DEFAULT_DIR, policy)
         with (policy / "rate_limits.yaml").open("a") as out:
-            out.write(
-                f"  - {{client: {limited}, requests_per_minute: {PER_MINUTE}, records_per_day: 1000}}\n"
-            )
+            rule = f"client: {limited}, requests_per_minute: {per_minute}, records_per_day: {records}"
+            out.write(f"  - {{{rule}}}\n")
     make_key(tmp)
     return auth_settings(url, policy_dir=policy, audit_key_file=tmp / "audit-key.pem")
 
@@ -126,3 +127,25 @@ def test_console_and_dashboard_sign_in_back_off(
         statuses.append(r.status_code)
     assert statuses[:5] == [401] * 5 and statuses[5] == 429, (field, statuses)
     assert "稍后再试" in r.text and "Retry-After" in r.headers
+
+
+def test_audit_export_stops_at_the_auditors_record_quota(sqlite_url: str, tmp_path: Path) -> None:
+    """An export holds at most the auditor's daily record quota; the next export is 429."""
+    from gateway.db import make_sync_engine
+
+    engine = make_sync_engine(sqlite_url)
+    cid, secret = register(engine, scopes=["audit:read"], department="county_audit")
+    assert secret
+    settings = _settings(sqlite_url, tmp_path, limited=cid, per_minute=100, records=6)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as tc:
+        headers = {"Authorization": f"Bearer {fetch_token(tc, cid, secret)}"}
+        for _ in range(10):  # each answer is an audit event
+            assert tc.get("/v1/audit/events", headers=headers).status_code == 200
+        r = tc.get("/v1/audit/events/export", headers=headers)
+        assert r.status_code == 200, r.text
+        lines = [line for line in r.text.splitlines() if line]
+        assert int(r.headers["X-Export-Limit"]) == 6
+        assert len(lines) == 6, len(lines)
+        again = tc.get("/v1/audit/events/export", headers=headers)
+        assert again.status_code == 429, again.text
+    engine.dispose()
