@@ -27,8 +27,8 @@ from gateway.policy.ratelimit import CN_OFFSET, StoreLimiter, Usage, check_reque
 T = TypeVar("T")
 USAGE_KEY = "ratelimit_usage"
 # Attempts per source address and per claimed client id; failures escalate minute -> hour -> day.
-ATTEMPTS_PER_ADDRESS = limits.parse_many("30/minute;300/hour")
-ATTEMPTS_PER_CLIENT = limits.parse_many("20/minute;200/hour")
+ATTEMPTS_PER_ADDRESS = limits.parse_many("300/minute;3000/hour")  # many systems share one NAT address
+ATTEMPTS_PER_CLIENT = limits.parse_many("60/minute;600/hour")
 FAILURES = limits.parse_many("5/minute;20/hour;50/day")
 
 
