@@ -23,11 +23,10 @@ from gateway.errors import RETRY_AFTER_SECONDS, StoreUnavailable
 __all__ = ["RETRY_AFTER_SECONDS", "Backoff", "StoreUnavailable", "install_outage_handler", "store_errors"]
 
 
-def _asyncpg_outages() -> tuple[type[BaseException], ...]:
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        return ()
+def _driver_outages() -> tuple[type[BaseException], ...]:
+    import asyncpg
+    import psycopg
+
     return (
         asyncpg.PostgresConnectionError,  # refused, lost, admin shutdown of the connection
         asyncpg.InterfaceError,  # the connection is closed or in a broken state
@@ -38,26 +37,31 @@ def _asyncpg_outages() -> tuple[type[BaseException], ...]:
         asyncpg.LockNotAvailableError,  # lock_timeout
         asyncpg.InsufficientResourcesError,  # disk full, too many connections
         asyncpg.IdleInTransactionSessionTimeoutError,
+        psycopg.OperationalError,  # cannot connect, connection lost, query canceled, lock timeout
+        psycopg.InterfaceError,
     )
 
 
 OUTAGE_TYPES: tuple[type[BaseException], ...] = (
-    *_asyncpg_outages(),
-    sa_exc.OperationalError,  # psycopg/sqlite: cannot connect, server closed, locked, disk full
+    *_driver_outages(),
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,  # the pool had no connection within its timeout
-    sqlite3.OperationalError,
     ConnectionError,
     TimeoutError,
 )
+# SQLite errors that are the store's state, not a bug: a lock held too long, a full or failing disk.
+_SQLITE_OUTAGES = ("locked", "disk", "unable to open", "readonly database", "busy")
 
 
 def is_outage(exc: BaseException) -> bool:
     """Tell whether an error means the store cannot serve now (as opposed to a bug or bad data)."""
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None and exc.orig is not exc:
-        return isinstance(exc, OUTAGE_TYPES) or is_outage(exc.orig)
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if exc.orig is not None and exc.orig is not exc:
+            return is_outage(exc.orig)
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(marker in str(exc).lower() for marker in _SQLITE_OUTAGES)
     return isinstance(exc, OUTAGE_TYPES)
 
 
@@ -123,5 +127,5 @@ def install_outage_handler(app: FastAPI) -> None:
     """Answer store outages met anywhere below the routes 503 + Retry-After (audited like any answer)."""
     # Handlers for these classes run inside the audit middleware (the catch-all Exception one does not),
     # so the 503 is audited and the connection stays usable for the client's next request.
-    for cls in {*OUTAGE_TYPES, sa_exc.DBAPIError}:
+    for cls in {*OUTAGE_TYPES, sa_exc.DBAPIError, sqlite3.OperationalError}:
         app.add_exception_handler(cls, _outage)
