@@ -23,6 +23,7 @@ from gateway.audit.events import AuditEvent
 from gateway.db import Timeouts
 from gateway.resilience import Backoff, StoreUnavailable
 
+PROBE_LOCK_MS = 250  # how long a readiness probe waits for the audit locks (appends queue behind it)
 LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a PostgreSQL store takes
 
 _EVENT_COLS = ("seq", "ts", *COLUMNS, "body", "hash")
@@ -109,8 +110,14 @@ class SqliteSequencer:
 
     def _ping_sync(self) -> None:
         conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")  # the write lock an append needs, within the busy timeout
-        conn.execute("ROLLBACK")
+        # The write lock an append needs, waited for briefly: a probe must not delay the appends queued
+        # behind it on this thread.
+        conn.execute(f"PRAGMA busy_timeout={PROBE_LOCK_MS}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
 
     async def ping(self) -> None:
         """Take and release the write lock through the sequencer's own connection."""
@@ -317,6 +324,7 @@ class PgSequencer:
             try:
                 # What an append takes, released at once: a stalled holder makes this wait, then fail.
                 async with conn.transaction():
+                    await conn.execute(f"SET LOCAL lock_timeout = {PROBE_LOCK_MS}")
                     await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
                     await conn.fetchval("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
             except Exception as exc:

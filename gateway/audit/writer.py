@@ -61,6 +61,7 @@ class AuditWriter:
         self.failing_since: float | None = None  # monotonic time of the first failed batch since a success
         # Events of answers refused because the log could not commit (503): written once it can again.
         self._deferred: list[AuditEvent] = []
+        self._probe: asyncio.Future[None] | None = None
         self.dropped = 0
 
     @property
@@ -171,8 +172,11 @@ class AuditWriter:
         """Return why the log cannot commit now (None: it can), probing for `within` seconds."""
         if self._closing or self._task is None or self._task.done():
             return "the audit writer is not running"
+        if self._probe is None or self._probe.done():
+            # One probe at a time: probes of a stalled log must not pile up in front of the appends.
+            self._probe = asyncio.ensure_future(self._seq.ping())
         try:
-            await asyncio.wait_for(self._seq.ping(), timeout=within)
+            await asyncio.wait_for(asyncio.shield(self._probe), timeout=within)
         except TimeoutError:
             return "the audit log did not answer in time (a stalled lock or commit)"
         except Exception as exc:

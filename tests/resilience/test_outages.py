@@ -124,5 +124,5 @@ def test_stalled_audit_head_lock_fails_fast(store_url: str, store_engine: Engine
     assert 503 in statuses and 500 not in statuses, statuses
     assert not [o for o in load.outcomes if o.error]
     slowest = max(o.seconds for o in load.outcomes)
-    assert slowest < 2.5, f"a response waited {slowest:.1f} s (commit timeout 1 s)"
+    assert slowest < 3.0, f"a response waited {slowest:.1f} s (commit timeout 1 s, lock held 5 s)"
     assert_every_answer_audited(store_engine, load.outcomes)
