@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -21,10 +22,12 @@ import limits
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.context import record_of_scope
 from gateway.errors import RateLimited
 from gateway.policy.ratelimit import CN_OFFSET, StoreLimiter, Usage, check_request, usage_headers
 
 T = TypeVar("T")
+_PURPOSE = re.compile(r"[a-z][a-z0-9\-]{0,63}")  # the X-Purpose pattern (gateway.policy.deps)
 USAGE_KEY = "ratelimit_usage"
 # Attempts per source address and per claimed client id; failures escalate minute -> hour -> day.
 ATTEMPTS_PER_ADDRESS = limits.parse_many("300/minute;3000/hour")  # many systems share one NAT address
@@ -50,9 +53,16 @@ async def charge_client(request: Request, *, client_id: str, department: str | N
     if policy is None or not policy.enabled:
         return
     limit = policy.engine.policy.limit_for(client_id, department)
-    usage = await policy.limiter.take(
-        f"requests:{client_id}", n=1, limit=limit.requests_per_minute, period=60
-    )
+    try:
+        usage = await policy.limiter.take(
+            f"requests:{client_id}", n=1, limit=limit.requests_per_minute, period=60
+        )
+    except RateLimited:
+        # The refusal's audit event keeps the purpose the caller stated (read before the policy runs).
+        purpose = request.headers.get("x-purpose", "")
+        if _PURPOSE.fullmatch(purpose):
+            record_of_scope(request.scope).purpose = purpose
+        raise
     request.scope.setdefault("state", {})[USAGE_KEY] = usage
 
 
