@@ -11,13 +11,15 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from gateway.auth.actors import claimed_client, issued_token, note_sign_in
 from gateway.auth.keys import ASYMMETRIC_ALGS
 from gateway.auth.runtime import AuthState
 from gateway.auth.scopes import Scope
 from gateway.auth.server import AUTH_METHODS, StarletteOAuth2Request, check_basic_credentials, form_of
 from gateway.auth.tokens import issuer
+from gateway.context import record_of_scope
 from gateway.openapi import oauth_error
-from gateway.policy.throttle import claimed_client_id, guarded_sign_in
+from gateway.policy.throttle import guarded_sign_in
 
 router = APIRouter(tags=["oauth"])
 
@@ -139,14 +141,21 @@ async def token(request: Request) -> Response:
     form: dict[str, str] = {}
     with contextlib.suppress(OAuth2Error):
         form = form_of(request.headers.get("content-type"), await request.body())
+    claimed = claimed_client(request.headers.get("authorization"), form)
     # Per source address and per claimed client id, with a growing back-off after failures.
-    return await guarded_sign_in(
+    response = await guarded_sign_in(
         request,
         form="token",
-        client_id=claimed_client_id(request, form),
+        client_id=claimed,
         attempt=lambda: _dispatch(request, None),
-        ok=lambda response: response.status_code not in (400, 401),
+        ok=lambda answer: answer.status_code not in (400, 401),
     )
+    note_sign_in(
+        record_of_scope(request.scope),
+        claimed=claimed,
+        access_token=issued_token(bytes(response.body)) if response.status_code == 200 else None,
+    )
+    return response
 
 
 @router.post("/oauth/introspect", summary="Introspect a token", openapi_extra=_TOKEN_FORM)

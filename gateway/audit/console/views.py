@@ -24,6 +24,7 @@ from gateway.audit import export, proofs
 from gateway.audit import repository as repo
 from gateway.audit.console.chart import accesses_chart
 from gateway.audit.endpoints import disclosure_item
+from gateway.auth.actors import note_sign_in
 from gateway.auth.scopes import Scope
 from gateway.auth.server import StarletteOAuth2Request, form_of
 from gateway.auth.tokens import Principal, TokenRejected
@@ -186,6 +187,7 @@ async def login(request: Request, settings: SettingsDep) -> Response:
         page = _page("login.html", status=429, error="登录尝试过多,请稍后再试。")
         page.headers.update(exc.headers)
         return page
+    note_sign_in(record, claimed=client_id, access_token=token)
     if token is None:
         record.decision, record.reason = "deny", "console-login-refused"
         return _page("login.html", status=401, error="客户端标识或密钥不正确,或该客户端没有审计权限。")
