@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -18,9 +19,12 @@ from gateway.auth.runtime import start_auth, stop_auth
 from gateway.changes import endpoints as changes
 from gateway.consents import endpoints as consents
 from gateway.dashboard import views as dashboard
-from gateway.db import make_async_engine
+from gateway.db import Timeouts, make_async_engine
+from gateway.drain import DrainMiddleware
 from gateway.enrollments import endpoints as enrollments
 from gateway.errors import install_error_handlers
+from gateway.federation import endpoints as federation
+from gateway.federation.service import start_federation, stop_federation
 from gateway.households import endpoints as households
 from gateway.ingest import endpoints as ingest
 from gateway.ingest.service import start_ingest, stop_ingest
@@ -32,12 +36,14 @@ from gateway.policy import endpoints as policy
 from gateway.policy import sharing
 from gateway.policy.filters import annotate_policy_routes
 from gateway.policy.state import start_policy, stop_policy
+from gateway.policy.throttle import RateLimitHeaders
 from gateway.problems import router as problems_router
 from gateway.public_services import endpoints as services
 from gateway.quality import endpoints as quality
 from gateway.quarantine import endpoints as quarantine
 from gateway.regions import endpoints as regions
 from gateway.residents import endpoints as residents
+from gateway.resilience import install_outage_handler
 from gateway.settings import Settings, get_settings
 from gateway.stats import endpoints as stats
 from gateway.store import open_read_store
@@ -53,6 +59,21 @@ Xiangzhi Gateway (乡治) joins the records that the civil-affairs (民政), hum
 * Lists are cursor-paginated: follow `next` until it is null.
 * A citizen ID number never goes into a URL: use `POST /v1/residents:lookup`.
 """
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LegalControls:
+    """Audit and policy enforcement: always on; only a benchmark's own factory builds one with either off.
+
+    Neither is a setting: no environment variable, file or CLI option of a deployment reaches this
+    (MLPS 2.0 8.1.4.3, PIPL Art. 51); bench/apps.py passes it in code to measure what each costs.
+    """
+
+    audit: bool = True
+    policy: bool = True
+
+
+ENFORCED = LegalControls()
 
 
 @asynccontextmanager
@@ -76,23 +97,38 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.metrics = Metrics.create(meters.get_meter(METER_NAME))
     if prometheus:
         prometheus.start()
-    app.state.engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size)
+    timeouts = Timeouts.of(settings)
+    app.state.engine = make_async_engine(
+        settings.database_url, pool_size=settings.db_pool_size, timeouts=timeouts
+    )
     app.state.read_store = await open_read_store(
-        settings.database_url, pool_size=settings.db_pool_size, tracer=app.state.tracer
+        settings.database_url, pool_size=settings.db_pool_size, tracer=app.state.tracer, timeouts=timeouts
     )
     app.state.auth = await start_auth(settings, store=app.state.read_store)
     app.state.policy = await start_policy(
         directory=settings.policy_dir or DEFAULT_POLICY_DIR,
         store=app.state.engine,
         refresh_seconds=settings.policy_refresh_seconds,
-        enabled=settings.policy_enabled,
+        enabled=app.state.controls.policy,
     )
-    app.state.audit_writer = await start_audit(settings)
+    app.state.federation = await start_federation(
+        settings.federation_file,
+        refresh_seconds=settings.policy_refresh_seconds,
+        keyring=app.state.auth.current_keys,
+        limiter=app.state.policy.limiter,
+        public_url=settings.public_url,
+        engine=app.state.auth.engine,
+        leeway=settings.token_clock_skew_seconds,
+        purposes=list(app.state.policy.engine.policy.purposes),
+    )
+    app.state.auth.server.private_key_jwt.member_keys = app.state.federation.member_keys
+    app.state.audit_writer = await start_audit(settings) if app.state.controls.audit else None
     app.state.ingest = start_ingest(settings)
     try:
         yield
     finally:
         stop_ingest(app.state.ingest)
+        await stop_federation(app.state.federation)
         await stop_audit(app.state.audit_writer)
         await stop_policy(app.state.policy)
         await stop_auth(app.state.auth)
@@ -111,6 +147,7 @@ def create_app(
     *,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
+    controls: LegalControls = ENFORCED,
 ) -> FastAPI:
     """Assemble the gateway application (tests pass their own tracer provider: the global one is set once)."""
     app = FastAPIOffline(
@@ -143,6 +180,11 @@ def create_app(
                 "(scopes quarantine:read, quarantine:write).",
             },
             {"name": "quality", "description": "Quality feedback to each department (数据质量反馈)."},
+            {
+                "name": "federation",
+                "description": "Other counties' gateways: ask a member under its policy (and ours); "
+                "members' gateways call /v1/federated/ (docs/integrating.md, Federation).",
+            },
             {"name": "health", "description": "Probes for orchestrators."},
             {"name": "oauth", "description": "OAuth 2.0 client credentials: tokens, introspection, keys."},
             {"name": "admin", "description": "Client registry administration (scope admin:clients)."},
@@ -154,9 +196,11 @@ def create_app(
         ],
     )
     app.state.settings = settings or get_settings()
+    app.state.controls = controls
     app.state.tracer_provider = tracer_provider
     app.state.meter_provider = meter_provider
     install_error_handlers(app)
+    install_outage_handler(app)
     for router in (
         residents.router,
         households.router,
@@ -175,6 +219,8 @@ def create_app(
         consents.router,
         quarantine.router,
         quality.router,
+        federation.router,
+        federation.inbound,
         stats.router,
         ingest.build_router(),
         dashboard.router,
@@ -189,4 +235,7 @@ def create_app(
         app.add_middleware(TracingMiddleware)  # outermost: the span covers all; it sets the request id too
     else:
         app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RateLimitHeaders)  # RateLimit headers on every rate-limited answer, 2xx too
+    app.state.draining = False  # set by the server at SIGTERM (gateway/drain.py)
+    app.add_middleware(DrainMiddleware)
     return app

@@ -2,9 +2,10 @@
 
 Routes declare what is particular to them (summary, docstring, response model, the problems their own
 code raises). `install_openapi` adds what follows from the gateway's layers, so no route can forget it:
-401/403 where a bearer token is checked, 429 where the policy rate-limits, 422 where FastAPI validates,
-404 under a path parameter, 400 and 503 on audited paths (a bad accountability header; the audit log
-unavailable), response headers, examples, OpenAPI links between resources and explicit `security`.
+401/403/429 where a bearer token is checked (every such request is rate-limited), 429 on the token
+endpoint (sign-in limits), 422 where FastAPI validates, 404 under a path parameter, 400 and 503 on
+audited paths (a bad accountability header; the audit log unavailable), response headers, examples,
+OpenAPI links between resources and explicit `security`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from gateway.errors import (
     PROBLEM_JSON,
+    BadGateway,
     BadRequest,
     Conflict,
     GatewayError,
@@ -27,6 +29,7 @@ from gateway.errors import (
     NotFound,
     RateLimited,
     Unavailable,
+    UpstreamTimeout,
     ValidationFailed,
 )
 
@@ -78,7 +81,10 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state.",
     422: "The request does not match the schema.",
     429: "Too many requests or records; wait the seconds in Retry-After.",
-    503: "The store or the audit log cannot serve now; retry later (the request was not answered).",
+    502: "A federation member answered with something that cannot be passed on.",
+    503: "The store or the audit log cannot serve now, or a federation member is down or its circuit is "
+    "open; retry later (the request was not answered).",
+    504: "A federation member did not answer in time.",
 }
 
 
@@ -171,7 +177,9 @@ def _problem_examples(status: int) -> dict[str, Any]:
             )
         },
         429: {"rate-limited": _problem_example(RateLimited, "limit of 1200 per 60 s reached for requests")},
+        502: {"bad-gateway": _problem_example(BadGateway, "county-b answered 400 without a JSON object")},
         503: {"unavailable": _problem_example(Unavailable, "the audit log cannot commit; retry later")},
+        504: {"upstream-timeout": _problem_example(UpstreamTimeout, "county-b did not answer in time")},
     }
     return copy.deepcopy(table.get(status, {}))
 
@@ -535,6 +543,11 @@ RESPONSE_EXAMPLES: dict[tuple[str, str, str, str], Any] = {
         "items": [_CHECKPOINT_EXAMPLE],
         "next": None,
     },
+    ("get", "/v1/audit/checkpoints/consistency", "200", "application/json"): {
+        "first": _CHECKPOINT_EXAMPLE,
+        "second": {**_CHECKPOINT_EXAMPLE, "tree_size": 2084},
+        "consistency_path": ["9b" * 32, "41" * 32, "d0" * 32],
+    },
     ("get", "/v1/audit/keys", "200", "application/json"): {
         "items": [
             {
@@ -548,6 +561,12 @@ RESPONSE_EXAMPLES: dict[tuple[str, str, str, str], Any] = {
     ("get", "/v1/residents/{resident_id}/disclosures", "200", "application/json"): {
         "items": [{k: _EVENT_EXAMPLE.get(k) for k in _DISCLOSURE_FIELDS}],
         "next": None,
+        "period": {
+            "from": "2025-11-01T00:00:00.000000Z",
+            "through": "2026-11-30T08:00:00.000000Z",
+            "archives_included": 1,
+            "archived_events_missing": False,
+        },
     },
     ("get", "/.well-known/jwks.json", "200", "application/json"): {
         "keys": [
@@ -626,7 +645,9 @@ def standard_statuses(path: str, method: str, op: dict[str, Any]) -> set[int]:
     if audited:
         statuses |= {400, 503}  # an invalid accountability header; the audit log cannot commit
     if any("oauth2" in req for req in op.get("security", [])):
-        statuses |= {401, 403}
+        statuses |= {401, 403, 429}  # every authenticated request counts against its client's rate
+    if path == "/oauth/token":
+        statuses.add(429)  # sign-in limits per address and client id, back-off after failures
     if not path.startswith("/oauth/") and (params or "requestBody" in op):
         statuses.add(422)
     if any(p.get("in") == "path" for p in params):

@@ -20,6 +20,37 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the store: sqlite:///PATH (default) or postgresql://user:pw@host/db.",
     )
     db_pool_size: int = Field(default=16, ge=1, description="Connections per process (sized to concurrency).")
+    # Failure model (docs/operations.md): every store path fails fast, as 503 + Retry-After, never hangs.
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=120, description="Time to open a connection to the store."
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="Longest statement of a request (reads, limiter, refreshers).",
+    )
+    db_lock_timeout_seconds: float = Field(
+        default=3.0, gt=0, le=600, description="Longest wait for a row or table lock on a request path."
+    )
+    audit_commit_timeout_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        le=120,
+        description="Longest wait for the audit lock, head row or commit; beyond it requests get 503.",
+    )
+    audit_idle_session_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL ends an audit session idle in a transaction this long (frozen holder).",
+    )
+    drain_grace_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="At SIGTERM, keep open connections this long to answer requests already sent on them.",
+    )
     host: str = Field(default="127.0.0.1", description="Bind address; loopback unless an operator opens it.")
     port: int = Field(default=8000, ge=1, le=65535)
     sources_config: Path = Field(default=Path("sources.yaml"), description="Connector source settings file.")
@@ -67,21 +98,46 @@ class Settings(BaseSettings):
     policy_refresh_seconds: float = Field(
         default=2.0, gt=0, le=300, description="How often policy files and approval grants are re-checked."
     )
-    policy_enabled: bool = Field(
-        default=True, description="Enforce the access policy (false only for the policy-off benchmark)."
-    )
     sharing_due_working_days: int = Field(
         default=10, ge=1, le=60, description="Working days to answer a sharing request (政务数据共享条例)."
     )
-    # Audit log (gateway/audit): one committed event per decision before the response.
-    audit_enabled: bool = Field(
-        default=True, description="Audit every decision (false only for the audit-off benchmark)."
+    # Federation (gateway/federation): other county gateways this one asks and answers.
+    federation_file: Path | None = Field(
+        default=None,
+        description="Federation document (members, pinned keys, who may ask whom); unset: federation off.",
     )
+    # Audit log (gateway/audit): one committed event per decision before the response.
     audit_key_file: Path | None = Field(
         default=None, description="Ed25519 PEM key signing checkpoints; default: generated var/audit-key.pem."
     )
-    audit_retention_days: int = Field(
-        default=180, ge=180, description="Events kept at least this long (网络安全法 Art. 21: six months)."
+    operator: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Who runs `gateway` commands (e.g. 张伟 / staff number); recorded in the audit log "
+        "with the OS user on every command that reads personal data or changes state.",
+    )
+    audit_witness_dir: Path | None = Field(
+        default=None,
+        description="Append-only directory (another volume or a mounted object store) receiving a copy "
+        "of every signed checkpoint; `gateway audit verify --witness DIR` checks the store against it.",
+    )
+    audit_tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 time-stamp authority URL: each checkpoint is also time-stamped, the token "
+        "kept beside its note in GATEWAY_AUDIT_WITNESS_DIR (which it needs).",
+    )
+    audit_archive_dir: Path = Field(
+        default=Path("var/audit-archives"),
+        description="Where `gateway audit archive` writes archives and where verify and the disclosure "
+        "report look for them.",
+    )
+    audit_uncovered_max_events: int = Field(
+        default=10_000, ge=1, description="verify fails when more events follow the last checkpoint."
+    )
+    audit_uncovered_max_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="verify fails when events wait longer than this after the last checkpoint was signed.",
     )
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Sign a checkpoint every N events.")
     audit_checkpoint_seconds: float = Field(

@@ -134,6 +134,7 @@ def build_event(
         trace_id=trace_id_for(scope),
         duration_us=int((time.perf_counter() - started) * 1_000_000),
         source=client[0] if client else None,
+        details=record.details,
     )
 
 
@@ -149,7 +150,7 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         writer: AuditWriter | None = getattr(scope["app"].state, "audit_writer", None)
-        if writer is None:  # GATEWAY_AUDIT_ENABLED=false (benchmark comparison only)
+        if writer is None:  # LegalControls(audit=False): bench/apps.py only
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -169,6 +170,10 @@ class AuditMiddleware:
                 seq = await writer.append(event)
             except GatewayError as exc:
                 state["replaced"] = True
+                # The refusal is an answer too: its event is written once the log can commit again.
+                refused = build_event(scope, record, status=503, started=started, now=now)
+                refused.decision, refused.reason = "error", "audit-unavailable"
+                writer.defer(refused)
                 await _send_problem(scope, receive, send, exc)
                 return
             message["headers"] = [*message.get("headers", []), (b"x-audit-seq", str(seq).encode())]

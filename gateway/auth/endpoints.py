@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Error
@@ -10,12 +11,15 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from gateway.auth.actors import claimed_client, issued_token, note_sign_in
 from gateway.auth.keys import ASYMMETRIC_ALGS
 from gateway.auth.runtime import AuthState
 from gateway.auth.scopes import Scope
 from gateway.auth.server import AUTH_METHODS, StarletteOAuth2Request, check_basic_credentials, form_of
 from gateway.auth.tokens import issuer
+from gateway.context import record_of_scope
 from gateway.openapi import oauth_error
+from gateway.policy.throttle import guarded_sign_in
 
 router = APIRouter(tags=["oauth"])
 
@@ -134,7 +138,24 @@ async def _dispatch(request: Request, endpoint: str | None) -> Response:
 @router.post("/oauth/token", summary="Obtain an access token", openapi_extra=_FORM_BODY)
 async def token(request: Request) -> Response:
     """Issue an access token to an authenticated client (client_credentials grant, RFC 6749 §4.4)."""
-    return await _dispatch(request, None)
+    form: dict[str, str] = {}
+    with contextlib.suppress(OAuth2Error):
+        form = form_of(request.headers.get("content-type"), await request.body())
+    claimed = claimed_client(request.headers.get("authorization"), form)
+    # Per source address and per claimed client id, with a growing back-off after failures.
+    response = await guarded_sign_in(
+        request,
+        form="token",
+        client_id=claimed,
+        attempt=lambda: _dispatch(request, None),
+        ok=lambda answer: answer.status_code not in (400, 401),
+    )
+    note_sign_in(
+        record_of_scope(request.scope),
+        claimed=claimed,
+        access_token=issued_token(bytes(response.body)) if response.status_code == 200 else None,
+    )
+    return response
 
 
 @router.post("/oauth/introspect", summary="Introspect a token", openapi_extra=_TOKEN_FORM)

@@ -19,6 +19,7 @@ from connectors.sdk.state import break_lease
 from connectors.sdk.store import write_tx
 from gateway import migrate
 from gateway.audit.direct import record_admin_action
+from gateway.commands.recorded import record
 from gateway.db import make_sync_engine
 from gateway.settings import get_settings
 
@@ -162,6 +163,7 @@ def sync(
             raise typer.Exit(2) from None
     finally:
         engine.dispose()
+    record("sync", targets=sources or ["all"], outcome="allow" if report.ok else "error")
     out = Console()
     if not out.is_terminal:  # a log or a pipe: wide enough that no column is cut
         out = Console(width=max(out.width, 120))
