@@ -245,6 +245,19 @@ def compile_grant(
     )
 
 
+def _alert_issues(docs: Documents, purposes: dict[str, Purpose]) -> list[Issue]:
+    """Check each early-warning rule's id is unique and its purpose is one of the policy's."""
+    issues, seen = [], set()
+    for i, rule in enumerate(docs.alerts.rules):
+        if rule.id in seen:
+            issues.append(docs.issue("alerts.yaml", ("rules", i, "id"), f"duplicate rule id {rule.id!r}"))
+        seen.add(rule.id)
+        if rule.purpose not in purposes:
+            message = f"unknown purpose {rule.purpose!r}; one of: {', '.join(sorted(purposes))}"
+            issues.append(docs.issue("alerts.yaml", ("rules", i, "purpose"), message))
+    return issues
+
+
 def compile_documents(docs: Documents) -> CompiledPolicy:
     """Compile validated documents, or raise PolicyInvalid naming file and line of each bad reference."""
     resources = {name: _resource(name, r) for name, r in docs.catalogue.resources.items()}
@@ -264,6 +277,7 @@ def compile_documents(docs: Documents) -> CompiledPolicy:
         issues += [docs.issue("grants.yaml", ("grants", i, *loc), msg) for loc, msg in problems]
         if compiled is not None:
             policy.add_grant(compiled)
+    issues += _alert_issues(docs, purposes)
     limits = docs.rate_limits
     policy.default_limit = limits.default
     for limit in limits.limits:
