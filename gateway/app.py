@@ -11,6 +11,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway import docs, health
+from gateway.alerts import endpoints as alerts
 from gateway.audit.runtime import install_audit, start_audit, stop_audit
 from gateway.auth import admin as auth_admin
 from gateway.auth import endpoints as oauth
@@ -137,6 +138,11 @@ def create_app(
                 "description": "Residents' consents for assisted access (代办) by village agents "
                 "(scopes consents:read, consents:write).",
             },
+            {
+                "name": "alerts",
+                "description": "Early-warning worklists (预警): items raised by the policy's rules for the "
+                "responsible department (scopes alerts:read, alerts:write).",
+            },
         ],
     )
     app.state.settings = settings or get_settings()
@@ -158,6 +164,7 @@ def create_app(
         policy.admin,
         sharing.router,
         consents.router,
+        alerts.router,
         stats.router,
         ingest.build_router(),
         dashboard.router,

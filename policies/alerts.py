@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 from policies.models import Ident, Strict
 from schemas.codes import Department, EnrollmentKind, ResidentStatus, Tag
 
+ALERT_RAISED = "alert.raised"  # the change-feed and webhook event of a new item
 ADULT_AGE = 18  # a guardian is an adult (民法典 第十七条)
 
 

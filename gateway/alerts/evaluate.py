@@ -20,11 +20,10 @@ from sqlalchemy import Connection
 from connectors.sdk.changes import Change, append
 from connectors.sdk.store import write_tx
 from gateway.settings import get_settings
-from policies.alerts import AlertRule, Facts, Hit, evaluate_all
+from policies.alerts import ALERT_RAISED, AlertRule, Facts, Hit, evaluate_all
 from policies.loader import DEFAULT_DIR, load_documents
 
 log = logging.getLogger(__name__)
-ALERT_RAISED = "alert.raised"
 _INSERT = (
     "INSERT INTO alert (id, key, rule_id, department, purpose, resident_id, region_code, detail, state, "
     "raised_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
