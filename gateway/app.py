@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from gateway import docs, health
 from gateway.alerts import endpoints as alerts
+from gateway.appeals import endpoints as appeals
 from gateway.audit.runtime import install_audit, start_audit, stop_audit
 from gateway.auth import admin as auth_admin
 from gateway.auth import endpoints as oauth
@@ -143,6 +144,11 @@ def create_app(
                 "description": "Early-warning worklists (预警): items raised by the policy's rules for the "
                 "responsible department (scopes alerts:read, alerts:write).",
             },
+            {
+                "name": "appeals",
+                "description": "Residents' requests (诉求) recorded on their behalf, routed to a department "
+                "and tracked to an answer (scopes appeals:read, appeals:write).",
+            },
         ],
     )
     app.state.settings = settings or get_settings()
@@ -165,6 +171,7 @@ def create_app(
         sharing.router,
         consents.router,
         alerts.router,
+        appeals.router,
         stats.router,
         ingest.build_router(),
         dashboard.router,
