@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db import as_utc
 from gateway.residents.repository import R, policy_clause
+from gateway.stats.repository import Scope
 from policies.decide import RowScope
 from schemas.regions import prefix_range, region_prefix
 from schemas.tables import ResidentRow
@@ -102,12 +103,13 @@ async def close(
     return bool(done.rowcount == 1)
 
 
-async def open_counts(engine: AsyncEngine, *, region: str) -> list[tuple[str, str, int]]:
-    """Count open items per (village, rule) inside a region (the dashboard suppresses small cells)."""
+async def open_counts(engine: AsyncEngine, *, scope: Scope) -> list[tuple[str | None, str, int]]:
+    """Count open items per (region of the scope's level, rule) (the dashboard suppresses small cells)."""
+    key = scope.key(A.region_code)
     stmt = (
-        select(A.region_code, A.rule_id, func.count())
-        .where(A.state == "open", _in_region(region))
-        .group_by(A.region_code, A.rule_id)
+        select(key, A.rule_id, func.count())
+        .where(A.state == "open", scope.within(A.region_code))
+        .group_by(key, A.rule_id)
     )
     async with engine.connect() as conn:
         return [(r[0], r[1], int(r[2])) for r in (await conn.execute(stmt)).all()]

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.db import as_utc
+from gateway.stats.repository import Scope
 from schemas.regions import prefix_range, region_prefix
 from schemas.tables_alerts import AppealRow, AppealStepRow
 
@@ -112,9 +113,9 @@ async def page(
     return ids[:limit], (ids[limit - 1] if len(ids) > limit else None)
 
 
-async def counts(engine: AsyncEngine, *, region: str) -> list[tuple[str | None, str, str, int]]:
-    """Count requests per (village, category, state) inside a region (the dashboard suppresses them)."""
-    key = (Q.c.region_code, Q.c.category, Q.c.state)
-    stmt = select(*key, func.count()).where(within(region)).group_by(*key)  # type: ignore[arg-type]
+async def counts(engine: AsyncEngine, *, scope: Scope) -> list[tuple[str | None, str, str, int]]:
+    """Count requests per (region of the scope's level, category, state) (the dashboard suppresses them)."""
+    key = (scope.key(Q.c.region_code), Q.c.category, Q.c.state)
+    stmt = select(*key, func.count()).where(scope.within(Q.c.region_code)).group_by(*key)
     async with engine.connect() as conn:
         return [(r[0], r[1], r[2], int(r[3])) for r in (await conn.execute(stmt)).all()]

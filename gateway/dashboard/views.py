@@ -15,6 +15,7 @@ from urllib.parse import quote
 import orjson
 from fastapi import APIRouter, Query, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -23,11 +24,12 @@ from gateway.auth.scopes import Scope
 from gateway.auth.server import StarletteOAuth2Request, form_of
 from gateway.auth.tokens import Principal, TokenRejected
 from gateway.context import record_of_scope
+from gateway.dashboard import worklists
 from gateway.dashboard.svg import bar_chart
-from gateway.deps import ReadDep, SettingsDep
+from gateway.deps import EngineDep, ReadDep, SettingsDep
 from gateway.errors import GatewayError
 from gateway.stats import repository
-from gateway.stats.models import GroupLevel
+from gateway.stats.models import GroupLevel, StatsReport
 from gateway.stats.report import build_report
 from schemas.models import RegionCode
 from schemas.regions import in_subtree
@@ -87,6 +89,7 @@ async def stylesheet() -> Response:
 async def dashboard(
     request: Request,
     db: ReadDep,
+    engine: EngineDep,
     settings: SettingsDep,
     region: Annotated[RegionCode | None, Query()] = None,
     level: Annotated[GroupLevel, Query()] = GroupLevel.VILLAGE,
@@ -111,7 +114,20 @@ async def dashboard(
         return _page("dashboard.html", status=exc.status, principal=principal, report=None,
                      options=options, level=level, error=exc.detail)  # fmt: skip
     record_of_scope(request.scope).disclose("statistics", [])
-    return _page("dashboard.html", principal=principal, report=report, options=options, level=level)
+    lists = await _worklists(request, engine, report, level=level, k=settings.stats_min_cell)
+    return _page("dashboard.html", principal=principal, report=report, options=options, level=level,
+                 worklists=lists)  # fmt: skip
+
+
+async def _worklists(
+    request: Request, engine: AsyncEngine, report: StatsReport, *, level: GroupLevel, k: int
+) -> Any:
+    """Count the alerts and requests sections for the report's rows (same regions, same protection)."""
+    names = {r.code: r.name or r.code for r in report.elderly_living_alone.rows}
+    rules = list(request.app.state.policy.engine.docs.alerts.rules)
+    return await worklists.build(
+        engine, region=report.region, level=level.value, names=names, rules=rules, k=k
+    )
 
 
 @router.post("/signin")
