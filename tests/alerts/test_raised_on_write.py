@@ -33,3 +33,27 @@ def test_a_sync_recording_a_death_raises_stop_payment_once(store_engine: Engine,
     assert [tuple(r) for r in logged] == [("alert", "alert.raised")]
     sync(store_engine, civil)  # the next sync finds the same condition: no second item
     assert _items(store_engine) == [("deceased-assistance-active", "open")]
+
+
+def test_a_push_recording_a_death_raises_stop_payment(sqlite_url: str) -> None:
+    from pydantic import SecretStr
+
+    from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
+    from connectors.civil_affairs.models import CivilAffairsPush
+    from connectors.sdk.push import run_push
+    from gateway.db import make_sync_engine
+
+    store = make_sync_engine(sqlite_url)
+    person = {"JMID": "MZ1", "XM": "钱七", "SFZHM": make_id("19800101", 7), "XB": "1", "CSRQ": "19800101",
+              "MZ": "01", "HH": "H7", "YHZGX": "02", "XZQHDM": "511599100201", "HJDZ": "青山村3组",
+              "LXDH": "13800000007", "RYZT": "2", "GXSJ": "2026-11-02 09:30:00"}  # fmt: skip
+    benefit = {"DBID": "DB7", "JMID": "MZ1", "JZLX": "01", "JE": "580.00", "KSRQ": "20250101", "JSRQ": "",
+               "ZT": "1", "GXSJ": "2026-11-02 09:30:00"}  # fmt: skip
+    batch = CivilAffairsPush.model_validate({"T_HJ_JMXX": [person], "T_JZ_DBXX": [benefit]})
+    run_push(
+        store,
+        connector=CivilAffairsConnector(CivilAffairsSettings(url=SecretStr("sqlite:///unused.db"))),
+        batch=batch,
+    )
+    assert _items(store) == [("deceased-assistance-active", "open")]
+    store.dispose()
