@@ -104,6 +104,17 @@ DEMO_CLIENTS: list[tuple[str, str, str | None, list[str], str]] = [
 ]
 
 
+# What the registry calls each demo client (the auditor console shows these names).
+DEMO_NAMES = {
+    "civil-affairs": "县民政局社会救助系统",
+    "hr": "县人社局社保与就业系统",
+    "publicity": "县融媒体中心",
+    "qingshan-township": "青山镇人民政府",
+    "auditor": "县审计局",
+    "qingshan-agent": "青山村便民服务站代办",
+}
+
+
 def _sources_yaml(src: Path, *, hr_url: str) -> str:
     return f"""# Written by `make demo`: the demo county's department sources.
 sources:
@@ -186,7 +197,7 @@ def _register(database_url: str) -> list[dict[str, str]]:
         for client_id, department, region, scopes, purpose in DEMO_CLIENTS:
             record, secret = create_client(
                 engine,
-                name=f"demo {client_id}",
+                name=DEMO_NAMES.get(client_id, f"demo {client_id}"),
                 department=department,
                 subsystem="demo",
                 scopes=scopes,
