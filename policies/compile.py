@@ -245,8 +245,8 @@ def compile_grant(
     )
 
 
-def _alert_issues(docs: Documents, purposes: dict[str, Purpose]) -> list[Issue]:
-    """Check each early-warning rule's id is unique and its purpose is one of the policy's."""
+def _alert_issues(docs: Documents, purposes: dict[str, Purpose], policy: CompiledPolicy) -> list[Issue]:
+    """Check each early-warning rule: a unique id, a known purpose, a department that may read it."""
     issues, seen = [], set()
     for i, rule in enumerate(docs.alerts.rules):
         if rule.id in seen:
@@ -254,6 +254,13 @@ def _alert_issues(docs: Documents, purposes: dict[str, Purpose]) -> list[Issue]:
         seen.add(rule.id)
         if rule.purpose not in purposes:
             message = f"unknown purpose {rule.purpose!r}; one of: {', '.join(sorted(purposes))}"
+            issues.append(docs.issue("alerts.yaml", ("rules", i, "purpose"), message))
+        elif not any(
+            g.resource == "residents" and rule.purpose in g.purposes
+            for g in policy.by_department.get(rule.department.value, ())
+        ):
+            department = rule.department.value
+            message = f"{department} has no grant on residents for {rule.purpose!r}: nobody could read it"
             issues.append(docs.issue("alerts.yaml", ("rules", i, "purpose"), message))
     return issues
 
@@ -277,7 +284,7 @@ def compile_documents(docs: Documents) -> CompiledPolicy:
         issues += [docs.issue("grants.yaml", ("grants", i, *loc), msg) for loc, msg in problems]
         if compiled is not None:
             policy.add_grant(compiled)
-    issues += _alert_issues(docs, purposes)
+    issues += _alert_issues(docs, purposes, policy)
     limits = docs.rate_limits
     policy.default_limit = limits.default
     for limit in limits.limits:

@@ -27,6 +27,8 @@ def _copy(tmp_path: Path) -> Path:
         ("department: hr\n    purpose: pension", "department: police\n    purpose: pension",
          ["department", "civil_affairs"]),
         ("ending_within_days: 30", "ending_within_days: 0", ["ending_within_days"]),
+        ("department: hr\n    purpose: employment-service", "department: hr\n    purpose: elderly-care",
+         ["hr has no grant on residents for 'elderly-care'"]),
         ("      returned_within_days: 90", "      returned_in: 90", ["returned_in", "Extra inputs"]),
     ],
 )  # fmt: skip
