@@ -61,9 +61,7 @@ class ChangeEntry(BaseModel):
 
     seq: int = Field(description="Position in the change log (ascending; gaps are others' changes).")
     resource: ChangeResource
-    id: str = Field(
-        description="Id of the changed record (resident, enrolment, notice, alert)."
-    )
+    id: str = Field(description="Id of the changed record (resident, enrolment, notice, alert).")
     change: ChangeKind
     event: EventType | None = Field(default=None, description="The business event, where one applies.")
     fields: list[str] = Field(description="Changed fields the caller may read (in clear or masked).")
