@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from connectors.sdk.changes import Change, append
 from connectors.sdk.store import write_tx
 from gateway.settings import get_settings
-from policies.alerts import ALERT_RAISED, AlertRule, Facts, Hit, evaluate_all
+from policies.alerts import ALERT_RAISED, AlertRule, Facts, Hit, evaluate
 from policies.loader import DEFAULT_DIR, load_documents
 
 log = logging.getLogger(__name__)
@@ -42,27 +42,58 @@ def shipped_rules(directory: Path | None = None) -> list[AlertRule]:
     return list(load_documents(directory).alerts.rules)
 
 
-def _facts(rows: list[tuple[Any, ...]]) -> dict[str, Facts]:
-    return {rid: Facts(orjson.loads(doc)) for rid, doc in rows}
+def _candidates(store: Any, rule: AlertRule) -> set[str] | None:
+    """Return the residents a rule could apply to, read off indexed columns (None: it could be anyone)."""
+    when = rule.when
+    if when.tags:
+        sql = "SELECT resident_id FROM resident_tag WHERE tag = ?"
+        tagged = [{r for (r,) in store.rows(sql, (tag.value,))} for tag in when.tags]
+        return set.intersection(*tagged)
+    if when.status is not None and when.status.value != "active":
+        return {r for (r,) in store.rows("SELECT id FROM resident WHERE status = ?", (when.status.value,))}
+    if when.enrolled:
+        kinds = [k.value for k in when.enrolled]
+        sql = "SELECT resident_id FROM enrollment WHERE status = 'active' AND kind IN ({in})"
+        return {r for (r,) in store.rows_in(sql, kinds)}
+    if when.returned_within_days is not None:
+        return {r for (r,) in store.rows("SELECT resident_id FROM migration")}
+    return None
 
 
-def load_facts(store: Any) -> dict[str, Facts]:
-    """Read every resident with active enrolments, migration record and household members."""
-    facts = _facts(store.rows("SELECT id, doc FROM resident"))
-    for rid, doc in store.rows("SELECT resident_id, doc FROM enrollment WHERE status = 'active'"):
-        if rid in facts:
-            facts[rid].enrollments.append(orjson.loads(doc))
-    for rid, doc in store.rows("SELECT resident_id, doc FROM migration"):
-        if rid in facts:
-            facts[rid].migration = orjson.loads(doc)
-    households: dict[str, list[Facts]] = defaultdict(list)
+Candidates = list[tuple[AlertRule, set[str]]]
+
+
+def load_facts(store: Any, rules: list[AlertRule]) -> tuple[dict[str, Facts], Candidates]:
+    """Read the residents the rules could apply to, with active enrolments, migration and household;
+    return them with each rule's candidates (each rule is tried on its own candidates only)."""
+    found = [(rule, _candidates(store, rule)) for rule in rules]
+    everyone: set[str] | None = None
+    if any(ids is None for _, ids in found):
+        everyone = {r for (r,) in store.rows("SELECT id FROM resident")}
+    per_rule = [(rule, ids if ids is not None else everyone or set()) for rule, ids in found]
+    wanted = set().union(*(ids for _, ids in per_rule))
+    facts = {
+        rid: Facts(orjson.loads(doc))
+        for rid, doc in store.rows_in("SELECT id, doc FROM resident WHERE id IN ({in})", sorted(wanted))
+    }
+    sql = "SELECT resident_id, doc FROM enrollment WHERE status = 'active' AND resident_id IN ({in})"
+    for rid, doc in store.rows_in(sql, sorted(facts)):
+        facts[rid].enrollments.append(orjson.loads(doc))
+    for rid, doc in store.rows_in(
+        "SELECT resident_id, doc FROM migration WHERE resident_id IN ({in})", sorted(facts)
+    ):
+        facts[rid].migration = orjson.loads(doc)
+    households = sorted(
+        {f.resident["household_id"] for f in facts.values() if f.resident.get("household_id")}
+    )
+    members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for doc in store.rows_in("SELECT doc FROM resident WHERE household_id IN ({in})", households):
+        member = orjson.loads(doc[0])
+        members[member["household_id"]].append(member)
     for f in facts.values():
-        if f.resident.get("household_id"):
-            households[f.resident["household_id"]].append(f)
-    for members in households.values():
-        for f in members:
-            f.household = [m.resident for m in members if m is not f]
-    return facts
+        home = members.get(f.resident.get("household_id") or "", [])
+        f.household = [m for m in home if m.get("id") != f.resident.get("id")]
+    return facts, per_rule
 
 
 def raise_alerts(
@@ -74,13 +105,14 @@ def raise_alerts(
         return []
     with write_tx(conn) as store:
         known = {key for (key,) in store.rows("SELECT key FROM alert")}
-        facts = load_facts(store)
+        facts, per_rule = load_facts(store, rules)
         raised: list[tuple[Hit, str, str | None]] = []
-        for rid, f in facts.items():
-            for hit in evaluate_all(rules, f, today=today):
-                if hit.key not in known:
-                    known.add(hit.key)
-                    raised.append((hit, rid, f.resident.get("region_code")))
+        for rule, ids in per_rule:
+            for rid in sorted(ids & facts.keys()):
+                for hit in evaluate(rule, facts[rid], today=today):
+                    if hit.key not in known:
+                        known.add(hit.key)
+                        raised.append((hit, rid, facts[rid].resident.get("region_code")))
         rows, changes, stamp = [], [], store.ts(now)
         for hit, rid, region in raised:
             aid = new_alert_id()
