@@ -31,6 +31,7 @@ from gateway.notices import endpoints as notices
 from gateway.openapi import install_openapi
 from gateway.policy import endpoints as policy
 from gateway.policy import sharing
+from gateway.policy.filters import annotate_policy_routes
 from gateway.policy.state import start_policy, stop_policy
 from gateway.problems import router as problems_router
 from gateway.public_services import endpoints as services
@@ -179,6 +180,7 @@ def create_app(
         docs.router,
     ):
         app.include_router(router)
+    annotate_policy_routes(app)  # x-policy-resource: which operations the policy governs
     install_audit(app)  # before the other middleware: the audit middleware sits inside tracing
     install_openapi(app)  # last OpenAPI hook: completes every operation (gateway/openapi.py)
     if app.state.settings.tracing_enabled:

@@ -30,6 +30,13 @@ class ConsentInvalid(Forbidden):
     slug, title = "consent-invalid", "The consent does not cover this request"
 
 
+class FilterNotAllowed(Forbidden):
+    """A parameter filters, sorts or targets on a field the caller's policy does not show it (a filter
+    discloses its field as surely as the field itself)."""
+
+    slug, title = "filter-not-allowed", "Filtering on this field is not allowed"
+
+
 class PolicyRejected(GatewayError):
     """A policy reload failed validation; the running policy stays."""
 
@@ -47,6 +54,7 @@ POLICY_PROBLEM_TYPES: tuple[type[GatewayError], ...] = (
     GrantMissing,
     ConsentRequired,
     ConsentInvalid,
+    FilterNotAllowed,
     PolicyRejected,
     SharingRequestInvalid,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
@@ -15,6 +15,7 @@ from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import ResidentsAccess
+from gateway.policy.filters import field_query
 from gateway.residents import repository
 from schemas.citizen_id import CitizenId
 from schemas.codes import ResidentStatus, Tag
@@ -54,15 +55,33 @@ async def list_residents(
     access: ResidentsAccess,
     region: Annotated[
         RegionCode | None,
-        Query(description="Region code; the whole subtree is included (a township: its villages)."),
+        field_query(
+            "region_code",
+            description="Region code; the whole subtree is included (a township: its villages). "
+            "Needs `region_code`.",
+        ),
     ] = None,
-    tag: Annotated[Tag | None, Query(description="Only residents with this derived tag.")] = None,
-    status: Annotated[ResidentStatus | None, Query(description="Only residents in this status.")] = None,
+    tag: Annotated[
+        Tag | None,
+        field_query(
+            "tags",
+            description="Only residents with this derived tag. Needs `tags` shown in clear (or every "
+            "granted row carrying that tag).",
+        ),
+    ] = None,
+    status: Annotated[
+        ResidentStatus | None,
+        field_query("status", description="Only residents in this status. Needs `status`."),
+    ] = None,
     household: Annotated[
-        str | None, Query(max_length=16, description="Only members of this household.")
+        str | None,
+        field_query(
+            "household_id", max_length=16, description="Only members of this household. Needs `household_id`."
+        ),
     ] = None,
     updated_since: Annotated[
-        Rfc3339 | None, Query(description="Only residents changed at or after this time (RFC 3339).")
+        Rfc3339 | None,
+        field_query("updated_at", description="Only residents changed at or after this time (RFC 3339)."),
     ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
@@ -108,6 +127,7 @@ async def lookup_resident(
     db: ReadDep, access: ResidentsAccess, body: Annotated[ResidentLookup, Body()]
 ) -> Response:
     """Return the resident holding a citizen ID number (sent in the body, never in the URL)."""
+    access.require_lookup("national_id")  # an exact lookup a grant names: clear or masked
     found = await repository.get_by_national_id(db, body.national_id)
     shown = access.project(found[1]) if found is not None else None
     if found is None or shown is None:
