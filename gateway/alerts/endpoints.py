@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path
 
 import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.alerts import service
-from gateway.alerts.models import ALERT_ID_PATTERN, Alert, AlertClose, AlertState
+from gateway.alerts.models import ALERT_ID_PATTERN, Alert, AlertClose
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
@@ -16,6 +16,7 @@ from gateway.deps import CursorQuery, EngineDep, LimitQuery
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import ResidentsAccess
+from gateway.policy.filters import field_query
 from schemas.models import Page, RegionCode
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -34,12 +35,8 @@ WRITE = [require_scope(Scope.ALERTS_WRITE)]
 async def list_alerts(
     engine: EngineDep,
     access: ResidentsAccess,
-    state: Annotated[AlertState | None, Query(description="Only open or only closed items.")] = None,
-    rule: Annotated[
-        str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_\-]{0,63}$", description="Only this rule's.")
-    ] = None,
     region: Annotated[
-        RegionCode | None, Query(description="Only residents of this region's subtree.")
+        RegionCode | None, field_query("region_code", description="Only residents of this region's subtree.")
     ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
@@ -52,8 +49,8 @@ async def list_alerts(
     items, last = await service.page(
         engine,
         access,
-        state=state.value if state else None,
-        rule=rule,
+        state=None,
+        rule=None,
         region=region,
         after=str(key[0]) if key else None,
         limit=limit,

@@ -56,11 +56,17 @@ class World:
 
     def worklist(self, client: str, purpose: str, **params: Any) -> list[dict[str, Any]]:
         """Return every item of a client's worklist under `purpose`."""
-        r = self.tc.get("/v1/alerts", params={"limit": 500, **params}, headers=self.headers(client, purpose))
+        # Every query parameter of a policy-governed read names a resident field (the disclosure crawl):
+        # only `region` does; the item's state and rule are narrowed here.
+        query = {k: v for k, v in params.items() if k == "region"}
+        r = self.tc.get("/v1/alerts", params={"limit": 500, **query}, headers=self.headers(client, purpose))
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["next"] is None
         items: list[dict[str, Any]] = body["items"]
+        for key, field in (("state", "state"), ("rule", "rule")):
+            if key in params:
+                items = [i for i in items if i[field] == params[key]]
         return items
 
 
