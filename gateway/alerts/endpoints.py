@@ -49,8 +49,6 @@ async def list_alerts(
     items, last = await service.page(
         engine,
         access,
-        state=None,
-        rule=None,
         region=region,
         after=str(key[0]) if key else None,
         limit=limit,

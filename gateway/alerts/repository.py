@@ -50,18 +50,12 @@ async def page(
     department: str,
     purpose: str,
     scopes: tuple[RowScope, ...] | None,
-    state: str | None,
-    rule: str | None,
     region: str | None,
     after: str | None,
     limit: int,
 ) -> tuple[list[tuple[dict[str, Any], str]], str | None]:
     """Return a page of (item, resident document) ordered by id, and the key to continue from."""
     stmt = _worklist(department=department, purpose=purpose, scopes=scopes)
-    if state is not None:
-        stmt = stmt.where(A.state == state)
-    if rule is not None:
-        stmt = stmt.where(A.rule_id == rule)
     if region is not None:
         stmt = stmt.where(_in_region(region))
     if after is not None:

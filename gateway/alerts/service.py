@@ -54,16 +54,12 @@ async def page(
     engine: AsyncEngine,
     access: Access,
     *,
-    state: str | None,
-    rule: str | None,
     region: str | None,
     after: str | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Return a page of the caller's worklist, and the key to continue from; audited with its residents."""
-    rows, last = await repository.page(
-        engine, **_where(access), state=state, rule=rule, region=region, after=after, limit=limit
-    )
+    rows, last = await repository.page(engine, **_where(access), region=region, after=after, limit=limit)
     rules = _rules(access)
     items = [view(item, doc, access=access, rules=rules) for item, doc in rows]
     await access.disclose(
