@@ -49,8 +49,6 @@ PROFILES = {
             "services:read",
             "notices:read",
             "statistics:read",
-            "disclosures:read",
-            "sharing:approve",
             "changes:read",
             "subscriptions:write",
             "alerts:read",
@@ -79,8 +77,8 @@ PROFILES = {
         ),
         "social-assistance-review",
     ),
-    # The auditor.
-    "auditor": Profile("auditor", "audit", COUNTY, ("audit:read", "admin:policies"), None),
+    # The auditor (one role only: separation of duties).
+    "auditor": Profile("auditor", "audit", COUNTY, ("audit:read", "disclosures:read"), None),
     # A village agent (代办): records consents; reads residents only under one.
     "agent": Profile(
         "qingshan-agent",
