@@ -22,7 +22,7 @@ def _clients(monkeypatch: pytest.MonkeyPatch) -> None:
     clients = {
         cid: (dept, region, [*scopes, *APPEAL_SCOPES]) for cid, (dept, region, scopes) in CLIENTS.items()
     }
-    clients["civil-affairs"][2].append("disclosures:read")  # to read a resident's disclosure report
+    clients["auditor"] = ("audit", "511599000000", ["disclosures:read"])  # reads a disclosure report
     clients["hr"] = ("hr", "511599000000", ["residents:read", *APPEAL_SCOPES])
     clients["shimen-civil"] = ("civil_affairs", "511599200000", ["residents:read", *APPEAL_SCOPES])
     monkeypatch.setattr("tests.consents.conftest.CLIENTS", clients)

@@ -84,9 +84,7 @@ def test_a_request_through_its_whole_life(world: World) -> None:
         ("closed", "village_service", "0731"),
     ]
     # The resident's disclosure report lists every step taken on their behalf.
-    r = tc.get(
-        f"/v1/residents/{p.a}/disclosures", params={"limit": 100}, headers=world.headers("civil-affairs")
-    )
+    r = tc.get(f"/v1/residents/{p.a}/disclosures", params={"limit": 100}, headers=world.headers("auditor"))
     assert r.status_code == 200, r.text
     steps_reported = [i["route"] for i in r.json()["items"] if i["resource"] == "appeal"]
     for route in ("/v1/appeals", "/v1/appeals/{appeal_id}:forward", "/v1/appeals/{appeal_id}:answer",
