@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.errors import PROBLEM_TYPES, NotFound
+from gateway.federation.errors import FEDERATION_PROBLEM_TYPES
 
 router = APIRouter(include_in_schema=False)
 
-_BY_SLUG = {cls.slug: cls for cls in PROBLEM_TYPES}
+_BY_SLUG = {cls.slug: cls for cls in (*PROBLEM_TYPES, *FEDERATION_PROBLEM_TYPES)}
 
 
 @router.get("/problems/{slug}")

@@ -204,14 +204,19 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         super().__init__(validate_jti=True, leeway=leeway)
         self._engine = engine
         self._token_url = token_url
+        # Federation members' keys come from their published JWKS within the pins (gateway/federation).
+        self.member_keys: Callable[[str], KeySet | None] = lambda _client_id: None
 
     def get_audiences(self) -> list[str]:
         """Accept only our token endpoint URL as `aud` (RFC 7523 §3 item 3)."""
         return [self._token_url]
 
     def resolve_client_public_key(self, client: ClientMixin) -> KeySet:
-        """Return the client's registered public JWKS."""
+        """Return the client's registered public JWKS (a federation member's: its pinned published keys)."""
         assert isinstance(client, OAuthClient)
+        pinned = self.member_keys(client.record.client_id)
+        if pinned is not None:
+            return pinned
         return KeySet.import_key_set(client.record.jwks or {"keys": []})  # type: ignore[arg-type]
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
@@ -303,10 +308,10 @@ class GatewayAuthorizationServer(AuthorizationServer):
         base = settings.public_url.rstrip("/")
         self.token_url = base + "/oauth/token"
         self.register_grant(ClientCredentials)
-        self.register_client_auth_method(
-            AuthMethod.PRIVATE_KEY_JWT.value,
-            PrivateKeyJWT(engine=engine, token_url=self.token_url, leeway=settings.token_clock_skew_seconds),
+        self.private_key_jwt = PrivateKeyJWT(
+            engine=engine, token_url=self.token_url, leeway=settings.token_clock_skew_seconds
         )
+        self.register_client_auth_method(AuthMethod.PRIVATE_KEY_JWT.value, self.private_key_jwt)
         self.register_token_generator("default", self._generate)
         self.register_endpoint(Introspection)
         self.register_endpoint(Revocation)
