@@ -1,7 +1,7 @@
 """reconcile: how a quarantined record was closed, and the resident it was linked to when held back
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0015
 Create Date: 2026-12-02 06:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0008"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
