@@ -35,6 +35,31 @@ class Settings(BaseSettings):
     )
     metrics_host: str = Field(default="127.0.0.1", description="Bind address of the Prometheus endpoint.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL clients reach us by.")
+    # Limits at the edge (gateway/limits.py): checked before authentication and before any parsing.
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body (413 beyond); push ingest has its own."
+    )
+    ingest_max_body_bytes: int = Field(
+        default=16_777_216, ge=1024, description="Largest body of POST /v1/ingest/{source} (a batch of records)."
+    )
+    max_header_bytes: int = Field(
+        default=16_384, ge=1024, le=1_048_576, description="Largest request line plus header fields (431)."
+    )
+    max_header_count: int = Field(default=64, ge=8, le=1000, description="Most header fields a request may send.")
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Time a client has to send all header fields (408, closed)."
+    )
+    body_idle_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Longest pause while a request body is sent (408)."
+    )
+    body_timeout_seconds: float = Field(
+        default=120.0, gt=0, le=3600, description="Time a client has to send a whole request body (408)."
+    )
+    cursor_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key signing pagination cursors; default: derived from the key-encryption key, "
+        "so every replica accepts the others' cursors.",
+    )
     # OAuth (gateway/auth): token lifetime, clock skew, signing keys and revocation staleness.
     token_ttl_seconds: int = Field(default=600, ge=30, le=86400, description="Access token lifetime.")
     token_clock_skew_seconds: int = Field(
