@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     token_clock_skew_seconds: int = Field(
         default=30, ge=0, le=300, description="Leeway for exp/iat of tokens and client assertions."
     )
+    assertion_max_lifetime_seconds: int = Field(
+        default=300, ge=30, le=3600, description="Longest exp - iat of a client assertion (private_key_jwt)."
+    )
     token_audience: str | None = Field(
         default=None, description="`aud` of access tokens; defaults to public_url (RFC 9068 §3)."
     )

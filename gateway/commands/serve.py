@@ -7,6 +7,7 @@ import uvicorn
 
 from gateway import migrate
 from gateway.db import make_sync_engine
+from gateway.limits import server_options
 from gateway.settings import get_settings
 
 
@@ -48,4 +49,5 @@ def serve(
         access_log=access_log,
         proxy_headers=False,
         server_header=False,
+        **server_options(settings),  # header limits and timeout (gateway/limits.py)
     )
