@@ -119,6 +119,13 @@ class Settings(BaseSettings):
     audit_linger_ms: float = Field(
         default=0.0, ge=0, le=50, description="Wait this long for a batch to fill (0: commit at once)."
     )
+    # Consents for assisted access (gateway/consents): bounded in time (PIPL Art. 14, 15).
+    consent_backdate_days: int = Field(
+        default=3, ge=0, le=30, description="How many days before the record date a consent may start."
+    )
+    consent_max_days: int = Field(
+        default=366, ge=1, le=1830, description="Longest period a consent may cover (days, both ends included)."
+    )
     # Statistics (gateway/stats): counts from 1 to k-1 are published as "<k" (k=2 would name the value).
     stats_min_cell: int = Field(default=5, ge=3, le=100, description="Smallest count published as a number.")
     # Webhooks (gateway/subscriptions): targets must start with an operator-approved prefix (no SSRF).

@@ -60,6 +60,7 @@ class Residents:
     d: str
     a_nid: str
     kid_nid: str
+    d_nid: str
 
 
 @dataclass
@@ -125,10 +126,12 @@ def _people(engine: Engine) -> Residents:
         birth_date=born,
         household_id="H1",
     )
-    d = factories.add_resident(engine, region_code=OTHER_VILLAGE, name="张三")
+    d = factories.add_resident(
+        engine, region_code=OTHER_VILLAGE, name="张三", national_id="51159919600101003" + check_char("51159919600101003")
+    )
     factories.add_household(engine, hid="H1", household_no="0001", region_code=VILLAGE, head=a.id)
-    assert a.national_id and kid.national_id
-    return Residents(a.id, b.id, kid.id, d.id, a.national_id, kid.national_id)
+    assert a.national_id and kid.national_id and d.national_id
+    return Residents(a.id, b.id, kid.id, d.id, a.national_id, kid.national_id, d.national_id)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""token generation: a per-client counter in every access token; bumping it revokes the client's tokens
+"""hardening: a per-client token generation (bumping it revokes the client's tokens); consent guardians
 
 Revision ID: 0011
 Revises: 0008
@@ -19,8 +19,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("oauth_client") as batch:
         batch.add_column(sa.Column("token_generation", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("consent") as batch:
+        batch.add_column(sa.Column("guardian", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("consent") as batch:
+        batch.drop_column("guardian")
     with op.batch_alter_table("oauth_client") as batch:
         batch.drop_column("token_generation")
