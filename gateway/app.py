@@ -24,8 +24,8 @@ from gateway.errors import install_error_handlers
 from gateway.households import endpoints as households
 from gateway.ingest import endpoints as ingest
 from gateway.ingest.service import start_ingest, stop_ingest
-from gateway.metrics import METER_NAME, Metrics, PrometheusEndpoint, build_meter_provider
 from gateway.limits import EdgeMiddleware
+from gateway.metrics import METER_NAME, Metrics, PrometheusEndpoint, build_meter_provider
 from gateway.middleware import RequestIdMiddleware
 from gateway.notices import endpoints as notices
 from gateway.openapi import install_openapi

@@ -97,7 +97,9 @@ class EdgeMiddleware:
         limit = body_limit(self.settings, scope.get("path", ""))
         declared = _declared_length(headers)
         if declared is not None and declared > limit:
-            await self._refuse(PayloadTooLarge(f"the body may hold at most {limit} bytes"), scope, send_tagged)
+            await self._refuse(
+                PayloadTooLarge(f"the body may hold at most {limit} bytes"), scope, send_tagged
+            )
             return
         body = await self._read_body(receive, limit=limit, scope=scope, send=send_tagged)
         if body is None:

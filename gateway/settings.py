@@ -40,12 +40,16 @@ class Settings(BaseSettings):
         default=1_048_576, ge=1024, description="Largest request body (413 beyond); push ingest has its own."
     )
     ingest_max_body_bytes: int = Field(
-        default=16_777_216, ge=1024, description="Largest body of POST /v1/ingest/{source} (a batch of records)."
+        default=16_777_216,
+        ge=1024,
+        description="Largest body of POST /v1/ingest/{source} (a batch of records).",
     )
     max_header_bytes: int = Field(
         default=16_384, ge=1024, le=1_048_576, description="Largest request line plus header fields (431)."
     )
-    max_header_count: int = Field(default=64, ge=8, le=1000, description="Most header fields a request may send.")
+    max_header_count: int = Field(
+        default=64, ge=8, le=1000, description="Most header fields a request may send."
+    )
     header_timeout_seconds: float = Field(
         default=10.0, gt=0, le=300, description="Time a client has to send all header fields (408, closed)."
     )
@@ -124,7 +128,10 @@ class Settings(BaseSettings):
         default=3, ge=0, le=30, description="How many days before the record date a consent may start."
     )
     consent_max_days: int = Field(
-        default=366, ge=1, le=1830, description="Longest period a consent may cover (days, both ends included)."
+        default=366,
+        ge=1,
+        le=1830,
+        description="Longest period a consent may cover (days, both ends included).",
     )
     # Statistics (gateway/stats): counts from 1 to k-1 are published as "<k" (k=2 would name the value).
     stats_min_cell: int = Field(default=5, ge=3, le=100, description="Smallest count published as a number.")

@@ -30,9 +30,7 @@ class OAuthClientRow(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_type=TS)
     # In every access token as `gen`; rotate-secret and disable bump it, so older tokens stop working
     # (re-enabling keeps the new value: the old tokens stay dead).
-    token_generation: int = Field(
-        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
-    )
+    token_generation: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class OAuthSigningKeyRow(SQLModel, table=True):

@@ -52,6 +52,7 @@ class Reason:
     INVALID_REGION = "invalid_region"
     INVALID_AMOUNT = "invalid_amount"
     INVALID_RECORD = "invalid_record"  # the payload does not have the source's documented shape
+    MISSING_IDENTITY = "missing_identity"  # a person with neither an ID number nor a name and a village
     UNKNOWN_RESIDENT = "unknown_resident"  # refers to a person the store does not hold (missing or held back)
 
 

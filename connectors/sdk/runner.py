@@ -294,6 +294,9 @@ class _SourceSync:
         model = item.model
         try:
             raw = model.model_validate(item.payload)
+            if (why := raw.missing_identity()) is not None:
+                # Never created: a row with only a record key would be a resident nobody can find.
+                raise RecordInvalid(Reason.MISSING_IDENTITY, why)
             batch.add(item.payload, self.connector.translate(raw))
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())

@@ -129,7 +129,9 @@ class TokenGuard:
         if jti in self.revoked or client_id in self.disabled:
             raise TokenRejected("revoked or client disabled")
         generation = token_generation(claims)
-        _status, department, subsystem, region_code, _gen = await self._check_store(client_id, jti, generation)
+        _status, department, subsystem, region_code, _gen = await self._check_store(
+            client_id, jti, generation
+        )
         return Principal(
             client_id=client_id,
             department=department,

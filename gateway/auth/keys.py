@@ -76,7 +76,9 @@ def key_encryption(settings: Settings) -> Fernet:
     try:
         return Fernet(key_encryption_secret(settings))
     except ValueError as exc:
-        raise KeyConfigError("GATEWAY_KEY_ENCRYPTION_KEY is not a Fernet key (32 url-safe base64 bytes)") from exc
+        raise KeyConfigError(
+            "GATEWAY_KEY_ENCRYPTION_KEY is not a Fernet key (32 url-safe base64 bytes)"
+        ) from exc
 
 
 def key_encryption_secret(settings: Settings) -> bytes:

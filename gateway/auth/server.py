@@ -35,8 +35,8 @@ from starlette.responses import Response
 
 from gateway.auth import clients, revocation
 from gateway.auth.clients import AuthMethod, ClientRecord, ClientStatus
-from gateway.auth.keys import KeyRing
 from gateway.auth.guard import token_generation
+from gateway.auth.keys import KeyRing
 from gateway.auth.scopes import ALL_SCOPES, Scope, parse_scopes
 from gateway.auth.tokens import TokenRejected, issue_access_token, verify_access_token
 from gateway.settings import Settings
@@ -236,7 +236,9 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         """Return the client's registered public JWKS; a client without one cannot use assertions."""
         assert isinstance(client, OAuthClient)
         if client.record.auth_method is not AuthMethod.PRIVATE_KEY_JWT or not client.record.jwks:
-            raise InvalidClientError(description="the client cannot authenticate with methods: private_key_jwt")
+            raise InvalidClientError(
+                description="the client cannot authenticate with methods: private_key_jwt"
+            )
         return KeySet.import_key_set(client.record.jwks)  # type: ignore[arg-type]
 
     def validate_jti(self, claims: Any, jti: str) -> bool:

@@ -75,7 +75,7 @@ Evidence = Annotated[PaperForm | Fingerprint | Verbal, Field(discriminator="meth
 
 
 class Guardian(BaseModel):
-    """The parent or other guardian consenting for a resident under 14 (PIPL Art. 31), with their own evidence."""
+    """The parent or other guardian consenting for a resident under 14 (PIPL Art. 31), with own evidence."""
 
     model_config = _TEXT
 
@@ -85,6 +85,7 @@ class Guardian(BaseModel):
         description="Who the guardian is to the resident (民法典 Art. 27)."
     )
     evidence: Evidence = Field(description="How the guardian gave consent.")
+
 
 _EXAMPLE: dict[str, Any] = {
     "resident_id": "R7K3Q9M2X4T8",

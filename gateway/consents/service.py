@@ -21,7 +21,6 @@ from gateway.store import ReadStore
 from schemas.citizen_id import birth_date_of
 from schemas.regions import in_subtree
 
-
 # One text for an unknown resident and one outside the agent's village, whichever way it was named.
 NO_SUCH_RESIDENT = "no resident of your region matches"
 
@@ -94,8 +93,13 @@ def check_guardian(body: ConsentCreate, doc: Mapping[str, Any], *, today: dt.dat
     if guardian is None:
         message = f"the resident is under {GUARDIAN_AGE}: a guardian's consent is required (PIPL Art. 31)"
         raise _invalid_body("guardian", message, "guardian_required")
-    if guardian.national_id == doc.get("national_id") or _age(birth_date_of(guardian.national_id), today) < 18:
-        raise _invalid_body("guardian", "the guardian must be an adult other than the resident", "guardian_invalid")
+    if (
+        guardian.national_id == doc.get("national_id")
+        or _age(birth_date_of(guardian.national_id), today) < 18
+    ):
+        raise _invalid_body(
+            "guardian", "the guardian must be an adult other than the resident", "guardian_invalid"
+        )
 
 
 async def record(

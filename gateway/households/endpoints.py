@@ -53,7 +53,9 @@ def only_the_consenting_member(shown: dict[str, Any], resident_id: str) -> dict[
     Their ids and names would let an agent record consents for them and read them in turn (PIPL Art. 14).
     """
     members = [
-        m if m.get("resident_id") == resident_id else {"relation": m.get("relation"), "status": m.get("status")}
+        m
+        if m.get("resident_id") == resident_id
+        else {"relation": m.get("relation"), "status": m.get("status")}
         for m in shown.get("members", ())
     ]
     head = shown.get("head_resident_id")

@@ -72,7 +72,7 @@ def test_secret_clients_fetch_use_introspect_and_revoke(
 
 
 class ShortLivedJWT(PrivateKeyJWT):  # type: ignore[misc]
-    """Authlib signs assertions valid for an hour; the gateway takes at most 5 minutes (as the guide shows)."""
+    """Authlib signs assertions valid for an hour; the gateway takes at most 5 minutes (see the guide)."""
 
     def sign(self, auth: Any, token_endpoint: str) -> Any:
         """Sign an assertion that expires two minutes after it is made."""

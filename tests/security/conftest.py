@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from connectors.demo.ids import check_char
 from gateway.app import create_app
 from gateway.auth.clients import create_client
-from connectors.demo.ids import check_char
 from schemas.codes import Tag
 from tests.auth.helpers import auth_settings
 from tests.support import factories
@@ -127,7 +127,10 @@ def _people(engine: Engine) -> Residents:
         household_id="H1",
     )
     d = factories.add_resident(
-        engine, region_code=OTHER_VILLAGE, name="张三", national_id="51159919600101003" + check_char("51159919600101003")
+        engine,
+        region_code=OTHER_VILLAGE,
+        name="张三",
+        national_id="51159919600101003" + check_char("51159919600101003"),
     )
     factories.add_household(engine, hid="H1", household_no="0001", region_code=VILLAGE, head=a.id)
     assert a.national_id and kid.national_id and d.national_id
@@ -145,8 +148,13 @@ def world_factory(sqlite_url: str, tmp_path: Path) -> Iterator[Callable[..., Wor
     secrets: dict[str, str] = {}
     for cid, (dept, region, scopes) in CLIENTS.items():
         _, secret = create_client(
-            engine, name=cid, department=dept, subsystem="security-tests", scopes=scopes,
-            region_code=region, client_id=cid,
+            engine,
+            name=cid,
+            department=dept,
+            subsystem="security-tests",
+            scopes=scopes,
+            region_code=region,
+            client_id=cid,
         )
         assert secret is not None
         secrets[cid] = secret

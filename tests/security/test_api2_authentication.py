@@ -95,7 +95,11 @@ def _keyed(w: World) -> tuple[str, RSAKey]:
 
 
 def _assert(w: World, assertion: str, client_id: str | None = None) -> Any:
-    data = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    data = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion,
+    }
     if client_id:
         data["client_id"] = client_id
     return w.tc.post("/oauth/token", data=data)

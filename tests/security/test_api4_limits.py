@@ -27,7 +27,9 @@ def _problem(r: object, status: int, slug: str) -> None:
 
 def test_an_unauthenticated_oversized_body_is_413_before_auth(world: World) -> None:
     """150 MB used to be read whole into memory: now refused at the declared length, before auth."""
-    r = world.tc.post(LOOKUP, content=b"{" + b" " * (2 * MIB) + b"}", headers={"Content-Type": "application/json"})
+    r = world.tc.post(
+        LOOKUP, content=b"{" + b" " * (2 * MIB) + b"}", headers={"Content-Type": "application/json"}
+    )
     _problem(r, 413, "payload-too-large")
 
 
@@ -41,13 +43,19 @@ def test_an_oversized_chunked_body_is_413_while_reading(world: World) -> None:
             sent += 64 * 1024
             yield b" " * (64 * 1024)
 
-    r = world.tc.post(LOOKUP, content=chunks(), headers={**world.headers("civil-affairs"), "Content-Type": "application/json"})
+    r = world.tc.post(
+        LOOKUP,
+        content=chunks(),
+        headers={**world.headers("civil-affairs"), "Content-Type": "application/json"},
+    )
     _problem(r, 413, "payload-too-large")
 
 
 def test_a_body_within_the_limit_still_works(world: World) -> None:
     """An honest lookup passes the edge untouched."""
-    r = world.tc.post(LOOKUP, json={"national_id": world.people.a_nid}, headers=world.headers("civil-affairs"))
+    r = world.tc.post(
+        LOOKUP, json={"national_id": world.people.a_nid}, headers=world.headers("civil-affairs")
+    )
     assert r.status_code == 200, r.text
 
 

@@ -39,12 +39,19 @@ def _error_types(r: httpx.Response) -> set[str]:
 def test_consent_periods_are_bounded(world: World) -> None:
     """1900-01-01 to 9999-12-31 used to be accepted: a consent for ever, back-dated a century."""
     p, today = world.people, today_cn()
-    assert "date_too_early" in _error_types(_consent(world, p.a, valid_from="1900-01-01", valid_until="9999-12-31"))
+    assert "date_too_early" in _error_types(
+        _consent(world, p.a, valid_from="1900-01-01", valid_until="9999-12-31")
+    )
     too_long = _consent(world, p.a, valid_until=str(today + dt.timedelta(days=400)))
     assert "period_too_long" in _error_types(too_long)
     back = str(today - dt.timedelta(days=10))
     assert "date_too_early" in _error_types(_consent(world, p.a, valid_from=back))
-    ok = _consent(world, p.a, valid_from=str(today - dt.timedelta(days=2)), valid_until=str(today + dt.timedelta(days=300)))
+    ok = _consent(
+        world,
+        p.a,
+        valid_from=str(today - dt.timedelta(days=2)),
+        valid_until=str(today + dt.timedelta(days=300)),
+    )
     assert ok.status_code == 201, ok.text
 
 
@@ -82,7 +89,11 @@ def test_unknown_and_out_of_village_ids_answer_the_same(world: World) -> None:
 
     outside, unknown = answer(resident_id=p.d), answer(resident_id="R99999999999")
     assert outside == unknown and outside[0] == 404
-    assert answer(national_id=p.d_nid, resident_id=None) == answer(national_id=unknown_nid, resident_id=None) == outside
+    assert (
+        answer(national_id=p.d_nid, resident_id=None)
+        == answer(national_id=unknown_nid, resident_id=None)
+        == outside
+    )
 
 
 def test_a_consent_reaches_its_resident_not_the_household(world: World) -> None:
@@ -97,6 +108,10 @@ def test_a_consent_reaches_its_resident_not_the_household(world: World) -> None:
     others = [m for m in members if m.get("resident_id") != p.b]
     assert len(others) == 2
     for m in others:
-        assert set(m) <= {"relation", "status", "resident_id", "name"} and not m.get("resident_id") and not m.get("name")
+        assert (
+            set(m) <= {"relation", "status", "resident_id", "name"}
+            and not m.get("resident_id")
+            and not m.get("name")
+        )
     assert r.json()["head_resident_id"] is None  # the head is a, not the consenting b
     assert world.tc.get(f"/v1/residents/{p.a}", headers=headers).status_code == 404

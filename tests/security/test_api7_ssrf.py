@@ -1,4 +1,4 @@
-"""API7:2023 Server-side request forgery: webhook targets normalised, resolved once, internal addresses refused."""
+"""API7:2023 Server-side request forgery: webhook targets normalised, resolved once, internal ones refused."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ ALLOWED = "https://hr.county.example/hooks/"
 
 def _subscribe(w: World, url: str) -> httpx.Response:
     return w.tc.post(
-        "/v1/subscriptions", json={"events": ["resident.deceased"], "url": url}, headers=w.headers("civil-affairs")
+        "/v1/subscriptions",
+        json={"events": ["resident.deceased"], "url": url},
+        headers=w.headers("civil-affairs"),
     )
 
 
@@ -79,7 +81,8 @@ def test_a_name_resolving_to_an_internal_address_is_refused(receiver: Receiver) 
 
 
 @pytest.mark.parametrize(
-    "address", ["169.254.169.254", "100.100.100.200", "10.0.0.7", "192.168.1.1", "::1", "fe80::1", "::ffff:127.0.0.1"]
+    "address",
+    ["169.254.169.254", "100.100.100.200", "10.0.0.7", "192.168.1.1", "::1", "fe80::1", "::ffff:127.0.0.1"],
 )
 def test_an_allowed_name_pointing_inside_is_refused(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
     """The allowed name is re-pointed (DNS) at the metadata service or the county LAN: refused."""
@@ -97,7 +100,10 @@ def test_an_allowed_name_pointing_inside_is_refused(monkeypatch: pytest.MonkeyPa
 def _resolve_to(monkeypatch: pytest.MonkeyPatch, *addresses: str) -> None:
     async def fake(self: object, host: str, port: int, **_: object) -> list[tuple[object, ...]]:
         assert host == "hr.county.example"
-        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in addresses
+        ]
 
     monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "getaddrinfo", fake)
 
