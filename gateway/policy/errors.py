@@ -40,3 +40,9 @@ class SharingRequestInvalid(GatewayError):
     """A sharing request cannot be made as asked."""
 
     status, slug, title = 422, "sharing-request-invalid", "Sharing request not acceptable"
+
+
+class FilterNotAllowed(Forbidden):
+    """A list was filtered on a field the caller may not read: the filter would reveal the field."""
+
+    slug, title = "filter-not-allowed", "Filter on a field you may not read"

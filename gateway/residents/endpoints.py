@@ -15,6 +15,7 @@ from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import ResidentsAccess
+from gateway.policy.errors import FilterNotAllowed
 from gateway.residents import repository
 from schemas.citizen_id import CitizenId
 from schemas.codes import ResidentStatus, Tag
@@ -69,6 +70,7 @@ async def list_residents(
 ) -> Response:
     """List residents in a stable order; follow `next` until it is null."""
     key = decode_cursor(cursor, arity=1)
+    _filters_readable(access, household=household, tag=tag, status=status)
     flt = repository.ResidentFilter(
         region=region,
         tag=tag,
@@ -80,6 +82,21 @@ async def list_residents(
     ids, docs, last = await repository.list_docs(db, flt, after=key[0] if key else None, limit=limit)
     await access.disclose("resident", ids)
     return _json(page_body(access.project_page(docs), next_cursor=encode_cursor([last]) if last else None))
+
+
+# A filter reveals the field it tests (who is in household H1, who is tagged 低保): same grant as reading it.
+_FILTERED_FIELD = {"household": "household_id", "tag": "tags", "status": "status"}
+
+
+def _filters_readable(access: ResidentsAccess, **used: object) -> None:
+    """Refuse a filter on a field the caller's grants do not show in clear."""
+    decision = access.decision
+    if not access.state.enabled or decision.passthrough:
+        return
+    hidden = [name for name, value in used.items() if value is not None]
+    hidden = [name for name in hidden if _FILTERED_FIELD[name] not in decision.fields_disclosed]
+    if hidden:
+        raise FilterNotAllowed(f"your grants do not show the field behind: {', '.join(hidden)}")
 
 
 @router.get(

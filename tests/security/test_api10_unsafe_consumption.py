@@ -1,4 +1,4 @@
-"""API10:2023 Unsafe consumption of APIs: what department systems push is bounded and must identify someone."""
+"""API10:2023 Unsafe consumption of APIs: what department systems push is bounded and names someone."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ def test_an_oversized_field_is_quarantined_not_served(world: World) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["quarantined_by_reason"] == {"invalid_record": 1}
     with world.engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM resident WHERE doc LIKE '%王王王王王王%'")).scalar_one() == 0
+        assert (
+            conn.execute(text("SELECT count(*) FROM resident WHERE doc LIKE '%王王王王王王%'")).scalar_one()
+            == 0
+        )
 
 
 def test_a_person_with_an_id_or_a_name_and_village_is_still_taken(world: World) -> None:

@@ -154,3 +154,19 @@ def test_unknown_client_and_wrong_secret_look_the_same(world: World, monkeypatch
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.json() == wrong.json()
     assert verified == ["guess-1", "guess-2"]  # the same argon2 work for both
+
+
+def test_forged_tokens_are_refused(world: World) -> None:
+    """alg none, a token signed by another key and a tampered payload are all 401 invalid-token."""
+    import base64
+    import json
+
+    real = world.token("hr")
+    head, body, sig = real.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    claims["scope"] = "admin:clients audit:read"
+    forged_body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    none_head = base64.urlsafe_b64encode(b'{"alg":"none","typ":"at+jwt"}').rstrip(b"=").decode()
+    for token in (f"{head}.{forged_body}.{sig}", f"{none_head}.{forged_body}.", real[:-4] + "AAAA"):
+        r = world.tc.get("/v1/admin/clients", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401 and r.json()["type"] == "/problems/invalid-token"

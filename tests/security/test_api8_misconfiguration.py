@@ -143,3 +143,43 @@ def test_every_problem_type_url_answers(world: World) -> None:
         assert r.status_code == 200, (cls.type_uri(), r.status_code)
         body = r.json()
         assert body["status"] == cls.status and body["title"] == cls.title
+
+
+SQL = ["' OR '1'='1", "1; DROP TABLE resident; --", '" OR ""="', "%' --", "\\'; SELECT 1; --"]
+
+
+def test_sql_metacharacters_in_every_parameter_are_inert(world: World) -> None:
+    """Every query and path parameter is bound, never spliced: metacharacters give 4xx or no rows."""
+    h = world.headers("civil-affairs")
+    wrong = []
+    for value in SQL:
+        for path, params in (
+            ("/v1/residents", {"region": value}),
+            ("/v1/residents", {"household": value[:16]}),
+            ("/v1/residents", {"status": value}),
+            ("/v1/residents", {"tag": value}),
+            ("/v1/residents", {"updated_since": value}),
+            ("/v1/notices", {"for_resident": value[:16]}),
+            (f"/v1/residents/{value}", {}),
+            (f"/v1/households/{value}", {}),
+        ):
+            r = world.tc.get(path, params=params, headers=h)
+            leaked = r.status_code == 200 and r.json().get("items")
+            if r.status_code >= 500 or leaked:
+                wrong.append((path, params, r.status_code))
+        r = world.tc.post("/v1/residents:lookup", json={"national_id": value}, headers=h)
+        if r.status_code != 422:
+            wrong.append(("lookup", value, r.status_code))
+    assert not wrong
+    with world.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM resident").scalar_one() == 4
+
+
+def test_the_console_escapes_what_callers_put_in_the_log(world: World) -> None:
+    """A path holding a script is logged as sent and shown escaped in the auditor console (stored XSS)."""
+    evil = "/v1/residents/%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+    world.tc.get(evil, headers=world.headers("civil-affairs"))
+    world.tc.post("/audit/login", data={"client_id": "auditor", "client_secret": world.secrets["auditor"]})
+    page = world.tc.get("/audit/")
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text
