@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from connectors.demo.ids import check_char
 from gateway.app import create_app
 from gateway.auth.clients import create_client
+from gateway.auth.keys import ensure_signing_key
+from gateway.db import make_sync_engine
 from schemas.codes import Tag
 from tests.auth.helpers import auth_settings
 from tests.support import factories
@@ -137,12 +141,24 @@ def _people(engine: Engine) -> Residents:
     return Residents(a.id, b.id, kid.id, d.id, a.national_id, kid.national_id, d.national_id)
 
 
-@pytest.fixture
-def world_factory(sqlite_url: str, tmp_path: Path) -> Iterator[Callable[..., World]]:
-    """Return a maker of a started app with the suite's clients (settings may be overridden)."""
-    from gateway.db import make_sync_engine
+@dataclass(frozen=True)
+class _Template:
+    """A store holding the county, the residents, the clients and a signing key, made once a session."""
 
-    engine = make_sync_engine(sqlite_url)
+    path: Path
+    people: Residents
+    secrets: dict[str, str]
+    kek: str
+    audit_key: Path
+
+
+@pytest.fixture(scope="session")
+def _security_template(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> _Template:
+    """Build the suite's store once: argon2 hashing and key generation are the slow parts of a test."""
+    base = tmp_path_factory.mktemp("security-template")
+    path = base / "security.db"
+    shutil.copyfile(_sqlite_template, path)
+    engine = make_sync_engine(f"sqlite:///{path}")
     factories.county(engine)
     people = _people(engine)
     secrets: dict[str, str] = {}
@@ -158,13 +174,30 @@ def world_factory(sqlite_url: str, tmp_path: Path) -> Iterator[Callable[..., Wor
         )
         assert secret is not None
         secrets[cid] = secret
+    kek = Fernet.generate_key().decode()
+    ensure_signing_key(engine, auth_settings(f"sqlite:///{path}", key_encryption_key=kek))
+    with engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+    return _Template(path, people, secrets, kek, _audit_key(base / "audit-key.pem"))
+
+
+@pytest.fixture
+def world_factory(_security_template: _Template, tmp_path: Path) -> Iterator[Callable[..., World]]:
+    """Return a maker of a started app with the suite's clients (settings may be overridden)."""
+    db = tmp_path / "gateway.db"
+    shutil.copyfile(_security_template.path, db)
+    sqlite_url = f"sqlite:///{db}"
+    engine = make_sync_engine(sqlite_url)
+    people, secrets = _security_template.people, dict(_security_template.secrets)
     clients: list[TestClient] = []
 
     def make(**extra: object) -> World:
         settings = auth_settings(
             sqlite_url,
+            key_encryption_key=_security_template.kek,
             auth_refresh_seconds=0.2,
-            audit_key_file=_audit_key(tmp_path / f"audit-key-{len(clients)}.pem"),
+            audit_key_file=_security_template.audit_key,
             webhook_allowed_urls=["https://hr.county.example/hooks/"],
             **extra,
         )

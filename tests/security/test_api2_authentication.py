@@ -127,15 +127,13 @@ def test_an_assertion_naming_a_secret_client_is_401_not_500(world: World) -> Non
     assert r.status_code in (400, 401) and r.json()["error"] in ("invalid_client", "invalid_request"), r.text
 
 
-@pytest.mark.parametrize(
-    "assertion",
-    ["", "x", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJocit9.", "e30.e30.e30", "é" * 50],
-)
-def test_malformed_assertions_are_400_or_401(world: World, assertion: str) -> None:
+def test_malformed_assertions_are_400_or_401(world: World) -> None:
     """Garbage where a JWT should be is the client's error, never the server's."""
-    for cid in (None, "keyed", "hr", "nobody"):
-        r = _assert(world, assertion, cid)
-        assert r.status_code in (400, 401), (assertion, cid, r.status_code, r.text)
+    _keyed(world)
+    for assertion in ("", "x", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJocit9.", "e30.e30.e30", "é" * 50):
+        for cid in (None, "keyed", "hr", "nobody"):
+            r = _assert(world, assertion, cid)
+            assert r.status_code in (400, 401), (assertion, cid, r.status_code, r.text)
 
 
 def test_unknown_client_and_wrong_secret_look_the_same(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,25 +27,27 @@ def _subscribe(w: World, url: str) -> httpx.Response:
     )
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "https://hr.county.example/hooks/../admin",
-        "https://hr.county.example/hooks/%2e%2e/admin",
-        "https://hr.county.example/hooks/%2E%2E/%2e%2e/admin",
-        "https://hr.county.example/hooks/..%2fadmin",
-        "https://hr.county.example/hooks/./../admin",
-        "https://hr.county.example/hooks\\..\\admin",
-        "https://user:pw@hr.county.example/hooks/x",
-        "https://hr.county.example@evil.example/hooks/x",
-        "https://hr.county.example:8443/hooks/x",
-    ],
+TRICKY = (
+    "https://hr.county.example/hooks/../admin",
+    "https://hr.county.example/hooks/%2e%2e/admin",
+    "https://hr.county.example/hooks/%2E%2E/%2e%2e/admin",
+    "https://hr.county.example/hooks/..%2fadmin",
+    "https://hr.county.example/hooks/./../admin",
+    "https://hr.county.example/hooks\\..\\admin",
+    "https://user:pw@hr.county.example/hooks/x",
+    "https://hr.county.example@evil.example/hooks/x",
+    "https://hr.county.example:8443/hooks/x",
 )
-def test_tricky_urls_do_not_pass_the_allow_list(world: World, url: str) -> None:
+
+
+def test_tricky_urls_do_not_pass_the_allow_list(world: World) -> None:
     """`…/hooks/../admin` used to pass the prefix check and the worker then posted to /admin."""
-    r = _subscribe(world, url)
-    assert r.status_code == 422, (url, r.status_code, r.text)
-    assert r.json()["type"].endswith("/webhook-target-not-allowed")
+    passed = []
+    for url in TRICKY:
+        r = _subscribe(world, url)
+        if r.status_code != 422 or not r.json()["type"].endswith("/webhook-target-not-allowed"):
+            passed.append((url, r.status_code))
+    assert not passed
 
 
 def test_the_normalised_url_is_what_is_stored(world: World) -> None:
