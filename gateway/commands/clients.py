@@ -143,3 +143,15 @@ def rotate_secret(client_id: str, as_json: bool = JSON_OPT) -> None:
             _fail(str(exc))
             return
     _show(record, as_json=as_json, secret=secret)
+
+
+@app.command("revoke-tokens")
+def revoke_tokens(client_id: str, as_json: bool = JSON_OPT) -> None:
+    """Revoke every token a client holds now (its key or secret leaked); it may ask for new ones."""
+    with _engine() as engine:
+        try:
+            record = clients.revoke_tokens(engine, client_id)
+        except RegistryError as exc:
+            _fail(str(exc))
+            return
+    _show(record, as_json=as_json)

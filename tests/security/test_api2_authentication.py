@@ -168,3 +168,12 @@ def test_forged_tokens_are_refused(world: World) -> None:
     for token in (f"{head}.{forged_body}.{sig}", f"{none_head}.{forged_body}.", real[:-4] + "AAAA"):
         r = world.tc.get("/v1/admin/clients", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401 and r.json()["type"] == "/problems/invalid-token"
+
+
+def test_revoking_a_compromised_clients_tokens(world: World) -> None:
+    """`gateway clients revoke-tokens` (a leaked key): every token held now dies, new ones work."""
+    old = world.token("hr")
+    assert _works(world, old) == 200
+    clients.revoke_tokens(world.engine, "hr")
+    _refused_soon(world, old)
+    assert _works(world, world.token("hr", fresh=True)) == 200
