@@ -12,9 +12,10 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 
-# Installs exactly the pinned versions (constraints.txt); bounds live in pyproject.toml.
+# Installs exactly the pinned versions (constraints.txt); bounds live in pyproject.toml. setuptools'
+# notice about editable installs is informational (our packages are the checkout's folders by design).
 $(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
-	$(BIN)/pip install -q -c $(CONSTRAINTS) -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install -q -c $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

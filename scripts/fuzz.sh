@@ -88,7 +88,7 @@ trap stop_server EXIT
 trap 'exit 130' INT TERM
 
 echo "fuzz: starting the demo gateway on $BASE (log: $FUZZ_DIR/server.log)"
-# The demo execs `gateway serve` in the same process, so SERVER_PID is the server.
+# SERVER_PID is the demo; it stops its `gateway serve` on SIGTERM, and the server dies with it on SIGKILL.
 env GATEWAY_POLICY_DIR="$FUZZ_DIR/policy" GATEWAY_TOKEN_TTL_SECONDS=$((FUZZ_SECONDS + 600 < 86400 ? FUZZ_SECONDS + 600 : 86400)) \
     "$PY" -m gateway.demo --residents "$FUZZ_RESIDENTS" --root "$FUZZ_DIR/demo" --port "$PORT" \
     >"$FUZZ_DIR/server.log" 2>&1 &

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install the system packages the test suite drives for real: Debian's chromium (browser tests)
-# and PostgreSQL 15 (the production store). As root with apt-get we install what is missing;
+# Install the system packages the test suite drives for real: Debian's chromium (browser tests) with
+# CJK fonts (chromium comes without them under --no-install-recommends, and Chinese pages would show
+# boxes), and PostgreSQL 15 (the production store). As root with apt-get we install what is missing;
 # elsewhere we say what is missing and the tests that need it skip (under CI=true they fail).
 set -u
 need=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

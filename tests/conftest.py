@@ -17,7 +17,44 @@ from tests.support.pgcluster import PgCluster, find_pg_bin
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO = Path(__file__).resolve().parents[1]
-SHARED = (REPO / ".." / "shared").resolve()
+SAMPLES = REPO / "tests" / "fixtures" / "samples"
+_VAR_BEFORE = pytest.StashKey[set[str]]()
+
+
+def _checkout_var() -> set[str]:
+    # var/demo is left out: a `make demo` running beside the tests may write there meanwhile.
+    var = REPO / "var"
+    if not var.is_dir():
+        return set()
+    return {str(p.relative_to(REPO)) for p in var.rglob("*") if p.relative_to(var).parts[0] != "demo"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the suite's generated keys out of the checkout; note what var/ holds before it runs."""
+    import tempfile
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    # Apps built without an audit key would create ./var/audit-key.pem in the checkout.
+    keys = Path(tempfile.mkdtemp(prefix="xiangzhi-test-keys-"))
+    if "GATEWAY_AUDIT_KEY_FILE" not in os.environ:
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (keys / "audit-key.pem").write_bytes(pem)
+        (keys / "audit-key.pem").chmod(0o600)
+        os.environ["GATEWAY_AUDIT_KEY_FILE"] = str(keys / "audit-key.pem")
+    os.environ.setdefault("GATEWAY_KEY_ENCRYPTION_KEY_FILE", str(keys / "key-encryption.key"))
+    config.stash[_VAR_BEFORE] = _checkout_var()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when the tests wrote into the checkout's var/ (a newcomer's tree stays clean)."""
+    new = _checkout_var() - session.config.stash.get(_VAR_BEFORE, set())
+    if new:
+        print(f"\nthe tests wrote into the checkout: {sorted(new)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def skip_or_fail(reason: str) -> None:
@@ -28,12 +65,9 @@ def skip_or_fail(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_samples() -> Path:
-    """Return ../shared/sources/samples, or skip (fail in CI) when it is absent."""
-    path = SHARED / "sources" / "samples"
-    if not path.is_dir():
-        skip_or_fail(f"{path} is absent: the department samples live beside the repository")
-    return path
+def samples() -> Path:
+    """Return the department samples kept in the repository (tests/fixtures/samples, docs/sources.md)."""
+    return SAMPLES
 
 
 @pytest.fixture(scope="session")

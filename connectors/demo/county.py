@@ -1,4 +1,4 @@
-"""Generate a synthetic 示范县 of any size in the four departments' own formats (see SOURCES.md)."""
+"""Generate a synthetic 示范县 of any size in the four departments' own formats (see docs/sources.md)."""
 
 from __future__ import annotations
 

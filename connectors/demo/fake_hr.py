@@ -1,4 +1,4 @@
-"""A fake HR API server speaking the SOURCES.md protocol over a generated county, with injectable faults.
+"""A fake HR API speaking the protocol of docs/sources.md over a generated county, with injectable faults.
 
 Use in tests::
 
@@ -396,7 +396,7 @@ class FakeHrServer:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve a county's HR data on 127.0.0.1 until interrupted."""
-    parser = argparse.ArgumentParser(description="Fake HR API (SOURCES.md §2a) on 127.0.0.1.")
+    parser = argparse.ArgumentParser(description="Fake HR API (docs/sources.md, the HR API) on 127.0.0.1.")
     parser.add_argument("--data", type=Path, required=True, help="county dir, hr_api dir or sample dir")
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     parser.add_argument("--api-key", default="demo-key")

@@ -17,6 +17,10 @@ COUNTY = ("511599000000", "示范县")
 COUNTY_PREFIX = "511599"
 MAX_TOWNSHIPS = 200  # 100-199 镇 and 200-299 乡
 MAX_VILLAGES_PER_TOWNSHIP = 200  # one 社区 001 plus 村 201-399
+# The first townships keep fixed names, and the first its namesake 村 (201), as in tests/fixtures/samples:
+# the demo clients, policies and guides name them (qingshan-township is 青山镇, 511599100201 青山村).
+ANCHORS = ("青山", "龙头", "白云")
+ANCHOR_VILLAGE = "青山村"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +95,11 @@ def build_gazetteer(residents: int, *, rng: random.Random) -> Gazetteer:
     n_towns = min(MAX_TOWNSHIPS, max(3, math.ceil(n_villages / 15)))
     if n_villages > n_towns * MAX_VILLAGES_PER_TOWNSHIP:
         raise ValueError(f"county too large for the region-code scheme: {residents} residents")
-    stems = iter(_stems(rng))
+    stems = iter([s for s in _stems(rng) if s not in ANCHORS])
     n_zhen = max(2, round(n_towns * 0.6)) if n_towns > 2 else n_towns
     townships: list[Township] = []
     for i in range(n_towns):
-        stem = next(stems)
+        stem = ANCHORS[i] if i < len(ANCHORS) else next(stems)
         if i < n_zhen:
             townships.append(Township(f"{COUNTY_PREFIX}{100 + i:03d}000", f"{stem}镇"))
         else:
@@ -111,7 +115,10 @@ def build_gazetteer(residents: int, *, rng: random.Random) -> Gazetteer:
                 villages.append(Village(f"{prefix}001", f"{town.name[:-1]}社区", town))
                 weights.append(1.5 + rng.random() * 1.5)
                 continue
-            villages.append(Village(f"{prefix}{next_cun:03d}", f"{next(stems)}村", town))
+            anchored = next_cun == 201 and f"{town.name[:-1]}村" == ANCHOR_VILLAGE
+            villages.append(
+                Village(f"{prefix}{next_cun:03d}", ANCHOR_VILLAGE if anchored else f"{next(stems)}村", town)
+            )
             weights.append(0.5 + rng.random())
             next_cun += 1
     villages = _add_duplicates(villages, n_villages=n_villages, rng=rng)
@@ -126,23 +133,27 @@ def build_gazetteer(residents: int, *, rng: random.Random) -> Gazetteer:
 def _add_duplicates(villages: list[Village], *, n_villages: int, rng: random.Random) -> list[Village]:
     """Rename a few 村 so that their names also occur in another township."""
     pairs = max(2, min(2 + n_villages // 200, n_villages // 6))
-    cun = [i for i, v in enumerate(villages) if v.name.endswith("村")]
+    cun = [i for i, v in enumerate(villages) if v.name.endswith("村") and v.name != ANCHOR_VILLAGE]
     by_town: dict[str, list[int]] = {}
     for i in cun:
         by_town.setdefault(villages[i].township.code, []).append(i)
     towns = sorted(by_town)
     out = list(villages)
     used: set[int] = set()
-    for k in range(pairs):
+    made = 0
+    for k in range(3 * pairs):  # a township whose villages are all taken is passed over
+        if made == pairs:
+            break
         a_town, b_town = towns[(2 * k) % len(towns)], towns[(2 * k + 1) % len(towns)]
         if a_town == b_town:
             break
         a_choices = [i for i in by_town[a_town] if i not in used]
         b_choices = [i for i in by_town[b_town] if i not in used]
         if not a_choices or not b_choices:
-            break
+            continue
         a = a_choices[int(rng.random() * len(a_choices))]
         b = b_choices[int(rng.random() * len(b_choices))]
         used.update((a, b))
         out[b] = Village(out[b].code, out[a].name, out[b].township)
+        made += 1
     return out

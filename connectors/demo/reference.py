@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-# GB/T 3304 ethnicity codes, as delivered in samples/ethnicity.csv (copied: product code never reads shared/).
+# GB/T 3304 ethnicity codes, as in tests/fixtures/samples/ethnicity.csv (a test holds the two equal).
 ETHNICITY_ROWS: tuple[tuple[str, str], ...] = tuple(
     (code, name)
     for code, name in (

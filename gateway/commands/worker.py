@@ -8,6 +8,7 @@ import signal
 
 import typer
 
+from gateway.auth.keys import KeyConfigError
 from gateway.commands.serve import check_migrated
 from gateway.settings import get_settings
 from gateway.subscriptions.worker import PassReport, serve
@@ -28,7 +29,11 @@ def worker(
 ) -> None:
     """Deliver webhook subscriptions until stopped (SIGTERM ends after the current pass)."""
     check_migrated(get_settings().database_url)
-    report = asyncio.run(_run(once=once))
+    try:
+        report = asyncio.run(_run(once=once))
+    except KeyConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(
         f"queued {report.queued}, delivered {report.delivered}, failed {report.failed} (will retry), "
         f"dead {report.dead}"

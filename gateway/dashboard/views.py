@@ -39,8 +39,10 @@ _env = Environment(
 )
 _env.globals.update(
     bar_chart=bar_chart,
-    count_rows=lambda table: [(r.name or r.code, r.count) for r in table.rows],
-    share_rows=lambda table, field: [(r.name or r.code, getattr(r, field)) for r in table.rows],
+    count_rows=lambda table, labels: [(labels.get(r.code, r.name or r.code), r.count) for r in table.rows],
+    share_rows=lambda table, field, labels: [
+        (labels.get(r.code, r.name or r.code), getattr(r, field)) for r in table.rows
+    ],
     pairs=lambda labels, values: list(zip(labels, values, strict=True)),
 )
 _CSS = (HERE / "static" / "dashboard.css").read_bytes()
@@ -99,19 +101,22 @@ async def dashboard(
         return _page("signin.html", status=403, error="该客户端没有统计数据权限(statistics:read)。")
     root = principal.region_code
     chosen = region or root
-    options = await repository.regions_within(db, root)
+    # Names, not codes: the caller's region in the header, and villages that share a name with their
+    # township (two 水林村 in one county are told apart).
+    labels = await repository.village_labels(db, root)
+    options = [(c, labels.get(c, n), lv) for c, n, lv in await repository.regions_within(db, root)]
+    page: dict[str, Any] = {"principal": principal, "options": options, "level": level, "labels": labels,
+            "root_name": await repository.region_name(db, root) if root else None}  # fmt: skip
     if chosen is None:
-        return _page("dashboard.html", principal=principal, report=None, options=options, level=level)
+        return _page("dashboard.html", report=None, **page)
     if root is not None and not in_subtree(chosen, root):
-        return _page("dashboard.html", status=403, principal=principal, report=None, options=options,
-                     level=level, error="所选区域不在您的管辖范围内。")  # fmt: skip
+        return _page("dashboard.html", status=403, report=None, error="所选区域不在您的管辖范围内。", **page)
     try:
         report = await build_report(db, region=chosen, level=level, min_cell=settings.stats_min_cell)
     except GatewayError as exc:
-        return _page("dashboard.html", status=exc.status, principal=principal, report=None,
-                     options=options, level=level, error=exc.detail)  # fmt: skip
+        return _page("dashboard.html", status=exc.status, report=None, error=exc.detail, **page)
     record_of_scope(request.scope).disclose("statistics", [])
-    return _page("dashboard.html", principal=principal, report=report, options=options, level=level)
+    return _page("dashboard.html", report=report, **page)
 
 
 @router.post("/signin")

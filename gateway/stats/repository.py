@@ -222,3 +222,18 @@ async def regions_within(db: ReadStore, root: str | None) -> list[tuple[str, str
             or_(G.code == root, G.level == "township", G.level == "village"),
         )
     return [(c, n, lv) for c, n, lv in await db.fetch_all(stmt.order_by(G.code))]
+
+
+async def village_labels(db: ReadStore, root: str | None) -> dict[str, str]:
+    """Return "name(township)" for the villages inside root whose name another village shares."""
+    region = RegionRow.__table__  # type: ignore[attr-defined]
+    town = region.alias("town")
+    twins = select(G.name).where(G.level == "village").group_by(G.name).having(func.count() > 1)
+    stmt = (
+        select(G.code, G.name, town.c.name)
+        .join(town, town.c.code == G.parent_code)
+        .where(G.level == "village", G.name.in_(twins))
+    )
+    if root is not None:
+        stmt = stmt.where(Scope(region=root, level="village").within(G.code))
+    return {code: f"{name}({township})" for code, name, township in await db.fetch_all(stmt)}

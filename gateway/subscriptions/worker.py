@@ -19,12 +19,12 @@ from typing import Any
 
 import httpx
 import orjson
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.audit.events import AuditEvent
 from gateway.audit.sequencer import Sequencer, open_sequencer
-from gateway.auth.keys import key_encryption
+from gateway.auth.keys import KeyConfigError, key_encryption
 from gateway.auth.scopes import parse_scopes
 from gateway.changes.service import read_visible
 from gateway.changes.visibility import Viewer, decide_all
@@ -171,7 +171,14 @@ class Worker:
     async def _deliver(self, row: Row, target: Row, *, report: PassReport, now: dt.datetime) -> AuditEvent:
         msg_id, _sid, body, attempts, event, record_id, _due = row
         _tid, url, secret_enc, client_id, purpose, department = target
-        secret = self.fernet.decrypt(secret_enc.encode()).decode()
+        try:
+            secret = self.fernet.decrypt(secret_enc.encode()).decode()
+        except InvalidToken as exc:
+            # Every later message would fail the same way: stop, and say which setting is wrong.
+            raise KeyConfigError(
+                "cannot decrypt the webhook secrets: GATEWAY_KEY_ENCRYPTION_KEY is not the key "
+                "the API that created the subscriptions uses"
+            ) from exc
         raw = body.encode()
         stamp = int(dt.datetime.now(dt.UTC).timestamp())
         status: int | None = None
@@ -266,6 +273,8 @@ async def serve(settings: Settings, *, once: bool, stop: asyncio.Event | None = 
         while not stop.is_set():
             try:
                 report = await worker.run_once()
+            except KeyConfigError:
+                raise  # no later pass can succeed with the wrong key
             except Exception:  # a store hiccup or a bug: log it, keep the worker alive for the next pass
                 if once:
                     raise

@@ -13,7 +13,7 @@ from tests.audit.support import make_key
 from tests.auth.helpers import ALL_READ_SCOPES, auth_settings, register
 from tests.conftest import skip_or_fail
 from tests.support import factories
-from tests.support.browser import chromium_available, offline_page
+from tests.support.browser import assert_renders_chinese, chromium_available, offline_page
 from tests.support.live import LiveServer
 
 
@@ -55,6 +55,7 @@ def test_console_end_to_end(sqlite_url: str, tmp_path: Path) -> None:
             page.click("#login")  # type: ignore[attr-defined]
             page.wait_for_selector("#events")  # type: ignore[attr-defined]
             assert "通过" in page.inner_text("#cp-result")  # type: ignore[attr-defined]
+            assert_renders_chinese(page)
             assert page.locator("svg.chart").count() == 1  # type: ignore[attr-defined]
             cookies = page.context.cookies()  # type: ignore[attr-defined]
             session = next(c for c in cookies if c["name"] == "xz_audit")

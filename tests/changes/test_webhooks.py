@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -342,3 +343,37 @@ def test_a_prefix_withdrawn_by_the_operator_is_never_called_again(
     assert run_pass(withdrawn).dead == 1 and receiver.received == []
     (letter,) = tc.get(f"/v1/subscriptions/{sid}/dead-letters", headers=hr).json()["items"]
     assert "allow-list" in letter["last_error"] and letter["last_status"] is None
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_worker_with_another_key_encryption_key_says_so_and_stops(
+    tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
+) -> None:
+    """A worker that cannot decrypt the webhook secrets prints one line and exits non-zero, not a loop."""
+    sync(store_engine, civil)
+    hr = api_client(
+        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
+    )
+    subscribe(tc, hr, f"{receiver.url}/hooks/hr", receiver)
+    civil.person("A", make_id("19400101", 1), hh="H1", status="2")
+    sync(store_engine, civil)
+    env = {
+        **os.environ,
+        "GATEWAY_DATABASE_URL": settings.database_url,
+        "GATEWAY_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),  # not the API's key
+        "GATEWAY_WEBHOOK_ALLOWED_URLS": ",".join(settings.webhook_allowed_urls),
+        "GATEWAY_WORKER_POLL_SECONDS": "0.2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "worker"],  # the long-running form, which used to loop
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0 and receiver.received == []
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "GATEWAY_KEY_ENCRYPTION_KEY" in lines[0] and "decrypt" in lines[0]

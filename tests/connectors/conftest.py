@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,26 +13,12 @@ from connectors.demo.fake_hr import FakeHrServer
 from gateway import migrate
 from gateway.db import make_sync_engine
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "sources" / "samples"
 HR_KEY = "test-hr-key"
 
 
 @pytest.fixture(scope="session")
-def samples() -> Path:
-    """Return ../shared/sources/samples; skip when absent, but fail under CI=true."""
-    path = SAMPLES.resolve()
-    if not (path / "expected.json").is_file():
-        reason = f"{path} is absent: the department samples live beside the repository (../shared)"
-        if IN_CI:
-            pytest.fail(f"{reason}; CI=true, so this may not skip")
-        pytest.skip(reason)
-    return path
-
-
-@pytest.fixture(scope="session")
 def county(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CountyManifest]:
-    """Generate a small demo county (every quirk of SOURCES.md) once per session."""
+    """Generate a small demo county (every quirk of docs/sources.md) once per session."""
     out = tmp_path_factory.mktemp("county")
     return out, generate_county(out, residents=600, seed=7)
 

@@ -1,4 +1,4 @@
-"""Every connector honours the SDK contract, over a small generated demo county (no ../shared needed)."""
+"""Every connector honours the SDK contract, over a small generated demo county (no sample files needed)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Golden files of the pure translations: every quirk of SOURCES.md, raw payload in, unified record out.
+"""Golden files of the pure translations: every quirk of docs/sources.md, raw payload in, unified record out.
 
 The cases are here; the expected outputs live in golden/<source>.json. After a deliberate change of a
 translation, regenerate with ``GOLDEN_UPDATE=1 pytest tests/connectors/test_golden.py`` and review the diff.

@@ -2,7 +2,7 @@
 
 One full sync of the five sources (HR over HTTP from the fake server on 127.0.0.1) into a fresh SQLite
 store, then every person and every held-back record of samples/expected.json is checked, with the
-quirks of SOURCES.md one by one.
+quirks of docs/sources.md one by one.
 """
 
 from __future__ import annotations

@@ -8,20 +8,22 @@ Conventions of the two guides (kept here so authors know what the test does):
 - A runnable block holds one or more ``# expect: TEXT`` lines. The block must exit 0 and its standard
   output must contain every TEXT; ``$VAR`` / ``${VAR}`` in TEXT are replaced by the environment
   variables below before comparing.
-- ``sh`` blocks run with ``bash -euo pipefail -c BLOCK``; ``python`` blocks with this venv's python.
-  The blocks of one guide run in order in one fresh working directory (a block may read the files an
-  earlier one wrote: a key, a registration), each with a 30 s timeout.
-- The environment is the one the guides define at the top: GATEWAY_URL, CLIENT_ID, CLIENT_SECRET,
-  PURPOSE, RESIDENT_ID, NATIONAL_ID, TOWNSHIP_CLIENT_ID, TOWNSHIP_CLIENT_SECRET, OTHER_RESIDENT_ID,
-  AUDITOR_CLIENT_ID, AUDITOR_CLIENT_SECRET, AGENT_CLIENT_ID, AGENT_CLIENT_SECRET, VILLAGE_NATIONAL_ID
-  and (operator examples) GATEWAY_DATABASE_URL; PATH starts
-  with the venv's bin, so ``gateway`` and ``python3`` are the project's.
+- The blocks run literally, as pasted into one terminal: ``sh`` blocks with ``bash -euo pipefail -c
+  BLOCK``, each starting from the environment and directory the previous ``sh`` block ended in
+  (``export`` and ``cd`` carry over); ``python`` blocks with this venv's python (the minimum
+  supported Python) in that environment and directory. Each has a 30 s timeout.
+- The first runnable block is the guide's setup: from the directory holding ``var/demo`` (standing
+  for the checkout) it sources ``var/demo/env.sh``, which sets GATEWAY_URL, the demo clients
+  (CLIENT_*, TOWNSHIP_CLIENT_*, AUDITOR_CLIENT_*, AGENT_CLIENT_*, ...), PURPOSE, RESIDENT_ID,
+  NATIONAL_ID, OTHER_RESIDENT_ID, VILLAGE_NATIONAL_ID, the operator settings (GATEWAY_DATABASE_URL,
+  ...) and PATH, and moves to a scratch directory; nothing may be written into the checkout.
 - Both guides hold the same runnable examples: the same blocks in the same order, identical except
   for comments (whole lines, or ``  # ...`` ending a line: translated); ``# expect:`` lines are
   identical too.
 
 The gateway is the real demo (``python -m gateway.demo``: generated county, migrations, ``gateway
-sync``, the demo clients) served on a free 127.0.0.1 port, started once for both guides.
+sync``, the demo clients, env.sh) served on a free 127.0.0.1 port, started once for both guides and
+README.md's short tour.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.conftest import skip_or_fail
 from tests.support.pgcluster import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +51,6 @@ EXPECT = re.compile(r"^[ \t]*# expect: (.+?)[ \t]*$", re.MULTILINE)
 MAX_ILLUSTRATIONS = 3
 BLOCK_TIMEOUT = 30
 START_TIMEOUT = 120
-TOWNSHIP, OTHER_TOWNSHIP, AGENT_VILLAGE = "511599100000", "511599200000", "511599100201"
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,11 @@ class Block:
 
 def blocks_of(path: Path) -> list[Block]:
     """Return every fenced block of a Markdown file, in order."""
-    text = path.read_text(encoding="utf-8")
+    return blocks_of_text(path.read_text(encoding="utf-8"))
+
+
+def blocks_of_text(text: str) -> list[Block]:
+    """Return every fenced block of a Markdown text, in order."""
     out = []
     for m in FENCE.finditer(text):
         info = m.group(1).split()
@@ -97,79 +102,43 @@ def _code_lines(block: Block) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class Demo:
+    """A live demo: the directory standing for the checkout (it holds var/demo) and its base URL."""
+
+    checkout: Path
+    base: str
+    shell_env: dict[str, str]  # a fresh shell's environment: no GATEWAY_*, TMPDIR in the test's tmp
+
+
 @pytest.fixture(scope="module")
-def gateway_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Serve the demo county on a free port; return the environment the guides' examples read."""
-    root = tmp_path_factory.mktemp("guide") / "demo"
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """Serve the demo county on a free port as `make demo` does; wait for its ready block."""
+    checkout = tmp_path_factory.mktemp("checkout")
+    scratch = tmp_path_factory.mktemp("scratch")
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = root.parent / "demo.log"
+    log = checkout.parent / "demo.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "gateway.demo",
+        "--residents",
+        "400",
+        "--root",
+        "var/demo",
+        "--port",
+        str(port),
+    ]
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway.demo",
-                "--residents",
-                "400",
-                "--root",
-                str(root),
-                "--port",
-                str(port),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=checkout)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while True:
+        while "is READY" not in log.read_text():
             assert proc.poll() is None, "the demo exited:\n" + log.read_text()
             assert time.monotonic() < deadline, "the demo did not serve in time:\n" + log.read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
             time.sleep(0.2)
-        creds = {c["client_id"]: c for c in json.loads((root / "clients.json").read_text())}
-        main = creds["civil-affairs"]
-        token = httpx.post(
-            f"{base}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(main["client_id"], main["client_secret"]),
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}", "X-Purpose": main["purpose"]}
-
-        def first(region: str) -> dict[str, str]:
-            r = httpx.get(f"{base}/v1/residents", params={"region": region, "limit": 1}, headers=headers)
-            assert r.status_code == 200, r.text
-            item: dict[str, str] = r.json()["items"][0]
-            return item
-
-        resident, other, villager = first(TOWNSHIP), first(OTHER_TOWNSHIP), first(AGENT_VILLAGE)
-        venv_bin = str(Path(sys.executable).parent)
-        yield {
-            **env,
-            "PATH": venv_bin + os.pathsep + env.get("PATH", ""),
-            "GATEWAY_URL": base,
-            "CLIENT_ID": main["client_id"],
-            "CLIENT_SECRET": main["client_secret"],
-            "PURPOSE": main["purpose"],
-            "RESIDENT_ID": resident["id"],
-            "NATIONAL_ID": resident["national_id"],
-            "TOWNSHIP_CLIENT_ID": "qingshan-township",
-            "TOWNSHIP_CLIENT_SECRET": creds["qingshan-township"]["client_secret"],
-            "OTHER_RESIDENT_ID": other["id"],
-            "AUDITOR_CLIENT_ID": "auditor",
-            "AUDITOR_CLIENT_SECRET": creds["auditor"]["client_secret"],
-            "AGENT_CLIENT_ID": "qingshan-agent",
-            "AGENT_CLIENT_SECRET": creds["qingshan-agent"]["client_secret"],
-            "VILLAGE_NATIONAL_ID": villager["national_id"],
-            "GATEWAY_DATABASE_URL": f"sqlite:///{(root / 'gateway.db').resolve()}",
-        }
+        yield Demo(checkout, f"http://127.0.0.1:{port}", {**env, "TMPDIR": str(scratch)})
     finally:
         proc.terminate()
         try:
@@ -194,29 +163,74 @@ def test_guides_hold_the_same_runnable_examples() -> None:
         assert len(illustrations) <= MAX_ILLUSTRATIONS, f"{lang}: {len(illustrations)} illustrations"
 
 
-def _run(block: Block, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    if block.lang == "sh":
-        cmd = ["bash", "-euo", "pipefail", "-c", block.code]
-    else:
-        cmd = [sys.executable, "-c", block.code]
-    return subprocess.run(
-        cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=BLOCK_TIMEOUT, check=False
-    )
+class Shell:
+    """One terminal session: each sh block runs in bash from the environment and directory the last left."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, state: Path) -> None:
+        self.env, self.cwd, self.state = dict(env), cwd, state
+
+    def run(self, block: Block) -> subprocess.CompletedProcess[str]:
+        """Run a block literally; a sh block's exports and `cd` carry over to the next block."""
+        if block.lang != "sh":
+            return subprocess.run(
+                [sys.executable, "-c", block.code], env=self.env, cwd=self.cwd, capture_output=True,
+                text=True, timeout=BLOCK_TIMEOUT, check=False,
+            )  # fmt: skip
+        script = block.code + '\nprintf "%s\\0" "$PWD" > "$GUIDE_STATE"; env -0 >> "$GUIDE_STATE"\n'
+        out = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script], env={**self.env, "GUIDE_STATE": str(self.state)},
+            cwd=self.cwd, capture_output=True, text=True, timeout=BLOCK_TIMEOUT, check=False,
+        )  # fmt: skip
+        if out.returncode == 0:
+            cwd, *pairs = self.state.read_text().split("\0")
+            self.cwd = Path(cwd)
+            self.env = dict(p.split("=", 1) for p in pairs if "=" in p and not p.startswith("GUIDE_STATE="))
+        return out
+
+
+def test_the_guides_run_under_the_minimum_python() -> None:
+    """The python blocks and the heredocs of the guides run with the oldest Python the project supports."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    minimum = tuple(int(n) for n in re.search(r'requires-python = ">=(\d+)\.(\d+)"', pyproject).groups())  # type: ignore[union-attr]
+    if sys.version_info[:2] != minimum:
+        skip_or_fail(f"the guides are checked under Python {minimum}, this is {sys.version_info[:2]}")
 
 
 @pytest.mark.parametrize("lang", list(GUIDES))
-def test_every_example_runs(lang: str, gateway_env: dict[str, str], tmp_path: Path) -> None:
-    """Each runnable block of the guide exits 0 and prints what its `# expect:` lines say."""
+def test_every_example_runs(lang: str, demo: Demo, tmp_path: Path) -> None:
+    """Each runnable block, setup included, exits 0 and prints what its `# expect:` lines say."""
     path = GUIDES[lang]
+    before = sorted(p.name for p in demo.checkout.iterdir())
+    shell = Shell(demo.shell_env, demo.checkout, tmp_path / "shell-state")
     failures = []
     for block in runnable(path):
-        out = _run(block, gateway_env, tmp_path)
+        out = shell.run(block)
         where = f"{path.name} line {block.line} ({block.lang})"
         if out.returncode != 0:
             failures.append(f"{where}: exit {out.returncode}\n{out.stdout}\n{out.stderr}")
             continue
         for text in block.expects:
-            wanted = string.Template(text).safe_substitute(gateway_env)
+            wanted = string.Template(text).safe_substitute(shell.env)
             if wanted not in out.stdout:
                 failures.append(f"{where}: expected {wanted!r} in\n{out.stdout}\n{out.stderr}")
     assert not failures, "\n\n".join(failures)
+    assert shell.env["GATEWAY_URL"] == demo.base and shell.cwd != demo.checkout
+    assert sorted(p.name for p in demo.checkout.iterdir()) == before, "the examples wrote into the checkout"
+
+
+def test_the_readme_tour_runs_as_pasted(demo: Demo) -> None:
+    """README.md's short tour, pasted into a shell beside a running demo, finds the resident it names."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    tour = text.split("## A short tour", 1)[1].split("\n## ", 1)[0]
+    (block,) = [b for b in blocks_of_text(tour) if b.lang == "sh"]
+    shell = Shell(demo.shell_env, demo.checkout, demo.checkout.parent / "tour-state")
+    out = shell.run(block)
+    assert out.returncode == 0, out.stdout + out.stderr
+    docs, rest, decoder = [], out.stdout.strip(), json.JSONDecoder()
+    while rest:
+        doc, end = decoder.raw_decode(rest)
+        docs.append(doc)
+        rest = rest[end:].strip()
+    listed, found = docs
+    assert listed["items"] and all(r["region_code"].startswith("511599100") for r in listed["items"])
+    assert found["id"] == shell.env["RESIDENT_ID"] and found["national_id"] == shell.env["NATIONAL_ID"]

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
+from connectors.sdk.config import load_config
 from tests.conftest import REPO
 
 DEPLOY = REPO / "deploy"
@@ -122,3 +126,120 @@ def test_bind_mounts_exist(compose: dict[str, Any]) -> None:
             source = vol.split(":", 1)[0] if isinstance(vol, str) else vol.get("source", "")
             if source.startswith("."):
                 assert (DEPLOY / source).exists(), f"{name}: {source} is missing"
+
+
+class RenderError(ValueError):
+    """A required variable of the compose file is unset (`${VAR:?message}`)."""
+
+
+VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}|\$(\w+)")
+
+
+def render(text: str, env: dict[str, str]) -> dict[str, Any]:
+    """Interpolate compose.yaml as `docker compose config` does ($$, ${V}, ${V:-d}, ${V:?m}); load it."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name, op, arg = m.group(1) or m.group(4), m.group(2), m.group(3) or ""
+        value = env.get(name)
+        empty = value is None or (op is not None and op.startswith(":") and value == "")
+        if op and op.endswith("-"):
+            return arg if empty else str(value)
+        if op and op.endswith("?"):
+            if empty:
+                raise RenderError(f"required variable {name} is missing a value: {arg}")
+            return str(value)
+        return value or ""
+
+    return yaml.safe_load(VARIABLE.sub(one, text))
+
+
+def documented_env() -> dict[str, str]:
+    """Return deploy/.env as deploy/README.md's prerequisites write it (the key command, run here)."""
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    (line,) = [x for x in readme.splitlines() if x.startswith('echo "XZ_KEY_ENCRYPTION_KEY=')]
+    out = subprocess.run(["bash", "-c", line.removesuffix(" >> deploy/.env")], capture_output=True, text=True)
+    key, value = out.stdout.strip().split("=", 1)
+    Fernet(value.encode())  # a usable key-encryption key
+    return {key: value}
+
+
+def test_renders_with_the_documented_prerequisites_and_validates(
+    validator: jsonschema.Draft7Validator,
+) -> None:
+    """With deploy/.env as the README writes it, the rendered stack is valid Compose."""
+    env = documented_env()
+    rendered = render((DEPLOY / "compose.yaml").read_text(encoding="utf-8"), env)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(rendered)]
+    assert not errors, "\n".join(errors)
+    services = rendered["services"]
+    for name in (*GATEWAYS, "webhook-worker"):
+        assert services[name]["environment"]["GATEWAY_KEY_ENCRYPTION_KEY"] == env["XZ_KEY_ENCRYPTION_KEY"]
+    assert services["sync"]["command"][-1].count("$source") == 1  # $$ survives as the shell's $
+    assert (DEPLOY / "secrets" / "README.md").is_file() and "audit-key.pem" in rendered["secrets"][
+        "audit-key"
+    ]["file"]
+
+
+def test_without_the_key_rendering_fails_and_names_deploy_env() -> None:
+    """The one required setting is refused by name, with where to put it."""
+    with pytest.raises(RenderError, match=r"XZ_KEY_ENCRYPTION_KEY.*deploy/\.env"):
+        render((DEPLOY / "compose.yaml").read_text(encoding="utf-8"), {})
+
+
+def test_the_demo_syncs_every_source_gazetteer_first(compose: dict[str, Any]) -> None:
+    """The sync job runs every connector, the gazetteer first; the demo sources file configures each."""
+    entry_points = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    block = entry_points.split('[project.entry-points."gateway.connectors"]', 1)[1].split("\n[", 1)[0]
+    connectors = re.findall(r"^(\w+) = \"([\w.]+):(\w+)\"", block, re.MULTILINE)
+    script = compose["services"]["sync"]["command"][-1]
+    order = re.search(r"for source in ([\w ]+);", script).group(1).split()  # type: ignore[union-attr]
+    assert order[0] == "gazetteer" and sorted(order) == sorted(name for name, _, _ in connectors)
+    config = load_config(DEPLOY / "config" / "sources.demo.yaml", env={"GATEWAY_HR_API_KEY": "k"})
+    assert config.names[0] == "gazetteer" and sorted(config.names) == sorted(order)
+    for name, module, cls in connectors:
+        model = getattr(importlib.import_module(module), cls).settings_model
+        config.settings(name, model)  # each section is valid for its connector
+        for value in config.section(name).values():
+            if isinstance(value, str) and "/srv/county" in value:
+                assert value.split("/srv/county")[0] in ("", "sqlite:///"), value
+
+
+def test_only_servers_have_a_healthcheck(compose: dict[str, Any]) -> None:
+    """The worker and the one-shot jobs serve no HTTP: the image's /healthz check is off for them."""
+    services = compose["services"]
+    for name in ("webhook-worker", "migrate", "demo-county", "sync", "demo-clients"):
+        assert services[name]["healthcheck"] == {"disable": True}, name
+    for name in GATEWAYS:
+        assert "healthcheck" not in services[name]  # the image's own, on /healthz
+
+
+def test_named_volumes_are_writable_by_the_image_user(compose: dict[str, Any]) -> None:
+    """A named volume starts as the image's directory: those our image writes belong to uid 10001."""
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    chown = re.search(r"chown gateway:gateway ([^\n\\]+)", dockerfile).group(1).split()  # type: ignore[union-attr]
+    for name, svc in compose["services"].items():
+        if not svc.get("image", "").startswith("${XZ_IMAGE"):
+            continue
+        for vol in svc.get("volumes", []):
+            source, target, *mode = vol.split(":")
+            if source in compose["volumes"] and mode != ["ro"]:
+                assert target in chown, f"{name}: volume {source} at {target} is not owned by uid 10001"
+
+
+def test_demo_clients_are_registered_where_the_readme_says(compose: dict[str, Any]) -> None:
+    """demo-clients registers them after the sync and writes the file deploy/README.md tells you to copy."""
+    svc = compose["services"]["demo-clients"]
+    assert svc["command"] == ["python", "-m", "gateway.demo.register", "--out", "/srv/demo/clients.json"]
+    assert svc["depends_on"]["sync"]["condition"] == "service_completed_successfully"
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    assert "docker compose cp demo-clients:/srv/demo/clients.json" in readme
+    assert "docker run --rm -p 127.0.0.1:8000:8000" in readme
+
+
+def test_no_stale_comments() -> None:
+    """No deployment file still calls a connector provisional."""
+    for path in DEPLOY.rglob("*"):
+        if path.is_file() and path.suffix in (".yaml", ".yml", ".md", "") and path.name != "Dockerfile":
+            assert "provisional" not in path.read_text(encoding="utf-8", errors="replace").lower(), path

@@ -1,8 +1,9 @@
-"""`make demo`: the printed curl line answers 200 with a resident, served from the synced demo county."""
+"""`make demo` ends with one READY block; its env.sh makes the clients, the CLI and the worker work."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -12,62 +13,123 @@ import httpx
 
 from tests.support.pgcluster import free_port
 
+BAR = "=" * 78
+# Each demo client of env.sh asks for a token; then civil affairs reads the resident env.sh names.
+TOKENS_AND_RESIDENT = """
+for c in CLIENT HR_CLIENT PUBLICITY_CLIENT TOWNSHIP_CLIENT AUDITOR_CLIENT AGENT_CLIENT; do
+  id=${c}_ID secret=${c}_SECRET
+  curl -s -o /dev/null -w "%{http_code} " -u "${!id}:${!secret}" \\
+       -d grant_type=client_credentials "$GATEWAY_URL/oauth/token"
+done; echo
+TOKEN=$(curl -s -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials "$GATEWAY_URL/oauth/token" \\
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+curl -s -H "Authorization: Bearer $TOKEN" -H "X-Purpose: $PURPOSE" "$GATEWAY_URL/v1/residents/$RESIDENT_ID"
+"""
+# HR subscribes to published notices on the demo's allowed receiver; publicity pushes one; the worker
+# of env.sh delivers it.
+WEBHOOK = """
+token() { curl -s -u "$1:$2" -d grant_type=client_credentials "$GATEWAY_URL/oauth/token" \\
+          | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
+HR=$(token "$HR_CLIENT_ID" "$HR_CLIENT_SECRET")
+curl -sS --fail-with-body -o /dev/null -H "Authorization: Bearer $HR" -H "X-Purpose: $HR_CLIENT_PURPOSE" \\
+     -H 'Content-Type: application/json' "$GATEWAY_URL/v1/subscriptions" \\
+     -d "{\\"events\\": [\\"notice.published\\"], \\"url\\": \\"${GATEWAY_WEBHOOK_ALLOWED_URLS}hr\\"}"
+PUB=$(token "$PUBLICITY_CLIENT_ID" "$PUBLICITY_CLIENT_SECRET")
+curl -sS --fail-with-body -o /dev/null -H "Authorization: Bearer $PUB" -H "Idempotency-Key: demo-1" \\
+     -H 'Content-Type: application/json' "$GATEWAY_URL/v1/ingest/publicity" -d '{"items": [{
+       "guid": "notice-demo", "title": "关于冬季防火的通知", "description": "<p>请做好冬季防火。</p>",
+       "pubDate": "Mon, 02 Nov 2026 09:00:00 +0800", "category": "通知公告",
+       "gov:region": ["511599000000"], "gov:audience": ["全体村民"]}]}'
+gateway worker --once
+"""
+CLIENTS = {"civil-affairs", "hr", "publicity", "qingshan-township", "auditor", "qingshan-agent"}
 
-def test_demo_serves_and_its_curl_line_answers(tmp_path: Path) -> None:
-    port = free_port()
+
+def _in_demo_shell(command: str, *, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a command in a fresh shell after `source var/demo/env.sh`, as a newcomer would."""
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", f"source var/demo/env.sh\n{command}"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+    )
+
+
+def test_demo_says_it_is_ready_and_its_env_works(tmp_path: Path) -> None:
+    """The last output is the READY block; env.sh sets working clients, residents and CLI settings."""
+    port, hooks = free_port(), free_port()
+    receiver = subprocess.Popen(
+        [sys.executable, "-m", "gateway.demo.receiver", "--port", str(hooks)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gateway.demo",
             "--residents",
-            "600",
+            "400",
             "--root",
-            str(tmp_path / "demo"),
+            "var/demo",
             "--port",
             str(port),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        cwd=tmp_path,
+        # Like the documented receiver's 8765, on a free port for the test.
+        env={**os.environ, "GATEWAY_WEBHOOK_ALLOWED_URLS": f"http://127.0.0.1:{hooks}/hooks/"},
     )
     try:
         assert proc.stdout is not None
         lines: list[str] = []
         deadline = time.monotonic() + 180
-        curl = None
-        while time.monotonic() < deadline and curl is None:
+        while time.monotonic() < deadline and sum(x.strip() == BAR for x in lines) < 2:
             line = proc.stdout.readline()
-            if not line:
-                break
+            assert line, "the demo exited:\n" + "".join(lines)
             lines.append(line)
-            if line.startswith("curl "):
-                curl = line.strip()
-        assert curl is not None, "".join(lines)
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "the demo server exited: " + proc.stdout.read()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        out = subprocess.run(
-            ["bash", "-c", curl + " -w '\\n%{http_code}'"], capture_output=True, text=True, timeout=30
+        block = "".join(lines).split(BAR)[1]
+        base = f"http://127.0.0.1:{port}"
+        assert f"READY and serving on {base}" in block and "Ctrl-C to stop" in block
+        # READY is said only once the server answers.
+        assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+        root = tmp_path / "var" / "demo"
+        for secret in ("env.sh", "clients.json", "key-encryption.key", "audit-key.pem"):
+            assert (root / secret).stat().st_mode & 0o777 == 0o600, secret
+        assert {c["client_id"] for c in json.loads((root / "clients.json").read_text())} == CLIENTS
+
+        # Every client of env.sh gets a token; the named resident exists for the civil-affairs client.
+        shell = _in_demo_shell(
+            TOKENS_AND_RESIDENT,
+            cwd=tmp_path,
         )
-        body, status = out.stdout.rsplit("\n", 1)
-        assert status == "200", out.stdout + out.stderr
-        resident = json.loads(body)
-        assert resident["id"] == curl.rsplit("/", 1)[1]
-        assert resident["name"] and resident["region_code"].startswith("511599")
-        creds = json.loads((tmp_path / "demo" / "clients.json").read_text())
-        assert {c["client_id"] for c in creds} == {
-            "civil-affairs",
-            "hr",
-            "publicity",
-            "qingshan-township",
-            "auditor",
-            "qingshan-agent",
-        }
+        assert shell.returncode == 0, shell.stderr
+        statuses, resident = shell.stdout.split("\n", 1)
+        assert statuses.split() == ["200"] * 6
+        assert json.loads(resident)["region_code"].startswith("511599100")
+
+        # The CLI and the webhook worker work on the demo's store with the demo's keys, quietly.
+        for command, expected in (
+            ("gateway worker --once", "queued 0, delivered 0"),
+            ("gateway clients list", "qingshan-agent"),
+            ("gateway audit verify", "OK: store"),
+        ):
+            done = _in_demo_shell(command, cwd=tmp_path)
+            assert done.returncode == 0 and expected in done.stdout, (command, done.stdout, done.stderr)
+            assert "WARNING" not in done.stderr and "Traceback" not in done.stderr, (command, done.stderr)
+
+        # Webhooks can be tried: the demo's allow-list admits the local receiver, the worker delivers.
+        done = _in_demo_shell(WEBHOOK, cwd=tmp_path)
+        assert done.returncode == 0 and "delivered 1," in done.stdout, (done.stdout, done.stderr)
+        assert receiver.stdout is not None
+        receiver.terminate()
+        printed = receiver.communicate(timeout=20)[0]
+        assert "/hooks/hr msg_" in printed and "notice.published" in printed, printed
     finally:
+        receiver.kill()
         proc.terminate()
         proc.wait(timeout=20)

@@ -80,12 +80,12 @@ def api(store_url: str, store_engine: Engine, tmp_path: Path) -> Iterator[Api]:
 
 
 @pytest.fixture
-def sqlite_api(sqlite_url: str, tmp_path: Path, shared_samples: Path) -> Iterator[Api]:
+def sqlite_api(sqlite_url: str, tmp_path: Path, samples: Path) -> Iterator[Api]:
     """Return the app over a fresh SQLite store, the migrant register configured on the samples."""
     config = tmp_path / "sources.yaml"
     config.write_text(
-        f"sources:\n  hr_migrant_register:\n    directory: {shared_samples}\n"
-        f"    gazetteer: {shared_samples / 'gazetteer.csv'}\n",
+        f"sources:\n  hr_migrant_register:\n    directory: {samples}\n"
+        f"    gazetteer: {samples / 'gazetteer.csv'}\n",
         encoding="utf-8",
     )
     engine = make_sync_engine(sqlite_url)

@@ -26,9 +26,9 @@ def _two(samples: Path) -> dict[str, Any]:
     return {"T_HJ_JMXX": [first, second]}
 
 
-def test_push_creates_then_updates_residents(api: Api, shared_samples: Path) -> None:
+def test_push_creates_then_updates_residents(api: Api, samples: Path) -> None:
     """Pushed rows become residents served by GET /v1/residents; a later push of a death updates one."""
-    batch = _two(shared_samples)
+    batch = _two(samples)
     r = api.push("civil_affairs", batch)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -47,9 +47,9 @@ def test_push_creates_then_updates_residents(api: Api, shared_samples: Path) -> 
     assert statuses[batch["T_HJ_JMXX"][0]["XM"].strip()] == "deceased"
 
 
-def test_replay_changes_nothing_and_another_body_is_refused(api: Api, shared_samples: Path) -> None:
+def test_replay_changes_nothing_and_another_body_is_refused(api: Api, samples: Path) -> None:
     """The same key and body get the first answer and change nothing; the key with another body: 422."""
-    batch = _two(shared_samples)
+    batch = _two(samples)
     first = api.push("civil_affairs", batch, key="batch-0001")
     assert first.status_code == 200, first.text
     assert "Idempotent-Replayed" not in first.headers
@@ -77,11 +77,11 @@ def test_replay_changes_nothing_and_another_body_is_refused(api: Api, shared_sam
 
 
 def test_quarantine_and_translation_match_a_sync(
-    sqlite_api: Api, shared_samples: Path, tmp_path: Path, _sqlite_template: Path
+    sqlite_api: Api, samples: Path, tmp_path: Path, _sqlite_template: Path
 ) -> None:
     """Pushing the whole civil-affairs sample stores and holds back exactly what a sync of it does."""
     tables = ("T_HJ_JMXX", "T_JZ_DBXX", "T_FW_FWSX")
-    batch = {t: civil_rows(shared_samples, t) for t in tables}
+    batch = {t: civil_rows(samples, t) for t in tables}
     r = sqlite_api.push("civil_affairs", batch)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -89,7 +89,7 @@ def test_quarantine_and_translation_match_a_sync(
     accounted = ("created", "updated", "unchanged", "superseded", "quarantined")
     assert body["received"] == total == sum(body[k] for k in accounted)
 
-    expected = json.loads((shared_samples / "expected.json").read_text(encoding="utf-8"))
+    expected = json.loads((samples / "expected.json").read_text(encoding="utf-8"))
     held = {h["key"]: h["reason"] for h in expected["held_back"] if h["source"] == "civil_affairs"}
     quarantined = {h["key"]: h["reason"] for h in body["held_back"]}
     # missing_id is no quarantine: such a person is kept as a resident flagged needs_review.
@@ -100,7 +100,7 @@ def test_quarantine_and_translation_match_a_sync(
     shutil.copyfile(_sqlite_template, synced_db)
     synced = make_sync_engine(f"sqlite:///{synced_db}")
     try:
-        url = f"sqlite:///{shared_samples / 'civil_affairs.sqlite'}"
+        url = f"sqlite:///{samples / 'civil_affairs.sqlite'}"
         report = run_sync(synced, ["civil_affairs"], config=config_from_dict({"civil_affairs": {"url": url}}))
         assert report.ok
         queries = (
@@ -154,13 +154,11 @@ def test_publicity_pushes_notices(api: Api) -> None:
     assert titles["notice-p1"] == "关于冬季防火的通知（更新）"
 
 
-def test_an_enrolment_pushed_before_its_resident_waits_in_quarantine(
-    sqlite_api: Api, shared_samples: Path
-) -> None:
+def test_an_enrolment_pushed_before_its_resident_waits_in_quarantine(sqlite_api: Api, samples: Path) -> None:
     """As in a sync: held back as unknown_resident, released by the push that brings the resident."""
     api = sqlite_api
-    enrolment = civil_rows(shared_samples, "T_JZ_DBXX")[0]
-    resident = next(r for r in civil_rows(shared_samples, "T_HJ_JMXX") if r["JMID"] == enrolment["JMID"])
+    enrolment = civil_rows(samples, "T_JZ_DBXX")[0]
+    resident = next(r for r in civil_rows(samples, "T_HJ_JMXX") if r["JMID"] == enrolment["JMID"])
     r = api.push("civil_affairs", {"T_JZ_DBXX": [enrolment]})
     assert r.status_code == 200, r.text
     assert [(h["key"], h["reason"]) for h in r.json()["held_back"]] == [
@@ -173,10 +171,10 @@ def test_an_enrolment_pushed_before_its_resident_waits_in_quarantine(
     assert api.rows("SELECT record_key FROM quarantine WHERE released_at IS NULL") == []
 
 
-def test_a_corrected_record_is_released_from_quarantine(sqlite_api: Api, shared_samples: Path) -> None:
+def test_a_corrected_record_is_released_from_quarantine(sqlite_api: Api, samples: Path) -> None:
     """A record held back for a bad citizen ID is released when the department pushes it corrected."""
     api = sqlite_api
-    row = civil_rows(shared_samples, "T_HJ_JMXX")[0]
+    row = civil_rows(samples, "T_HJ_JMXX")[0]
     wrong = {**row, "SFZHM": row["SFZHM"][:-1] + ("0" if row["SFZHM"][-1] != "0" else "1")}
     r = api.push("civil_affairs", {"T_HJ_JMXX": [wrong]})
     assert [(h["key"], h["reason"]) for h in r.json()["held_back"]] == [(row["JMID"], "invalid_id")]
@@ -185,11 +183,9 @@ def test_a_corrected_record_is_released_from_quarantine(sqlite_api: Api, shared_
     assert api.rows("SELECT record_key FROM quarantine WHERE released_at IS NULL") == []
 
 
-def test_two_copies_of_a_record_in_one_batch_are_both_accounted_for(
-    sqlite_api: Api, shared_samples: Path
-) -> None:
+def test_two_copies_of_a_record_in_one_batch_are_both_accounted_for(sqlite_api: Api, samples: Path) -> None:
     """The later copy is stored (as in a sync) and the earlier one is counted as superseded, not dropped."""
-    row = civil_rows(shared_samples, "T_HJ_JMXX")[0]
+    row = civil_rows(samples, "T_HJ_JMXX")[0]
     later = {**row, "LXDH": "13900000000"}
     r = sqlite_api.push("civil_affairs", {"T_HJ_JMXX": [row, later]})
     assert r.status_code == 200, r.text

@@ -31,9 +31,9 @@ def _row(samples: Path) -> dict[str, Any]:
     return {"T_HJ_JMXX": civil_rows(samples, "T_HJ_JMXX")[:1]}
 
 
-def test_scope_key_source_and_shape_refusals(sqlite_api: Api, shared_samples: Path) -> None:
+def test_scope_key_source_and_shape_refusals(sqlite_api: Api, samples: Path) -> None:
     """403 for another source's scope, 400 without a key, 404 for an unknown source, 422 for a bad batch."""
-    api, batch = sqlite_api, _row(shared_samples)
+    api, batch = sqlite_api, _row(samples)
     _problem(api.push("publicity", {"items": [{"guid": "n1"}]}), 403, "insufficient-scope")
     _problem(api.push("civil_affairs", batch, who="cms"), 403, "insufficient-scope")
     _problem(
@@ -56,9 +56,9 @@ def test_scope_key_source_and_shape_refusals(sqlite_api: Api, shared_samples: Pa
     assert api.rows("SELECT record_key FROM quarantine") == []
 
 
-def test_a_key_in_flight_answers_409_until_its_lease_ends(sqlite_api: Api, shared_samples: Path) -> None:
+def test_a_key_in_flight_answers_409_until_its_lease_ends(sqlite_api: Api, samples: Path) -> None:
     """While another request holds the key: 409; once its holder is gone (lease over), a retry takes it."""
-    api, batch = sqlite_api, _row(shared_samples)
+    api, batch = sqlite_api, _row(samples)
     ref = KeyRef(client_id=api.client_id("mz"), source="civil_affairs", key="held")
     digest = fingerprint(CivilAffairsPush.model_validate(batch))
     started = dt.datetime.now(dt.UTC)
@@ -74,9 +74,9 @@ def test_a_key_in_flight_answers_409_until_its_lease_ends(sqlite_api: Api, share
     assert r.status_code == 200 and r.json()["created"] == 1, r.text
 
 
-def test_the_audit_event_says_what_was_pushed(sqlite_api: Api, shared_samples: Path) -> None:
+def test_the_audit_event_says_what_was_pushed(sqlite_api: Api, samples: Path) -> None:
     """The push's audit event names the source's record keys and the outcome."""
-    api, batch = sqlite_api, _row(shared_samples)
+    api, batch = sqlite_api, _row(samples)
     r = api.push("civil_affairs", batch, key="audited-1")
     assert r.status_code == 200, r.text
     seq = int(r.headers["X-Audit-Seq"])
@@ -91,12 +91,12 @@ def test_the_audit_event_says_what_was_pushed(sqlite_api: Api, shared_samples: P
     ]
 
 
-def test_hr_pushes_link_to_the_civil_affairs_resident(sqlite_api: Api, shared_samples: Path) -> None:
+def test_hr_pushes_link_to_the_civil_affairs_resident(sqlite_api: Api, samples: Path) -> None:
     """An HR person item pushed as the HR API returns it joins the resident civil affairs pushed."""
     api = sqlite_api
-    civil = civil_rows(shared_samples, "T_HJ_JMXX")[0]
+    civil = civil_rows(samples, "T_HJ_JMXX")[0]
     assert api.push("civil_affairs", {"T_HJ_JMXX": [civil]}).status_code == 200
-    pages = sorted((shared_samples / "hr_api").glob("persons_page*.json"))
+    pages = sorted((samples / "hr_api").glob("persons_page*.json"))
     persons = [p for page in pages for p in json.loads(page.read_text(encoding="utf-8"))["data"]["items"]]
     same = next(p for p in persons if p["idCardNo"].upper() == civil["SFZHM"].upper())
     bad = {**same, "personId": "RS-BAD", "idCardNo": same["idCardNo"][:-1] + "0"}  # wrong check character
@@ -115,28 +115,28 @@ def _register_batch(samples: Path) -> dict[str, Any]:
         return {"file": path.name, "rows": list(csv.DictReader(handle))}
 
 
-def test_migrant_register_rows_are_held_back_as_a_sync_would(sqlite_api: Api, shared_samples: Path) -> None:
+def test_migrant_register_rows_are_held_back_as_a_sync_would(sqlite_api: Api, samples: Path) -> None:
     """Register rows resolve villages through the configured gazetteer; the samples' quirks are held back."""
-    batch = _register_batch(shared_samples)
+    batch = _register_batch(samples)
     r = sqlite_api.push("hr_migrant_register", batch, who="hr")
     assert r.status_code == 200, r.text
-    expected = json.loads((shared_samples / "expected.json").read_text(encoding="utf-8"))
+    expected = json.loads((samples / "expected.json").read_text(encoding="utf-8"))
     held = {h["key"]: h["reason"] for h in expected["held_back"] if h["key"].startswith(batch["file"])}
     assert {h["key"]: h["reason"] for h in r.json()["held_back"]} == held
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
-def test_an_unconfigured_register_answers_503(api: Api, shared_samples: Path) -> None:
+def test_an_unconfigured_register_answers_503(api: Api, samples: Path) -> None:
     """Without the register's gazetteer configured, its rows cannot be translated: 503, nothing stored."""
-    r = api.push("hr_migrant_register", _register_batch(shared_samples), who="hr")
+    r = api.push("hr_migrant_register", _register_batch(samples), who="hr")
     _problem(r, 503, "source-not-configured")
     assert api.rows("SELECT record_key FROM resident_source") == []
 
 
-def test_odd_values_are_held_back_or_refused_never_a_500(sqlite_api: Api, shared_samples: Path) -> None:
+def test_odd_values_are_held_back_or_refused_never_a_500(sqlite_api: Api, samples: Path) -> None:
     """A number beyond 64 bits is quarantined like any wrong type; a key the store cannot hold: 422."""
     api = sqlite_api
-    row = civil_rows(shared_samples, "T_HJ_JMXX")[0]
+    row = civil_rows(samples, "T_HJ_JMXX")[0]
     odd = {**row, "JMID": "MZ-ODD", "XM": 10**30}
     r = api.push("civil_affairs", {"T_HJ_JMXX": [{**row, "EXTRA": 10**30}, odd]})
     assert r.status_code == 200, r.text

@@ -14,7 +14,7 @@ from tests.auth.helpers import auth_settings, register
 from tests.conftest import skip_or_fail
 from tests.stats.data import TOWN_QS, populate
 from tests.support import factories
-from tests.support.browser import chromium_available, offline_page
+from tests.support.browser import assert_renders_chinese, chromium_available, offline_page, tofu
 from tests.support.live import LiveServer
 
 
@@ -49,6 +49,7 @@ def test_dashboard_signs_in_and_charts_the_villages_offline(
     page, blocked = page_and_blocked
     page.goto(live.url + "/dashboard/")
     assert "村级数据看板" in page.locator("h1").inner_text()
+    assert_renders_chinese(page)
     page.fill("input[name=client_id]", client_id)
     page.fill("input[name=client_secret]", secret)
     page.click("button[type=submit]")
@@ -60,6 +61,7 @@ def test_dashboard_signs_in_and_charts_the_villages_offline(
     chart = page.locator("#table-1 svg.chart")
     assert chart.locator("rect.bar").count() == 2 and "<5" in chart.text_content()
     assert page.locator("svg.chart").count() == 5
+    assert_renders_chinese(page, "#table-1")
     # The token lives in an HttpOnly, SameSite=Strict cookie that no script can read.
     cookie = next(c for c in page.context.cookies() if c["name"] == "xz_dashboard")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
@@ -88,3 +90,41 @@ def test_dashboard_refuses_bad_credentials_and_foreign_regions(
         r = c.get("/dashboard/")
         assert r.status_code == 200 and "青山镇" in r.text
         assert "default-src 'none'" in r.headers["content-security-policy"]
+
+
+def test_the_glyph_check_sees_tofu_on_a_machine_without_cjk_fonts(
+    live_county: tuple[LiveServer, str, str],
+) -> None:
+    """With only DejaVu (no CJK font) the dashboard's Chinese is drawn as boxes, and the check says so."""
+    if not chromium_available():
+        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
+    live, _client_id, _secret = live_county
+    with offline_page(fonts_dir="/usr/share/fonts/truetype/dejavu") as (page, _blocked):
+        page.goto(live.url + "/dashboard/")
+        shown, boxes = tofu(page, "h1")
+        assert shown >= 4 and len(boxes) == shown
+        with pytest.raises(AssertionError, match="missing glyphs"):
+            assert_renders_chinese(page)
+
+
+def test_the_header_names_the_region_and_twin_villages_carry_their_township(sqlite_url: str) -> None:
+    """The header shows the caller's region by name; two 竹林村 are told apart by township, 青山村 is not."""
+    from fastapi.testclient import TestClient
+
+    from gateway.db import make_sync_engine
+
+    engine: Engine = make_sync_engine(sqlite_url)
+    factories.county(engine)
+    factories.add_region(engine, "511599200202", "竹林村", parent="511599200000")  # a second 竹林村
+    populate(engine)
+    client_id, secret = register(engine, scopes=["statistics:read"], region_code="511599000000")
+    engine.dispose()
+    with TestClient(create_app(auth_settings(sqlite_url))) as c:
+        assert (
+            c.post("/dashboard/signin", data={"client_id": client_id, "client_secret": secret}).status_code
+            == 200
+        )
+        page = c.get("/dashboard/", params={"region": "511599000000", "level": "village"}).text
+    assert '<span class="region">示范县</span>' in page and "511599000000 " not in page
+    assert "竹林村(青山镇)" in page and "竹林村(石门乡)" in page
+    assert "青山村(" not in page and ">青山村<" in page

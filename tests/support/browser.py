@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
@@ -33,9 +35,50 @@ def chromium_available() -> bool:
     return os.path.exists(CHROMIUM)
 
 
+# Draw each Han character of an element in the element's own font and compare it with the drawing of an
+# unassigned code point (U+0378): a character without a glyph in any installed font is drawn as that
+# same .notdef box ("tofu"), whatever its code point. Returns the characters drawn as tofu.
+_TOFU_JS = """
+([selector, limit]) => {
+  const el = document.querySelector(selector);
+  if (!el) throw new Error("no element " + selector);
+  const font = getComputedStyle(el).font;
+  const chars = [...new Set((el.innerText.match(/\\p{Script=Han}/gu) || []))].slice(0, limit);
+  const canvas = document.createElement("canvas");
+  canvas.width = 64; canvas.height = 64;
+  const ctx = canvas.getContext("2d", {willReadFrequently: true});
+  const draw = (c) => {
+    ctx.clearRect(0, 0, 64, 64);
+    ctx.font = font.replace(/\\d+(\\.\\d+)?px/, "40px");
+    ctx.fillStyle = "#000";
+    ctx.fillText(c, 4, 48);
+    return Array.from(ctx.getImageData(0, 0, 64, 64).data).join(",");
+  };
+  const tofu = draw("\\u0378");
+  return {chars: chars.length, tofu: chars.filter((c) => draw(c) === tofu)};
+}
+"""
+
+
+def tofu(page: Any, selector: str = "body", *, limit: int = 60) -> tuple[int, list[str]]:
+    """Return how many Han characters the element shows, and those drawn as missing-glyph boxes."""
+    found = page.evaluate(_TOFU_JS, [selector, limit])
+    return int(found["chars"]), list(found["tofu"])
+
+
+def assert_renders_chinese(page: Any, selector: str = "body") -> None:
+    """Fail when the element shows no Chinese, or shows Chinese as tofu (no CJK font: fonts-noto-cjk)."""
+    shown, boxes = tofu(page, selector)
+    assert shown, f"{selector} shows no Chinese text"
+    assert not boxes, f"{len(boxes)} of {shown} Chinese characters render as missing glyphs: {''.join(boxes)}"
+
+
 @contextmanager
-def offline_page() -> Iterator[tuple[object, Blocked]]:
-    """Yield a playwright page on which only 127.0.0.1 is reachable, and the list of blocked URLs."""
+def offline_page(*, fonts_dir: str | None = None) -> Iterator[tuple[Any, Blocked]]:
+    """Yield a playwright page on which only 127.0.0.1 is reachable, and the list of blocked URLs.
+
+    `fonts_dir` limits chromium to the fonts of one directory (a machine without CJK fonts, for tests).
+    """
     from playwright.sync_api import Route, sync_playwright
 
     blocked = Blocked()
@@ -49,10 +92,24 @@ def offline_page() -> Iterator[tuple[object, Blocked]]:
             route.abort()
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        env = _fontconfig_env(fonts_dir) if fonts_dir else None
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, env=env)
         try:
             context = browser.new_context()
             context.route("**/*", guard)
             yield context.new_page(), blocked
         finally:
             browser.close()
+
+
+def _fontconfig_env(fonts_dir: str) -> dict[str, str]:
+    """Return an environment whose fontconfig sees only the fonts under fonts_dir."""
+    import tempfile
+
+    conf = Path(tempfile.mkdtemp(prefix="fontconfig-")) / "fonts.conf"
+    conf.write_text(
+        f'<?xml version="1.0"?><fontconfig><dir>{fonts_dir}</dir>'
+        f"<cachedir>{conf.parent}</cachedir></fontconfig>",
+        encoding="utf-8",
+    )
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}

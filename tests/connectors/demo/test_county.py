@@ -173,9 +173,7 @@ def test_gazetteer_codes_follow_the_rules(county: tuple[Path, CountyManifest]) -
     assert len(duplicates) >= 2 and duplicates == manifest.duplicate_village_names
 
 
-def test_civil_affairs_ddl_matches_the_sample(
-    county: tuple[Path, CountyManifest], shared_samples: Path
-) -> None:
+def test_civil_affairs_ddl_matches_the_sample(county: tuple[Path, CountyManifest], samples: Path) -> None:
     out, _ = county
 
     def ddl(path: Path) -> list[tuple[str, str]]:
@@ -184,16 +182,16 @@ def test_civil_affairs_ddl_matches_the_sample(
         db.close()
         return found
 
-    assert ddl(out / "civil_affairs.sqlite") == ddl(shared_samples / "civil_affairs.sqlite")
+    assert ddl(out / "civil_affairs.sqlite") == ddl(samples / "civil_affairs.sqlite")
 
 
-def test_reference_files_match_the_samples(county: tuple[Path, CountyManifest], shared_samples: Path) -> None:
+def test_reference_files_match_the_samples(county: tuple[Path, CountyManifest], samples: Path) -> None:
     out, _ = county
-    assert (out / "ethnicity.csv").read_bytes() == (shared_samples / "ethnicity.csv").read_bytes()
-    sample = orjson.loads((shared_samples / "hr_api" / "persons_page1.json").read_bytes())["data"]["items"][0]
+    assert (out / "ethnicity.csv").read_bytes() == (samples / "ethnicity.csv").read_bytes()
+    sample = orjson.loads((samples / "hr_api" / "persons_page1.json").read_bytes())["data"]["items"][0]
     assert list(sample) == HR_KEYS
     services = json.loads((out / "hr_api" / "services.json").read_text("utf-8"))
-    sample_services = json.loads((shared_samples / "hr_api" / "services.json").read_text("utf-8"))
+    sample_services = json.loads((samples / "hr_api" / "services.json").read_text("utf-8"))
     assert set(services) == set(sample_services) == {"code", "msg", "data"}
     assert list(services["data"]["items"][0]) == list(sample_services["data"]["items"][0])
 
@@ -384,3 +382,16 @@ def test_manifest_keys_exist_in_the_files(county: tuple[Path, CountyManifest]) -
     assert len(broken_keys(manifest)) == len(manifest.broken)
     share = sum(b.source == "civil_affairs" for b in manifest.broken) / manifest.residents
     assert 0.003 < share < 0.05
+
+
+def test_the_named_places_match_the_samples(county: tuple[Path, CountyManifest], samples: Path) -> None:
+    """The places clients, policies and guides name (青山镇, 青山村, …) carry the samples' codes and names."""
+    out, _ = county
+
+    def names(path: Path) -> dict[str, str]:
+        return {r["code"]: r["name"] for r in csv.DictReader(path.open(encoding="utf-8"))}
+
+    demo, sample = names(out / "gazetteer.csv"), names(samples / "gazetteer.csv")
+    for code in ("511599100000", "511599100201", "511599101000", "511599200000"):
+        assert demo[code] == sample[code], code
+    assert list(demo.values()).count("青山村") == 1

@@ -1,4 +1,4 @@
-"""The fake HR API over real TCP: the SOURCES.md protocol, paging, and every injectable fault."""
+"""The fake HR API over real TCP: the protocol of docs/sources.md, paging, and every injectable fault."""
 
 from __future__ import annotations
 
@@ -260,8 +260,8 @@ def test_admin_endpoint_for_out_of_process_use(client: httpx.Client, hr: FakeHrS
     assert hr.request_count == 0
 
 
-def test_serves_the_sample_pages(shared_samples: Path) -> None:
-    with FakeHrServer(shared_samples, api_key=KEY) as hr, httpx.Client(base_url=hr.url) as c:
+def test_serves_the_sample_pages(samples: Path) -> None:
+    with FakeHrServer(samples, api_key=KEY) as hr, httpx.Client(base_url=hr.url) as c:
         c.headers["X-Api-Key"] = KEY
         items = sync(c, pageSize=50)
         assert len(items) == 173 and len({i["personId"] for i in items}) == 173
