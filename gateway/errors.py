@@ -163,6 +163,12 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    from gateway.auth.dependencies import authenticate_first  # the auth package imports this module
+
+    try:
+        await authenticate_first(request)  # an unauthenticated caller learns nothing about the schema
+    except GatewayError as denied:
+        return problem_response(denied, request=request)
     errors = [
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
         for e in exc.errors()

@@ -161,3 +161,16 @@ def test_the_server_refuses_huge_headers_before_the_app(live: LiveServer) -> Non
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 200_000 + b"\r\n\r\n")
         answer = _read_all(sock, within=3)
     assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+
+
+def test_an_unauthenticated_body_is_not_parsed_into_a_422(world: World) -> None:
+    """Invalid JSON from a stranger used to be judged (422, naming the schema) before authentication."""
+    for body in (b"{not json", b'{"national_id": 12}'):
+        r = world.tc.post(LOOKUP, content=body, headers={"Content-Type": "application/json"})
+        _problem(r, 401, "invalid-token")
+    r = world.tc.post(
+        LOOKUP,
+        content=b"{not json",
+        headers={**world.headers("civil-affairs"), "Content-Type": "application/json"},
+    )
+    _problem(r, 422, "validation-failed")  # the caller with a token still gets the precise answer
