@@ -32,6 +32,7 @@ from gateway.openapi import install_openapi
 from gateway.pagination import set_cursor_key
 from gateway.policy import endpoints as policy
 from gateway.policy import sharing
+from gateway.policy.filters import annotate_policy_routes
 from gateway.policy.state import start_policy, stop_policy
 from gateway.problems import router as problems_router
 from gateway.public_services import endpoints as services
@@ -170,6 +171,7 @@ def create_app(
         docs.router,
     ):
         app.include_router(router)
+    annotate_policy_routes(app)  # x-policy-resource: which operations the policy governs
     install_audit(app)  # before the other middleware: the audit middleware sits inside tracing
     install_openapi(app)  # last OpenAPI hook: completes every operation (gateway/openapi.py)
     # Limits before any work (auth, parsing, audit); inside tracing, so a refusal keeps its request id.

@@ -100,7 +100,13 @@ def _problem_example(cls: type[GatewayError], detail: str, **extra: Any) -> dict
 def _problem_examples(status: int) -> dict[str, Any]:
     """Return named problem examples of one status (the problem types a client should expect)."""
     # Imported here: gateway.policy imports this module.
-    from gateway.policy.errors import ConsentInvalid, ConsentRequired, GrantMissing, PurposeRequired
+    from gateway.policy.errors import (
+        ConsentInvalid,
+        ConsentRequired,
+        FilterNotAllowed,
+        GrantMissing,
+        PurposeRequired,
+    )
 
     table: dict[int, dict[str, Any]] = {
         400: {
@@ -123,6 +129,13 @@ def _problem_examples(status: int) -> dict[str, Any]:
                 missing="grant",
                 purpose="elderly-care",
                 resource="residents",
+            ),
+            "filter-not-allowed": _problem_example(
+                FilterNotAllowed,
+                "parameter tag filters on tags, which the policy does not show this client for purpose "
+                "social-assistance-review",
+                parameter="tag",
+                field="tags",
             ),
             "insufficient-scope": _problem_example(
                 InsufficientScope, "this operation needs scope residents:read"

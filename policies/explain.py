@@ -27,16 +27,35 @@ def explain(
         ],
     }
     if record is not None and decision.allowed:
-        projected = decision.project_doc(dict(record), names)
-        out["record"] = {
-            "id": record.get("id"),
-            "visible": projected is not None,
-            "why": "inside the grant's rows"
-            if projected is not None
-            else "outside every granted region and row condition",
-            "projected": projected,
-        }
+        out["record"] = _record(decision, record)
     return out
+
+
+def _record(decision: Decision, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Say whether one record is reached and how each field would be shown: outcomes, never values."""
+    plan = decision.row_plan(record)
+    masked = dict(plan.masked) if plan is not None else {}
+    why = {r.field: (r.grant, r.rule) for r in decision.rules}
+    fields = []
+    for name in decision.info.order if decision.info is not None else ():
+        if plan is None:
+            outcome = "hidden"
+        elif plan.everything or name in plan.clear:
+            outcome = "clear"
+        else:
+            outcome = "masked" if name in masked else "hidden"
+        grant, rule = why.get(name, (None, "no grant names this field"))
+        if plan is None:
+            grant, rule = None, "the record is outside every granted region and row condition"
+        fields.append({"field": name, "outcome": outcome, "grant": grant, "rule": rule})
+    return {
+        "id": record.get("id"),
+        "visible": plan is not None,
+        "why": "inside the grant's rows"
+        if plan is not None
+        else "outside every granted region and row condition",
+        "fields": fields,
+    }
 
 
 def _rows(decision: Decision) -> list[dict[str, Any]] | str:
@@ -63,6 +82,6 @@ def render_text(explained: Mapping[str, Any]) -> str:
     if "record" in explained:
         rec = explained["record"]
         lines.append(f"  record {rec['id']}: {'visible' if rec['visible'] else 'hidden'} ({rec['why']})")
-        if rec["projected"] is not None:
-            lines.append("  " + orjson.dumps(rec["projected"]).decode())
+        for f in rec["fields"]:
+            lines.append(f"    {f['outcome']:<7} {f['field']}")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ import datetime as dt
 import email.utils
 
 from connectors.publicity.models import FeedItem
-from connectors.publicity.sanitise import plain_text, sanitise_html
+from connectors.publicity.sanitise import plain_text, plain_title, safe_link, sanitise_html, valid_guid
 from connectors.sdk.errors import Reason, RecordInvalid
 from connectors.sdk.normalise import parse_instant, region_code
 from schemas.codes import Audience, NoticeCategory
@@ -31,9 +31,12 @@ def rfc822(raw: str | None, *, field: str) -> dt.datetime:
 
 def translate_item(item: FeedItem) -> Notice:
     """Translate an item; an item without a region, title or known category is held back."""
-    title = (item.title or "").strip()
+    title = plain_title(item.title or "")
     if not title:
-        raise RecordInvalid(Reason.INVALID_RECORD, "title is empty")
+        raise RecordInvalid(Reason.INVALID_RECORD, "title is empty (or markup only)")
+    guid = item.guid.strip()
+    if not valid_guid(guid):
+        raise RecordInvalid(Reason.INVALID_RECORD, "guid must be letters, digits and . _ : / - only")
     category = CATEGORY.get((item.category or "").strip())
     if category is None:
         raise RecordInvalid(
@@ -51,9 +54,8 @@ def translate_item(item: FeedItem) -> Notice:
     if not regions:
         raise RecordInvalid(Reason.INVALID_REGION, "gov:region is missing: the notice addresses nobody")
     body = sanitise_html(item.description or "")
-    link = (item.link or "").strip()
     return Notice(
-        id=item.guid.strip(),
+        id=guid,
         title=title,
         body_html=body,
         body_text=plain_text(body),
@@ -61,7 +63,7 @@ def translate_item(item: FeedItem) -> Notice:
         regions=list(dict.fromkeys(regions)),
         # No gov:audience means the notice is for everyone (全体村民).
         audiences=list(dict.fromkeys(audiences)) or [Audience.EVERYONE],
-        link=link if link.startswith(("http://", "https://")) else None,
+        link=safe_link(item.link),
         published_at=rfc822(item.pub_date, field="pubDate"),
         expires_at=parse_instant(item.expires, field="gov:expires")
         if item.expires and item.expires.strip()

@@ -40,7 +40,9 @@ async def event_filter(
         str | None, Query(max_length=64, description="Only events that disclosed this record id.")
     ] = None,
     purpose: Annotated[str | None, Query(max_length=256, description="Declared purpose.")] = None,
-    decision: Annotated[str | None, Query(pattern=r"^(allow|deny|error)$", description="Decision.")] = None,
+    decision: Annotated[
+        str | None, Query(pattern=r"^(allow|deny|not-found|error)$", description="Decision.")
+    ] = None,
     status: Annotated[int | None, Query(ge=100, le=599, description="HTTP status.")] = None,
     kind: Annotated[
         str | None, Query(pattern=r"^(access|token|admin|audit)$", description="Event kind.")

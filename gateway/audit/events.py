@@ -24,6 +24,9 @@ KIND_ACCESS = "access"
 KIND_TOKEN = "token"  # noqa: S105 (an event kind, not a secret)
 KIND_ADMIN = "admin"
 KIND_AUDIT = "audit"
+# Decisions: allow, deny, error, and not-found (allowed, then answered 404: nothing disclosed).
+NOT_FOUND = "not-found"
+REFUSALS = ("deny", NOT_FOUND)  # decisions that refused the caller something (denial summaries)
 
 
 def format_time(moment: dt.datetime) -> str:

@@ -15,7 +15,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.audit.events import KIND_ACCESS, KIND_ADMIN, KIND_AUDIT, KIND_TOKEN, AuditEvent
+from gateway.audit.events import (
+    KIND_ACCESS,
+    KIND_ADMIN,
+    KIND_AUDIT,
+    KIND_TOKEN,
+    NOT_FOUND,
+    AuditEvent,
+)
 from gateway.audit.headers import HeaderError, read_audit_headers
 from gateway.audit.writer import AuditUnavailable, AuditWriter
 from gateway.context import RequestRecord, record_of_scope
@@ -26,6 +33,22 @@ from gateway.errors import BadRequest, GatewayError, problem_response
 AUDITED_PREFIXES: tuple[str, ...] = ("/v1/", "/oauth/", "/oauth2/", "/admin/", "/audit/", "/dashboard/")
 UNAUDITED_PREFIXES: tuple[str, ...] = ("/audit/static/", "/dashboard/static/")
 DENIAL_STATUSES = frozenset({401, 403, 429})
+# Headers that decide who asks, for what and for whom: given twice, which one counts is ambiguous.
+SINGLE_HEADERS = (
+    b"authorization",
+    b"x-purpose",
+    b"x-on-behalf-of",
+    b"x-consent-id",
+    b"x-end-user",
+    b"x-case-id",
+)
+
+
+class DuplicateHeader(BadRequest):
+    """A security-relevant header (Authorization, X-Purpose, X-On-Behalf-Of, X-Consent-Id, X-End-User,
+    X-Case-Id) was sent more than once."""
+
+    slug, title = "duplicate-header", "Header given more than once"
 
 
 class InvalidAuditHeader(BadRequest):
@@ -80,6 +103,12 @@ def build_event(
         "allow" if status < 400 else "deny" if status in DENIAL_STATUSES else "error"
     )
     reason = record.reason or (None if status < 400 else f"http-{status}")
+    disclosed = status < 400 or decision != "allow"
+    if not disclosed:
+        # Allowed by the policy, then answered with an error: nothing was disclosed (a 404 outside the
+        # caller's rows looks exactly like a missing record), so the event must not say `allow`.
+        decision = NOT_FOUND if status == 404 else "deny" if status < 500 else "error"
+        reason = f"http-{status}"
     client = scope.get("client")
     return AuditEvent(
         time=now,
@@ -95,9 +124,9 @@ def build_event(
         method=scope.get("method"),
         route=template,
         resource=record.resource,
-        record_ids=list(record.record_ids),
-        fields_disclosed=list(record.fields_disclosed),
-        fields_masked=list(record.fields_masked),
+        record_ids=list(record.record_ids) if disclosed else [],
+        fields_disclosed=list(record.fields_disclosed) if disclosed else [],
+        fields_masked=list(record.fields_masked) if disclosed else [],
         decision=decision,
         reason=reason,
         policy_version=record.policy_version,
@@ -163,6 +192,11 @@ class AuditMiddleware:
 
 def fill_from_headers(scope: Scope, record: RequestRecord) -> None:
     """Copy X-End-User, X-Case-Id and X-On-Behalf-Of into the record, or raise InvalidAuditHeader."""
+    names = [name for name, _ in scope.get("headers") or () if name in SINGLE_HEADERS]
+    twice = sorted({n.decode() for n in names if names.count(n) > 1})
+    if twice:
+        # Answered for one value and audited with another is the worst case: refuse instead.
+        raise DuplicateHeader(f"header {', '.join(twice)} given more than once", headers_repeated=twice)
     try:
         end_user, case_id, on_behalf_of = read_audit_headers(scope.get("headers") or ())
     except HeaderError as exc:

@@ -6,12 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 
+from gateway.audit.events import REFUSALS
 from gateway.db import as_utc
 from gateway.store import ReadStore
 from schemas.tables_audit import (
@@ -119,7 +120,7 @@ async def accesses_per_day(db: ReadStore, flt: EventFilter) -> list[tuple[str, s
                 day,
                 dept,
                 func.sum(case((E.decision == "allow", 1), else_=0)),
-                func.sum(case((E.decision == "deny", 1), else_=0)),
+                func.sum(case((or_(*(E.decision == d for d in REFUSALS)), 1), else_=0)),
             ).where(E.kind == "access")
         )
         .group_by(day, dept)
@@ -131,7 +132,7 @@ async def accesses_per_day(db: ReadStore, flt: EventFilter) -> list[tuple[str, s
 async def denials_by_reason(db: ReadStore, flt: EventFilter) -> list[tuple[str, int]]:
     """Return (reason, count) of denied decisions, most frequent first."""
     reason = func.coalesce(E.reason, "")
-    stmt = flt.where(select(reason, func.count()).where(E.decision == "deny"))
+    stmt = flt.where(select(reason, func.count()).where(or_(*(E.decision == d for d in REFUSALS))))
     stmt = stmt.group_by(reason).order_by(func.count().desc(), reason)
     return [(str(r[0]), int(r[1])) for r in await db.fetch_all(stmt)]
 

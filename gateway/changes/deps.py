@@ -30,10 +30,10 @@ async def feed_access(
     purpose: PurposeHeader = None,
 ) -> FeedAccess:
     """Decide what of the change log the caller sees; refuse when it may read none of it."""
+    record.purpose = purpose  # before the rate limit: a 429 event still says what it was for
     per_day = await charge_request(state, subject)
     decisions = decide_all(state.engine, subject, purpose, scopes=principal.scopes, enabled=state.enabled)
     allowed = {k: d for k, d in decisions.items() if d.allowed}
-    record.purpose = purpose
     # Personal data without a purpose is refused outright, not silently left out of the pages.
     unstated = next((d for d in decisions.values() if d.missing == "purpose-required"), None)
     if unstated is not None:

@@ -34,7 +34,7 @@ async def get_household(
     household_id: Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")],
 ) -> Response:
     """Return a household and its members."""
-    found = await repository.get_household(db, household_id)
+    found = await repository.get_household(db, household_id, reaches=access.reaches_region)
     shown = access.project_dict(found) if found is not None else None
     if shown is None:  # outside the caller's region answers exactly like a missing one
         raise NotFound(f"no household {household_id}")

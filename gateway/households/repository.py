@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 from sqlalchemy import bindparam, select
 
@@ -16,14 +18,18 @@ _HOUSEHOLD = select(H.id, H.household_no, H.region_code, H.head_resident_id).whe
 _MEMBERS = select(R.doc).where(R.household_id == bindparam("hid")).order_by(R.id)
 
 
-async def get_household(db: ReadStore, household_id: str) -> dict[str, object] | None:
-    """Return a household with its members (from their stored documents), or None."""
+async def get_household(
+    db: ReadStore, household_id: str, *, reaches: Callable[[str | None], bool]
+) -> dict[str, object] | None:
+    """Return a household with the members whose region `reaches` accepts (the caller's rows), or None."""
     row = await db.fetch_one(_HOUSEHOLD, {"hid": household_id})
     if row is None:
         return None
     members = []
     for (doc,) in await db.fetch_all(_MEMBERS, {"hid": household_id}):
         r = orjson.loads(doc)
+        if not reaches(r.get("region_code")):
+            continue  # a member outside the caller's rows is not listed (GET /v1/residents/{id}: 404)
         members.append(
             {
                 "resident_id": r["id"],

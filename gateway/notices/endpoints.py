@@ -5,52 +5,59 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from starlette.responses import Response
 
-from gateway.auth.dependencies import PrincipalDep, require_scope
+from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
-from gateway.context import RecordDep
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
 from gateway.errors import BadRequest, InvalidCursor, NotFound
 from gateway.notices import repository
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
-from gateway.policy.deps import NoticesAccess
-from gateway.policy.errors import ConsentRequired
+from gateway.policy.deps import Access, NoticesAccess
+from gateway.policy.errors import FilterNotAllowed
+from gateway.policy.filters import field_query
 from schemas.codes import Audience, NoticeCategory
 from schemas.models import Notice, Page, RegionCode
-from schemas.regions import ancestors_or_self, in_subtree
+from schemas.regions import ancestors_or_self
 
 router = APIRouter(prefix="/v1/notices", tags=["notices"], dependencies=[require_scope(Scope.NOTICES_READ)])
 
 
 @router.get(
-    "", summary="List active notices", response_model=Page[Notice], responses=problem_responses(400, 404, 422)
+    "",
+    summary="List active notices",
+    response_model=Page[Notice],
+    responses=problem_responses(400, 403, 404, 422),
 )
 async def list_notices(
     db: ReadDep,
     access: NoticesAccess,
-    principal: PrincipalDep,
-    record: RecordDep,
     region: Annotated[
         RegionCode | None,
-        Query(description="Notices addressed to this region, to a region above it, or inside it."),
+        field_query(
+            "regions", description="Notices addressed to this region, to a region above it, or inside it."
+        ),
     ] = None,
-    category: Annotated[NoticeCategory | None, Query(description="Only this category.")] = None,
+    category: Annotated[
+        NoticeCategory | None, field_query("category", description="Only this category.")
+    ] = None,
     audience: Annotated[
-        Audience | None, Query(description="Notices for this audience (and for everyone).")
+        Audience | None, field_query("audiences", description="Notices for this audience (and for everyone).")
     ] = None,
     for_resident: Annotated[
         str | None,
-        Query(
+        field_query(
+            "@residents",
             min_length=1,
             max_length=16,
             pattern=r"^[A-Za-z0-9]+$",
             description="Notices a village agent can read out to this resident: addressed to the resident's "
             "region or a region above it, for everyone or for an audience the resident belongs to (elderly: "
             "60+ or tagged; migrant workers: tagged; parents: an adult whose household has a child under "
-            "18). "
+            "18). A read of the resident: needs the residents grant for the X-Purpose, the resident in the "
+            "caller's rows, and `region_code`; audiences use only fields the caller is shown. "
             "Not combinable with `region` or `audience`.",
         ),
     ] = None,
@@ -69,27 +76,31 @@ async def list_notices(
     if for_resident is not None:
         if region is not None or audience is not None:
             raise BadRequest("`for_resident` decides region and audience: pass neither with it")
-        if access.acting_for is None and access.consent_bound:
-            # A village agent learns about a resident only acting for them, with their consent (PIPL Art. 14).
-            raise ConsentRequired(
-                "notices for a resident need the resident's consent: send X-On-Behalf-Of and X-Consent-Id",
-                missing="consent-required",
-                resource="notices",
-            )
-        target = (
-            await repository.for_resident(db, for_resident)
-            if access.acting_for in (None, for_resident)
-            else None  # acting for another resident: this one answers like an unknown one
-        )
-        mine = principal.region_code
-        # Outside the caller's region answers exactly like an unknown resident.
-        if target is None or (mine is not None and not (target.region and in_subtree(target.region, mine))):
-            raise NotFound(f"no resident {for_resident}")
-        record.disclose("resident", [for_resident])
-        addressed = tuple(ancestors_or_self(target.region)) if target.region else ()
-        flt = repository.NoticeFilter(category=category, addressed_to=addressed, audiences=target.audiences)
+        flt = await _for_resident(db, access, for_resident, category=category)
     docs, last = await repository.list_docs(db, flt, after=after, limit=limit)
     return Response(
         page_body(docs, next_cursor=encode_cursor(list(last)) if last else None),
         media_type="application/json",
+    )
+
+
+async def _for_resident(
+    db: ReadDep, access: Access, resident_id: str, *, category: NoticeCategory | None
+) -> repository.NoticeFilter:
+    """Return the filter of one resident's notices: a read of that resident under the residents policy."""
+    residents = await access.read_of("residents")
+    target = await repository.for_resident(db, resident_id, view=residents.project_dict)
+    if target is None:  # missing, or outside the caller's rows: the same answer
+        raise NotFound(f"no resident {resident_id}")
+    if target.region is None:
+        raise FilterNotAllowed(
+            "for_resident addresses notices by the resident's region_code, which this client is not shown",
+            parameter="for_resident",
+            field="region_code",
+        )
+    residents.record.fields_disclosed = list(target.used)
+    residents.record.fields_masked = []
+    await residents.disclose("resident", [resident_id])
+    return repository.NoticeFilter(
+        category=category, addressed_to=tuple(ancestors_or_self(target.region)), audiences=target.audiences
     )

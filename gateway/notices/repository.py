@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, and_, false, or_, select
@@ -39,10 +41,14 @@ CHINA = dt.timezone(dt.timedelta(hours=8))
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where a resident is registered and which audiences they belong to."""
+    """Where a resident is registered, which audiences they belong to, and the fields that told."""
 
     region: str | None
     audiences: tuple[Audience, ...]
+    used: tuple[str, ...] = ()
+
+
+View = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
 def _age(birth: str | None, today: dt.date) -> int | None:
@@ -52,18 +58,33 @@ def _age(birth: str | None, today: dt.date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-async def for_resident(db: ReadStore, resident_id: str, *, today: dt.date | None = None) -> Target | None:
-    """Return the region and audiences of a resident (loaded through the residents repository), or None.
+async def _has_child(db: ReadStore, person: dict[str, Any], view: View, today: dt.date) -> bool:
+    """Tell whether another active member of the person's household the caller may see is under 18."""
+    flt = residents.ResidentFilter(household_id=person["household_id"], status=ResidentStatus.ACTIVE)
+    ids, docs, _ = await residents.list_docs(db, flt, after=None, limit=100)
+    for rid, raw in zip(ids, docs, strict=True):
+        other = view(orjson.loads(raw)) if rid != person["id"] else None
+        age = _age(other.get("birth_date"), today) if other else None
+        if age is not None and age < ADULT_AGE:
+            return True
+    return False
 
+
+async def for_resident(
+    db: ReadStore, resident_id: str, *, view: View, today: dt.date | None = None
+) -> Target | None:
+    """Return the region and audiences of a resident as the caller sees it (`view`), or None.
+
+    Only the fields `view` shows are used, so targeting discloses nothing the caller could not read.
     Everyone: always. Elderly: aged 60 or more, or tagged elderly. Migrant workers: tagged
     migrant_worker. Parents: an adult (or of unknown age) whose household has another active member
     under 18; this includes the grandparents who look after left-behind children, who are the
     ones who need school notices read out.
     """
     doc = await residents.get_doc(db, resident_id)
-    if doc is None:
+    person = view(orjson.loads(doc)) if doc is not None else None
+    if person is None:
         return None
-    person = orjson.loads(doc)
     today = today or dt.datetime.now(CHINA).date()
     tags = set(person.get("tags") or ())
     age = _age(person.get("birth_date"), today)
@@ -72,15 +93,11 @@ async def for_resident(db: ReadStore, resident_id: str, *, today: dt.date | None
         audiences.append(Audience.ELDERLY)
     if Tag.MIGRANT_WORKER.value in tags:
         audiences.append(Audience.MIGRANT_WORKERS)
-    household = person.get("household_id")
-    if household and (age is None or age >= ADULT_AGE):
-        flt = residents.ResidentFilter(household_id=household, status=ResidentStatus.ACTIVE)
-        ids, docs, _ = await residents.list_docs(db, flt, after=None, limit=100)
-        others = (orjson.loads(d) for i, d in zip(ids, docs, strict=True) if i != resident_id)
-        ages = [_age(o.get("birth_date"), today) for o in others]
-        if any(a is not None and a < ADULT_AGE for a in ages):
-            audiences.append(Audience.PARENTS)
-    return Target(region=person.get("region_code"), audiences=tuple(audiences))
+    adult = age is None or age >= ADULT_AGE
+    if person.get("household_id") and adult and await _has_child(db, person, view, today):
+        audiences.append(Audience.PARENTS)
+    used = tuple(f for f in ("region_code", "birth_date", "tags", "household_id") if person.get(f))
+    return Target(region=person.get("region_code"), audiences=tuple(audiences), used=used)
 
 
 def _any_region(codes: list[str] | tuple[str, ...]) -> ColumnElement[bool]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -15,6 +16,7 @@ from gateway.consents.models import CONSENT_ID_MAX
 from gateway.context import RecordDep, RequestRecord
 from gateway.errors import Unauthorized
 from gateway.policy.errors import ConsentInvalid, ConsentRequired, GrantMissing, PurposeRequired
+from gateway.policy.filters import POLICY_RESOURCE_ATTR, check_filters, check_lookup
 from gateway.policy.ratelimit import check_request, spend_records
 from gateway.policy.state import PolicyState
 from policies.assisted import narrow
@@ -92,7 +94,7 @@ async def charge_request(state: PolicyState, subject: Subject) -> int:
 class Access:
     """What one request may see of one resource: row scopes for the query, a projector for documents."""
 
-    __slots__ = ("acting_for", "decision", "limit", "record", "state", "subject")
+    __slots__ = ("acting_for", "decision", "inputs", "limit", "record", "state", "subject")
 
     def __init__(
         self,
@@ -103,8 +105,10 @@ class Access:
         limit: int,
         *,
         acting_for: str | None = None,
+        inputs: Inputs | None = None,
     ) -> None:
         self.decision = decision
+        self.inputs = inputs or Inputs()
         self.record = record
         self.state = state
         self.subject = subject
@@ -142,6 +146,29 @@ class Access:
                 out.append(projected.decode() if isinstance(projected, bytes) else projected)
         return out
 
+    def reaches_region(self, region: str | None) -> bool:
+        """Tell whether a row in `region` is inside the caller's region scopes (tags and residents aside)."""
+        scopes = self.decision.scopes
+        return scopes is None or any(RowScope(s.prefixes).matches(region, None) for s in scopes)
+
+    def require_lookup(self, field: str) -> None:
+        """Refuse an exact lookup by a field no grant names (403 filter-not-allowed)."""
+        check_lookup(self.decision, field)
+
+    async def read_of(self, resource: str) -> Access:
+        """Enforce another resource's policy for this request (a parameter targets one of its records)."""
+        i = self.inputs
+        return await enforce_policy(
+            resource,
+            self.state,
+            self.subject,
+            self.record,
+            i.purpose,
+            i.on_behalf_of,
+            i.consent_id,
+            charge=False,
+        )
+
     async def disclose(self, resource: str, ids: list[str]) -> None:
         """Note the disclosed records in the request record and count them against the daily quota."""
         self.record.disclose(resource, ids)
@@ -151,10 +178,73 @@ class Access:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What the request stated to the policy: purpose and assisted-access headers."""
+
+    purpose: str | None = None
+    on_behalf_of: str | None = None
+    consent_id: str | None = None
+
+
+async def enforce_policy(
+    resource: str,
+    state: PolicyState,
+    subject: Subject | None,
+    record: RequestRecord,
+    purpose: str | None,
+    on_behalf_of: str | None,
+    consent_id: str | None,
+    *,
+    charge: bool = True,
+) -> Access:
+    """Decide `resource` for the request, note the decision for its audit event, refuse or return Access."""
+    decision_subject = subject or Subject(client_id="anonymous")
+    record.purpose = purpose  # before the rate limit: a 429 event still says what it was for
+    per_day = await charge_request(state, subject) if subject is not None and charge else 0
+    if subject is not None and not charge and state.enabled:
+        per_day = state.engine.policy.limit_for(subject.client_id, subject.department).records_per_day
+    assisted = consent_id is not None and state.enabled
+    record.consent_id = consent_id  # as presented: the event shows what was claimed, and the outcome
+    decision = (
+        state.engine.decide(decision_subject, resource, purpose, assisted=assisted)
+        if state.enabled
+        else _off(state, resource, purpose)
+    )
+    if assisted and decision.allowed and consent_id is not None:
+        try:
+            # PIPL Art. 14: act for the resident only within what they consented to.
+            await consents.check(
+                state.store,
+                consent_id,
+                client_id=decision_subject.client_id,
+                resident_id=on_behalf_of,
+                purpose=purpose,
+                today=today_cn(),
+            )
+        except ConsentInvalid as exc:
+            _note(record, decision, purpose=purpose, refused=exc.detail)
+            raise
+        assert on_behalf_of is not None  # check() refuses a consent without it
+        decision = narrow(decision, on_behalf_of)
+    _note(record, decision, purpose=purpose)
+    if not decision.allowed:
+        if subject is None:
+            raise Unauthorized(f"{resource} holds personal data: authenticate first")
+        if decision.missing == "consent-invalid":
+            raise ConsentInvalid(decision.reason, consent_id=consent_id, problem="resource")
+        error = _DENIALS.get(decision.missing or "", GrantMissing)
+        raise error(decision.reason, missing=decision.missing, purpose=purpose, resource=resource)
+    acting_for = on_behalf_of if assisted else None
+    inputs = Inputs(purpose, on_behalf_of, consent_id)
+    return Access(decision, record, state, subject, per_day, acting_for=acting_for, inputs=inputs)
+
+
 def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
     """Return the dependency enforcing the policy on `resource` (X-Purpose is documented on every use)."""
 
     async def enforce(
+        request: Request,
         state: PolicyStateDep,
         subject: SubjectDep,
         record: RecordDep,
@@ -162,42 +252,14 @@ def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
         on_behalf_of: OnBehalfOfHeader = None,
         consent_id: ConsentHeader = None,
     ) -> Access:
-        decision_subject = subject or Subject(client_id="anonymous")
-        per_day = await charge_request(state, subject) if subject is not None else 0
-        assisted = consent_id is not None and state.enabled
-        record.consent_id = consent_id  # as presented: the event shows what was claimed, and the outcome
-        decision = (
-            state.engine.decide(decision_subject, resource, purpose, assisted=assisted)
-            if state.enabled
-            else _off(state, resource, purpose)
-        )
-        if assisted and decision.allowed and consent_id is not None:
-            try:
-                # PIPL Art. 14: act for the resident only within what they consented to.
-                await consents.check(
-                    state.store,
-                    consent_id,
-                    client_id=decision_subject.client_id,
-                    resident_id=on_behalf_of,
-                    purpose=purpose,
-                    today=today_cn(),
-                )
-            except ConsentInvalid as exc:
-                _note(record, decision, purpose=purpose, refused=exc.detail)
-                raise
-            assert on_behalf_of is not None  # check() refuses a consent without it
-            decision = narrow(decision, on_behalf_of)
-        _note(record, decision, purpose=purpose)
-        if not decision.allowed:
-            if subject is None:
-                raise Unauthorized(f"{resource} holds personal data: authenticate first")
-            if decision.missing == "consent-invalid":
-                raise ConsentInvalid(decision.reason, consent_id=consent_id, problem="resource")
-            error = _DENIALS.get(decision.missing or "", GrantMissing)
-            raise error(decision.reason, missing=decision.missing, purpose=purpose, resource=resource)
-        acting_for = on_behalf_of if assisted else None
-        return Access(decision, record, state, subject, per_day, acting_for=acting_for)
+        access = await enforce_policy(resource, state, subject, record, purpose, on_behalf_of, consent_id)
+        if request.query_params:
+            # Every parameter discloses the field it filters on: refuse hidden ones, audit the rest.
+            used = check_filters(access.decision, request.scope.get("route"), request.query_params)
+            record.fields_disclosed += [f for f in used if f not in record.fields_disclosed]
+        return access
 
+    setattr(enforce, POLICY_RESOURCE_ATTR, resource)
     return enforce
 
 

@@ -30,6 +30,13 @@ class ConsentInvalid(Forbidden):
     slug, title = "consent-invalid", "The consent does not cover this request"
 
 
+class FilterNotAllowed(Forbidden):
+    """A parameter filters, sorts or targets on a field the caller's policy does not show it (a filter
+    discloses its field as surely as the field itself)."""
+
+    slug, title = "filter-not-allowed", "Filtering on this field is not allowed"
+
+
 class PolicyRejected(GatewayError):
     """A policy reload failed validation; the running policy stays."""
 
@@ -40,9 +47,3 @@ class SharingRequestInvalid(GatewayError):
     """A sharing request cannot be made as asked."""
 
     status, slug, title = 422, "sharing-request-invalid", "Sharing request not acceptable"
-
-
-class FilterNotAllowed(Forbidden):
-    """A list was filtered on a field the caller may not read: the filter would reveal the field."""
-
-    slug, title = "filter-not-allowed", "Filter on a field you may not read"

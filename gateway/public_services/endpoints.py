@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
@@ -14,6 +14,7 @@ from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import ServicesAccess
+from gateway.policy.filters import field_query
 from gateway.public_services import repository
 from schemas.codes import Department
 from schemas.models import Page, Service
@@ -32,9 +33,11 @@ router = APIRouter(
 async def list_services(
     db: ReadDep,
     _access: ServicesAccess,
-    department: Annotated[Department | None, Query(description="Only this department's items.")] = None,
+    department: Annotated[
+        Department | None, field_query("department", description="Only this department's items.")
+    ] = None,
     active: Annotated[
-        bool | None, Query(description="Only offered (true) or withdrawn (false) items.")
+        bool | None, field_query("active", description="Only offered (true) or withdrawn (false) items.")
     ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
@@ -13,6 +13,7 @@ from gateway.errors import NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import RegionsAccess
+from gateway.policy.filters import field_query
 from gateway.regions import repository
 from schemas.codes import RegionLevel
 from schemas.models import Page, Region, RegionCode
@@ -26,9 +27,11 @@ async def list_regions(
     db: ReadDep,
     _access: RegionsAccess,
     within: Annotated[
-        RegionCode | None, Query(description="Only this region's subtree (itself included).")
+        RegionCode | None, field_query("code", description="Only this region's subtree (itself included).")
     ] = None,
-    level: Annotated[RegionLevel | None, Query(description="Only regions of this level.")] = None,
+    level: Annotated[
+        RegionLevel | None, field_query("level", description="Only regions of this level.")
+    ] = None,
     limit: LimitQuery = 500,
     cursor: CursorQuery = None,
 ) -> Response:

@@ -1,11 +1,14 @@
-"""Build the protected statistics report of a subtree: SQL counts in, suppressed tables out.
+"""Build the protected statistics report of a subtree: cut from the county's release of the day.
 
-Shared by `GET /v1/stats` and the village dashboard, so both publish exactly the same cells.
+Shared by `GET /v1/stats` and the village dashboard, so both publish exactly the same cells, and every
+region and grouping level is cut from one suppressed release (gateway/stats/release.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from dataclasses import dataclass
 
 from gateway.errors import BadRequest, NotFound
 from gateway.stats import repository
@@ -19,10 +22,20 @@ from gateway.stats.models import (
     RegionCount,
     StatsReport,
 )
+from gateway.stats.release import (
+    Node,
+    Released,
+    Tree,
+    aggregate,
+    build_tree,
+    coverage_subtable,
+    cross_subtable,
+    release,
+)
 from gateway.stats.repository import Scope
-from gateway.stats.suppression import Shown, protect_coverage, protect_cross, protect_list
+from gateway.stats.suppression import FIELDS, Shown
 from gateway.store import ReadStore
-from schemas.regions import LEVELS, region_level
+from schemas.regions import LEVELS, pad_region_code, region_level
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 UNKNOWN_PROVINCE_LABEL = "未登记"
@@ -33,75 +46,157 @@ def today_in_china() -> dt.date:
     return dt.datetime.now(CHINA).date()
 
 
+@dataclass(slots=True)
+class CountyRelease:
+    """Every statistic of one county for one date, suppressed once (gateway/stats/release.py)."""
+
+    tree: Tree
+    names: dict[str, str]
+    provinces: list[str]
+    tables: dict[str, Released]
+
+
+# One release per read store, county, date and minimum cell: every view of the day agrees.
+_RELEASES: weakref.WeakKeyDictionary[ReadStore, dict[tuple[str, dt.date, int], CountyRelease]] = (
+    weakref.WeakKeyDictionary()
+)
+COUNT_TABLES = {
+    "elderly_living_alone": "独居老人",
+    "low_income_households": "低收入家庭(户)",
+    "left_behind_children": "留守儿童",
+}
+
+
+def root_of(region: str) -> str:
+    """Return the root of the release holding a region's views: its county (or itself, when higher)."""
+    level = region_level(region)
+    if LEVELS.index(level) < LEVELS.index("county"):
+        return region
+    return pad_region_code(region[:6])
+
+
+async def county_release(db: ReadStore, root: str, *, today: dt.date, k: int) -> CountyRelease:
+    """Return the day's release of a county, computing it on first use."""
+    per_store = _RELEASES.setdefault(db, {})
+    key = (root, today, k)
+    if key not in per_store:
+        for old in [x for x in per_store if x[1] != today]:
+            del per_store[old]  # yesterday's releases are not served again
+        per_store[key] = await _compute(db, root, today=today, k=k)
+    return per_store[key]
+
+
+async def _compute(db: ReadStore, root: str, *, today: dt.date, k: int) -> CountyRelease:
+    villages = await repository.region_names(db, Scope(region=root, level="village"))
+    townships = await repository.region_names(db, Scope(region=root, level="township"))
+    scope = Scope(region=root, level="village")
+    counts = {
+        "elderly_living_alone": await repository.elderly_living_alone(db, scope),
+        "low_income_households": await repository.low_income_households(db, scope),
+        "left_behind_children": await repository.left_behind_children(db, scope),
+    }
+    migrants = await repository.migrant_workers(db, scope)
+    coverage = await repository.insurance_coverage(db, scope, today=today)
+    codes = set(villages).union(*counts.values(), {c for c, _ in migrants}, coverage)
+    tree = build_tree(root, codes, townships)
+    tables: dict[str, Released] = {}
+    for name, per_code in counts.items():
+        values = aggregate(tree, {("village", c): (n,) for c, n in per_code.items()}, 1)
+        tables[name] = release(tree, values, None, columns=1, k=k)
+    # Known provinces by name; the unregistered column last.
+    provinces = sorted({p for _, p in migrants}, key=lambda p: (p == repository.UNKNOWN_PROVINCE, p))
+    leaf: dict[Node, list[int]] = {}
+    for (code, p), n in migrants.items():
+        row = leaf.setdefault(("village", code), [0] * (len(provinces) + 1))
+        row[provinces.index(p)] += n
+        row[-1] += n
+    values = aggregate(tree, leaf, len(provinces) + 1)
+    tables["migrant_workers"] = release(
+        tree, values, cross_subtable(values, len(provinces)), columns=len(provinces) + 1, k=k
+    )
+    rows = {("village", c): (a, p, a - p, m, a - m) for c, (a, p, m) in coverage.items()}
+    values = aggregate(tree, rows, len(FIELDS))
+    tables["insurance_coverage"] = release(tree, values, coverage_subtable(values), columns=len(FIELDS), k=k)
+    return CountyRelease(tree, {**villages, **townships}, provinces, tables)
+
+
+def _view(tree: Tree, region: str, level: GroupLevel) -> tuple[Node, list[Node]]:
+    """Return the node of a region and the nodes of its view's rows."""
+    own = region_level(region)
+    node: Node = tree.root if region == tree.root[1] else (own, region)
+    if node not in tree.children and node not in tree.leaves():
+        return node, []
+    if own == level.value:
+        return node, [node]
+    if node == tree.root and level is GroupLevel.VILLAGE:
+        return node, [v for t in tree.children[node] for v in tree.children.get(t, [])]
+    return node, list(tree.children.get(node, []))
+
+
 async def build_report(
     db: ReadStore, *, region: str, level: GroupLevel, min_cell: int, today: dt.date | None = None
 ) -> StatsReport:
-    """Count in SQL, then suppress small cells of every table of the report."""
+    """Cut the view of one region and grouping level from the day's release of its county."""
     if LEVELS.index(region_level(region)) > LEVELS.index(level.value):
         raise BadRequest(f"cannot group a {region_level(region)} by {level.value}: choose a lower level")
     region_name = await repository.region_name(db, region)
     if region_name is None:
         raise NotFound(f"no region {region}")
     today = today or today_in_china()
-    scope = Scope(region=region, level=level.value)
-    names = await repository.region_names(db, scope)
-    living_alone = await repository.elderly_living_alone(db, scope)
-    low_income = await repository.low_income_households(db, scope)
-    children = await repository.left_behind_children(db, scope)
-    migrants = await repository.migrant_workers(db, scope)
-    coverage = await repository.insurance_coverage(db, scope, today=today)
-    # Every region of the level is a row, zeros included, plus any code the data uses outside the gazetteer.
-    codes = sorted(
-        set(names)
-        | set(living_alone)
-        | set(low_income)
-        | set(children)
-        | {c for c, _ in migrants}
-        | set(coverage)
-    )
+    rel = await county_release(db, root_of(region), today=today, k=min_cell)
+    node, rows = _view(rel.tree, region, level)
+    names = rel.names
+    tables = {
+        name: _count_table(title, node, rows, names, rel.tables[name], k=min_cell)
+        for name, title in COUNT_TABLES.items()
+    }
     return StatsReport(
         region=region,
         region_name=region_name,
         level=level,
         min_cell=min_cell,
         as_of=today,
-        elderly_living_alone=_count_table("独居老人", codes, names, living_alone, k=min_cell),
-        low_income_households=_count_table("低收入家庭(户)", codes, names, low_income, k=min_cell),
-        left_behind_children=_count_table("留守儿童", codes, names, children, k=min_cell),
-        migrant_workers=_migrant_table(codes, names, migrants, k=min_cell),
-        insurance_coverage=_coverage_table(region, region_name, codes, names, coverage, k=min_cell),
+        elderly_living_alone=tables["elderly_living_alone"],
+        low_income_households=tables["low_income_households"],
+        left_behind_children=tables["left_behind_children"],
+        migrant_workers=_migrant_table(node, rows, names, rel, k=min_cell),
+        insurance_coverage=_coverage_table(node, region_name, rows, names, rel, k=min_cell),
     )
 
 
 def _count_table(
-    title: str, codes: list[str], names: dict[str, str], counts: dict[str, int], *, k: int
+    title: str, node: Node, rows: list[Node], names: dict[str, str], rel: Released, *, k: int
 ) -> CountTable:
-    res = protect_list([counts.get(c, 0) for c in codes], k=k)
     return CountTable(
         title=title,
-        rows=[RegionCount(code=c, name=names.get(c), count=s) for c, s in zip(codes, res.cells, strict=True)],
-        total=res.total,
-        withheld=res.withheld,
+        rows=[RegionCount(code=r[1], name=names.get(r[1]), count=rel.shown((r, 0), k=k)) for r in rows],
+        total=rel.shown((node, 0), k=k),
+        withheld=rel.withheld,
     )
 
 
 def _migrant_table(
-    codes: list[str], names: dict[str, str], counts: dict[tuple[str, str], int], *, k: int
+    node: Node, rows: list[Node], names: dict[str, str], rel: CountyRelease, *, k: int
 ) -> MigrantTable:
-    # Known provinces by name; the unregistered column last.
-    provinces = sorted({p for _, p in counts}, key=lambda p: (p == repository.UNKNOWN_PROVINCE, p))
-    matrix = [[counts.get((c, p), 0) for p in provinces] for c in codes]
-    res = protect_cross(matrix, k=k)
+    table = rel.tables["migrant_workers"]
+    n = len(rel.provinces)
+    # Columns of the provinces someone in the region works in (a missing column is a published zero).
+    cols = [j for j in range(n) if table.values.get((node, j), 0) > 0]
     return MigrantTable(
         title="外出务工人员(按务工省份)",
-        provinces=[p or UNKNOWN_PROVINCE_LABEL for p in provinces],
+        provinces=[rel.provinces[j] or UNKNOWN_PROVINCE_LABEL for j in cols],
         rows=[
-            MigrantRow(code=c, name=names.get(c), counts=res.cells[i], total=res.row_totals[i])
-            for i, c in enumerate(codes)
+            MigrantRow(
+                code=r[1],
+                name=names.get(r[1]),
+                counts=[table.shown((r, j), k=k) for j in cols],
+                total=table.shown((r, n), k=k),
+            )
+            for r in rows
         ],
-        province_totals=res.column_totals,
-        total=res.total,
-        withheld=res.withheld,
+        province_totals=[table.shown((node, j), k=k) for j in cols],
+        total=table.shown((node, n), k=k),
+        withheld=table.withheld,
     )
 
 
@@ -128,19 +223,16 @@ def _coverage_row(code: str, name: str | None, cells: list[Shown | None]) -> Cov
 
 
 def _coverage_table(
-    region: str,
-    region_name: str,
-    codes: list[str],
-    names: dict[str, str],
-    counts: dict[str, tuple[int, int, int]],
-    *,
-    k: int,
+    node: Node, region_name: str, rows: list[Node], names: dict[str, str], rel: CountyRelease, *, k: int
 ) -> CoverageTable:
-    res = protect_coverage([counts.get(c, (0, 0, 0)) for c in codes], k=k)
-    columns = (res.adults, res.pension, res.pension_gap, res.medical, res.medical_gap)
+    table = rel.tables["insurance_coverage"]
+
+    def cells(r: Node) -> list[Shown | None]:
+        return [table.shown((r, c), k=k) for c in range(len(FIELDS))]
+
     return CoverageTable(
         title="成年人养老、医疗保险参保情况",
-        rows=[_coverage_row(c, names.get(c), [col[i] for col in columns]) for i, c in enumerate(codes)],
-        total=_coverage_row(region, region_name, list(res.totals.values())),
-        withheld=res.withheld,
+        rows=[_coverage_row(r[1], names.get(r[1]), cells(r)) for r in rows],
+        total=_coverage_row(node[1], region_name, cells(node)),
+        withheld=table.withheld,
     )

@@ -34,15 +34,15 @@ protected cell never becomes recoverable again, and each round hides at least on
 loop ends. If no path exists the whole table is withheld. k must be at least 3: with k = 2 the
 marker "<2" itself names the value.
 
-Not covered here: the same counts published in *other* tables (another region or grouping level)
-form more equations. Each response is protected on its own; see the package notes.
+The same counts published in other tables (another region or grouping level) form more equations:
+gateway/stats/release.py protects the whole hierarchy with these tables as its building blocks.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -68,13 +68,19 @@ class Arc:
     value: int
 
 
-def protect(arcs: Sequence[Arc], *, k: int) -> list[Mark]:
-    """Return the mark of every cell so that no hidden cell can be recovered."""
+def protect(arcs: Sequence[Arc], *, k: int, hidden: Collection[int] = ()) -> list[Mark]:
+    """Return the mark of every cell so that no hidden cell can be recovered.
+
+    `hidden`: cells already hidden as complements elsewhere (another table of a hierarchy sharing them).
+    """
     if k < 3:
         raise ValueError("the minimum cell size must be at least 3")
     if any(a.value < 0 for a in arcs):
         raise ValueError("counts are never negative")
-    marks = [Mark.PRIMARY if 0 < a.value < k else Mark.PUBLISHED for a in arcs]
+    marks = [
+        Mark.PRIMARY if 0 < a.value < k else Mark.COMPLEMENT if i in hidden else Mark.PUBLISHED
+        for i, a in enumerate(arcs)
+    ]
     _line_rule(arcs, marks)
     while True:
         stuck = _recoverable(arcs, marks, k=k)

@@ -192,3 +192,25 @@ def test_two_copies_of_a_record_in_one_batch_are_both_accounted_for(sqlite_api: 
     assert (r.json()["received"], r.json()["created"], r.json()["superseded"]) == (2, 1, 1)
     [(values,)] = sqlite_api.rows('SELECT "values" FROM resident_source')
     assert json.loads(values)["phone"] == "13900000000"
+
+
+def test_pushed_notices_are_safe_in_every_field(api: Api) -> None:
+    """Title and guid markup, a javascript: link and entity-encoded markup never come back live."""
+    items = [
+        _notice("<script>alert(1)</script>"),
+        _notice(
+            "notice-x1",
+            title="<script>alert(1)</script>防火",
+            link="javascript:alert(1)//http://x",
+            description="<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>",
+        ),
+    ]
+    r = api.push("publicity", {"items": items}, who="cms")
+    assert r.status_code == 200, r.text
+    assert r.json()["quarantined"] == 1  # the guid with markup is refused
+    listed = api.get("/v1/notices", who="cms")
+    (notice,) = [n for n in listed.json()["items"] if n["id"] == "notice-x1"]
+    assert "<" not in notice["title"] and "script" not in notice["title"]
+    assert notice["link"] is None
+    assert "<script" not in notice["body_text"].lower()
+    assert "<script" not in listed.text

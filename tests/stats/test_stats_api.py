@@ -115,3 +115,16 @@ def test_statistics_scope_is_required(store_url: str, store_engine: Engine) -> N
     for c in _client(store_url, store_engine, scopes=["residents:read"], region_code=COUNTY):
         r = c.get("/v1/stats", params={"region": COUNTY})
         assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
+
+
+def test_views_cannot_be_subtracted(county_client: TestClient) -> None:
+    """The issue-12 attack: a township by village, minus one village asked alone, must not recover a
+    suppressed village; every view is cut from one release, so a cell hidden once is hidden always."""
+    township = county_client.get("/v1/stats", params={"region": TOWN_QS}).json()["elderly_living_alone"]
+    village = county_client.get("/v1/stats", params={"region": QINGSHAN}).json()["elderly_living_alone"]
+    county = county_client.get("/v1/stats", params={"region": COUNTY, "level": "township"}).json()
+    assert [x["count"] for x in township["rows"]][1] == "<5"  # 竹林村's 2
+    # 青山村 alone is hidden as in the township's view: total - 青山村 no longer gives 竹林村.
+    assert village["rows"][0]["count"] == village["total"] == township["rows"][0]["count"] == "*"
+    shown = {x["code"]: x["count"] for x in county["elderly_living_alone"]["rows"]}
+    assert shown[TOWN_QS] == township["total"]  # the same cell, the same value, in every view

@@ -85,6 +85,8 @@ def _client(store_url: str, engine: Engine, region_code: str | None) -> Iterator
     with TestClient(capture, raise_server_exceptions=False) as c:  # type: ignore[arg-type]
         assert secret is not None
         c.headers["Authorization"] = f"Bearer {fetch_token(c, client_id, secret)}"
+        # Targeting a resident is a read of the resident: the residents grant for a purpose (issue 12).
+        c.headers["X-Purpose"] = "social-assistance-review"
         yield c, capture
 
 
@@ -115,6 +117,17 @@ def test_each_resident_hears_their_regions_and_audiences(
     assert _ids(c, people["zhulin"]) == {"n-all", "n-zl-all"}  # never a sibling village's notices
     assert capture.records[-1].resource == "resident"
     assert capture.records[-1].record_ids == [people["zhulin"]]
+    assert capture.records[-1].purpose == "social-assistance-review"
+    assert "region_code" in capture.records[-1].fields_disclosed
+
+
+def test_targeting_needs_a_purpose(county: tuple[TestClient, Capture], people: dict[str, str]) -> None:
+    c, _ = county
+    del c.headers["X-Purpose"]
+    r = c.get("/v1/notices", params={"for_resident": people["old"]})
+    assert r.status_code == 403 and r.json()["type"] == "/problems/purpose-required", r.text
+    r = c.get("/v1/notices", params={"region": QINGSHAN})
+    assert r.status_code == 200, r.text
 
 
 def test_unknown_resident_and_conflicting_filters(

@@ -88,7 +88,9 @@ def _filter(params: dict[str, str]) -> repo.EventFilter:
         department=params.get("department") or None,
         resident=params.get("resident") or None,
         purpose=params.get("purpose") or None,
-        decision=params.get("decision") if params.get("decision") in ("allow", "deny", "error") else None,
+        decision=params.get("decision")
+        if params.get("decision") in ("allow", "deny", "not-found", "error")
+        else None,
         status=int(status) if status.isdigit() and len(status) == 3 else None,
     )
 

@@ -1,0 +1,136 @@
+"""Every query parameter is a disclosure: the field each one names, and the check refusing hidden ones.
+
+A parameter of an operation governed by the policy declares the field it filters or targets on
+(`field_query("tags")`, shown as `x-field` in OpenAPI); the check compares it with the same field
+plans the projection uses, once per request, so a new parameter cannot bypass it: one without a
+declared field is refused until it names one. `@resource` marks a parameter that targets a record
+of another resource; the route then enforces that resource's policy (a read of the record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Query
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from gateway.policy.errors import FilterNotAllowed
+from policies.decide import Decision
+
+FIELD_KEY = "x-field"
+RESOURCE_KEY = "x-policy-resource"
+META_PARAMS = frozenset({"limit", "cursor"})  # pagination: names no field
+POLICY_RESOURCE_ATTR = "policy_resource"
+
+_PARAMS: dict[int, tuple[tuple[str, str | None], ...]] = {}
+
+
+def field_query(field: str, **kwargs: Any) -> Any:
+    """Return a Query parameter that filters on `field` (declared as x-field in OpenAPI)."""
+    return Query(json_schema_extra={FIELD_KEY: field}, **kwargs)
+
+
+def route_params(route: Any) -> tuple[tuple[str, str | None], ...]:
+    """Return (name, field) of every query parameter of a route, computed once per route."""
+    found = _PARAMS.get(id(route))
+    if found is None:
+        params = _query_params(route.dependant) if isinstance(route, APIRoute) else []
+        found = tuple((p.alias, _declared_field(p.field_info.json_schema_extra)) for p in params)
+        _PARAMS[id(route)] = found
+    return found
+
+
+def _declared_field(extra: Any) -> str | None:
+    """Return the x-field a parameter declares, or None."""
+    value = extra.get(FIELD_KEY) if isinstance(extra, dict) else None
+    return str(value) if value is not None else None
+
+
+def _query_params(dependant: Any) -> list[Any]:
+    """Return the query parameters of a dependency tree."""
+    out = list(dependant.query_params)
+    for dep in dependant.dependencies:
+        out += _query_params(dep)
+    return out
+
+
+def filterable(decision: Decision, field: str, value: str) -> bool:
+    """Tell whether the decision shows `field` in clear on every row it reaches (for tags: that tag)."""
+    info = decision.info
+    scopes = decision.scopes
+    if info is not None and field == info.tags_field and scopes and all(value in s.tags for s in scopes):
+        return True  # every row reached carries the tag already: filtering on it tells nothing new
+    return all(field in plan.clear for plan in decision.plans)
+
+
+def check_filters(decision: Decision, route: Any, query: Any) -> list[str]:
+    """Refuse parameters on fields the decision does not show; return the fields filtered on."""
+    used: list[str] = []
+    if not isinstance(route, APIRoute):
+        # No declared parameters to compare with: refuse rather than let a filter through unchecked.
+        unknown = next((name for name in query if name not in META_PARAMS), None)
+        if unknown is not None:
+            raise FilterNotAllowed(f"parameter {unknown} names no field of the policy", parameter=unknown)
+        return used
+    for name, field in route_params(route):
+        if name in META_PARAMS or name not in query:
+            continue
+        if field is None:
+            raise FilterNotAllowed(f"parameter {name} names no field of the policy", parameter=name)
+        if field.startswith("@"):
+            continue  # targets a record of another resource: the route enforces that policy
+        if not filterable(decision, field, query[name]):
+            raise FilterNotAllowed(
+                f"parameter {name} filters on {field}, which the policy does not show this client "
+                f"for purpose {decision.purpose}",
+                parameter=name,
+                field=field,
+            )
+        used.append(field)
+    return used
+
+
+def check_lookup(decision: Decision, field: str) -> None:
+    """Refuse an exact lookup by `field` unless a grant names the field (in clear or masked)."""
+    if field not in decision.fields_disclosed and field not in decision.fields_masked:
+        raise FilterNotAllowed(
+            f"no grant names {field}: this client may not look residents up by it",
+            parameter=field,
+            field=field,
+        )
+
+
+def annotate_policy_routes(app: FastAPI) -> None:
+    """Mark each operation enforcing a policy with its resource (x-policy-resource in OpenAPI)."""
+    original: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = original()
+        paths = schema.get("paths", {})
+        for context in iter_route_contexts(app.routes):  # included routers are resolved lazily
+            route = context.original_route
+            if not isinstance(route, APIRoute) or context.path_format not in paths:
+                continue
+            resource = _policy_resource(route.dependant)
+            if resource is None:
+                continue
+            for method in route.methods or ():
+                operation = paths[context.path_format].get(method.lower())
+                if operation is not None:
+                    operation[RESOURCE_KEY] = resource
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _policy_resource(dependant: Any) -> str | None:
+    """Return the resource of the first policy dependency in a dependency tree, or None."""
+    for dep in dependant.dependencies:
+        found = getattr(dep.call, POLICY_RESOURCE_ATTR, None) or _policy_resource(dep)
+        if found is not None:
+            return str(found)
+    return None
