@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from bench.store import load_county
 from gateway import migrate
-from gateway.app import create_app
+from gateway.app import LegalControls, create_app
 from gateway.auth.clients import create_client
 from gateway.auth.dependencies import require_scope
 from gateway.auth.keys import KeyRing, generate_key, public_jwk
@@ -202,13 +202,11 @@ async def read_throughput(*, seconds: float, residents: int) -> dict[str, float]
         settings = Settings(
             database_url=url,
             key_encryption_key=Fernet.generate_key().decode(),
-            policy_enabled=False,
-            audit_enabled=False,
             trace_sample_ratio=0.0,
         )
         paths = [f"/v1/residents/{i}" for i in ids]
         results: dict[str, float] = {}
-        app = create_app(settings)
+        app = create_app(settings, controls=LegalControls(audit=False, policy=False))
         async with app.router.lifespan_context(app):
             ring = app.state.auth.keyring
             token = issue_access_token(

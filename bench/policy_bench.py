@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import update
 
 from gateway import migrate
-from gateway.app import create_app
+from gateway.app import LegalControls, create_app
 from gateway.auth.clients import CLIENTS, create_client
 from gateway.auth.tokens import issue_access_token
 from gateway.db import make_sync_engine
@@ -75,10 +75,8 @@ async def _run(db: Path, ids: list[str], *, enabled: bool, seconds: float) -> di
         (policy_dir / "rate_limits.yaml").write_text(
             "default: {requests_per_minute: 100000000, records_per_day: 1000000000}\n"
         )
-    settings = Settings(
-        database_url=f"sqlite:///{db}", policy_enabled=enabled, policy_dir=policy_dir, trace_sample_ratio=0.0
-    )
-    app = create_app(settings)
+    settings = Settings(database_url=f"sqlite:///{db}", policy_dir=policy_dir, trace_sample_ratio=0.0)
+    app = create_app(settings, controls=LegalControls(policy=enabled))
     async with app.router.lifespan_context(app):
         token = issue_access_token(
             app.state.auth.keyring,

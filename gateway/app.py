@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -56,6 +57,21 @@ Xiangzhi Gateway (乡治) joins the records that the civil-affairs (民政), hum
 """
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LegalControls:
+    """Audit and policy enforcement: always on; only a benchmark's own factory builds one with either off.
+
+    Neither is a setting: no environment variable, file or CLI option of a deployment reaches this
+    (MLPS 2.0 8.1.4.3, PIPL Art. 51); bench/apps.py passes it in code to measure what each costs.
+    """
+
+    audit: bool = True
+    policy: bool = True
+
+
+ENFORCED = LegalControls()
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the engine (and later keys, clients, writers) for this process; dispose them at exit."""
@@ -87,9 +103,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         directory=settings.policy_dir or DEFAULT_POLICY_DIR,
         store=app.state.engine,
         refresh_seconds=settings.policy_refresh_seconds,
-        enabled=settings.policy_enabled,
+        enabled=app.state.controls.policy,
     )
-    app.state.audit_writer = await start_audit(settings)
+    app.state.audit_writer = await start_audit(settings) if app.state.controls.audit else None
     app.state.ingest = start_ingest(settings)
     try:
         yield
@@ -113,6 +129,7 @@ def create_app(
     *,
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
+    controls: LegalControls = ENFORCED,
 ) -> FastAPI:
     """Assemble the gateway application (tests pass their own tracer provider: the global one is set once)."""
     app = FastAPIOffline(
@@ -146,6 +163,7 @@ def create_app(
         ],
     )
     app.state.settings = settings or get_settings()
+    app.state.controls = controls
     app.state.tracer_provider = tracer_provider
     app.state.meter_provider = meter_provider
     install_error_handlers(app)

@@ -4,7 +4,7 @@ the audit middleware reads it once the response status is known."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.types import Scope
@@ -31,6 +31,11 @@ class RequestRecord:
     decision: str | None = None
     reason: str | None = None
     policy_version: str | None = None
+    details: dict[str, Any] | None = None  # actors beyond the columns (e.g. a token's claimed client)
+
+    def note(self, **facts: Any) -> None:
+        """Add facts to the event's details (e.g. the client or sharing request an action targets)."""
+        self.details = {**(self.details or {}), **facts}
 
     def disclose(self, resource: str, ids: list[str]) -> None:
         """Note the records a response discloses (every one, for lists)."""

@@ -489,6 +489,11 @@ RESPONSE_EXAMPLES: dict[tuple[str, str, str, str], Any] = {
         "items": [_CHECKPOINT_EXAMPLE],
         "next": None,
     },
+    ("get", "/v1/audit/checkpoints/consistency", "200", "application/json"): {
+        "first": _CHECKPOINT_EXAMPLE,
+        "second": {**_CHECKPOINT_EXAMPLE, "tree_size": 2084},
+        "consistency_path": ["9b" * 32, "41" * 32, "d0" * 32],
+    },
     ("get", "/v1/audit/keys", "200", "application/json"): {
         "items": [
             {
@@ -502,6 +507,12 @@ RESPONSE_EXAMPLES: dict[tuple[str, str, str, str], Any] = {
     ("get", "/v1/residents/{resident_id}/disclosures", "200", "application/json"): {
         "items": [{k: _EVENT_EXAMPLE.get(k) for k in _DISCLOSURE_FIELDS}],
         "next": None,
+        "period": {
+            "from": "2025-11-01T00:00:00.000000Z",
+            "through": "2026-11-30T08:00:00.000000Z",
+            "archives_included": 1,
+            "archived_events_missing": False,
+        },
     },
     ("get", "/.well-known/jwks.json", "200", "application/json"): {
         "keys": [

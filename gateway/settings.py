@@ -99,21 +99,41 @@ class Settings(BaseSettings):
     policy_refresh_seconds: float = Field(
         default=2.0, gt=0, le=300, description="How often policy files and approval grants are re-checked."
     )
-    policy_enabled: bool = Field(
-        default=True, description="Enforce the access policy (false only for the policy-off benchmark)."
-    )
     sharing_due_working_days: int = Field(
         default=10, ge=1, le=60, description="Working days to answer a sharing request (政务数据共享条例)."
     )
     # Audit log (gateway/audit): one committed event per decision before the response.
-    audit_enabled: bool = Field(
-        default=True, description="Audit every decision (false only for the audit-off benchmark)."
-    )
     audit_key_file: Path | None = Field(
         default=None, description="Ed25519 PEM key signing checkpoints; default: generated var/audit-key.pem."
     )
-    audit_retention_days: int = Field(
-        default=180, ge=180, description="Events kept at least this long (网络安全法 Art. 21: six months)."
+    operator: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Who runs `gateway` commands (e.g. 张伟 / staff number); recorded in the audit log "
+        "with the OS user on every command that reads personal data or changes state.",
+    )
+    audit_witness_dir: Path | None = Field(
+        default=None,
+        description="Append-only directory (another volume or a mounted object store) receiving a copy "
+        "of every signed checkpoint; `gateway audit verify --witness DIR` checks the store against it.",
+    )
+    audit_tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 time-stamp authority URL: each checkpoint is also time-stamped, the token "
+        "kept beside its note in GATEWAY_AUDIT_WITNESS_DIR (which it needs).",
+    )
+    audit_archive_dir: Path = Field(
+        default=Path("var/audit-archives"),
+        description="Where `gateway audit archive` writes archives and where verify and the disclosure "
+        "report look for them.",
+    )
+    audit_uncovered_max_events: int = Field(
+        default=10_000, ge=1, description="verify fails when more events follow the last checkpoint."
+    )
+    audit_uncovered_max_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="verify fails when events wait longer than this after the last checkpoint was signed.",
     )
     audit_checkpoint_every: int = Field(default=1000, ge=1, description="Sign a checkpoint every N events.")
     audit_checkpoint_seconds: float = Field(

@@ -1,8 +1,10 @@
-"""Retention: move events older than a date into a signed archive file, keep the store verifiable.
+"""Retention: move events older than their floor into a signed archive file, keep the store verifiable.
 
 An archive always ends at a signed checkpoint K; the store keeps K's chain hash and Merkle frontier
-as its base (audit_head), so `verify` continues from there. Events are kept at least
-GATEWAY_AUDIT_RETENTION_DAYS (default 180; Cybersecurity Law Art. 21: at least six months).
+as its base (audit_head), so `verify` continues from there. Each archive's manifest (file name,
+SHA-256, range, closing root) is appended to the log itself before its events leave the store, so a
+deleted or replaced archive is named by `gateway audit verify --archive ...` (gateway/audit/archives.py).
+Floors are calendar dates (gateway/audit/retention.py); an override is itself an audit event.
 """
 
 from __future__ import annotations
@@ -16,28 +18,38 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from gateway.audit.batch import Base
 from gateway.audit.chain import link
 from gateway.audit.checkpoints import AuditKey, signature_valid
+from gateway.audit.direct import record_command
+from gateway.audit.findings import Finding, Report
 from gateway.audit.merkle import Frontier
-from gateway.audit.verify import Finding, Report
+from gateway.audit.retention import PROVISION_SQL, access_floor, provision_floor
+from gateway.settings import Settings
 
 FORMAT = "xiangzhi-audit-archive/1"
+MANIFEST_COMMAND = "audit archive"
 
 
 class ArchiveRefused(ValueError):
     """The archive would break retention or there is nothing signed to archive."""
 
 
+class NothingDue(ArchiveRefused):
+    """No signed checkpoint covers events old enough to archive (a scheduled run exits 0)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ArchiveResult:
-    """What an archive run moved."""
+    """What an archive run moved, and where its manifest was recorded."""
 
     path: Path
     from_seq: int
     through_seq: int
+    sha256: str
+    manifest_seq: int
 
 
 def _signed_trailer(digest: str, key: AuditKey) -> bytes:
@@ -45,21 +57,64 @@ def _signed_trailer(digest: str, key: AuditKey) -> bytes:
     return orjson.dumps({"sha256": digest, "key_id": key.key_id, "signature": base64.b64encode(sig).decode()})
 
 
-def archive(
-    engine: Engine, *, before: dt.datetime, out: Path, key: AuditKey, retention_days: int, now: dt.datetime
-) -> ArchiveResult:
-    """Write events before `before` (up to the last checkpoint before it) to `out` and delete them."""
-    if before > now - dt.timedelta(days=retention_days):
-        raise ArchiveRefused(
-            f"events must be kept {retention_days} days: --before must be on or before "
-            f"{(now - dt.timedelta(days=retention_days)).date()}"
+def due_before(engine: Engine, *, now: dt.datetime) -> dt.datetime:
+    """Return the latest cut-off that archives nothing younger than its floor (the scheduled default)."""
+    cutoff = access_floor(now)
+    with engine.connect() as conn:
+        young = conn.execute(
+            text(f"SELECT min(ts) FROM audit_event WHERE ts >= :p AND {PROVISION_SQL}"),  # noqa: S608
+            {"p": _db_ts(engine, provision_floor(now))},
+        ).scalar()
+    if young is not None:
+        cutoff = min(cutoff, _aware(young))
+    return cutoff
+
+
+_YOUNG_PROVISIONS = (
+    "SELECT count(*), max(seq) FROM audit_event WHERE seq > :a AND seq <= :t AND ts > :p AND "  # noqa: S608
+    + PROVISION_SQL
+)
+
+
+def _check_floors(
+    conn: Connection, engine: Engine, *, before: dt.datetime, base: int, through: int, now: dt.datetime
+) -> list[str]:
+    """Return why archiving events base+1..through before `before` would break a floor."""
+    broken = []
+    if before > access_floor(now):
+        broken.append(
+            "access logs are kept 6 calendar months: "
+            f"--before must be on or before {access_floor(now).date()}"
         )
+    young = conn.execute(
+        text(_YOUNG_PROVISIONS),
+        {"a": base, "t": through, "p": _db_ts(engine, provision_floor(now))},
+    ).one()
+    if young[0]:
+        broken.append(
+            f"{young[0]} records of providing personal data to other departments (latest event {young[1]}) "
+            f"are younger than 3 calendar years (before {provision_floor(now).date()})"
+        )
+    return broken
+
+
+def archive(
+    engine: Engine,
+    *,
+    settings: Settings,
+    key: AuditKey,
+    now: dt.datetime,
+    before: dt.datetime | None = None,
+    override: str | None = None,
+) -> ArchiveResult:
+    """Archive events before `before` (default: what is due) up to the last checkpoint before it."""
+    cutoff = before or due_before(engine, now=now)
     with engine.connect() as conn:
         base_seq, base_hash, base_frontier = conn.execute(
             text("SELECT base_seq, base_hash, base_frontier FROM audit_head WHERE id = 1")
         ).one()
         first_new = conn.execute(
-            text("SELECT min(seq) FROM audit_event WHERE ts >= :b"), {"b": _db_ts(engine, before)}
+            text("SELECT min(seq) FROM audit_event WHERE ts >= :b"), {"b": _db_ts(engine, cutoff)}
         ).scalar()
         limit = int(first_new) if first_new is not None else 2**62
         cp = conn.execute(
@@ -71,8 +126,19 @@ def archive(
             {"l": limit, "b": base_seq},
         ).first()
         if cp is None:
-            raise ArchiveRefused("no signed checkpoint before that date covers unarchived events")
+            raise NothingDue(f"nothing to archive: no signed checkpoint covers events before {cutoff.date()}")
         through = int(cp[0])
+        broken = _check_floors(conn, engine, before=cutoff, base=int(base_seq), through=through, now=now)
+        if broken and not override:
+            raise ArchiveRefused("; ".join(broken) + " (an override needs --override-retention REASON)")
+        if broken:
+            record_command(
+                settings,
+                command="audit archive override",
+                targets=[f"{int(base_seq) + 1}..{through}"],
+                reason=override[:256] if override else None,
+                extra={"floors_broken": broken},
+            )
         keys = conn.execute(text("SELECT key_id, public_key FROM audit_key")).all()
         header: dict[str, Any] = {
             "format": FORMAT,
@@ -86,27 +152,22 @@ def archive(
             },
             "keys": {k: base64.b64encode(bytes(p)).decode() for k, p in keys},
         }
-        out.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        with out.open("xb") as fh:
-            line = orjson.dumps(header) + b"\n"
-            digest.update(line)
-            fh.write(line)
-            rows = conn.execute(
-                text("SELECT body FROM audit_event WHERE seq > :a AND seq <= :t ORDER BY seq"),
-                {"a": base_seq, "t": through},
-            )
-            for (body,) in rows:
-                line = bytes(body) + b"\n"
-                digest.update(line)
-                fh.write(line)
-            fh.write(_signed_trailer(digest.hexdigest(), key) + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        out = settings.audit_archive_dir / f"audit-archive-{int(base_seq) + 1:012d}-{through:012d}.jsonl"
+        _write(conn, out, header=header, key=key)
     found = verify_archive(out)
     if not found.ok:
         out.unlink()
         raise ArchiveRefused(f"the archive did not verify ({found.finding}); nothing was removed")
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    manifest = {
+        "archive": out.name,
+        "archive_sha256": digest,
+        "from_seq": int(base_seq) + 1,
+        "through_seq": through,
+        "root_hash": bytes(cp[2]).hex(),
+    }
+    # The manifest enters the chain before any event leaves the store.
+    seq = record_command(settings, command=MANIFEST_COMMAND, targets=[out.name], extra=manifest)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event_record WHERE seq <= :t"), {"t": through})
         conn.execute(text("DELETE FROM audit_event WHERE seq <= :t"), {"t": through})
@@ -114,7 +175,34 @@ def archive(
             text("UPDATE audit_head SET base_seq = :t, base_hash = :h, base_frontier = :f WHERE id = 1"),
             {"t": through, "h": bytes(cp[3]), "f": cp[7]},
         )
-    return ArchiveResult(out, int(base_seq) + 1, through)
+    return ArchiveResult(out, int(base_seq) + 1, through, digest, seq)
+
+
+def _write(conn: Connection, out: Path, *, header: dict[str, Any], key: AuditKey) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with out.open("xb") as fh:
+        line = orjson.dumps(header) + b"\n"
+        digest.update(line)
+        fh.write(line)
+        rows = conn.execute(
+            text("SELECT body FROM audit_event WHERE seq >= :a AND seq <= :t ORDER BY seq"),
+            {"a": header["from_seq"], "t": header["through_seq"]},
+        )
+        for (body,) in rows:
+            line = bytes(body) + b"\n"
+            digest.update(line)
+            fh.write(line)
+        fh.write(_signed_trailer(digest.hexdigest(), key) + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _aware(value: Any) -> dt.datetime:
+    # SQLite returns SQLAlchemy's naive-UTC text; PostgreSQL an aware datetime.
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _db_ts(engine: Engine, moment: dt.datetime) -> Any:

@@ -9,15 +9,19 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from gateway.audit import export, proofs
 from gateway.audit import repository as repo
+from gateway.audit.archives import archived_disclosures
+from gateway.audit.events import format_time
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import Principal
 from gateway.context import RecordDep
-from gateway.deps import CursorQuery, LimitQuery, ReadDep
+from gateway.db import as_utc
+from gateway.deps import CursorQuery, LimitQuery, ReadDep, SettingsDep
 from gateway.errors import Conflict, InsufficientScope, NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
@@ -149,6 +153,26 @@ async def list_checkpoints(
     return _json(orjson.dumps({"items": items, "next": nxt}))
 
 
+@router.get(
+    "/checkpoints/consistency",
+    summary="Consistency proof between two checkpoints (RFC 9162)",
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def checkpoint_consistency(
+    db: ReadDep,
+    record: RecordDep,
+    first: Annotated[int, Query(ge=1, le=2**62, description="Tree size of the older checkpoint.")],
+    second: Annotated[int, Query(ge=1, le=2**62, description="Tree size of the newer checkpoint.")],
+) -> Response:
+    """Prove the log at checkpoint `second` extends the log at `first`: it only grew (RFC 9162 §2.1.4)."""
+    record.resource = "audit_checkpoint"
+    try:
+        proof = await proofs.consistency(db, first=first, second=second)
+    except proofs.ProofUnavailable as exc:
+        raise Conflict(str(exc)) from exc
+    return _json(orjson.dumps(proof))
+
+
 @router.get("/keys", summary="Published audit keys", responses=_AUTH)
 async def list_keys(db: ReadDep, record: RecordDep) -> Response:
     """List the Ed25519 public keys that sign checkpoints (raw 32 bytes, base64), by key id."""
@@ -229,17 +253,41 @@ def disclosure_item(body: bytes) -> dict[str, Any]:
 )
 async def resident_disclosures(
     db: ReadDep,
+    settings: SettingsDep,
     record: RecordDep,
     principal: PrincipalDep,
     resident_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")],
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Response:
-    """List every answered request that disclosed this resident, newest first (PIPL Art. 45 and 48)."""
+    """List every answered request that disclosed this resident, newest first (PIPL Art. 45 and 48).
+
+    `period` says which time the report covers: the store's events, plus the archives mounted at
+    GATEWAY_AUDIT_ARCHIVE_DIR (their events are listed after the store's, still newest first).
+    """
     _may_read_disclosures(principal)
     key = decode_cursor(cursor, arity=1)
+    after = int(key[0]) if key else None
     record.disclose("disclosure_report", [resident_id])
-    bodies = await repo.disclosures(db, resident_id, after=int(key[0]) if key else None, limit=limit)
+    bodies = await repo.disclosures(db, resident_id, after=after, limit=limit)
+    oldest, base_seq = await repo.store_period(db)
+    period: dict[str, Any] = {
+        "from": format_time(as_utc(oldest)) if oldest is not None else None,
+        "through": format_time(dt.datetime.now(dt.UTC)),
+        "archives_included": 0,
+        "archived_events_missing": base_seq > 0,
+    }
+    if base_seq:
+        archived = await run_in_threadpool(
+            archived_disclosures,
+            settings.audit_archive_dir,
+            resident_id,
+            before_seq=min(after or base_seq + 1, base_seq + 1),
+        )
+        bodies += archived.bodies[: limit - len(bodies)]
+        if archived.archives:
+            period.update(archives_included=archived.archives, archived_events_missing=False)
+            period["from"] = archived.first_time or period["from"]
     items = [disclosure_item(b) for b in bodies]
     nxt = encode_cursor([items[-1]["seq"]]) if len(items) == limit else None
-    return _json(orjson.dumps({"items": items, "next": nxt}))
+    return _json(orjson.dumps({"items": items, "next": nxt, "period": period}))

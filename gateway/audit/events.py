@@ -66,10 +66,14 @@ class AuditEvent:
     trace_id: str | None = None
     duration_us: int = 0
     source: str | None = None
+    # Who acted and on what, beyond the columns: e.g. the CLI operator and command, a token's client id
+    # as claimed and as authenticated, an archive's manifest. Strings, integers and lists of strings only
+    # (canonical JSON); absent from the body when empty, so older bodies keep their bytes.
+    details: dict[str, Any] | None = None
 
     def document(self, *, seq: int) -> dict[str, Any]:
         """Return the event as the JSON object that is canonicalised and hashed."""
-        return {
+        doc = {
             "v": FORMAT_VERSION,
             "seq": seq,
             "time": format_time(self.time),
@@ -96,6 +100,9 @@ class AuditEvent:
             "duration_us": min(max(self.duration_us, 0), MAX_SAFE_INT),
             "source": self.source,
         }
+        if self.details:
+            doc["details"] = self.details
+        return doc
 
     def encode(self, *, seq: int) -> bytes:
         """Return the canonical (RFC 8785) bytes of the event at sequence number `seq`."""

@@ -110,6 +110,23 @@ def inclusion_path(index: int, size: int, subtree: SubtreeHash) -> list[bytes]:
     return path
 
 
+def consistency_path(first: int, second: int, subtree: SubtreeHash) -> list[bytes]:
+    """Return RFC 9162 §2.1.4.1 PROOF(first, D[0:second]), asking `subtree(a, b)` for MTH(D[a:b])."""
+    if not 0 < first <= second:
+        raise ValueError("a consistency proof needs 0 < first <= second")
+
+    def sub(m: int, lo: int, hi: int, complete: bool) -> list[bytes]:
+        # SUBPROOF(m, D[lo:hi], b): the recursion of §2.1.4.1, in leaf offsets.
+        if m == hi - lo:
+            return [] if complete else [subtree(lo, hi)]
+        k = split_point(hi - lo)
+        if m <= k:
+            return [*sub(m, lo, lo + k, complete), subtree(lo + k, hi)]
+        return [*sub(m - k, lo + k, hi, False), subtree(lo, lo + k)]
+
+    return sub(first, 0, second, True)
+
+
 def mth(leaves: list[bytes], lo: int = 0, hi: int | None = None) -> bytes:
     """Return MTH of leaf hashes leaves[lo:hi] (RFC 9162 §2.1.1), recursively."""
     hi = len(leaves) if hi is None else hi

@@ -134,6 +134,7 @@ def build_event(
         trace_id=trace_id_for(scope),
         duration_us=int((time.perf_counter() - started) * 1_000_000),
         source=client[0] if client else None,
+        details=record.details,
     )
 
 
@@ -149,7 +150,7 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         writer: AuditWriter | None = getattr(scope["app"].state, "audit_writer", None)
-        if writer is None:  # GATEWAY_AUDIT_ENABLED=false (benchmark comparison only)
+        if writer is None:  # LegalControls(audit=False): bench/apps.py only
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -12,7 +12,15 @@ from gateway.audit import repository as repo
 from gateway.audit.batch import Base
 from gateway.audit.chain import link
 from gateway.audit.checkpoints import signature_valid
-from gateway.audit.merkle import Frontier, inclusion_path, leaf_hash, mth, node_hash, split_point
+from gateway.audit.merkle import (
+    Frontier,
+    consistency_path,
+    inclusion_path,
+    leaf_hash,
+    mth,
+    node_hash,
+    split_point,
+)
 from gateway.store import ReadStore
 
 
@@ -78,6 +86,42 @@ async def inclusion(db: ReadStore, seq: int, *, tree_size: int | None) -> dict[s
         "audit_path": [p.hex() for p in path],
         "event": orjson.loads(found[0]),
         "checkpoint": checkpoint_json(cp),
+    }
+
+
+async def consistency(db: ReadStore, *, first: int, second: int) -> dict[str, Any]:
+    """Return an RFC 9162 consistency proof that checkpoint `second` extends checkpoint `first`."""
+    if first > second:
+        raise ProofUnavailable(f"first ({first}) must not exceed second ({second})")
+    older = await repo.checkpoint_at(db, first)
+    newer = await repo.checkpoint_at(db, second)
+    if older is None or newer is None:
+        raise ProofUnavailable(f"no signed checkpoint of tree size {first if older is None else second}")
+    _, base_seq, _, _ = await repo.head(db)
+    if base_seq > first:
+        raise ProofUnavailable(f"events after {first} are archived up to {base_seq}: use the archives")
+    # Every node of the proof left of `first` is a root of first's frontier (its perfect subtrees);
+    # the rest are hashed from the stored leaves between the two.
+    known = Frontier.from_hex(first, orjson.loads(older[7])).subtrees()
+    leaves = [leaf_hash(body) for _, body, _ in await repo.bodies_between(db, first, second)]
+    if len(leaves) != second - first:
+        raise ProofUnavailable(f"events {first + 1}..{second} are not all in the store")
+
+    def subtree(a: int, b: int) -> bytes:
+        hit = known.get((a, b))
+        if hit is not None:
+            return hit
+        if a >= first:
+            return mth(leaves, a - first, b - first)
+        if b <= first:
+            raise ProofUnavailable("the proof needs a node inside the older tree")  # not in RFC 9162's proofs
+        k = split_point(b - a)
+        return node_hash(subtree(a, a + k), subtree(a + k, b))
+
+    return {
+        "first": checkpoint_json(older),
+        "second": checkpoint_json(newer),
+        "consistency_path": [p.hex() for p in consistency_path(first, second, subtree)],
     }
 
 

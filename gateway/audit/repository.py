@@ -110,6 +110,13 @@ async def disclosures(db: ReadStore, record_id: str, *, after: int | None, limit
     return [bytes(r[0]) for r in await db.fetch_all(stmt)]
 
 
+async def store_period(db: ReadStore) -> tuple[dt.datetime | None, int]:
+    """Return the time of the oldest event in the store and the archive base (events up to it archived)."""
+    row = await db.fetch_one(select(func.min(E.ts)))
+    _, base_seq, _, _ = await head(db)
+    return (row[0] if row else None), base_seq
+
+
 async def accesses_per_day(db: ReadStore, flt: EventFilter) -> list[tuple[str, str, int, int]]:
     """Return (day, department, allowed, denied) for access events, by day then department."""
     day = local_day(E.ts)

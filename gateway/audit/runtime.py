@@ -8,19 +8,20 @@ from gateway.audit.checkpoints import load_or_create_key
 from gateway.audit.headers import document_audit_headers
 from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.sequencer import open_sequencer
+from gateway.audit.witness import witnesses_of
 from gateway.audit.writer import AuditWriter, WriterOptions
 from gateway.settings import Settings
 
 
-async def start_audit(settings: Settings) -> AuditWriter | None:
-    """Load the audit key, open the sequencer and start the writer (None when audit is off)."""
-    if not settings.audit_enabled:
-        return None
+async def start_audit(settings: Settings) -> AuditWriter:
+    """Load the audit key, open the sequencer and start the writer."""
     key = load_or_create_key(settings.audit_key_file)
     sequencer = await open_sequencer(settings.database_url)
+    witnesses = witnesses_of(settings)
     writer = AuditWriter(
         sequencer,
         key=key,
+        witnesses=witnesses,
         options=WriterOptions(
             batch_max=settings.audit_batch_max,
             linger_ms=settings.audit_linger_ms,

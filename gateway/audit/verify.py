@@ -13,61 +13,21 @@ import operator
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine
 
+from gateway.audit.anchors import Marks, StoredCheckpoints, check_tail
 from gateway.audit.batch import COLUMNS, Base, columns_of, index_ids
-from gateway.audit.checkpoints import signature_valid
 from gateway.audit.events import format_time
-from gateway.audit.merkle import Frontier
+from gateway.audit.findings import Failed, Finding, Report, failed
+from gateway.audit.trust import UNPINNED_NOTE, Trust, timestamp_problem, truncated, witness_problems
 
 FETCH = 20_000
 # Fast path: stored columns equal the body's values unless a value was clipped to its column width.
 _COLUMN_GETTER = operator.itemgetter(*COLUMNS)
 WINDOW = 4096  # recent chain hashes kept to tell an insertion from a modification
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """The first thing wrong: the sequence number it concerns, a kind, and a sentence."""
-
-    seq: int
-    kind: str  # modified | deleted | inserted | reordered | index | checkpoint | head | archive-base
-    detail: str
-
-
-@dataclass(slots=True)
-class Report:
-    """What verify checked and the first finding (None: the log verifies)."""
-
-    events: int = 0
-    checkpoints: int = 0
-    first_seq: int = 0
-    last_seq: int = 0
-    seconds: float = 0.0
-    finding: Finding | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Tell whether the log verified."""
-        return self.finding is None
-
-    @property
-    def rate(self) -> float:
-        """Events verified per second."""
-        return self.events / self.seconds if self.seconds else 0.0
-
-
-class Failed(Exception):
-    """Raised inside the walk to stop at the first finding."""
-
-    def __init__(self, finding: Finding) -> None:
-        super().__init__(finding.detail)
-        self.finding = finding
 
 
 def _bytes(value: Any) -> bytes:
@@ -105,34 +65,14 @@ def _rows(
     cur.close()
 
 
-@dataclass(slots=True)
-class _Checkpoints:
-    rows: list[tuple[Any, ...]]
-    keys: dict[str, bytes]
+def verify_store(
+    engine: Engine, *, progress: Callable[[int], None] | None = None, trust: Trust | None = None
+) -> Report:
+    """Verify the audit log in the store behind `engine`; stop at the first finding.
 
-    def check_signatures(self) -> None:
-        for size, _ts, root, chain, key_id, body, sig, frontier in self.rows:
-            pub = self.keys.get(key_id)
-            if pub is None or not signature_valid(bytes(body), bytes(sig), pub):
-                raise Failed(Finding(size, "checkpoint", f"checkpoint {size}: signature does not verify"))
-            doc = orjson.loads(bytes(body))
-            if (doc.get("tree_size"), doc.get("root_hash"), doc.get("chain_hash"), doc.get("key_id")) != (
-                size,
-                bytes(root).hex(),
-                bytes(chain).hex(),
-                key_id,
-            ):
-                raise Failed(
-                    Finding(size, "checkpoint", f"checkpoint {size}: columns differ from signed body")
-                )
-            if Frontier.from_hex(size, orjson.loads(frontier)).root() != bytes(root):
-                raise Failed(
-                    Finding(size, "checkpoint", f"checkpoint {size}: stored frontier is not its root")
-                )
-
-
-def verify_store(engine: Engine, *, progress: Callable[[int], None] | None = None) -> Report:
-    """Verify the audit log in the store behind `engine`; stop at the first finding."""
+    With `trust`, checkpoints must be signed by its pinned keys, the events must reproduce every
+    witnessed checkpoint, and the events after the last checkpoint must stay within its bound.
+    """
     report = Report()
     started = time.perf_counter()
     postgres = engine.dialect.name == "postgresql"
@@ -140,7 +80,7 @@ def verify_store(engine: Engine, *, progress: Callable[[int], None] | None = Non
     try:
         dbapi: Any = raw.dbapi_connection
         try:
-            _walk(dbapi, report, postgres=postgres, progress=progress)
+            _walk(dbapi, report, postgres=postgres, progress=progress, trust=trust)
         except Failed as failed:
             report.finding = failed.finding
     finally:
@@ -158,11 +98,18 @@ def _one(dbapi: Any, sql: str, *, postgres: bool) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _walk(dbapi: Any, report: Report, *, postgres: bool, progress: Callable[[int], None] | None) -> None:
+def _walk(
+    dbapi: Any,
+    report: Report,
+    *,
+    postgres: bool,
+    progress: Callable[[int], None] | None,
+    trust: Trust | None,
+) -> None:
     keys = {
         k: bytes(p) for k, p in _one(dbapi, "SELECT key_id, public_key FROM audit_key", postgres=postgres)
     }
-    cps = _Checkpoints(
+    cps = StoredCheckpoints(
         _one(
             dbapi,
             "SELECT tree_size, ts, root_hash, chain_hash, key_id, body, signature, frontier "
@@ -171,7 +118,17 @@ def _walk(dbapi: Any, report: Report, *, postgres: bool, progress: Callable[[int
         ),
         keys,
     )
-    cps.check_signatures()
+    if trust is None or not trust.pinned:
+        report.notes.append(UNPINNED_NOTE)
+    cps.check_signatures(trust)
+    if trust is not None:
+        if problem := witness_problems(trust):
+            raise failed(problem)
+        stamped, problem = timestamp_problem(trust)
+        if problem:
+            raise failed(problem)
+        if stamped:
+            report.notes.append(stamped)
     report.checkpoints = len(cps.rows)
     head_seq, head_hash, base_seq, base_hash, base_frontier = _one(
         dbapi,
@@ -190,8 +147,19 @@ def _walk(dbapi: Any, report: Report, *, postgres: bool, progress: Callable[[int
         report.notes.append(f"events 1..{base_seq} are archived; verified from checkpoint {base_seq}")
     pending = [r for r in cps.rows if r[0] > base_seq]
     report.first_seq = base_seq + 1
-    last = _events(dbapi, base, pending, report, postgres=postgres, progress=progress)
+    marks = Marks(
+        cps,
+        [w for w in (trust.witnessed if trust else []) if w.checkpoint.tree_size > base_seq],
+        last_cp=base_seq,
+    )
+    if trust is not None and len(marks.pending) < len(trust.witnessed):
+        report.notes.append(
+            f"witnessed checkpoints up to {base_seq} precede the archive base: verify the archives for them"
+        )
+    last = _events(dbapi, base, pending, report, postgres=postgres, progress=progress, marks=marks)
     expected_last, last_hash = last
+    if marks.pending:
+        raise failed(truncated(marks.pending[0], store_last=expected_last))
     if pending:
         size = pending[0][0]
         raise Failed(
@@ -207,6 +175,8 @@ def _walk(dbapi: Any, report: Report, *, postgres: bool, progress: Callable[[int
         raise Failed(
             Finding(seq, kind, f"the chain head says {head_seq} events; the store ends at {expected_last}")
         )
+    if trust is not None:
+        check_tail(dbapi, report, trust=trust, anchor=max(marks.last_cp, marks.matched), postgres=postgres)
 
 
 def _events(
@@ -217,6 +187,7 @@ def _events(
     *,
     postgres: bool,
     progress: Callable[[int], None] | None,
+    marks: Marks,
 ) -> tuple[int, bytes]:
     cols = ", ".join(COLUMNS)
     events = _rows(
@@ -284,6 +255,8 @@ def _events(
         recent.append(prev)
         expected += 1
         n += 1
+        if marks.pending and marks.pending[0].checkpoint.tree_size == seq:
+            marks.check(seq, root=frontier.root(), chain=prev)
         if next_cp is not None and next_cp[0] == seq:
             if frontier.root() != bytes(next_cp[2]) or prev != bytes(next_cp[3]):
                 lo = last_cp
@@ -294,7 +267,7 @@ def _events(
                         f"events {lo + 1}..{seq} do not reproduce checkpoint {seq}: rewritten after signing",
                     )
                 )
-            last_cp = seq
+            last_cp = marks.last_cp = seq
             next_cp = pending.pop(0) if pending else None
         if progress is not None and not n % 100_000:
             progress(n)

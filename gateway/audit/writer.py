@@ -12,9 +12,10 @@ import logging
 import time
 from dataclasses import dataclass
 
-from gateway.audit.checkpoints import AuditKey
+from gateway.audit.checkpoints import AuditKey, Checkpoint
 from gateway.audit.events import AuditEvent
 from gateway.audit.sequencer import Sequencer
+from gateway.audit.witness import Witness
 from gateway.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,16 @@ class WriterOptions:
 class AuditWriter:
     """The process's single audit writer; `append` returns once the event is committed."""
 
-    def __init__(self, sequencer: Sequencer, *, key: AuditKey, options: WriterOptions | None = None) -> None:
+    def __init__(
+        self,
+        sequencer: Sequencer,
+        *,
+        key: AuditKey,
+        options: WriterOptions | None = None,
+        witnesses: tuple[Witness, ...] = (),
+    ) -> None:
         self._seq = sequencer
+        self._witnesses = witnesses
         self._key = key
         self._opts = options or WriterOptions()
         self._pending: list[tuple[AuditEvent, asyncio.Future[int]]] = []
@@ -118,7 +127,7 @@ class AuditWriter:
         ):
             return
         try:
-            await self._seq.checkpoint(
+            cp = await self._seq.checkpoint(
                 self._key,
                 every=1 if force else self._opts.checkpoint_every,
                 seconds=0 if force else self._opts.checkpoint_seconds,
@@ -129,6 +138,19 @@ class AuditWriter:
             return
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
+        if cp is not None:
+            await self._witness(cp)
+
+    async def _witness(self, cp: Checkpoint) -> None:
+        for witness in self._witnesses:
+            try:
+                # File and network I/O off the event loop; once per checkpoint, not per request.
+                await asyncio.to_thread(witness.witness, cp)
+            except Exception:
+                # The store still holds the checkpoint; the next one is witnessed again and covers it.
+                log.exception(
+                    "audit witness %s failed for checkpoint %d", type(witness).__name__, cp.tree_size
+                )
 
     async def close(self) -> None:
         """Commit what is queued, sign a final checkpoint, and stop."""

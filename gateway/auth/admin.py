@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth import clients
 from gateway.auth.clients import AuthMethod, ClientStatus, RegistryError
-from gateway.auth.dependencies import require_scope
+from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.runtime import AuthState
-from gateway.auth.scopes import Scope
-from gateway.errors import BadRequest, NotFound
+from gateway.auth.scopes import ADMINISTERS, Scope, role_of
+from gateway.context import record_of_scope
+from gateway.errors import BadRequest, Forbidden, NotFound
 from gateway.openapi import problem_responses
 
 router = APIRouter(
@@ -47,6 +48,7 @@ def _engine(request: Request) -> Any:
 
 
 def _found(request: Request, client_id: str) -> clients.ClientRecord:
+    record_of_scope(request.scope).note(target_client=client_id)  # the event names whom it acted on
     record = clients.get_client(_engine(request), client_id)
     if record is None:
         raise NotFound(f"no client {client_id}")
@@ -59,9 +61,16 @@ def list_clients(request: Request) -> list[dict[str, Any]]:
     return [c.public_view() for c in clients.list_clients(_engine(request))]
 
 
-@router.post("", summary="Register a client", status_code=201, responses=problem_responses(400, 422))
-def create_client(request: Request, body: ClientCreate) -> dict[str, Any]:
-    """Register a client; the response holds its secret, shown this once."""
+@router.post("", summary="Register a client", status_code=201, responses=problem_responses(400, 403, 422))
+def create_client(request: Request, body: ClientCreate, principal: PrincipalDep) -> dict[str, Any]:
+    """Register a department system (resource access); the response holds its secret, shown this once."""
+    allowed = ADMINISTERS.get(role_of(Scope.ADMIN_CLIENTS), frozenset())
+    if foreign := sorted({role_of(s).value for s in body.scopes} - {r.value for r in allowed}):
+        raise Forbidden(
+            f"client {principal.client_id} may register {', '.join(sorted(r.value for r in allowed))} "
+            f"clients only, not {', '.join(foreign)}: an operator registers those with "
+            "`gateway clients create` (recorded in the audit log)"
+        )
     try:
         record, secret = clients.create_client(
             _engine(request),
@@ -75,6 +84,7 @@ def create_client(request: Request, body: ClientCreate) -> dict[str, Any]:
         )
     except RegistryError as exc:
         raise BadRequest(str(exc)) from exc
+    record_of_scope(request.scope).note(target_client=record.client_id, scopes=list(record.scopes))
     return {**record.public_view(), "client_secret": secret}
 
 

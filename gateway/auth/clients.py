@@ -17,7 +17,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gateway.auth.scopes import unknown_scopes
+from gateway.auth.scopes import mixed_roles, unknown_scopes
 from schemas.tables_auth import OAuthClientRow
 
 CLIENTS = OAuthClientRow.__table__  # type: ignore[attr-defined]
@@ -173,6 +173,8 @@ def create_client(
         raise RegistryError("a client id is 2-64 of a-z, 0-9, '-' and '_'")
     if bad := unknown_scopes(scopes):
         raise RegistryError(f"unknown scopes: {', '.join(bad)}")
+    if mixed := mixed_roles(scopes):
+        raise RegistryError(mixed)
     secret: str | None = None
     secret_hash: str | None = None
     if auth_method is AuthMethod.PRIVATE_KEY_JWT:

@@ -10,11 +10,13 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from gateway.auth.actors import claimed_client, issued_token, note_sign_in
 from gateway.auth.keys import ASYMMETRIC_ALGS
 from gateway.auth.runtime import AuthState
 from gateway.auth.scopes import Scope
 from gateway.auth.server import AUTH_METHODS, StarletteOAuth2Request, check_basic_credentials, form_of
 from gateway.auth.tokens import issuer
+from gateway.context import record_of_scope
 from gateway.openapi import oauth_error
 
 router = APIRouter(tags=["oauth"])
@@ -134,7 +136,21 @@ async def _dispatch(request: Request, endpoint: str | None) -> Response:
 @router.post("/oauth/token", summary="Obtain an access token", openapi_extra=_FORM_BODY)
 async def token(request: Request) -> Response:
     """Issue an access token to an authenticated client (client_credentials grant, RFC 6749 §4.4)."""
-    return await _dispatch(request, None)
+    response = await _dispatch(request, None)
+    note_sign_in(
+        record_of_scope(request.scope),
+        claimed=_claimed(request, await request.body()),
+        access_token=issued_token(bytes(response.body)) if response.status_code == 200 else None,
+    )
+    return response
+
+
+def _claimed(request: Request, body: bytes) -> str | None:
+    try:
+        form = form_of(request.headers.get("content-type"), body)
+    except OAuth2Error:
+        form = {}
+    return claimed_client(request.headers.get("authorization"), form)
 
 
 @router.post("/oauth/introspect", summary="Introspect a token", openapi_extra=_TOKEN_FORM)

@@ -71,6 +71,44 @@ READ_SCOPES: tuple[Scope, ...] = (
 )
 
 
+class Role(StrEnum):
+    """Separation of duties (三权分立, MLPS 2.0 8.1.4.1): a client holds scopes of one role only."""
+
+    RESOURCE = "resource access"  # department systems reading and pushing data
+    SECURITY = "security administration"  # clients, policies, sharing approvals
+    AUDIT = "audit"  # the audit log and residents' disclosure records
+
+
+def role_of(scope: str) -> Role:
+    """Return the role a scope belongs to."""
+    if scope.startswith("admin:") or scope == Scope.SHARING_APPROVE:
+        return Role.SECURITY
+    if scope in (Scope.AUDIT_READ, Scope.DISCLOSURES_READ):
+        return Role.AUDIT
+    return Role.RESOURCE
+
+
+def mixed_roles(scopes: list[str] | tuple[str, ...]) -> str | None:
+    """Return why these scopes cannot go to one client (None: they belong to one role)."""
+    by_role: dict[Role, list[str]] = {}
+    for name in dict.fromkeys(scopes):
+        by_role.setdefault(role_of(name), []).append(name)
+    if len(by_role) < 2:
+        return None
+    parts = "; ".join(f"{role.value}: {', '.join(names)}" for role, names in by_role.items())
+    return (
+        "a client holds the scopes of one role only (separation of duties: resource access, "
+        f"security administration, audit); these mix {len(by_role)} roles ({parts}): "
+        "register one client per role"
+    )
+
+
+# What a caller of the admin API may register: a security administrator registers department systems;
+# security administration and audit clients are registered by an operator (`gateway clients create`,
+# recorded in the audit log), never by a client over HTTP, so no client creates its own overseer.
+ADMINISTERS: dict[Role, frozenset[Role]] = {Role.SECURITY: frozenset({Role.RESOURCE})}
+
+
 def ingest_scope(source: str) -> Scope | None:
     """Return the scope that lets a client push records of `source`, or None when there is none."""
     try:

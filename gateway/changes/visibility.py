@@ -161,7 +161,7 @@ def decide_all(
             continue
         if enabled:
             out[resource] = engine.decide(subject, policy_resource, purpose)
-        else:  # benchmarks only (GATEWAY_POLICY_ENABLED=false): every row, every field
+        else:  # benchmarks only (LegalControls(policy=False), bench/apps.py): every row, every field
             info = engine.policy.resources[policy_resource]
             plan = FieldPlan(frozenset(info.order), (), True)
             out[resource] = Decision(

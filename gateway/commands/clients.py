@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from gateway.auth import clients
 from gateway.auth.clients import AuthMethod, ClientRecord, ClientStatus, RegistryError
+from gateway.commands.recorded import record
 from gateway.db import make_sync_engine
 from gateway.settings import get_settings
 
@@ -68,7 +69,7 @@ def create(
     jwks = json.loads(jwks_file.read_text(encoding="utf-8")) if jwks_file else None
     with _engine() as engine:
         try:
-            record, secret = clients.create_client(
+            created, secret = clients.create_client(
                 engine,
                 name=name,
                 department=department,
@@ -80,9 +81,11 @@ def create(
                 client_id=client_id,
             )
         except RegistryError as exc:
+            record("clients create", targets=[client_id or name], outcome="deny", reason=str(exc)[:256])
             _fail(str(exc))
             return
-    _show(record, as_json=as_json, secret=secret)
+    record("clients create", targets=[created.client_id, *created.scopes])
+    _show(created, as_json=as_json, secret=secret)
 
 
 @app.command("list")
@@ -91,6 +94,7 @@ def list_(
     as_json: bool = JSON_OPT,
 ) -> None:
     """List registered clients (never their secrets)."""
+    record("clients list", targets=[department] if department else [])
     with _engine() as engine:
         found = clients.list_clients(engine, department=department)
     if as_json:
@@ -103,22 +107,26 @@ def list_(
 @app.command()
 def show(client_id: str, as_json: bool = JSON_OPT) -> None:
     """Show one client."""
+    record("clients show", targets=[client_id])
     with _engine() as engine:
-        record = clients.get_client(engine, client_id)
-    if record is None:
+        found = clients.get_client(engine, client_id)
+    if found is None:
         _fail(f"no client {client_id}")
         return
-    _show(record, as_json=as_json)
+    _show(found, as_json=as_json)
 
 
 def _set_status(client_id: str, status: ClientStatus, as_json: bool) -> None:
+    command = f"clients {'enable' if status is ClientStatus.ACTIVE else 'disable'}"
     with _engine() as engine:
         try:
-            record = clients.set_status(engine, client_id, status=status)
+            changed = clients.set_status(engine, client_id, status=status)
         except RegistryError as exc:
+            record(command, targets=[client_id], outcome="deny", reason=str(exc)[:256])
             _fail(str(exc))
             return
-    _show(record, as_json=as_json)
+    record(command, targets=[client_id])
+    _show(changed, as_json=as_json)
 
 
 @app.command()
@@ -138,11 +146,13 @@ def rotate_secret(client_id: str, as_json: bool = JSON_OPT) -> None:
     """Give a client a new secret (printed once); the old one stops working at once."""
     with _engine() as engine:
         try:
-            record, secret = clients.rotate_secret(engine, client_id)
+            rotated, secret = clients.rotate_secret(engine, client_id)
         except RegistryError as exc:
+            record("clients rotate-secret", targets=[client_id], outcome="deny", reason=str(exc)[:256])
             _fail(str(exc))
             return
-    _show(record, as_json=as_json, secret=secret)
+    record("clients rotate-secret", targets=[client_id])
+    _show(rotated, as_json=as_json, secret=secret)
 
 
 @app.command("revoke-tokens")
@@ -150,8 +160,10 @@ def revoke_tokens(client_id: str, as_json: bool = JSON_OPT) -> None:
     """Revoke every token a client holds now (its key or secret leaked); it may ask for new ones."""
     with _engine() as engine:
         try:
-            record = clients.revoke_tokens(engine, client_id)
+            revoked = clients.revoke_tokens(engine, client_id)
         except RegistryError as exc:
+            record("clients revoke-tokens", targets=[client_id], outcome="deny", reason=str(exc)[:256])
             _fail(str(exc))
             return
-    _show(record, as_json=as_json)
+    record("clients revoke-tokens", targets=[client_id])
+    _show(revoked, as_json=as_json)

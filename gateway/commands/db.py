@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from gateway import migrate
+from gateway.commands.recorded import record
 from gateway.db import make_sync_engine
 from gateway.settings import get_settings
 
@@ -18,9 +19,12 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
     try:
         migrate.upgrade(engine, revision=revision)
         with engine.connect() as conn:
-            typer.echo(f"store at revision {', '.join(sorted(migrate.current_revisions(conn)))}")
+            revisions = sorted(migrate.current_revisions(conn))
     finally:
         engine.dispose()
+    if revision in ("head", "heads"):
+        record("db upgrade", targets=revisions)  # at head the audit tables exist
+    typer.echo(f"store at revision {', '.join(revisions)}")
 
 
 @app.command()

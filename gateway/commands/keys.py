@@ -7,6 +7,7 @@ import json
 import typer
 
 from gateway.auth.keys import KeyConfigError, ensure_signing_key, load_keyring, rotate_key
+from gateway.commands.recorded import record
 from gateway.db import make_sync_engine
 from gateway.settings import get_settings
 
@@ -24,10 +25,12 @@ def rotate(
     try:
         kid = rotate_key(engine, settings, alg=alg)
     except KeyConfigError as exc:
+        record("keys rotate", outcome="deny", reason=str(exc)[:256])
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
+    record("keys rotate", targets=[kid])
     typer.echo(json.dumps({"kid": kid}) if as_json else f"signing with {kid} (replicas switch within ~1 s)")
 
 

@@ -66,6 +66,9 @@ def explain(
                     raise typer.Exit(2)
                 department, region = found.department, region or found.region_code
             if id is not None:
+                from gateway.commands.recorded import record as audit_record
+
+                audit_record("policy explain", targets=[client, id])  # reads the resident's record
                 with store.connect() as conn:
                     raw = conn.execute(
                         R.doc.table.select().with_only_columns(R.doc).where(R.id == id)

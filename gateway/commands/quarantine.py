@@ -9,6 +9,7 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select
 
 from gateway import migrate
+from gateway.commands.recorded import record as audit_record
 from gateway.db import make_sync_engine
 from gateway.settings import get_settings
 from schemas.models import QuarantinedRecord
@@ -37,6 +38,7 @@ def list_(
 ) -> None:
     """List quarantined records (open ones unless --released), newest first, with counts by reason."""
     engine = _engine()
+    audit_record("quarantine list", targets=[t for t in (source, reason) if t])
     try:
         where = []
         if source:
@@ -81,6 +83,7 @@ def show(
 ) -> None:
     """Print one quarantined record with its raw payload as JSON."""
     engine = _engine()
+    audit_record("quarantine show", targets=[str(record_id)])  # its raw payload holds citizen IDs
     try:
         with engine.connect() as conn:
             row = conn.execute(select(*Q).where(Q.id == record_id)).first()

@@ -15,6 +15,7 @@ from connectors.sdk.config import load_config
 from connectors.sdk.errors import ConfigError
 from connectors.sdk.runner import SyncReport, SyncSummary, run_sync
 from gateway import migrate
+from gateway.commands.recorded import record
 from gateway.db import make_sync_engine
 from gateway.settings import get_settings
 
@@ -129,6 +130,7 @@ def sync(
             raise typer.Exit(2) from None
     finally:
         engine.dispose()
+    record("sync", targets=sources or ["all"], outcome="allow" if report.ok else "error")
     out = Console()
     if not out.is_terminal:  # a log or a pipe: wide enough that no column is cut
         out = Console(width=max(out.width, 120))

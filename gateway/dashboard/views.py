@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from gateway.auth.actors import note_sign_in
 from gateway.auth.scopes import Scope
 from gateway.auth.server import StarletteOAuth2Request, form_of
 from gateway.auth.tokens import Principal, TokenRejected
@@ -123,11 +124,15 @@ async def dashboard(
 async def sign_in(request: Request, settings: SettingsDep) -> Response:
     """Exchange a client id and secret for a statistics token kept in an HttpOnly cookie."""
     form = form_of(request.headers.get("content-type"), await request.body())
-    client_id, secret = form.get("client_id", "").strip(), form.get("client_secret", "")
+    client_id, secret = form.get("client_id", "").strip()[:128], form.get("client_secret", "")
+    record = record_of_scope(request.scope)
+    record.client_id = client_id or None
     if not client_id or not secret:
         return _page("signin.html", status=400, error="请输入客户端标识和密钥。")
     token, expires_in = await _token(request, client_id=client_id, secret=secret)
+    note_sign_in(record, claimed=client_id, access_token=token)
     if token is None:
+        record.decision, record.reason = "deny", "dashboard-sign-in-refused"
         return _page("signin.html", status=401, error="客户端标识或密钥不正确,或该客户端无统计权限。")
     response = RedirectResponse("/dashboard/", status_code=303)
     response.set_cookie(

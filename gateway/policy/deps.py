@@ -277,7 +277,7 @@ def _note(
 
 
 def _off(state: PolicyState, resource: str, purpose: str | None) -> Decision:
-    """Return an allow-everything decision (benchmarks only: GATEWAY_POLICY_ENABLED=false)."""
+    """Return an allow-everything decision (benchmarks only: LegalControls(policy=False) in bench/apps.py)."""
     from policies.decide import FieldPlan
 
     info = state.engine.policy.resources[resource]

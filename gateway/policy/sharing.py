@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth.dependencies import PrincipalDep
 from gateway.auth.scopes import Scope
+from gateway.context import record_of_scope
 from gateway.deps import EngineDep, IsoDate, SettingsDep
 from gateway.errors import Conflict, Forbidden, NotFound
 from gateway.openapi import problem_responses
@@ -195,6 +196,8 @@ async def _answer(
     approve: bool,
     reason: str,
 ) -> dict[str, Any]:
+    # The event names the request acted on, whether or not the answer is allowed.
+    record_of_scope(request.scope).note(sharing_request=request_id, answer="approve" if approve else "refuse")
     req = await _visible(engine, principal, request_id)
     if req["owner_department"] != principal.department or Scope.SHARING_APPROVE not in principal.scopes:
         raise Forbidden("only the owning department (scope sharing:approve) answers a sharing request")

@@ -246,7 +246,7 @@ async def open_worker(settings: Settings) -> Worker:
         directory=settings.policy_dir or DEFAULT_DIR,
         store=engine,
         refresh_seconds=settings.policy_refresh_seconds,
-        enabled=settings.policy_enabled,
+        enabled=True,
     )
     # Redirects are never followed: an allowed host must not bounce a signed delivery elsewhere.
     http = httpx.AsyncClient(

@@ -12,41 +12,43 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gateway.audit.archive import ArchiveRefused, archive, verify_archive
+from gateway.audit.retention import access_floor, months_before, provision_floor
 from gateway.audit.verify import verify_store
+from gateway.db import make_sync_engine
+from gateway.settings import Settings
 from tests.audit.support import make_key, run, write_events
 
 NOW = dt.datetime.now(dt.UTC)
 OLD = NOW - dt.timedelta(days=400)
 
 
+def _settings(url: str, tmp: Path) -> Settings:
+    return Settings(
+        database_url=url, audit_archive_dir=tmp / "archives", audit_key_file=tmp / "audit-key.pem"
+    )
+
+
 def test_archive_then_verify(store_url: str, store_engine: Engine, tmp_path: Path) -> None:
     key = make_key(tmp_path)
+    settings = _settings(store_url, tmp_path)
     run(write_events(store_url, 250, key=key, batch=50, checkpoint_every=100, when=OLD))
     run(write_events(store_url, 60, key=key, batch=30, seed=8, when=NOW))
-    with pytest.raises(ArchiveRefused):  # inside the 180-day retention
-        archive(
-            store_engine,
-            before=NOW - dt.timedelta(days=10),
-            out=tmp_path / "a.jsonl",
-            key=key,
-            retention_days=180,
-            now=NOW,
-        )
-    result = archive(
-        store_engine,
-        before=NOW - dt.timedelta(days=200),
-        out=tmp_path / "a.jsonl",
-        key=key,
-        retention_days=180,
-        now=NOW,
-    )
+    with pytest.raises(ArchiveRefused, match="6 calendar months"):
+        archive(store_engine, settings=settings, before=NOW - dt.timedelta(days=10), key=key, now=NOW)
+    # The old events disclosed records to departments: 3 calendar years apply to them.
+    with pytest.raises(ArchiveRefused, match="younger than 3 calendar years"):
+        archive(store_engine, settings=settings, before=NOW - dt.timedelta(days=200), key=key, now=NOW)
+    later = NOW + dt.timedelta(days=3 * 366)
+    result = archive(store_engine, settings=settings, before=NOW - dt.timedelta(days=200), key=key, now=later)
     # Ends at the last checkpoint before the date (the writer signed one at 250 after the old events).
     assert (result.from_seq, result.through_seq) == (1, 250)
     with store_engine.connect() as conn:
-        assert conn.execute(text("SELECT min(seq), count(*) FROM audit_event")).one() == (251, 60)
+        assert conn.execute(text("SELECT min(seq), count(*) FROM audit_event")).one() == (251, 61)
+        route = conn.execute(text("SELECT route FROM audit_event WHERE seq = :s"), {"s": result.manifest_seq})
+        assert route.scalar_one() == "audit archive"  # the manifest is in the log
     report = verify_store(store_engine)
     assert report.ok, report.finding
-    assert report.first_seq == 251 and report.events == 60
+    assert report.first_seq == 251 and report.events == 61
     assert verify_archive(result.path).ok
     # A modified archive is caught; tampering after the base is still named in the store.
     lines = result.path.read_bytes().splitlines(keepends=True)
@@ -59,14 +61,40 @@ def test_archive_then_verify(store_url: str, store_engine: Engine, tmp_path: Pat
     assert finding is not None and (finding.seq, finding.kind) == (280, "deleted")
 
 
+def test_floors_are_calendar_months_and_years() -> None:
+    march = dt.datetime(2026, 8, 31, 12, tzinfo=dt.UTC)
+    assert access_floor(march) == dt.datetime(2026, 2, 28, 12, tzinfo=dt.UTC)  # not 180 days (Mar 4)
+    assert provision_floor(dt.datetime(2028, 2, 29, tzinfo=dt.UTC)) == dt.datetime(2025, 2, 28, tzinfo=dt.UTC)
+    assert months_before(dt.datetime(2026, 1, 15, tzinfo=dt.UTC), 6) == dt.datetime(
+        2025, 7, 15, tzinfo=dt.UTC
+    )
+
+
+def test_an_override_is_itself_audited(sqlite_url: str, tmp_path: Path) -> None:
+    key = make_key(tmp_path)
+    run(write_events(sqlite_url, 20, key=key, when=NOW - dt.timedelta(days=30)))
+    engine = make_sync_engine(sqlite_url)
+    try:
+        settings = _settings(sqlite_url, tmp_path)
+        result = archive(
+            engine, settings=settings, before=NOW, key=key, now=NOW, override="court order 2026-17"
+        )
+        with engine.connect() as conn:
+            reason, body = conn.execute(
+                text("SELECT reason, body FROM audit_event WHERE route = 'audit archive override'")
+            ).one()
+        assert reason == "court order 2026-17" and b"6 calendar months" in bytes(body)
+        assert result.through_seq == 20
+    finally:
+        engine.dispose()
+
+
 def test_cli_verify_names_the_event(sqlite_url: str, store_engine: Engine, tmp_path: Path) -> None:
     run(write_events(sqlite_url, 40, key=make_key(tmp_path)))
     env = {**os.environ, "GATEWAY_DATABASE_URL": sqlite_url}
     cmd = [sys.executable, "-c", "from gateway.cli import app; app()", "audit", "verify"]
     ok = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path, check=False)
-    assert ok.returncode == 0 and "OK: store: 40 events" in ok.stdout, ok.stderr
-    from gateway.db import make_sync_engine
-
+    assert ok.returncode == 0 and "OK: store: 41 events" in ok.stdout, ok.stderr  # its own event too
     engine = make_sync_engine(sqlite_url)
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET body = replace(body, 'GET', 'PUT') WHERE seq = 17"))

@@ -49,8 +49,6 @@ PROFILES = {
             "services:read",
             "notices:read",
             "statistics:read",
-            "disclosures:read",
-            "sharing:approve",
             "changes:read",
             "subscriptions:write",
             # Push ingest is fuzzed too (the register is not configured here: its pushes would answer 503).
@@ -75,8 +73,8 @@ PROFILES = {
         ),
         "social-assistance-review",
     ),
-    # The auditor.
-    "auditor": Profile("auditor", "audit", COUNTY, ("audit:read", "admin:policies"), None),
+    # The auditor (one role only: separation of duties).
+    "auditor": Profile("auditor", "audit", COUNTY, ("audit:read", "disclosures:read"), None),
     # A village agent (代办): records consents; reads residents only under one.
     "agent": Profile(
         "qingshan-agent",

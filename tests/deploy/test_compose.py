@@ -243,3 +243,21 @@ def test_no_stale_comments() -> None:
     for path in DEPLOY.rglob("*"):
         if path.is_file() and path.suffix in (".yaml", ".yml", ".md", "") and path.name != "Dockerfile":
             assert "provisional" not in path.read_text(encoding="utf-8", errors="replace").lower(), path
+
+
+def test_audit_archive_service_and_witness(compose: dict[str, Any]) -> None:
+    """A service archives the audit log on schedule; gateways and it share the checkpoint witness volume."""
+    services = compose["services"]
+    archive = services["audit-archive"]
+    script = " ".join(archive["command"])
+    assert "gateway audit archive" in script and "sleep 86400" in script
+    env = archive["environment"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in archive["volumes"]}
+    assert mounts[env["GATEWAY_AUDIT_ARCHIVE_DIR"]] == "audit-archives"
+    assert mounts[env["GATEWAY_AUDIT_WITNESS_DIR"]] == "audit-witness"
+    assert archive["environment"]["GATEWAY_AUDIT_KEY_FILE"] == "/run/secrets/audit-key"
+    for name in ("gateway-1", "gateway-2"):
+        gw = services[name]
+        gw_mounts = {v.split(":")[1]: v.split(":")[0] for v in gw["volumes"]}
+        assert gw_mounts[gw["environment"]["GATEWAY_AUDIT_WITNESS_DIR"]] == "audit-witness"
+    assert {"audit-archives", "audit-witness"} <= set(compose["volumes"])

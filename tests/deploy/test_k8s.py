@@ -219,6 +219,8 @@ def test_cronjob_per_source_and_migration_job(overlay: tuple[str, list[Obj]]) ->
     _, objs = overlay
     syncs = {}
     for cj in by_kind(objs, "CronJob"):
+        if pod_labels(cj).get("app.kubernetes.io/component") != "sync":
+            continue
         (c,) = pod_spec(cj)["containers"]
         assert c["args"][:2] == ["gateway", "sync"]
         syncs[c["args"][2]] = cj
@@ -307,7 +309,8 @@ def test_network_policies(overlay: tuple[str, list[Obj]]) -> None:
     assert "ingress" not in sync
     assert any("ipBlock" in peer for r in sync["egress"] for peer in r["to"]), "sync reaches the departments"
     for cj in by_kind(objs, "CronJob"):
-        assert selects(sync["podSelector"]["matchLabels"], pod_labels(cj))
+        if pod_labels(cj).get("app.kubernetes.io/component") == "sync":
+            assert selects(sync["podSelector"]["matchLabels"], pod_labels(cj))
     (job,) = by_kind(objs, "Job")
     assert selects(pols["gateway-migrate"]["spec"]["podSelector"]["matchLabels"], pod_labels(job))
 
@@ -348,3 +351,34 @@ def test_webhook_worker(overlay: tuple[str, list[Obj]]) -> None:
         and "webhook-worker" in str(o["spec"]["podSelector"])
     ]
     assert "Ingress" in policy["spec"]["policyTypes"] and not policy["spec"].get("ingress")
+
+
+def test_audit_archive_cronjob_and_witness_volume(overlay: tuple[str, list[Obj]]) -> None:
+    """`gateway audit archive` monthly, one at a time, with the key, an archive volume and the witness the
+    API pods write checkpoints to; its NetworkPolicy allows the store and DNS only."""
+    _, objs = overlay
+    (cj,) = [
+        c for c in by_kind(objs, "CronJob") if pod_labels(c)["app.kubernetes.io/component"] == "audit-archive"
+    ]
+    assert cj["spec"]["concurrencyPolicy"] == "Forbid" and cj["spec"]["timeZone"] == "Asia/Shanghai"
+    spec = pod_spec(cj)
+    (c,) = spec["containers"]
+    assert c["args"] == ["gateway", "audit", "archive"]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    claims = {v["name"]: v.get("persistentVolumeClaim", {}).get("claimName") for v in spec["volumes"]}
+    assert claims[mounts[env["GATEWAY_AUDIT_ARCHIVE_DIR"]]].endswith("gateway-audit-archives")
+    witness_claim = claims[mounts[env["GATEWAY_AUDIT_WITNESS_DIR"]]]
+    assert env["GATEWAY_AUDIT_KEY_FILE"].startswith(next(p for p, n in mounts.items() if n == "audit-key"))
+    api = pod_spec(api_deployment(objs))
+    (api_c,) = api["containers"]
+    api_env = {e["name"]: e.get("value") for e in api_c["env"]}
+    api_mounts = {m["mountPath"]: m["name"] for m in api_c["volumeMounts"]}
+    api_claims = {v["name"]: v.get("persistentVolumeClaim", {}).get("claimName") for v in api["volumes"]}
+    assert api_claims[api_mounts[api_env["GATEWAY_AUDIT_WITNESS_DIR"]]] == witness_claim
+    pvc = {p["metadata"]["name"]: p for p in by_kind(objs, "PersistentVolumeClaim")}
+    assert pvc[witness_claim]["spec"]["accessModes"] == ["ReadWriteMany"]  # every replica appends
+    pols = {p["metadata"]["name"].removeprefix("dev-"): p for p in by_kind(objs, "NetworkPolicy")}
+    archive = pols["gateway-audit-archive"]["spec"]
+    assert selects(archive["podSelector"]["matchLabels"], pod_labels(cj))
+    assert set().union(*(_rule_ports(r) for r in archive["egress"])) == {5432, 53}

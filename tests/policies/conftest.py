@@ -18,12 +18,16 @@ from tests.support import factories
 COUNTY, QINGSHAN, SHIMEN = "511599000000", "511599100000", "511599200000"
 # client id -> (department, region, scopes): the demo's clients, one per department.
 DEMO = {
-    "civil-affairs": ("civil_affairs", COUNTY, ["residents:read", "households:read", "sharing:approve"]),
-    "hr": ("hr", COUNTY, ["residents:read", "sharing:approve"]),
+    "civil-affairs": ("civil_affairs", COUNTY, ["residents:read", "households:read"]),
+    "hr": ("hr", COUNTY, ["residents:read"]),
+    # Approving sharing requests is security administration: a client of its own (separation of duties).
+    "civil-affairs-approver": ("civil_affairs", COUNTY, ["sharing:approve"]),
+    "hr-approver": ("hr", COUNTY, ["sharing:approve"]),
     "publicity": ("publicity", COUNTY, ["notices:read"]),
     "qingshan-township": ("township", QINGSHAN, ["residents:read", "households:read"]),
     "qingshan-village": ("township", "511599100201", ["residents:read"]),
-    "auditor": ("audit", COUNTY, ["audit:read", "admin:policies"]),
+    "auditor": ("audit", COUNTY, ["audit:read"]),
+    "policy-admin": ("county_it", COUNTY, ["admin:policies"]),
 }
 
 

@@ -46,23 +46,31 @@ def test_conditional_field_before_after_approval_expiry_refusal(
         ).status_code
         == 403
     )  # not the owner
-    r = tc.post(f"/v1/sharing-requests/{refused}:refuse", json={"reason": "not necessary"}, headers=h("hr"))
+    r = tc.post(
+        f"/v1/sharing-requests/{refused}:refuse", json={"reason": "not necessary"}, headers=h("hr-approver")
+    )
     assert r.status_code == 200 and r.json()["status"] == "refused"
     assert "employment_status" not in see()
     expired = _apply(tc, h, valid_from="2020-01-01", valid_until="2020-12-31")
     assert (
-        tc.post(f"/v1/sharing-requests/{expired}:approve", json={"reason": "ok"}, headers=h("hr")).status_code
+        tc.post(
+            f"/v1/sharing-requests/{expired}:approve", json={"reason": "ok"}, headers=h("hr-approver")
+        ).status_code
         == 200
     )
     assert "employment_status" not in see()
-    owner_view = tc.get("/v1/sharing-requests", params={"role": "owner"}, headers=h("hr")).json()
+    owner_view = tc.get("/v1/sharing-requests", params={"role": "owner"}, headers=h("hr-approver")).json()
     assert {x["id"] for x in owner_view} == {refused, expired}
     good = _apply(tc, h, valid_until="2099-12-31")
-    r = tc.post(f"/v1/sharing-requests/{good}:approve", json={"reason": "依申请共享"}, headers=h("hr"))
+    r = tc.post(
+        f"/v1/sharing-requests/{good}:approve", json={"reason": "依申请共享"}, headers=h("hr-approver")
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved"
     assert see()["employment_status"] == "migrant"
     assert (
-        tc.post(f"/v1/sharing-requests/{good}:approve", json={"reason": "again"}, headers=h("hr")).status_code
+        tc.post(
+            f"/v1/sharing-requests/{good}:approve", json={"reason": "again"}, headers=h("hr-approver")
+        ).status_code
         == 409
     )
 
@@ -109,7 +117,7 @@ def test_reload_of_a_broken_policy_keeps_the_old_one(demo_store: str, tmp_path: 
     d = _policy_copy(tmp_path)
     with make_app(demo_store, d) as tc:
         h = token_headers(tc)
-        before = tc.get("/v1/catalog", headers=h("auditor")).json()["policy_version"]
+        before = tc.get("/v1/catalog", headers=h("policy-admin")).json()["policy_version"]
         grants = (d / "grants.yaml").read_text()
         (d / "grants.yaml").write_text(
             grants.replace(
@@ -117,17 +125,17 @@ def test_reload_of_a_broken_policy_keeps_the_old_one(demo_store: str, tmp_path: 
                 "fields: [sex, birth_date, region_code, status, shoe_size]",
             )
         )
-        r = tc.post("/v1/policy:reload", headers=h("auditor"))
+        r = tc.post("/v1/policy:reload", headers=h("policy-admin"))
         assert r.status_code == 422, r.text
         errors = r.json()["errors"]
         assert any(e.startswith("grants.yaml:") and "shoe_size" in e for e in errors)
         line = int(errors[0].split(":")[1])
         assert "shoe_size" in (d / "grants.yaml").read_text().splitlines()[line - 1]
-        assert tc.get("/v1/catalog", headers=h("auditor")).json()["policy_version"] == before
+        assert tc.get("/v1/catalog", headers=h("policy-admin")).json()["policy_version"] == before
         assert tc.get("/v1/residents", headers=h("civil-affairs", PURPOSE)).status_code == 200
         assert tc.post("/v1/policy:reload", headers=h("civil-affairs")).status_code == 403
         (d / "grants.yaml").write_text(
             grants.replace("purposes: [statistics]", "purposes: [statistics, emergency-response]", 1)
         )
-        r = tc.post("/v1/policy:reload", headers=h("auditor"))
+        r = tc.post("/v1/policy:reload", headers=h("policy-admin"))
         assert r.status_code == 200 and r.json()["policy_version"] != before

@@ -24,6 +24,7 @@ from gateway.audit import export, proofs
 from gateway.audit import repository as repo
 from gateway.audit.console.chart import accesses_chart
 from gateway.audit.endpoints import disclosure_item
+from gateway.auth.actors import note_sign_in
 from gateway.auth.scopes import Scope
 from gateway.auth.server import StarletteOAuth2Request, form_of
 from gateway.auth.tokens import Principal, TokenRejected
@@ -172,6 +173,7 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     if not client_id or not secret:
         return _page("login.html", status=400, error="请输入客户端标识和密钥。")
     token, expires_in = await _token(request, client_id=client_id, secret=secret)
+    note_sign_in(record, claimed=client_id, access_token=token)
     if token is None:
         record.decision, record.reason = "deny", "console-login-refused"
         return _page("login.html", status=401, error="客户端标识或密钥不正确,或该客户端没有审计权限。")
