@@ -25,7 +25,7 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 demo: $(STAMP)
-	$(BIN)/python -m gateway.demo
+	$(BIN)/python -m gateway.demo $(if $(FEDERATION),--second-county)
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .

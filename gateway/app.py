@@ -22,6 +22,8 @@ from gateway.consents import endpoints as consents
 from gateway.dashboard import views as dashboard
 from gateway.db import make_async_engine
 from gateway.errors import install_error_handlers
+from gateway.federation import endpoints as federation
+from gateway.federation.service import start_federation, stop_federation
 from gateway.households import endpoints as households
 from gateway.ingest import endpoints as ingest
 from gateway.ingest.service import start_ingest, stop_ingest
@@ -105,12 +107,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         refresh_seconds=settings.policy_refresh_seconds,
         enabled=app.state.controls.policy,
     )
+    app.state.federation = await start_federation(
+        settings.federation_file,
+        refresh_seconds=settings.policy_refresh_seconds,
+        keyring=app.state.auth.current_keys,
+        limiter=app.state.policy.limiter,
+        public_url=settings.public_url,
+        engine=app.state.auth.engine,
+        leeway=settings.token_clock_skew_seconds,
+        purposes=list(app.state.policy.engine.policy.purposes),
+    )
+    app.state.auth.server.private_key_jwt.member_keys = app.state.federation.member_keys
     app.state.audit_writer = await start_audit(settings) if app.state.controls.audit else None
     app.state.ingest = start_ingest(settings)
     try:
         yield
     finally:
         stop_ingest(app.state.ingest)
+        await stop_federation(app.state.federation)
         await stop_audit(app.state.audit_writer)
         await stop_policy(app.state.policy)
         await stop_auth(app.state.auth)
@@ -152,6 +166,11 @@ def create_app(
                 "name": "subscriptions",
                 "description": "Webhooks: signed deliveries, retries, dead letters.",
             },
+            {
+                "name": "federation",
+                "description": "Other counties' gateways: ask a member under its policy (and ours); "
+                "members' gateways call /v1/federated/ (docs/integrating.md, Federation).",
+            },
             {"name": "health", "description": "Probes for orchestrators."},
             {"name": "oauth", "description": "OAuth 2.0 client credentials: tokens, introspection, keys."},
             {"name": "admin", "description": "Client registry administration (scope admin:clients)."},
@@ -182,6 +201,8 @@ def create_app(
         policy.admin,
         sharing.router,
         consents.router,
+        federation.router,
+        federation.inbound,
         stats.router,
         ingest.build_router(),
         dashboard.router,

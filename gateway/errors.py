@@ -124,6 +124,18 @@ class Unavailable(GatewayError):
     status, slug, title = 503, "unavailable", "Service unavailable"
 
 
+class BadGateway(GatewayError):
+    """An upstream gateway answered with something this gateway cannot pass on."""
+
+    status, slug, title = 502, "bad-gateway", "Bad gateway"
+
+
+class UpstreamTimeout(GatewayError):
+    """An upstream gateway did not answer in time."""
+
+    status, slug, title = 504, "upstream-timeout", "Upstream timeout"
+
+
 _REGISTRY[GatewayError.slug] = GatewayError
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from gateway.errors import (
     PROBLEM_JSON,
+    BadGateway,
     BadRequest,
     Conflict,
     GatewayError,
@@ -27,6 +28,7 @@ from gateway.errors import (
     NotFound,
     RateLimited,
     Unavailable,
+    UpstreamTimeout,
     ValidationFailed,
 )
 
@@ -78,7 +80,10 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state.",
     422: "The request does not match the schema.",
     429: "Too many requests or records; wait the seconds in Retry-After.",
-    503: "The store or the audit log cannot serve now; retry later (the request was not answered).",
+    502: "A federation member answered with something that cannot be passed on.",
+    503: "The store or the audit log cannot serve now, or a federation member is down or its circuit is "
+    "open; retry later (the request was not answered).",
+    504: "A federation member did not answer in time.",
 }
 
 
@@ -171,7 +176,9 @@ def _problem_examples(status: int) -> dict[str, Any]:
             )
         },
         429: {"rate-limited": _problem_example(RateLimited, "limit of 1200 per 60 s reached for requests")},
+        502: {"bad-gateway": _problem_example(BadGateway, "county-b answered 400 without a JSON object")},
         503: {"unavailable": _problem_example(Unavailable, "the audit log cannot commit; retry later")},
+        504: {"upstream-timeout": _problem_example(UpstreamTimeout, "county-b did not answer in time")},
     }
     return copy.deepcopy(table.get(status, {}))
 

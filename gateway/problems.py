@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+import gateway.federation.errors  # noqa: F401  (its error classes register on import)
 from gateway.errors import NotFound, problem_type_of
 
 router = APIRouter(include_in_schema=False)

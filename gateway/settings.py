@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     sharing_due_working_days: int = Field(
         default=10, ge=1, le=60, description="Working days to answer a sharing request (政务数据共享条例)."
     )
+    # Federation (gateway/federation): other county gateways this one asks and answers.
+    federation_file: Path | None = Field(
+        default=None,
+        description="Federation document (members, pinned keys, who may ask whom); unset: federation off.",
+    )
     # Audit log (gateway/audit): one committed event per decision before the response.
     audit_key_file: Path | None = Field(
         default=None, description="Ed25519 PEM key signing checkpoints; default: generated var/audit-key.pem."

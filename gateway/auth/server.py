@@ -227,14 +227,20 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
                 description=f"the client assertion may live at most {self._max_lifetime} seconds"
             )
         super().verify_claims(claims)
+        # Federation members' keys come from their published JWKS within the pins (gateway/federation).
+        self.member_keys: Callable[[str], KeySet | None] = lambda _client_id: None
 
     def get_audiences(self) -> list[str]:
         """Accept only our token endpoint URL as `aud` (RFC 7523 §3 item 3)."""
         return [self._token_url]
 
     def resolve_client_public_key(self, client: ClientMixin) -> KeySet:
-        """Return the client's registered public JWKS; a client without one cannot use assertions."""
+        """Return the client's public JWKS (a federation member's: its pinned published keys); a client
+        registered without one cannot use assertions."""
         assert isinstance(client, OAuthClient)
+        pinned = self.member_keys(client.record.client_id)
+        if pinned is not None:
+            return pinned
         if client.record.auth_method is not AuthMethod.PRIVATE_KEY_JWT or not client.record.jwks:
             raise InvalidClientError(
                 description="the client cannot authenticate with methods: private_key_jwt"
@@ -336,15 +342,13 @@ class GatewayAuthorizationServer(AuthorizationServer):
         base = settings.public_url.rstrip("/")
         self.token_url = base + "/oauth/token"
         self.register_grant(ClientCredentials)
-        self.register_client_auth_method(
-            AuthMethod.PRIVATE_KEY_JWT.value,
-            PrivateKeyJWT(
-                engine=engine,
-                token_url=self.token_url,
-                leeway=settings.token_clock_skew_seconds,
-                max_lifetime=settings.assertion_max_lifetime_seconds,
-            ),
+        self.private_key_jwt = PrivateKeyJWT(
+            engine=engine,
+            token_url=self.token_url,
+            leeway=settings.token_clock_skew_seconds,
+            max_lifetime=settings.assertion_max_lifetime_seconds,
         )
+        self.register_client_auth_method(AuthMethod.PRIVATE_KEY_JWT.value, self.private_key_jwt)
         self.register_token_generator("default", self._generate)
         self.register_endpoint(Introspection)
         self.register_endpoint(Revocation)

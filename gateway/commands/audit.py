@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import orjson
 import typer
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy import make_url
 
 from gateway.audit.archive import ArchiveRefused, NothingDue, archive
 from gateway.audit.archives import store_manifests, verify_archives
@@ -17,6 +19,7 @@ from gateway.audit.verify import Report, verify_store
 from gateway.audit.witness import WitnessInvalid, read_witnesses
 from gateway.commands.recorded import record
 from gateway.db import make_sync_engine
+from gateway.federation.pairing import pair_logs
 from gateway.settings import get_settings
 
 app = typer.Typer(help="Verify and archive the audit log.", no_args_is_help=True)
@@ -149,3 +152,26 @@ def archive_cmd(
         f"archived events {result.from_seq}..{result.through_seq} to {result.path} "
         f"(sha256 {result.sha256}; manifest recorded as event {result.manifest_seq})"
     )
+
+
+@app.command("pair")
+def pair_cmd(
+    asking: str = typer.Argument(..., help="Database URL of the gateway that asked (county A)."),
+    answering: str = typer.Argument(..., help="Database URL of the member that answered (county B)."),
+) -> None:
+    """Pair federated exchanges across two gateways' logs by trace id; print one JSON line per exchange."""
+    # Reading two logs is an auditor's read: recorded (in our own log), the stores named without passwords.
+    record(
+        "audit pair", targets=[make_url(u).render_as_string(hide_password=True) for u in (asking, answering)]
+    )
+    engines = [make_sync_engine(asking), make_sync_engine(answering)]
+    try:
+        result = pair_logs(engines[0], engines[1])
+    finally:
+        for engine in engines:
+            engine.dispose()
+    for item in result.pairs:
+        typer.echo(orjson.dumps(item).decode())
+    for item in result.unpaired:
+        typer.echo(orjson.dumps({"trace_id": item["trace_id"], "asked": item, "answered": []}).decode())
+    typer.echo(f"{len(result.pairs)} paired, {len(result.unpaired)} without the member's side", err=True)

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.demo.county import SHIFAN, DemoCounty, load_county, sample_residents
 from gateway.demo.envfile import ready_block, receiver_url, write_env
+from gateway.federation import demo as federation_demo
 
 READY_TIMEOUT = 120.0
 
@@ -116,10 +117,19 @@ def main(
     root: Path = typer.Option(Path("var/demo"), help="Where the demo keeps its sources, store and keys."),
     port: int = typer.Option(8000, help="Port to serve on (127.0.0.1)."),
     serve: bool = typer.Option(True, help="Serve after loading (off: load, register and stop)."),
+    second_county: bool = typer.Option(
+        False, "--second-county", help="Also serve a second county (乙县) on port+1, federated with this one."
+    ),
 ) -> None:
     """Build the demo county from scratch and serve it on 127.0.0.1."""
     env, creds = build(root, county=SHIFAN, residents=residents, port=port)
     base = env["GATEWAY_PUBLIC_URL"]
+    if second_county:  # gateway/federation/demo.py: county B, and env.sh gains the federation settings
+        env, env_b = federation_demo.build_second_county(root, env_a=env, port=port + 1, make_keys=_keys)
+        federation_demo.print_cross_county(port=port, client=creds[0], root=root)
+        if serve:  # stops with the demo, like the demo county's server
+            cmd = [sys.executable, "-m", "gateway", "serve"]
+            subprocess.Popen(cmd, env=env_b, preexec_fn=_die_with_parent)  # noqa: S603
     if not serve:
         typer.echo(f"demo loaded in {root}; serve it with: source {root / 'env.sh'} && gateway serve")
         return

@@ -21,9 +21,9 @@ Conventions of the two guides (kept here so authors know what the test does):
   for comments (whole lines, or ``  # ...`` ending a line: translated); ``# expect:`` lines are
   identical too.
 
-The gateway is the real demo (``python -m gateway.demo``: generated county, migrations, ``gateway
-sync``, the demo clients, env.sh) served on a free 127.0.0.1 port, started once for both guides and
-README.md's short tour.
+The gateway is the real demo (``python -m gateway.demo --second-county``: generated county,
+migrations, ``gateway sync``, the demo clients, env.sh, and the federated second county on the next
+port) served on a free 127.0.0.1 port, started once for both guides and README.md's short tour.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import skip_or_fail
@@ -50,7 +51,7 @@ FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 EXPECT = re.compile(r"^[ \t]*# expect: (.+?)[ \t]*$", re.MULTILINE)
 MAX_ILLUSTRATIONS = 3
 BLOCK_TIMEOUT = 30
-START_TIMEOUT = 120
+START_TIMEOUT = 240  # the demo county, then the second county beside it
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         "var/demo",
         "--port",
         str(port),
+        "--second-county",  # the federation section asks it (gateway/federation/demo.py)
     ]
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=checkout)
@@ -138,6 +140,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             assert proc.poll() is None, "the demo exited:\n" + log.read_text()
             assert time.monotonic() < deadline, "the demo did not serve in time:\n" + log.read_text()
             time.sleep(0.2)
+        county_b = json.loads((checkout / "var/demo/county-b/federation.json").read_text())["url"]
+        while not _healthy(county_b):
+            assert time.monotonic() < deadline, "the second county did not serve in time:\n" + log.read_text()
+            time.sleep(0.2)
         yield Demo(checkout, f"http://127.0.0.1:{port}", {**env, "TMPDIR": str(scratch)})
     finally:
         proc.terminate()
@@ -146,6 +152,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_guides_hold_the_same_runnable_examples() -> None:

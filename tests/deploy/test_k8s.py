@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,9 @@ from tests.conftest import REPO, skip_or_fail
 from tests.deploy.kustomize import Renderer, find_renderer
 
 K8S = REPO / "deploy" / "k8s"
-OVERLAYS = ("dev", "prod")
+OVERLAYS = ("dev", "prod", "county-b")
 K8S_VERSION = "1.31.0"  # kubernetes-validate ships this schema set (strict = no unknown fields)
-NAMESPACES = {"dev": "xiangzhi-dev", "prod": "xiangzhi"}
+NAMESPACES = {"dev": "xiangzhi-dev", "prod": "xiangzhi", "county-b": "xiangzhi-county-b"}
 SOURCES = ("civil_affairs", "hr_api", "hr_migrant_register", "publicity")
 EXTERNAL_SECRETS = {"xiangzhi-gateway-secrets", "xiangzhi-source-credentials", "xiangzhi-audit-key"}
 WORKLOAD_KINDS = ("Deployment", "Job", "CronJob")
@@ -287,21 +288,30 @@ def _rule_ports(rule: Obj) -> set[int]:
     return {p["port"] for p in rule.get("ports", [])}
 
 
+INGRESS_PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+FEDERATION_PEER = {"namespaceSelector": {"matchLabels": {"xiangzhi.gov.cn/federation": "member"}}}
+
+
 def test_network_policies(overlay: tuple[str, list[Obj]]) -> None:
-    """API: in from the ingress namespace on 8000 (plus metrics); out to PostgreSQL, DNS, collector only."""
+    """API: in from ingress and federation members on 8000 (plus metrics); out to PostgreSQL, DNS, collector,
+    and federation members only."""
     _, objs = overlay
     dep = api_deployment(objs)
-    pols = {p["metadata"]["name"].removeprefix("dev-"): p for p in by_kind(objs, "NetworkPolicy")}
+    pols = {
+        re.sub(r"^.*?gateway-", "gateway-", p["metadata"]["name"]): p for p in by_kind(objs, "NetworkPolicy")
+    }
     deny = pols["gateway-default-deny"]["spec"]
     assert deny["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in deny and "egress" not in deny
     api = pols["gateway-api"]["spec"]
     assert selects(api["podSelector"]["matchLabels"], pod_labels(dep))
     traffic = [r for r in api["ingress"] if 8000 in _rule_ports(r)]
-    assert len(traffic) == 1 and _rule_ports(traffic[0]) == {8000}
-    (peer,) = traffic[0]["from"]
-    assert peer == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+    assert all(_rule_ports(r) == {8000} for r in traffic)
+    # 8000 from the ingress controller, and from federation members' gateways (other counties, a hub).
+    assert sorted((peer for r in traffic for peer in r["from"]), key=str) == [INGRESS_PEER, FEDERATION_PEER]
     assert set().union(*(_rule_ports(r) for r in api["ingress"])) == {8000, 9464}
-    assert set().union(*(_rule_ports(r) for r in api["egress"])) == {5432, 53, 4318}
+    assert set().union(*(_rule_ports(r) for r in api["egress"])) == {5432, 53, 4318, 8000}
+    members = [r for r in api["egress"] if 8000 in _rule_ports(r)]
+    assert [peer for r in members for peer in r["to"]] == [FEDERATION_PEER], "8000 out only to members"
     assert not any("ipBlock" in peer for r in api["egress"] for peer in r["to"]), (
         "API pods never call sources"
     )
@@ -378,7 +388,9 @@ def test_audit_archive_cronjob_and_witness_volume(overlay: tuple[str, list[Obj]]
     assert api_claims[api_mounts[api_env["GATEWAY_AUDIT_WITNESS_DIR"]]] == witness_claim
     pvc = {p["metadata"]["name"]: p for p in by_kind(objs, "PersistentVolumeClaim")}
     assert pvc[witness_claim]["spec"]["accessModes"] == ["ReadWriteMany"]  # every replica appends
-    pols = {p["metadata"]["name"].removeprefix("dev-"): p for p in by_kind(objs, "NetworkPolicy")}
+    pols = {
+        re.sub(r"^.*?gateway-", "gateway-", p["metadata"]["name"]): p for p in by_kind(objs, "NetworkPolicy")
+    }
     archive = pols["gateway-audit-archive"]["spec"]
     assert selects(archive["podSelector"]["matchLabels"], pod_labels(cj))
     assert set().union(*(_rule_ports(r) for r in archive["egress"])) == {5432, 53}
