@@ -20,7 +20,8 @@ from gateway.auth.runtime import start_auth, stop_auth
 from gateway.changes import endpoints as changes
 from gateway.consents import endpoints as consents
 from gateway.dashboard import views as dashboard
-from gateway.db import make_async_engine
+from gateway.db import Timeouts, make_async_engine
+from gateway.drain import DrainMiddleware
 from gateway.errors import install_error_handlers
 from gateway.federation import endpoints as federation
 from gateway.federation.service import start_federation, stop_federation
@@ -37,10 +38,12 @@ from gateway.policy import endpoints as policy
 from gateway.policy import sharing
 from gateway.policy.filters import annotate_policy_routes
 from gateway.policy.state import start_policy, stop_policy
+from gateway.policy.throttle import RateLimitHeaders
 from gateway.problems import router as problems_router
 from gateway.public_services import endpoints as services
 from gateway.regions import endpoints as regions
 from gateway.residents import endpoints as residents
+from gateway.resilience import install_outage_handler
 from gateway.settings import Settings, get_settings
 from gateway.stats import endpoints as stats
 from gateway.store import open_read_store
@@ -95,9 +98,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.metrics = Metrics.create(meters.get_meter(METER_NAME))
     if prometheus:
         prometheus.start()
-    app.state.engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size)
+    timeouts = Timeouts.of(settings)
+    app.state.engine = make_async_engine(
+        settings.database_url, pool_size=settings.db_pool_size, timeouts=timeouts
+    )
     app.state.read_store = await open_read_store(
-        settings.database_url, pool_size=settings.db_pool_size, tracer=app.state.tracer
+        settings.database_url, pool_size=settings.db_pool_size, tracer=app.state.tracer, timeouts=timeouts
     )
     app.state.auth = await start_auth(settings, store=app.state.read_store)
     set_cursor_key(cursor_secret(settings))
@@ -186,6 +192,7 @@ def create_app(
     app.state.tracer_provider = tracer_provider
     app.state.meter_provider = meter_provider
     install_error_handlers(app)
+    install_outage_handler(app)
     for router in (
         residents.router,
         households.router,
@@ -219,4 +226,7 @@ def create_app(
         app.add_middleware(TracingMiddleware)  # outermost: the span covers all; it sets the request id too
     else:
         app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RateLimitHeaders)  # RateLimit headers on every rate-limited answer, 2xx too
+    app.state.draining = False  # set by the server at SIGTERM (gateway/drain.py)
+    app.add_middleware(DrainMiddleware)
     return app

@@ -136,6 +136,27 @@ class UpstreamTimeout(GatewayError):
     status, slug, title = 504, "upstream-timeout", "Upstream timeout"
 
 
+RETRY_AFTER_SECONDS = 2  # what a client refused for an outage is told: about one reconnect back-off
+
+
+class StoreUnavailable(Unavailable):
+    """The store cannot be reached, timed out or refused the write; retry after the given seconds."""
+
+    slug, title = "store-unavailable", "Store unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class NotReady(Unavailable):
+    """This replica should get no traffic now: the store, the audit log, the policy or the keys."""
+
+    slug, title = "not-ready", "Not ready"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 _REGISTRY[GatewayError.slug] = GatewayError
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from gateway import migrate
 from gateway.deps import EngineDep
-from gateway.errors import Unavailable
+from gateway.errors import NotReady
 from gateway.openapi import problem_responses
 
 router = APIRouter(tags=["health"])
+PROBE_SECONDS = 1.0  # a dependency slower than this is not ready: the balancer should look elsewhere
 
 
 @router.get("/healthz", summary="Liveness")
@@ -20,14 +23,27 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Readiness", responses=problem_responses(503))
-async def readyz(engine: EngineDep) -> dict[str, str]:
-    """Answer 200 when the store is reachable and its schema current, else 503."""
+async def readyz(request: Request, engine: EngineDep) -> dict[str, str]:
+    """Answer 200 when the store, the audit log, the policy and the signing keys can serve, else 503."""
+    state = request.app.state
+    if getattr(state, "draining", False):
+        raise NotReady("the server is shutting down")
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-            current = await conn.run_sync(migrate.is_current)
-    except Exception as exc:  # any failure to reach the store means not ready
-        raise Unavailable("the store is not reachable") from exc
+        async with asyncio.timeout(PROBE_SECONDS):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                current = await conn.run_sync(migrate.is_current)
+    except Exception as exc:  # any failure to reach the store in time means not ready
+        raise NotReady(f"the store is not reachable: {type(exc).__name__}") from exc
     if not current:
-        raise Unavailable("the store's schema is behind: run `gateway db upgrade`")
+        raise NotReady("the store's schema is behind: run `gateway db upgrade`")
+    writer = getattr(state, "audit_writer", None)
+    if writer is not None and (why := await writer.probe(within=PROBE_SECONDS)):
+        raise NotReady(why)
+    policy = getattr(state, "policy", None)
+    if policy is None or policy.engine.policy is None:
+        raise NotReady("the access policy is not loaded")
+    auth = getattr(state, "auth", None)
+    if auth is None or auth.keyring.signer is None:
+        raise NotReady("no signing key is loaded")
     return {"status": "ready"}

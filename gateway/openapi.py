@@ -2,9 +2,10 @@
 
 Routes declare what is particular to them (summary, docstring, response model, the problems their own
 code raises). `install_openapi` adds what follows from the gateway's layers, so no route can forget it:
-401/403 where a bearer token is checked, 429 where the policy rate-limits, 422 where FastAPI validates,
-404 under a path parameter, 400 and 503 on audited paths (a bad accountability header; the audit log
-unavailable), response headers, examples, OpenAPI links between resources and explicit `security`.
+401/403/429 where a bearer token is checked (every such request is rate-limited), 429 on the token
+endpoint (sign-in limits), 422 where FastAPI validates, 404 under a path parameter, 400 and 503 on
+audited paths (a bad accountability header; the audit log unavailable), response headers, examples,
+OpenAPI links between resources and explicit `security`.
 """
 
 from __future__ import annotations
@@ -598,7 +599,9 @@ def standard_statuses(path: str, method: str, op: dict[str, Any]) -> set[int]:
     if audited:
         statuses |= {400, 503}  # an invalid accountability header; the audit log cannot commit
     if any("oauth2" in req for req in op.get("security", [])):
-        statuses |= {401, 403}
+        statuses |= {401, 403, 429}  # every authenticated request counts against its client's rate
+    if path == "/oauth/token":
+        statuses.add(429)  # sign-in limits per address and client id, back-off after failures
     if not path.startswith("/oauth/") and (params or "requestBody" in op):
         statuses.add(422)
     if any(p.get("in") == "path" for p in params):

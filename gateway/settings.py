@@ -20,6 +20,37 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the store: sqlite:///PATH (default) or postgresql://user:pw@host/db.",
     )
     db_pool_size: int = Field(default=16, ge=1, description="Connections per process (sized to concurrency).")
+    # Failure model (docs/operations.md): every store path fails fast, as 503 + Retry-After, never hangs.
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=120, description="Time to open a connection to the store."
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="Longest statement of a request (reads, limiter, refreshers).",
+    )
+    db_lock_timeout_seconds: float = Field(
+        default=3.0, gt=0, le=600, description="Longest wait for a row or table lock on a request path."
+    )
+    audit_commit_timeout_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        le=120,
+        description="Longest wait for the audit lock, head row or commit; beyond it requests get 503.",
+    )
+    audit_idle_session_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL ends an audit session idle in a transaction this long (frozen holder).",
+    )
+    drain_grace_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="At SIGTERM, keep open connections this long to answer requests already sent on them.",
+    )
     host: str = Field(default="127.0.0.1", description="Bind address; loopback unless an operator opens it.")
     port: int = Field(default=8000, ge=1, le=65535)
     sources_config: Path = Field(default=Path("sources.yaml"), description="Connector source settings file.")

@@ -9,6 +9,7 @@ PostgreSQL with an asyncpg pool and its prepared-statement cache.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -19,6 +20,10 @@ from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from gateway.db import Timeouts
+
+log = logging.getLogger(__name__)
 
 Row = Sequence[Any]
 
@@ -117,7 +122,7 @@ class _Compiler:
 class SqliteReadStore:
     """Reads on one read-only SQLite connection, inline on the event loop."""
 
-    def __init__(self, path: str, *, tracer: Tracer) -> None:
+    def __init__(self, path: str, *, tracer: Tracer, busy_ms: int = 5000) -> None:
         from sqlalchemy.dialects.sqlite import pysqlite
 
         self._tracer = tracer
@@ -126,7 +131,7 @@ class SqliteReadStore:
         # Not mode=ro: a read-only open of a WAL database fails when its -shm file is absent.
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA query_only=ON")
-        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
 
     async def fetch_one(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> Row | None:
         """Return the first row, or None."""
@@ -161,8 +166,10 @@ class PgReadStore:
         self._pool = pool
 
     @classmethod
-    async def open(cls, raw_url: str, *, pool_size: int, tracer: Tracer) -> PgReadStore:
-        """Open the pool."""
+    async def open(
+        cls, raw_url: str, *, pool_size: int, tracer: Tracer, timeouts: Timeouts | None = None
+    ) -> PgReadStore:
+        """Open the pool (statement, lock and connect timeouts from `timeouts`)."""
         import asyncpg
 
         url = make_url(raw_url)
@@ -177,32 +184,52 @@ class PgReadStore:
             # The default reset runs a query (RESET ALL, unlisten, unlock) on every release: a second
             # round trip per read. These connections only ever run single autocommit SELECTs.
             reset=_keep_session,
+            **(timeouts or Timeouts()).asyncpg_args(),
         )
         return cls(pool, tracer=tracer)
+
+    async def _run(self, method: str, sql: str, args: list[Any]) -> Any:
+        import asyncpg
+
+        try:
+            return await getattr(self._pool, method)(sql, *args)
+        except (
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,  # "another operation is in progress" on a connection cut mid-query
+            ConnectionError,
+        ) as exc:
+            # A restart or fail-over broke the pooled connections: replace them all, retry this read once.
+            log.warning("read connection broken (%s): reconnecting the pool", type(exc).__name__)
+            await self._pool.expire_connections()
+            return await getattr(self._pool, method)(sql, *args)
 
     async def fetch_one(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> Row | None:
         """Return the first row, or None."""
         sql, args = self._compiler.prepare(stmt, params)
         with traced(self._tracer, "postgresql", sql):
-            row: Row | None = await self._pool.fetchrow(sql, *args)
+            row: Row | None = await self._run("fetchrow", sql, args)
         return row
 
     async def fetch_all(self, stmt: ClauseElement, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Return every row."""
         sql, args = self._compiler.prepare(stmt, params)
         with traced(self._tracer, "postgresql", sql):
-            return list(await self._pool.fetch(sql, *args))
+            return list(await self._run("fetch", sql, args))
 
     async def close(self) -> None:
         """Close the pool."""
         await self._pool.close()
 
 
-async def open_read_store(raw_url: str, *, pool_size: int, tracer: Tracer) -> ReadStore:
+async def open_read_store(
+    raw_url: str, *, pool_size: int, tracer: Tracer, timeouts: Timeouts | None = None
+) -> ReadStore:
     """Open the read store for a database URL."""
     url = make_url(raw_url)
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
             raise ValueError("the SQLite store must be a file")
-        return SqliteReadStore(url.database, tracer=tracer)
-    return await PgReadStore.open(raw_url, pool_size=pool_size, tracer=tracer)
+        busy_ms = int((timeouts or Timeouts()).lock * 1000)
+        return SqliteReadStore(url.database, tracer=tracer, busy_ms=busy_ms)
+    return await PgReadStore.open(raw_url, pool_size=pool_size, tracer=tracer, timeouts=timeouts)

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -25,6 +25,7 @@ from gateway.deps import CursorQuery, LimitQuery, ReadDep, SettingsDep
 from gateway.errors import Conflict, InsufficientScope, NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.policy.throttle import RecordQuota
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[require_scope(Scope.AUDIT_READ)])
 disclosures_router = APIRouter(prefix="/v1/residents", tags=["residents"])
@@ -98,14 +99,21 @@ async def list_events(
     responses={200: {"content": {"text/csv": {}, "application/jsonl": {}}}, **_AUTH},
 )
 async def export_events(
+    request: Request,
+    principal: PrincipalDep,
     db: ReadDep,
     record: RecordDep,
     flt: FilterDep,
     format: Annotated[str, Query(pattern=r"^(csv|jsonl)$", description="csv or jsonl.")] = "jsonl",
 ) -> Response:
-    """Stream every matching event in sequence order; JSON Lines keeps the hashed bytes verbatim."""
+    """Stream matching events in sequence order, up to the auditor's daily record quota (`X-Export-Limit`).
+
+    JSON Lines keeps the hashed bytes verbatim. An export holding fewer events than X-Export-Limit is
+    complete; one holding exactly that many may have been cut by the quota: continue with `since`.
+    """
     _note_query(record, flt)
-    return export.streaming(db, flt, fmt=format)
+    quota = await RecordQuota.open(request, client_id=principal.client_id, department=principal.department)
+    return export.streaming(db, flt, fmt=format, quota=quota)
 
 
 @router.get("/events/{seq}", summary="Get one audit event", responses=problem_responses(401, 403, 404, 422))

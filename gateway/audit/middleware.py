@@ -170,6 +170,10 @@ class AuditMiddleware:
                 seq = await writer.append(event)
             except GatewayError as exc:
                 state["replaced"] = True
+                # The refusal is an answer too: its event is written once the log can commit again.
+                refused = build_event(scope, record, status=503, started=started, now=now)
+                refused.decision, refused.reason = "error", "audit-unavailable"
+                writer.defer(refused)
                 await _send_problem(scope, receive, send, exc)
                 return
             message["headers"] = [*message.get("headers", []), (b"x-audit-seq", str(seq).encode())]

@@ -10,13 +10,14 @@ from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.sequencer import open_sequencer
 from gateway.audit.witness import witnesses_of
 from gateway.audit.writer import AuditWriter, WriterOptions
+from gateway.db import Timeouts
 from gateway.settings import Settings
 
 
 async def start_audit(settings: Settings) -> AuditWriter:
     """Load the audit key, open the sequencer and start the writer."""
     key = load_or_create_key(settings.audit_key_file)
-    sequencer = await open_sequencer(settings.database_url)
+    sequencer = await open_sequencer(settings.database_url, timeouts=Timeouts.audit(settings))
     witnesses = witnesses_of(settings)
     writer = AuditWriter(
         sequencer,

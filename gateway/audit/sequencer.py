@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from sqlalchemy.engine import make_url
 
-from gateway.audit.batch import COLUMNS, Base, extend, prepare
+from gateway.audit.batch import COLUMNS, Base, PreparedBatch, extend, prepare
 from gateway.audit.checkpoints import AuditKey, Checkpoint
 from gateway.audit.events import AuditEvent
+from gateway.db import Timeouts
+from gateway.resilience import Backoff, StoreUnavailable
 
+PROBE_LOCK_MS = 250  # how long a readiness probe waits for the audit locks (appends queue behind it)
 LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a PostgreSQL store takes
 
 _EVENT_COLS = ("seq", "ts", *COLUMNS, "body", "hash")
@@ -56,6 +60,10 @@ class Sequencer(Protocol):
         """Record the public key under its key id (idempotent)."""
         ...
 
+    async def ping(self) -> None:
+        """Take the locks an append takes, through the sequencer's own connection (reconnecting)."""
+        ...
+
     async def close(self) -> None:
         """Release the connection."""
         ...
@@ -71,25 +79,49 @@ def _due(last: tuple[int, dt.datetime] | None, head: int, *, every: int, seconds
 class SqliteSequencer:
     """Appends through one sqlite3 connection on one dedicated thread (the writer's own)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, timeouts: Timeouts | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite")
         self._path = path
         self._conn: sqlite3.Connection | None = None
+        self._busy = (timeouts or Timeouts(lock=30.0)).lock
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None, timeout=30, check_same_thread=False)
+            conn = sqlite3.connect(
+                self._path, isolation_level=None, timeout=self._busy, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a commit survives a crash or kill -9 of the gateway (tested), not an OS
             # crash. FULL (fsync per batch) measured 63% of by-id throughput on this machine; deployments
             # needing power-loss durability run PostgreSQL (synchronous_commit=on, 9% measured).
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
+            # Bounded: a writer stalled on the database lock turns into 503s, not an endless wait.
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
             self._conn = conn
         return self._conn
 
     async def _run(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        except sqlite3.Error as exc:
+            # Reopen on the next call (a replaced file, a full disk freed); the batch was rolled back.
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._close_sync)
+            raise StoreUnavailable(f"the audit log cannot commit: {exc}") from exc
+
+    def _ping_sync(self) -> None:
+        conn = self._connect()
+        # The write lock an append needs, waited for briefly: a probe must not delay the appends queued
+        # behind it on this thread.
+        conn.execute(f"PRAGMA busy_timeout={PROBE_LOCK_MS}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
+
+    async def ping(self) -> None:
+        """Take and release the write lock through the sequencer's own connection."""
+        await self._run(self._ping_sync)
 
     def _append_sync(self, events: list[AuditEvent]) -> list[int]:
         conn = self._connect()
@@ -182,34 +214,73 @@ def _parse_sqlite_ts(text: str) -> dt.datetime:
 
 
 class PgSequencer:
-    """Appends through one asyncpg connection; the advisory lock orders every process's batches."""
+    """Appends through one asyncpg connection; the advisory lock orders every process's batches.
 
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
+    The connection is reopened (with bounded back-off) when it breaks: a restart, a fail-over, a
+    proxy's idle timeout or `pg_terminate_backend`. A batch that met a broken connection is retried
+    once on the new one; if the break came during COMMIT, the head tells whether it landed (the
+    chain hash of its last event is deterministic), so nothing is written twice.
+    """
+
+    def __init__(self, raw_url: str, *, timeouts: Timeouts | None = None) -> None:
+        url = make_url(raw_url)
+        self._params: dict[str, Any] = {
+            "host": url.host or "127.0.0.1",
+            "port": url.port or 5432,
+            "user": url.username,
+            "password": url.password,
+            "database": url.database,
+            **(timeouts or Timeouts()).asyncpg_args(),
+        }
+        self._conn: Any = None
         self._lock = asyncio.Lock()  # one statement stream per connection
+        self._backoff = Backoff()
 
     @classmethod
-    async def open(cls, raw_url: str) -> PgSequencer:
-        """Connect to the store."""
+    async def open(cls, raw_url: str, *, timeouts: Timeouts | None = None) -> PgSequencer:
+        """Connect to the store (fails at start when it is unreachable)."""
+        seq = cls(raw_url, timeouts=timeouts)
+        await seq._connection()
+        return seq
+
+    async def _connection(self) -> Any:
         import asyncpg
 
-        url = make_url(raw_url)
-        conn = await asyncpg.connect(
-            host=url.host or "127.0.0.1",
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database=url.database,
-        )
-        return cls(conn)
+        if self._conn is not None and not self._conn.is_closed():
+            return self._conn
+        self._conn = None
+        if not self._backoff.ready():
+            raise StoreUnavailable(
+                "the audit log is reconnecting to the store",
+                retry_after=max(1, math.ceil(self._backoff.wait())),
+            )
+        try:
+            self._conn = await asyncpg.connect(**self._params)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            self._backoff.failed()
+            raise StoreUnavailable(f"the audit log cannot reach the store: {type(exc).__name__}") from exc
+        self._backoff.succeeded()
+        return self._conn
 
-    async def append(self, events: list[AuditEvent]) -> list[int]:
-        """Commit the events in order; return their sequence numbers."""
-        conn = self._conn
-        async with self._lock, conn.transaction():
+    def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            conn.terminate()
+
+    def _broken(self, exc: BaseException) -> bool:
+        """Tell whether the connection is unusable after `exc` (timeouts on the server leave it usable)."""
+        import asyncpg
+
+        if isinstance(exc, asyncpg.QueryCanceledError | asyncpg.LockNotAvailableError):
+            return False
+        return self._conn is None or self._conn.is_closed() or not isinstance(exc, asyncpg.PostgresError)
+
+    async def _append_on(self, conn: Any, events: list[AuditEvent], tried: list[PreparedBatch]) -> list[int]:
+        async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
             head = await conn.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1")
             batch = prepare(head[0], bytes(head[1]), events)
+            tried.append(batch)
             await conn.executemany(_INSERT_EVENT_N, batch.events)
             if batch.records:
                 await conn.executemany(
@@ -220,10 +291,51 @@ class PgSequencer:
             )
         return list(range(batch.first_seq, batch.last_seq + 1))
 
+    async def _landed(self, conn: Any, batch: PreparedBatch) -> bool:
+        stored = await conn.fetchval("SELECT hash FROM audit_event WHERE seq = $1", batch.last_seq)
+        return stored is not None and bytes(stored) == batch.last_hash
+
+    async def append(self, events: list[AuditEvent]) -> list[int]:
+        """Commit the events in order; return their sequence numbers."""
+        tried: list[PreparedBatch] = []
+        async with self._lock:
+            for attempt in (1, 2):
+                conn = await self._connection()
+                try:
+                    if tried and await self._landed(conn, tried[-1]):
+                        return list(range(tried[-1].first_seq, tried[-1].last_seq + 1))
+                    return await self._append_on(conn, events, tried)
+                except Exception as exc:
+                    if not self._broken(exc):
+                        raise StoreUnavailable(
+                            f"the audit log could not commit in time: {type(exc).__name__}"
+                        ) from exc
+                    self._discard()
+                    if attempt == 2:
+                        raise StoreUnavailable(
+                            f"the audit log lost its connection: {type(exc).__name__}"
+                        ) from exc
+        raise AssertionError("unreachable")
+
+    async def ping(self) -> None:
+        """Take the audit locks through the sequencer's own connection (reconnecting if it broke)."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                # What an append takes, released at once: a stalled holder makes this wait, then fail.
+                async with conn.transaction():
+                    await conn.execute(f"SET LOCAL lock_timeout = {PROBE_LOCK_MS}")
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+                    await conn.fetchval("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+            except Exception as exc:
+                if self._broken(exc):
+                    self._discard()
+                raise StoreUnavailable(f"the audit log cannot read its head: {type(exc).__name__}") from exc
+
     async def checkpoint(self, key: AuditKey, *, every: int, seconds: float) -> Checkpoint | None:
         """Sign a checkpoint when `every` events or `seconds` have passed since the last one."""
-        conn = self._conn
         async with self._lock:
+            conn = await self._connection()
             head, base_seq, base_hash, base_frontier = await conn.fetchrow(_HEAD)
             last = await conn.fetchrow(_LAST_CP)
             if not _due((last[0], last[3]) if last else None, head, every=every, seconds=seconds):
@@ -255,7 +367,8 @@ class PgSequencer:
     async def publish_key(self, key: AuditKey) -> None:
         """Record the public key under its key id (idempotent)."""
         async with self._lock:
-            await self._conn.execute(
+            conn = await self._connection()
+            await conn.execute(
                 "INSERT INTO audit_key (key_id, public_key, created_at) VALUES ($1, $2, $3) "
                 "ON CONFLICT (key_id) DO NOTHING",
                 key.key_id,
@@ -265,14 +378,16 @@ class PgSequencer:
 
     async def close(self) -> None:
         """Close the connection."""
-        await self._conn.close()
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+        self._conn = None
 
 
-async def open_sequencer(raw_url: str) -> Sequencer:
-    """Open the sequencer for a store URL."""
+async def open_sequencer(raw_url: str, *, timeouts: Timeouts | None = None) -> Sequencer:
+    """Open the sequencer for a store URL (timeouts bound every commit; None: the CLI's patient ones)."""
     url = make_url(raw_url)
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
             raise ValueError("the audit log needs a file-backed SQLite store")
-        return SqliteSequencer(url.database)
-    return await PgSequencer.open(raw_url)
+        return SqliteSequencer(url.database, timeouts=timeouts)
+    return await PgSequencer.open(raw_url, timeouts=timeouts)

@@ -17,6 +17,7 @@ from gateway.audit.events import AuditEvent
 from gateway.audit.sequencer import Sequencer
 from gateway.audit.witness import Witness
 from gateway.errors import Unavailable
+from gateway.resilience import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,12 @@ class AuditUnavailable(Unavailable):
     """The audit log could not commit the event, so the request is refused (GB/T 22239-2019 8.1.4.3)."""
 
     slug, title = "audit-unavailable", "Audit log unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+DEFERRED_MAX = 100_000  # refusal events kept in memory during an outage (about 100 MB at most)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +67,11 @@ class AuditWriter:
         self._last_checkpoint = time.monotonic()
         self.batches = 0
         self.committed = 0
+        self.failing_since: float | None = None  # monotonic time of the first failed batch since a success
+        # Events of answers refused because the log could not commit (503): written once it can again.
+        self._deferred: list[AuditEvent] = []
+        self._probe: asyncio.Future[None] | None = None
+        self.dropped = 0
 
     @property
     def key(self) -> AuditKey:
@@ -80,9 +92,32 @@ class AuditWriter:
         self._wake.set()
         return await fut
 
+    def defer(self, event: AuditEvent) -> None:
+        """Keep the event of a refused answer until the log can commit again (bounded; drops are counted)."""
+        if len(self._deferred) >= DEFERRED_MAX:
+            self.dropped += 1
+            log.error("audit: %d refusal events could not be kept while the log was down", self.dropped)
+            return
+        self._deferred.append(event)
+
+    async def _flush_deferred(self) -> None:
+        batch = self._deferred[: self._opts.batch_max]
+        try:
+            await self._seq.append(batch)
+        except Exception as exc:
+            log.warning("audit: deferred refusal events still cannot be committed: %s", exc)
+            self.failing_since = self.failing_since or time.monotonic()
+            return
+        del self._deferred[: len(batch)]
+        self.committed += len(batch)
+        self._since_checkpoint += len(batch)
+
     async def _run(self) -> None:
         while True:
             if not self._pending:
+                if self._deferred and self.failing_since is None:
+                    await self._flush_deferred()
+                    continue
                 if self._closing:
                     return
                 self._wake.clear()
@@ -104,13 +139,16 @@ class AuditWriter:
             seqs = await self._seq.append([ev for ev, _ in batch])
         except Exception as exc:
             # The events are not in the log, so none of these responses may be sent (8.1.4.3 c).
-            log.exception("audit batch of %d events failed", len(batch))
+            log.error("audit batch of %d events failed: %s", len(batch), exc, exc_info=exc)
+            if self.failing_since is None:
+                self.failing_since = time.monotonic()
             for _, fut in batch:
                 if not fut.done():
                     fut.set_exception(
                         AuditUnavailable(f"the audit log could not commit: {type(exc).__name__}")
                     )
             return
+        self.failing_since = None
         for (_, fut), seq in zip(batch, seqs, strict=True):
             if not fut.done():
                 fut.set_result(seq)
@@ -151,6 +189,24 @@ class AuditWriter:
                 log.exception(
                     "audit witness %s failed for checkpoint %d", type(witness).__name__, cp.tree_size
                 )
+
+    async def probe(self, *, within: float) -> str | None:
+        """Return why the log cannot commit now (None: it can), probing for `within` seconds."""
+        if self._closing or self._task is None or self._task.done():
+            return "the audit writer is not running"
+        if self._probe is None or self._probe.done():
+            # One probe at a time: probes of a stalled log must not pile up in front of the appends.
+            self._probe = asyncio.ensure_future(self._seq.ping())
+        try:
+            await asyncio.wait_for(asyncio.shield(self._probe), timeout=within)
+        except TimeoutError:
+            return "the audit log did not answer in time (a stalled lock or commit)"
+        except Exception as exc:
+            return f"the audit log cannot reach the store: {type(exc).__name__}"
+        # The sequencer's connection works again: the next batch will commit (recovery needs no request).
+        self.failing_since = None
+        self._wake.set()  # write the deferred refusal events now
+        return None
 
     async def close(self) -> None:
         """Commit what is queued, sign a final checkpoint, and stop."""

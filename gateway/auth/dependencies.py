@@ -12,6 +12,7 @@ from gateway.auth.scopes import DESCRIPTIONS, Scope
 from gateway.auth.tokens import Principal, TokenRejected
 from gateway.context import record_of_scope
 from gateway.errors import InsufficientScope, InvalidToken
+from gateway.policy.throttle import charge_client
 
 _PRINCIPAL_KEY = "xz_principal"
 TOKEN_URL = "/oauth/token"  # noqa: S105 (a path, not a secret)
@@ -71,6 +72,8 @@ class BearerAuth(OAuth2):
             record.client_id = principal.client_id
             record.department = principal.department
             record.token_id = principal.token_id
+            # Every authenticated request counts against its client's limit (429 with RateLimit headers).
+            await charge_client(request, client_id=principal.client_id, department=principal.department)
         if security_scopes.scopes:
             missing = [s for s in security_scopes.scopes if s not in principal.scopes]
             if missing:

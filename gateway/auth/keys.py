@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from joserfc import jwk
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, text, update
 
 from gateway.settings import Settings
 from schemas.tables_auth import OAuthSigningKeyRow
@@ -132,30 +132,54 @@ def _alg_of(key: AnyKey) -> str:
     return "EdDSA"
 
 
-def rotate_key(engine: Engine, settings: Settings, *, alg: str | None = None) -> str:
-    """Add a new signing key and sign with it; older keys stay published until their tokens expire."""
-    if settings.signing_key_file is not None:
-        raise KeyConfigError("keys come from GATEWAY_SIGNING_KEY_FILE: replace that file to rotate")
-    alg = alg or settings.signing_alg
+KEYS_LOCK = 0x787A_6B65  # "xzke": the advisory lock a PostgreSQL store's key writers take
+
+
+def _lock_keys(conn: Connection) -> None:
+    """Serialise key writers across replicas: the first statement of the transaction takes the lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": KEYS_LOCK})
+    else:
+        # SQLite: a write as the first statement takes the database write lock before anything is read.
+        conn.execute(update(KEYS).where(KEYS.c.kid.is_(None)).values(kid=KEYS.c.kid))
+
+
+def _new_key_row(settings: Settings, alg: str) -> tuple[str, dict[str, Any]]:
     key = generate_key(alg)
     kid = key.thumbprint()  # RFC 7638: a stable, collision-free kid
     private = key_encryption(settings).encrypt(json.dumps(key.as_dict(private=True)).encode()).decode()
+    values = {
+        "kid": kid,
+        "alg": alg,
+        "public_jwk": json.dumps(public_jwk(key, alg=alg, kid=kid)),
+        "private_enc": private,
+    }
+    return kid, values
+
+
+def rotate_key(engine: Engine, settings: Settings, *, alg: str | None = None, first: bool = False) -> str:
+    """Add a new signing key and sign with it; older keys stay published until their tokens expire.
+
+    With `first`, only when the store has no signer: replicas starting together on a fresh store
+    create one key between them (the others adopt it), under the store's lock.
+    """
+    if settings.signing_key_file is not None:
+        raise KeyConfigError("keys come from GATEWAY_SIGNING_KEY_FILE: replace that file to rotate")
+    alg = alg or settings.signing_alg
+    kid, values = _new_key_row(settings, alg)  # generated outside the lock: it takes a while
     now = _now()
     # A retired key verifies tokens for their whole lifetime plus the skew (RFC 9068 §4 step 5).
     until = now + dt.timedelta(seconds=settings.token_ttl_seconds + settings.token_clock_skew_seconds)
     with engine.begin() as conn:
+        _lock_keys(conn)
+        if first:
+            current = conn.execute(select(KEYS.c.kid).where(KEYS.c.retired_at.is_(None))).first()
+            if current is not None:
+                return str(current[0])  # another replica won: adopt its key
         conn.execute(
             update(KEYS).where(KEYS.c.retired_at.is_(None)).values(retired_at=now, publish_until=until)
         )
-        conn.execute(
-            KEYS.insert().values(
-                kid=kid,
-                alg=alg,
-                public_jwk=json.dumps(public_jwk(key, alg=alg, kid=kid)),
-                private_enc=private,
-                created_at=now,
-            )
-        )
+        conn.execute(KEYS.insert().values(**values, created_at=now))
     return kid
 
 
@@ -166,8 +190,8 @@ def ensure_signing_key(engine: Engine, settings: Settings) -> None:
     current = {r[0] for r in rows}
     if settings.signing_key_file is None:
         if not current:
-            kid = rotate_key(engine, settings)
-            log.warning("no signing key in the store: created %s", kid)
+            kid = rotate_key(engine, settings, first=True)
+            log.warning("no signing key in the store: using %s", kid)
         return
     key = _load_key_file(settings.signing_key_file)
     alg = _alg_of(key)

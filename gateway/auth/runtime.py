@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from gateway.auth.guard import TokenGuard
 from gateway.auth.keys import KeyRing, ensure_signing_key, load_keyring
 from gateway.auth.server import GatewayAuthorizationServer
-from gateway.db import make_sync_engine
+from gateway.db import Timeouts, make_sync_engine
 from gateway.settings import Settings
 from gateway.store import ReadStore
 
@@ -38,7 +38,7 @@ class AuthState:
 
 async def start_auth(settings: Settings, *, store: ReadStore) -> AuthState:
     """Load keys (creating the first one if the store has none) and start the revocation refresher."""
-    engine = make_sync_engine(settings.database_url, pool_size=4)
+    engine = make_sync_engine(settings.database_url, pool_size=4, timeouts=Timeouts.of(settings))
     await asyncio.to_thread(ensure_signing_key, engine, settings)
     keyring = await asyncio.to_thread(load_keyring, engine, settings)
     state = AuthState(settings=settings, engine=engine, keyring=keyring)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 import uvicorn
 
 from gateway import migrate
 from gateway.db import make_sync_engine
+from gateway.drain import DrainingServer
 from gateway.limits import server_options
 from gateway.settings import get_settings
 
@@ -39,15 +42,22 @@ def serve(
     """Serve the gateway; refuses a store that is not migrated."""
     settings = get_settings()
     check_migrated(settings.database_url)
-    uvicorn.run(
-        "gateway.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level=log_level,
-        access_log=access_log,
-        proxy_headers=False,
-        server_header=False,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": log_level,
+        "access_log": access_log,
+        "proxy_headers": False,
+        "server_header": False,
         **server_options(settings),  # header limits and timeout (gateway/limits.py)
+    }
+    if workers > 1:  # uvicorn's supervisor builds its own servers: they drain the uvicorn way
+        uvicorn.run("gateway.app:create_app", workers=workers, **options)
+        return
+    server = DrainingServer(
+        uvicorn.Config("gateway.app:create_app", **options), grace=settings.drain_grace_seconds
     )
+    server.run()
+    if not server.started:
+        raise typer.Exit(3)

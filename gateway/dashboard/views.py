@@ -26,7 +26,8 @@ from gateway.auth.tokens import Principal, TokenRejected
 from gateway.context import record_of_scope
 from gateway.dashboard.svg import bar_chart
 from gateway.deps import ReadDep, SettingsDep
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, RateLimited
+from gateway.policy.throttle import guarded_sign_in
 from gateway.stats import repository
 from gateway.stats.models import GroupLevel
 from gateway.stats.report import build_report
@@ -129,7 +130,18 @@ async def sign_in(request: Request, settings: SettingsDep) -> Response:
     record.client_id = client_id or None
     if not client_id or not secret:
         return _page("signin.html", status=400, error="请输入客户端标识和密钥。")
-    token, expires_in = await _token(request, client_id=client_id, secret=secret)
+    try:
+        token, expires_in = await guarded_sign_in(
+            request,
+            form="dashboard",
+            client_id=client_id,
+            attempt=lambda: _token(request, client_id=client_id, secret=secret),
+            ok=lambda result: result[0] is not None,
+        )
+    except RateLimited as exc:
+        page = _page("signin.html", status=429, error="登录尝试过多,请稍后再试。")
+        page.headers.update(exc.headers)
+        return page
     note_sign_in(record, claimed=client_id, access_token=token)
     if token is None:
         record.decision, record.reason = "deny", "dashboard-sign-in-refused"

@@ -78,16 +78,11 @@ PolicyStateDep = Annotated[PolicyState, Depends(get_policy_state)]
 
 
 async def charge_request(state: PolicyState, subject: Subject) -> int:
-    """Spend one request of the client's rate limits; return its daily record quota (0 when policy is off)."""
+    """Spend the first record of the client's daily quota; return the quota (0 when policy is off)."""
     if not state.enabled:
         return 0
     limit = state.engine.policy.limit_for(subject.client_id, subject.department)
-    await check_request(
-        state.limiter,
-        client_id=subject.client_id,
-        per_minute=limit.requests_per_minute,
-        per_day=limit.records_per_day,
-    )
+    await check_request(state.limiter, client_id=subject.client_id, per_day=limit.records_per_day)
     return limit.records_per_day
 
 

@@ -1,9 +1,17 @@
 """Rate limits and quotas shared across processes: fixed windows in the store, spent locally in batches.
 
-The `limits` library has no SQL storage; a counter row per (key, window) upserted atomically
-(INSERT .. ON CONFLICT DO UPDATE .. RETURNING, SQLite >= 3.35 and PostgreSQL) is enough. To keep the
-hot path off the store, a process reserves a batch of tokens at once and spends them locally; the
-cost is that up to one batch per process may go unused in a window (batches shrink as limits do).
+A counter row per (key, window) holds what the processes reserved. To keep the hot path off the
+store, a process reserves a batch of units at once and spends them locally. Three rules keep the
+shared counter honest under concurrency and restarts:
+
+- a reservation is all-or-nothing and made atomically (`ON CONFLICT DO UPDATE .. WHERE`), so a
+  refused reservation adds nothing and a counter never passes its limit;
+- the local bucket is re-checked inside the lock, so waiters spend what the first one reserved
+  instead of each reserving a batch of their own;
+- what a process reserved and did not spend is given back at shutdown (`close`).
+
+At most one batch per live process (or per process killed without shutdown) is counted unspent.
+Store errors surface as StoreUnavailable (503 with Retry-After), never as a 500.
 """
 
 from __future__ import annotations
@@ -17,14 +25,28 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import RateLimited
+from gateway.resilience import store_errors
 
-_UPSERT = text(
+# The WHERE refuses a reservation that would pass the limit: no row is returned and nothing is added.
+_RESERVE = text(
     "INSERT INTO rate_counter (key, win, count) VALUES (:key, :window, :n) "
     "ON CONFLICT (key, win) DO UPDATE SET count = rate_counter.count + excluded.count "
+    "WHERE rate_counter.count + excluded.count <= :limit "
     "RETURNING count"
 )
-_PURGE = text("DELETE FROM rate_counter WHERE key = :key AND win < :window")
+_READ = text("SELECT count FROM rate_counter WHERE key = :key AND win = :window")
+_READ_TWO = text("SELECT win, count FROM rate_counter WHERE key = :key AND win >= :prev")
+_RELEASE = text(
+    "UPDATE rate_counter SET count = count - :n WHERE key = :key AND win = :window AND count >= :n"
+)
+# The previous window stays: sliding-window readers weigh it.
+_PURGE = text("DELETE FROM rate_counter WHERE key = :key AND win < :window - 1")
 CN_OFFSET = 8 * 3600  # quotas reset at midnight China Standard Time
+
+
+def batch_size(limit: int, *, need: int) -> int:
+    """Return how many units a process reserves at once: a fiftieth of the limit, at least `need`."""
+    return max(need, limit // 50)
 
 
 @dataclass(slots=True)
@@ -32,6 +54,16 @@ class _Bucket:
     window: int = -1
     tokens: int = 0
     seen: int = 0  # the store's count after our last reservation
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What is left of one limit after a request (for the RateLimit headers)."""
+
+    limit: int
+    remaining: int
+    reset: int
+    period: int
 
 
 class StoreLimiter:
@@ -42,57 +74,133 @@ class StoreLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = asyncio.Lock()
 
-    async def _reserve(self, key: str, window: int, n: int, limit: int) -> tuple[int, int]:
-        async with self._engine.begin() as conn:
-            count = int((await conn.execute(_UPSERT, {"key": key, "window": window, "n": n})).scalar_one())
-            if count == n:  # first reservation of a window: drop the key's old windows
-                await conn.execute(_PURGE, {"key": key, "window": window})
-        granted = max(0, min(n, limit - (count - n)))
-        return granted, count
+    async def _reserve(self, key: str, window: int, n: int, limit: int) -> int | None:
+        """Add `n` to the shared counter if it stays within `limit`; return the new count or None."""
+        if n > limit:
+            return None
+        with store_errors("the rate limiter"):
+            async with self._engine.begin() as conn:
+                row = (
+                    await conn.execute(_RESERVE, {"key": key, "window": window, "n": n, "limit": limit})
+                ).first()
+                if row is not None and int(row[0]) == n:  # first reservation of a window: drop old ones
+                    await conn.execute(_PURGE, {"key": key, "window": window})
+        return None if row is None else int(row[0])
 
-    async def take(self, key: str, *, n: int, limit: int, period: int, offset: int = 0) -> None:
-        """Spend `n` units of `key` (limit per `period` seconds) or raise RateLimited with its headers."""
-        now = time.time() + offset
-        window = int(now // period)
+    async def _read(self, key: str, window: int) -> int:
+        with store_errors("the rate limiter"):
+            async with self._engine.connect() as conn:
+                row = (await conn.execute(_READ, {"key": key, "window": window})).first()
+        return 0 if row is None else int(row[0])
+
+    def _bucket(self, key: str, window: int) -> _Bucket:
         bucket = self._buckets.get(key)
         if bucket is None or bucket.window != window:
             bucket = self._buckets[key] = _Bucket(window=window)
-        if bucket.tokens >= n:
-            bucket.tokens -= n
-            return
-        async with self._lock:
-            need = n - bucket.tokens
-            batch = max(need, limit // 50)
-            granted, count = await self._reserve(key, window, batch, limit)
-            bucket.seen = count
-            if bucket.tokens + granted < n:
-                bucket.tokens += granted
-                reset = max(1, int((window + 1) * period - now + 0.999))
-                raise RateLimited(
-                    f"limit of {limit} per {period} s reached for {key.split(':', 1)[0]}",
-                    headers={
-                        "Retry-After": str(reset),
-                        "RateLimit-Limit": str(limit),
-                        "RateLimit-Remaining": "0",
-                        "RateLimit-Reset": str(reset),
-                        "RateLimit-Policy": f"{limit};w={period}",
-                    },
-                )
-            bucket.tokens += granted - n
+        return bucket
+
+    async def take(self, key: str, *, n: int, limit: int, period: int, offset: int = 0) -> Usage:
+        """Spend `n` units of `key` (limit per `period` seconds) or raise RateLimited with its headers."""
+        now = time.time() + offset
+        window = int(now // period)
+        reset = max(1, int((window + 1) * period - now + 0.999))
+        bucket = self._bucket(key, window)
+        if bucket.tokens < n:
+            async with self._lock:
+                bucket = self._bucket(key, window)
+                if bucket.tokens < n:  # re-checked: another waiter may have reserved enough meanwhile
+                    await self._refill(bucket, key=key, n=n, limit=limit, reset=reset, period=period)
+        bucket.tokens -= n
+        return Usage(
+            limit=limit, remaining=max(0, limit - bucket.seen + bucket.tokens), reset=reset, period=period
+        )
+
+    async def _refill(
+        self, bucket: _Bucket, *, key: str, n: int, limit: int, reset: int, period: int
+    ) -> None:
+        need = n - bucket.tokens
+        room = max(need, limit - bucket.seen)  # the last count seen: a batch that surely fails is not tried
+        for size in dict.fromkeys((min(batch_size(limit, need=need), room), need)):
+            count = await self._reserve(key, bucket.window, size, limit)
+            if count is not None:
+                bucket.tokens += size
+                bucket.seen = count
+                return
+        bucket.seen = await self._read(key, bucket.window)
+        raise RateLimited(
+            f"limit of {limit} per {period} s reached for {key.split(':', 1)[0]}",
+            headers=usage_headers(Usage(limit=limit, remaining=0, reset=reset, period=period))
+            | {"Retry-After": str(reset)},
+        )
+
+    async def used(self, key: str, *, period: int) -> float:
+        """Return the sliding-window count of `key` (the `limits` SlidingWindowCounter estimate).
+
+        The previous window's count weighs by the share of it still inside the last `period`
+        seconds, so a burst just before a window ends still counts just after it.
+        """
+        now = time.time()
+        window = int(now // period)
+        with store_errors("the rate limiter"):
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(_READ_TWO, {"key": key, "prev": window - 1})).all()
+        counts = {int(w): int(c) for w, c in rows}
+        elapsed = (now - window * period) / period
+        return counts.get(window - 1, 0) * (1 - elapsed) + counts.get(window, 0)
+
+    async def used_now(self, key: str, *, period: int, offset: int = 0) -> int:
+        """Return what the shared counter of `key` holds for the current window (exact, from the store)."""
+        return await self._read(key, int((time.time() + offset) // period))
+
+    @staticmethod
+    def reset_in(period: int, *, offset: int = 0) -> int:
+        """Return the seconds until the current window of `period` ends."""
+        now = time.time() + offset
+        return max(1, int((int(now // period) + 1) * period - now + 0.999))
 
     async def spend_after(self, key: str, *, n: int, limit: int, period: int, offset: int = 0) -> None:
         """Count `n` units already served (a page may overshoot a quota by at most itself)."""
         if n <= 0:
             return
-        with contextlib.suppress(RateLimited):  # served already; the next request is refused
+        try:
             await self.take(key, n=n, limit=limit, period=period, offset=offset)
+        except RateLimited:
+            # Served already: count what is left of the window, so the next request is refused.
+            bucket = self._buckets[key]
+            bucket.tokens = 0
+            with contextlib.suppress(RateLimited):
+                await self.take(key, n=max(1, limit - bucket.seen), limit=limit, period=period, offset=offset)
+
+    async def close(self) -> None:
+        """Give back what this process reserved and did not spend (graceful shutdown)."""
+        async with self._lock:
+            unspent = [(k, b) for k, b in self._buckets.items() if b.tokens > 0]
+            self._buckets.clear()
+            if not unspent:
+                return
+            with contextlib.suppress(Exception):  # a store outage at exit: the window ends anyway
+                async with self._engine.begin() as conn:
+                    for key, bucket in unspent:
+                        await conn.execute(
+                            _RELEASE, {"key": key, "window": bucket.window, "n": bucket.tokens}
+                        )
 
 
-async def check_request(limiter: StoreLimiter, *, client_id: str, per_minute: int, per_day: int) -> None:
-    """Spend one request of the client's minute and the first record of its daily quota."""
-    await limiter.take(f"requests:{client_id}", n=1, limit=per_minute, period=60)
+def usage_headers(usage: Usage) -> dict[str, str]:
+    """Return the RateLimit and RateLimit-Policy headers (IETF draft-ietf-httpapi-ratelimit-headers)."""
+    return {
+        "RateLimit": f"limit={usage.limit}, remaining={usage.remaining}, reset={usage.reset}",
+        "RateLimit-Limit": str(usage.limit),
+        "RateLimit-Remaining": str(usage.remaining),
+        "RateLimit-Reset": str(usage.reset),
+        "RateLimit-Policy": f"{usage.limit};w={usage.period}",
+    }
+
+
+async def check_request(limiter: StoreLimiter, *, client_id: str, per_day: int) -> Usage:
+    """Spend the first record of the client's daily quota (its request was counted at authentication)."""
     # One record up front proves the quota is not exhausted; the rest of a page is counted after it.
-    await limiter.take(f"records:{client_id}", n=1, limit=per_day, period=86400, offset=CN_OFFSET)
+    return await limiter.take(f"records:{client_id}", n=1, limit=per_day, period=86400, offset=CN_OFFSET)
 
 
 async def spend_records(limiter: StoreLimiter, *, client_id: str, n: int, per_day: int) -> None:

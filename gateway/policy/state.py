@@ -124,3 +124,4 @@ async def stop_policy(state: PolicyState) -> None:
         state._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await state._task
+    await state.limiter.close()  # give back reserved, unspent units before the engine goes

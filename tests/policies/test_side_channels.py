@@ -152,7 +152,7 @@ def test_explain_never_returns_values(world: tuple[TestClient, Headers, dict[str
             "purpose": "social-assistance-review",
             "id": people["disabled"],
         },
-        headers=h("auditor"),
+        headers=h("policy-admin"),
     )
     assert r.status_code == 200, r.text
     assert "张残" not in r.text and "HMIX" not in r.text

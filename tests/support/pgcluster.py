@@ -67,6 +67,10 @@ class PgCluster:
             "--locale=C.UTF-8",
             "--no-sync",
         )
+        return self.start_server()
+
+    def start_server(self) -> PgCluster:
+        """Start the server of an initialised cluster (again, after stop_server) and wait for its port."""
         opts = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB"
@@ -82,6 +86,10 @@ class PgCluster:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"PostgreSQL did not start; see {self.log}")
+
+    def stop_server(self, *, mode: str = "fast") -> None:
+        """Stop the server, keeping its files (a restart, a fail-over): every connection breaks."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def url(self, database: str = "postgres") -> str:
         """Return a SQLAlchemy URL for a database of this cluster."""

@@ -30,7 +30,9 @@ from gateway.auth.server import StarletteOAuth2Request, form_of
 from gateway.auth.tokens import Principal, TokenRejected
 from gateway.context import record_of_scope
 from gateway.deps import ReadDep, SettingsDep
+from gateway.errors import RateLimited
 from gateway.pagination import decode_cursor, encode_cursor
+from gateway.policy.throttle import guarded_sign_in
 
 HERE = Path(__file__).parent
 COOKIE = "xz_audit"
@@ -172,7 +174,19 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     record.client_id = client_id or None
     if not client_id or not secret:
         return _page("login.html", status=400, error="请输入客户端标识和密钥。")
-    token, expires_in = await _token(request, client_id=client_id, secret=secret)
+    try:
+        token, expires_in = await guarded_sign_in(
+            request,
+            form="console",
+            client_id=client_id,
+            attempt=lambda: _token(request, client_id=client_id, secret=secret),
+            ok=lambda result: result[0] is not None,
+        )
+    except RateLimited as exc:
+        record.decision, record.reason = "deny", "console-login-throttled"
+        page = _page("login.html", status=429, error="登录尝试过多,请稍后再试。")
+        page.headers.update(exc.headers)
+        return page
     note_sign_in(record, claimed=client_id, access_token=token)
     if token is None:
         record.decision, record.reason = "deny", "console-login-refused"
