@@ -133,7 +133,8 @@ def test_malformed_assertions_are_400_or_401(world: World) -> None:
     for assertion in ("", "x", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJocit9.", "e30.e30.e30", "é" * 50):
         for cid in (None, "keyed", "hr", "nobody"):
             r = _assert(world, assertion, cid)
-            assert r.status_code in (400, 401), (assertion, cid, r.status_code, r.text)
+            # 429: the sign-in back-off (issue 15) counts these failures too; still never a 500.
+            assert r.status_code in (400, 401, 429), (assertion, cid, r.status_code, r.text)
 
 
 def test_unknown_client_and_wrong_secret_look_the_same(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
