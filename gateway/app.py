@@ -12,6 +12,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from gateway import docs, health
+from gateway.alerts import endpoints as alerts
+from gateway.appeals import endpoints as appeals
 from gateway.audit.runtime import install_audit, start_audit, stop_audit
 from gateway.auth import admin as auth_admin
 from gateway.auth import endpoints as oauth
@@ -185,6 +187,16 @@ def create_app(
                 "description": "Residents' consents for assisted access (代办) by village agents "
                 "(scopes consents:read, consents:write).",
             },
+            {
+                "name": "alerts",
+                "description": "Early-warning worklists (预警): items raised by the policy's rules for the "
+                "responsible department (scopes alerts:read, alerts:write).",
+            },
+            {
+                "name": "appeals",
+                "description": "Residents' requests (诉求) recorded on their behalf, routed to a department "
+                "and tracked to an answer (scopes appeals:read, appeals:write).",
+            },
         ],
     )
     app.state.settings = settings or get_settings()
@@ -208,6 +220,8 @@ def create_app(
         policy.admin,
         sharing.router,
         consents.router,
+        alerts.router,
+        appeals.router,
         federation.router,
         federation.inbound,
         stats.router,

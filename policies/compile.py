@@ -245,6 +245,26 @@ def compile_grant(
     )
 
 
+def _alert_issues(docs: Documents, purposes: dict[str, Purpose], policy: CompiledPolicy) -> list[Issue]:
+    """Check each early-warning rule: a unique id, a known purpose, a department that may read it."""
+    issues, seen = [], set()
+    for i, rule in enumerate(docs.alerts.rules):
+        if rule.id in seen:
+            issues.append(docs.issue("alerts.yaml", ("rules", i, "id"), f"duplicate rule id {rule.id!r}"))
+        seen.add(rule.id)
+        if rule.purpose not in purposes:
+            message = f"unknown purpose {rule.purpose!r}; one of: {', '.join(sorted(purposes))}"
+            issues.append(docs.issue("alerts.yaml", ("rules", i, "purpose"), message))
+        elif not any(
+            g.resource == "residents" and rule.purpose in g.purposes
+            for g in policy.by_department.get(rule.department.value, ())
+        ):
+            department = rule.department.value
+            message = f"{department} has no grant on residents for {rule.purpose!r}: nobody could read it"
+            issues.append(docs.issue("alerts.yaml", ("rules", i, "purpose"), message))
+    return issues
+
+
 def compile_documents(docs: Documents) -> CompiledPolicy:
     """Compile validated documents, or raise PolicyInvalid naming file and line of each bad reference."""
     resources = {name: _resource(name, r) for name, r in docs.catalogue.resources.items()}
@@ -264,6 +284,7 @@ def compile_documents(docs: Documents) -> CompiledPolicy:
         issues += [docs.issue("grants.yaml", ("grants", i, *loc), msg) for loc, msg in problems]
         if compiled is not None:
             policy.add_grant(compiled)
+    issues += _alert_issues(docs, purposes, policy)
     limits = docs.rate_limits
     policy.default_limit = limits.default
     for limit in limits.limits:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from policies.alerts import AlertRules
 from policies.models import Catalogue, Grants, Purposes, RateLimits
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"
@@ -19,6 +20,8 @@ FILES: dict[str, type[BaseModel]] = {
     "purposes.yaml": Purposes,
     "rate_limits.yaml": RateLimits,
 }
+# Read when present: a policy directory without early-warning rules raises no alerts.
+OPTIONAL: dict[str, type[BaseModel]] = {"alerts.yaml": AlertRules}
 Loc = tuple[str | int, ...]
 
 
@@ -56,6 +59,7 @@ class Documents:
     purposes: Purposes
     rate_limits: RateLimits
     nodes: dict[str, yaml.Node]
+    alerts: AlertRules = field(default_factory=AlertRules)
 
     def issue(self, file: str, loc: Loc, message: str) -> Issue:
         """Make an issue located at `loc` of `file` (cross-document checks use it)."""
@@ -100,13 +104,14 @@ def _read(directory: Path, name: str, issues: list[Issue]) -> tuple[bytes, yaml.
 
 
 def load_documents(directory: Path | str = DEFAULT_DIR) -> Documents:
-    """Read and validate the four documents of `directory`, or raise PolicyInvalid with every issue."""
+    """Read and validate the documents of `directory`, or raise PolicyInvalid with every issue."""
     directory = Path(directory)
     issues: list[Issue] = []
     digest = hashlib.sha256()
     nodes: dict[str, yaml.Node] = {}
     models: dict[str, BaseModel] = {}
-    for name, model in FILES.items():
+    present = [name for name in OPTIONAL if (directory / name).is_file()]
+    for name, model in [*FILES.items(), *((n, OPTIONAL[n]) for n in present)]:
         raw, node, data = _read(directory, name, issues)
         digest.update(name.encode() + b"\0" + raw + b"\0")
         if node is None:
@@ -128,4 +133,5 @@ def load_documents(directory: Path | str = DEFAULT_DIR) -> Documents:
         purposes=models["purposes.yaml"],  # type: ignore[arg-type]
         rate_limits=models["rate_limits.yaml"],  # type: ignore[arg-type]
         nodes=nodes,
+        alerts=models.get("alerts.yaml", AlertRules()),  # type: ignore[arg-type]
     )

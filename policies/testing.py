@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from policies.alerts import Facts, evaluate_all
 from policies.assisted import narrow
 from policies.decide import Subject
 from policies.engine import PolicyEngine
@@ -57,6 +58,31 @@ class Suite(_Strict):
     """A file of cases."""
 
     cases: list[Case]
+
+
+class AlertExpect(_Strict):
+    """Which rules a resident's facts raise, and which they must not."""
+
+    raised: list[str] = Field(default_factory=list)
+    not_raised: list[str] = Field(default_factory=list)
+
+
+class AlertCase(_Strict):
+    """One early-warning test: a resident with related records, on a day."""
+
+    name: str
+    today: dt.date = dt.date(2026, 11, 1)
+    resident: dict[str, Any]
+    enrollments: list[dict[str, Any]] = Field(default_factory=list)
+    migration: dict[str, Any] | None = None
+    household: list[dict[str, Any]] = Field(default_factory=list, description="The other members.")
+    expect: AlertExpect
+
+
+class AlertSuite(_Strict):
+    """A file of early-warning cases (alerts.yaml rules)."""
+
+    alert_cases: list[AlertCase]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +135,43 @@ def _run_case(engine: PolicyEngine, case: Case) -> list[str]:
     return problems
 
 
+def _run_alert_case(engine: PolicyEngine, case: AlertCase) -> list[str]:
+    rules = engine.docs.alerts.rules
+    known = {r.id for r in rules}
+    unknown = sorted({*case.expect.raised, *case.expect.not_raised} - known)
+    if unknown:
+        return [f"no rule {', '.join(unknown)} in alerts.yaml"]
+    facts = Facts(case.resident, case.enrollments, case.migration, case.household)
+    got = {hit.rule.id for hit in evaluate_all(rules, facts, today=case.today)}
+    problems = [f"rule {r} not raised" for r in case.expect.raised if r not in got]
+    return problems + [f"rule {r} raised, expected not" for r in case.expect.not_raised if r in got]
+
+
+def _run_alert_file(
+    engine: PolicyEngine, path: Path, data: Any, node: yaml.Node | None
+) -> tuple[int, list[Failure]]:
+    try:
+        suite = AlertSuite.model_validate(data)
+    except ValidationError as exc:
+        return 0, [
+            Failure(path.name, line_of(node, tuple(e["loc"])), "(file)", e["msg"]) for e in exc.errors()
+        ]
+    failures = []
+    for i, case in enumerate(suite.alert_cases):
+        for message in _run_alert_case(engine, case):
+            failures.append(Failure(path.name, line_of(node, ("alert_cases", i)), case.name, message))
+    return len(suite.alert_cases), failures
+
+
 def run_file(engine: PolicyEngine, path: Path) -> tuple[int, list[Failure]]:
     """Run every case of one file; return the number of cases and the failures."""
     text = path.read_text(encoding="utf-8")
     node = yaml.compose(text, Loader=yaml.SafeLoader)
+    data = yaml.safe_load(text)
+    if isinstance(data, dict) and "alert_cases" in data:
+        return _run_alert_file(engine, path, data, node)
     try:
-        suite = Suite.model_validate(yaml.safe_load(text))
+        suite = Suite.model_validate(data)
     except ValidationError as exc:
         return 0, [
             Failure(path.name, line_of(node, tuple(e["loc"])), "(file)", e["msg"]) for e in exc.errors()

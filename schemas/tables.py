@@ -221,6 +221,8 @@ class SyncDirtyRow(SQLModel, table=True):
 
 # The OAuth server's tables live beside the resource tables so Alembic sees one metadata.
 # The audit log's tables (events, disclosed record ids, chain head, checkpoints, keys).
+# The village's worklists: early-warning items and residents' requests (诉求).
+from schemas import tables_alerts as tables_alerts  # noqa: E402
 from schemas import tables_audit as tables_audit  # noqa: E402
 from schemas import tables_auth as tables_auth  # noqa: E402
 

@@ -19,6 +19,7 @@ from typing import Any
 from opentelemetry import trace
 from sqlalchemy import Connection, Engine
 
+from connectors.sdk.alerts import after_write
 from connectors.sdk.base import Connector
 from connectors.sdk.batch import PushBatch
 from connectors.sdk.linking.refresh import refresh
@@ -115,6 +116,7 @@ def run_push(
     with tracer.start_as_current_span(f"push {connector.name}") as span, engine.connect() as conn:
         result = _PushSync(conn, connector=connector, now=now, hook=commit_with).push(batch)
         refresh(conn, now=now, today=today)
+        after_write(conn, now=now, today=today)
         span.set_attribute("xz.source", connector.name)
         span.set_attribute("xz.received", result.received)
         span.set_attribute("xz.quarantined", len(result.quarantined))

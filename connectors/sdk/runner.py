@@ -21,6 +21,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine
 
+from connectors.sdk.alerts import after_write
 from connectors.sdk.base import Connector
 from connectors.sdk.config import SourcesConfig
 from connectors.sdk.errors import (
@@ -193,6 +194,7 @@ def run_connectors(
                 f" FAILED: {summary.error}" if summary.error else "",
             )
         refreshed = refresh(conn, now=now, today=today)
+        after_write(conn, now=now, today=today)
     return SyncReport(sources=summaries, refresh=refreshed, duration=time.perf_counter() - started)
 
 

@@ -22,6 +22,7 @@ from schemas.tables_audit import (
     AuditHeadRow,
     AuditKeyRow,
 )
+from schemas.tables_auth import OAuthClientRow
 
 E = AuditEventRow.__table__.c  # type: ignore[attr-defined]
 RECORDS = AuditEventRecordRow.__table__  # type: ignore[attr-defined]
@@ -29,6 +30,7 @@ R = RECORDS.c
 C = AuditCheckpointRow.__table__.c  # type: ignore[attr-defined]
 K = AuditKeyRow.__table__.c  # type: ignore[attr-defined]
 H = AuditHeadRow.__table__.c  # type: ignore[attr-defined]
+CLIENTS = OAuthClientRow.__table__  # type: ignore[attr-defined]
 
 
 class local_day(FunctionElement[str]):
@@ -61,6 +63,7 @@ class EventFilter:
     decision: str | None = None
     status: int | None = None
     kind: str | None = None
+    hide_routes: str | None = None  # a route prefix left out (the console's own page views)
 
     def where(self, stmt: Select[Any]) -> Select[Any]:
         """Apply the filter to a statement over audit_event."""
@@ -79,6 +82,8 @@ class EventFilter:
         ):
             if value is not None:
                 conds.append(col == value)
+        if self.hide_routes is not None:
+            conds.append(or_(E.route.is_(None), E.route.notlike(self.hide_routes + "%")))
         if self.resident is not None:
             stmt = stmt.join(RECORDS, and_(R.seq == E.seq, R.record_id == self.resident))
         return stmt.where(*conds) if conds else stmt
@@ -196,3 +201,9 @@ async def keys(db: ReadStore) -> list[tuple[str, bytes, dt.datetime]]:
     """Return published audit keys."""
     rows = await db.fetch_all(select(K.key_id, K.public_key, K.created_at).order_by(K.created_at))
     return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+
+async def client_names(db: ReadStore) -> dict[str, str]:
+    """Return client id -> registered name, for the console's labels."""
+    rows = await db.fetch_all(select(CLIENTS.c.client_id, CLIENTS.c.name))
+    return {str(r[0]): str(r[1]) for r in rows}

@@ -26,6 +26,10 @@ class Scope(StrEnum):
     SUBSCRIPTIONS_WRITE = "subscriptions:write"
     CONSENTS_READ = "consents:read"
     CONSENTS_WRITE = "consents:write"
+    ALERTS_READ = "alerts:read"
+    ALERTS_WRITE = "alerts:write"
+    APPEALS_READ = "appeals:read"
+    APPEALS_WRITE = "appeals:write"
     INGEST_CIVIL_AFFAIRS = "ingest:civil_affairs"
     INGEST_HR_API = "ingest:hr_api"
     INGEST_HR_MIGRANT_REGISTER = "ingest:hr_migrant_register"
@@ -52,6 +56,10 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.SUBSCRIPTIONS_WRITE: "Create, list and delete webhook subscriptions; replay dead letters.",
     Scope.CONSENTS_READ: "Read the residents' consents this client recorded for assisted access (代办).",
     Scope.CONSENTS_WRITE: "Record and revoke residents' consents for assisted access (代办).",
+    Scope.ALERTS_READ: "Read the early-warning worklist (预警) of the client's department.",
+    Scope.ALERTS_WRITE: "Close early-warning items of the client's department with an outcome.",
+    Scope.APPEALS_READ: "Read residents' requests (诉求) the client recorded or its department handles.",
+    Scope.APPEALS_WRITE: "Record residents' requests (诉求) and forward, answer and close them.",
     Scope.INGEST_CIVIL_AFFAIRS: "Push changed civil-affairs (民政) rows: residents, enrolments, services.",
     Scope.INGEST_HR_API: "Push changed HR (人社) API items: persons and service items.",
     Scope.INGEST_HR_MIGRANT_REGISTER: "Push rows of the monthly migrant-worker register (外出务工登记).",

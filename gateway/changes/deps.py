@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from gateway.auth.dependencies import PrincipalDep
-from gateway.changes.visibility import Viewer, decide_all
+from gateway.changes.visibility import Viewer, alert_rules_for, decide_all
 from gateway.context import RecordDep, RequestRecord
 from gateway.policy.deps import Access, PolicyStateDep, PurposeHeader, SubjectDep, charge_request
 from gateway.policy.errors import GrantMissing, PurposeRequired
@@ -50,7 +50,8 @@ async def feed_access(
     record.reason = primary.reason
     record.fields_disclosed = list(primary.fields_disclosed)
     record.fields_masked = list(primary.fields_masked)
-    return FeedAccess(Viewer(allowed), Access(primary, record, state, subject, per_day))
+    viewer = Viewer(allowed, alert_rules=alert_rules_for(state.engine, subject, purpose))
+    return FeedAccess(viewer, Access(primary, record, state, subject, per_day))
 
 
 def _deny(record: RequestRecord, reason: str) -> None:

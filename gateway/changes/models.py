@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.sdk import changes as log
+from policies.alerts import ALERT_RAISED
 
 
 class EventType(StrEnum):
@@ -20,6 +21,7 @@ class EventType(StrEnum):
     ENROLLMENT_STARTED = log.ENROLLMENT_STARTED
     ENROLLMENT_STOPPED = log.ENROLLMENT_STOPPED
     NOTICE_PUBLISHED = log.NOTICE_PUBLISHED
+    ALERT_RAISED = ALERT_RAISED  # an early-warning item on the department's worklist (GET /v1/alerts)
 
 
 class ChangeResource(StrEnum):
@@ -28,6 +30,7 @@ class ChangeResource(StrEnum):
     RESIDENT = "resident"
     ENROLLMENT = "enrollment"
     NOTICE = "notice"
+    ALERT = "alert"
 
 
 class ChangeKind(StrEnum):
@@ -58,7 +61,7 @@ class ChangeEntry(BaseModel):
 
     seq: int = Field(description="Position in the change log (ascending; gaps are others' changes).")
     resource: ChangeResource
-    id: str = Field(description="Id of the changed record (resident, enrolment or notice).")
+    id: str = Field(description="Id of the changed record (resident, enrolment, notice, alert).")
     change: ChangeKind
     event: EventType | None = Field(default=None, description="The business event, where one applies.")
     fields: list[str] = Field(description="Changed fields the caller may read (in clear or masked).")

@@ -61,6 +61,8 @@ def visible_clause(
         kinds.append(C.resource == "enrollment")  # placed by its resident's current row, in Python
     if "notice" in decisions:
         kinds.append(C.resource == "notice")
+    if "alert" in decisions:
+        kinds.append(and_(C.resource == "alert", _resident_rows(decisions["alert"])))
     clause = or_(*kinds) if kinds else false()
     if events is not None:
         # Equalities, not IN (list): one statement shape per number of events, compiled once.

@@ -26,6 +26,8 @@ RESOURCES: dict[str, tuple[str, Scope]] = {
     "resident": ("residents", Scope.RESIDENTS_READ),
     "enrollment": ("enrollments", Scope.ENROLLMENTS_READ),
     "notice": ("notices", Scope.NOTICES_READ),
+    # An early-warning item is read like its resident, by the department of the rule that raised it.
+    "alert": ("residents", Scope.ALERTS_READ),
 }
 # The field an event reveals: shown only to callers who see one of these fields of the record.
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -35,6 +37,7 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "enrollment.started": ("status",),
     "enrollment.stopped": ("status",),
     "notice.published": (),
+    "alert.raised": (),
 }
 
 
@@ -93,9 +96,10 @@ def _shown(plan: FieldPlan) -> frozenset[str]:
 class Viewer:
     """One client's view of the change log for one purpose: allowed decisions by change resource."""
 
-    def __init__(self, decisions: Mapping[str, Decision]) -> None:
-        """Keep the allowed decisions, keyed by change-log resource (resident, enrollment, notice)."""
+    def __init__(self, decisions: Mapping[str, Decision], *, alert_rules: Collection[str] = ()) -> None:
+        """Keep the allowed decisions, keyed by change-log resource, and the alert rules it reads."""
         self.decisions = {k: d for k, d in decisions.items() if d.allowed}
+        self.alert_rules = frozenset(alert_rules)
 
     def _plan(self, resource: str, place: Placement | None) -> FieldPlan | None:
         decision = self.decisions.get(resource)
@@ -107,6 +111,8 @@ class Viewer:
 
     def show(self, change: LoggedChange, *, resident: Placement | None = None) -> dict[str, Any] | None:
         """Return the change as this viewer sees it, or None; `resident` places an enrolment's resident."""
+        if change.resource == "alert":
+            return self._show_alert(change)
         if change.resource == "resident":
             place = Placement(change.regions[0] if change.regions else None, change.tags or ())
             plan = self._plan("resident", place)
@@ -136,6 +142,33 @@ class Viewer:
             "resident_id": change.resident_id if "resident_id" in shown else None,
             "changed_at": change.changed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+
+    def _show_alert(self, change: LoggedChange) -> dict[str, Any] | None:
+        # The rule id is the entry's one `field` (gateway/alerts/evaluate.py): only its department, reading
+        # under its purpose, sees the item, and only where it may read the resident.
+        if not change.fields or change.fields[0] not in self.alert_rules:
+            return None
+        place = Placement(change.regions[0] if change.regions else None, change.tags or ())
+        plan = self._plan("alert", place)
+        if plan is None:
+            return None
+        return {
+            "seq": change.seq,
+            "resource": change.resource,
+            "id": change.record_id,
+            "change": change.change,
+            "event": change.event,
+            "fields": [],
+            "status": change.status,
+            "resident_id": change.resident_id if "id" in _shown(plan) else None,
+            "changed_at": change.changed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+
+def alert_rules_for(engine: PolicyEngine, subject: Subject, purpose: str | None) -> frozenset[str]:
+    """Return the ids of the early-warning rules whose items `subject` reads under `purpose`."""
+    rules = engine.docs.alerts.rules
+    return frozenset(r.id for r in rules if r.department.value == subject.department and r.purpose == purpose)
 
 
 def in_region(change: LoggedChange, region: str, *, resident: Placement | None = None) -> bool:

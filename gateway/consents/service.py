@@ -102,6 +102,22 @@ def check_guardian(body: ConsentCreate, doc: Mapping[str, Any], *, today: dt.dat
         )
 
 
+async def resident_in_region(
+    db: ReadStore, *, resident_id: str | None, national_id: str | None, region: str | None
+) -> tuple[str, str | None]:
+    """Return (id, region) of the resident named by id or ID number inside `region`, or raise NotFound."""
+    if national_id is not None:
+        found = await residents.get_by_national_id(db, national_id)
+        rid, doc = found if found is not None else (None, None)
+    else:
+        rid, doc = resident_id, await residents.get_doc(db, resident_id or "")
+    place = orjson.loads(doc).get("region_code") if doc is not None else None
+    if rid is None or doc is None or (region is not None and not (place and in_subtree(place, region))):
+        # Outside the caller's own region answers exactly like an unknown resident.
+        raise NotFound(NO_SUCH_RESIDENT)
+    return rid, place
+
+
 async def record(
     engine: AsyncEngine,
     db: ReadStore,
@@ -121,17 +137,11 @@ async def record(
         raise _invalid_body("purpose", message, "unknown_purpose")
     # Checked before the resident is looked up, so these answers say nothing about who lives where.
     check_period(body, today=today, bounds=bounds)
-    if body.national_id is not None:
-        found = await residents.get_by_national_id(db, body.national_id)
-        resident_id, doc = found if found is not None else (None, None)
-    else:
-        resident_id, doc = body.resident_id, await residents.get_doc(db, body.resident_id or "")
-    region = orjson.loads(doc).get("region_code") if doc is not None else None
-    mine = principal.region_code
-    if doc is None or (mine is not None and not (region and in_subtree(region, mine))):
-        # Outside the agent's own region answers exactly like an unknown resident.
-        raise NotFound(NO_SUCH_RESIDENT)
-    check_guardian(body, orjson.loads(doc), today=today)
+    resident_id, _ = await resident_in_region(
+        db, resident_id=body.resident_id, national_id=body.national_id, region=principal.region_code
+    )
+    doc = await residents.get_doc(db, resident_id)
+    check_guardian(body, orjson.loads(doc) if doc else {}, today=today)
     values = {
         "id": new_consent_id(),
         "resident_id": resident_id,

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import orjson
 from fastapi import APIRouter, Query, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -24,12 +25,13 @@ from gateway.auth.scopes import Scope
 from gateway.auth.server import StarletteOAuth2Request, form_of
 from gateway.auth.tokens import Principal, TokenRejected
 from gateway.context import record_of_scope
+from gateway.dashboard import worklists
 from gateway.dashboard.svg import bar_chart
-from gateway.deps import ReadDep, SettingsDep
+from gateway.deps import EngineDep, ReadDep, SettingsDep
 from gateway.errors import GatewayError, RateLimited
 from gateway.policy.throttle import guarded_sign_in
 from gateway.stats import repository
-from gateway.stats.models import GroupLevel
+from gateway.stats.models import GroupLevel, StatsReport
 from gateway.stats.report import build_report
 from schemas.models import RegionCode
 from schemas.regions import in_subtree
@@ -91,6 +93,7 @@ async def stylesheet() -> Response:
 async def dashboard(
     request: Request,
     db: ReadDep,
+    engine: EngineDep,
     settings: SettingsDep,
     region: Annotated[RegionCode | None, Query()] = None,
     level: Annotated[GroupLevel, Query()] = GroupLevel.VILLAGE,
@@ -118,7 +121,25 @@ async def dashboard(
     except GatewayError as exc:
         return _page("dashboard.html", status=exc.status, report=None, error=exc.detail, **page)
     record_of_scope(request.scope).disclose("statistics", [])
-    return _page("dashboard.html", report=report, **page)
+    lists = await _worklists(request, engine, report, level=level, labels=labels, k=settings.stats_min_cell)
+    return _page("dashboard.html", report=report, worklists=lists, **page)
+
+
+async def _worklists(
+    request: Request,
+    engine: AsyncEngine,
+    report: StatsReport,
+    *,
+    level: GroupLevel,
+    labels: dict[str, str],
+    k: int,
+) -> Any:
+    """Count the alerts and requests sections for the report's rows (same regions, names, protection)."""
+    names = {r.code: labels.get(r.code, r.name or r.code) for r in report.elderly_living_alone.rows}
+    rules = list(request.app.state.policy.engine.docs.alerts.rules)
+    return await worklists.build(
+        engine, region=report.region, level=level.value, names=names, rules=rules, k=k
+    )
 
 
 @router.post("/signin")

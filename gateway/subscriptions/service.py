@@ -30,6 +30,7 @@ EVENT_RESOURCES = {
     "resident": ("resident",),
     "enrollment": ("resident", "enrollment"),
     "notice": ("notice",),
+    "alert": ("alert",),
 }
 
 

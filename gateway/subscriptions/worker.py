@@ -27,7 +27,7 @@ from gateway.audit.sequencer import Sequencer, open_sequencer
 from gateway.auth.keys import KeyConfigError, key_encryption
 from gateway.auth.scopes import parse_scopes
 from gateway.changes.service import read_visible
-from gateway.changes.visibility import Viewer, decide_all
+from gateway.changes.visibility import Viewer, alert_rules_for, decide_all
 from gateway.db import make_async_engine
 from gateway.policy.state import PolicyState, start_policy, stop_policy
 from gateway.settings import Settings
@@ -113,7 +113,8 @@ class Worker:
         viewer = Viewer(
             decide_all(
                 self.policy.engine, subject, purpose, scopes=parse_scopes(scopes), enabled=self.policy.enabled
-            )
+            ),
+            alert_rules=alert_rules_for(self.policy.engine, subject, purpose),
         )
         async with self.engine.begin() as conn:
             cursor = await repository.lock_subscription(conn, sid)

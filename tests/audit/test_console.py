@@ -56,7 +56,7 @@ def test_console_end_to_end(sqlite_url: str, tmp_path: Path) -> None:
             page.wait_for_selector("#events")  # type: ignore[attr-defined]
             assert "通过" in page.inner_text("#cp-result")  # type: ignore[attr-defined]
             assert_renders_chinese(page)
-            assert page.locator("svg.chart").count() == 1  # type: ignore[attr-defined]
+            assert page.locator("svg.chart").count() == 2  # type: ignore[attr-defined]  # accesses, denials
             cookies = page.context.cookies()  # type: ignore[attr-defined]
             session = next(c for c in cookies if c["name"] == "xz_audit")
             assert session["httpOnly"] and session["sameSite"] == "Strict"
@@ -73,7 +73,7 @@ def test_console_end_to_end(sqlite_url: str, tmp_path: Path) -> None:
             page.click(f"a.resident:text('{residents[0]}')")  # type: ignore[attr-defined]
             page.wait_for_selector("#disclosures")  # type: ignore[attr-defined]
             rows = page.locator("#disclosures tbody tr td:nth-child(3)").all_inner_texts()  # type: ignore[attr-defined]
-            assert rows == ["civil_affairs"]
+            assert rows == ["民政"]  # the department's label (its code in the cell's title)
             # Export CSV of the filtered view.
             page.go_back()  # type: ignore[attr-defined]
             with page.expect_download() as info:  # type: ignore[attr-defined]

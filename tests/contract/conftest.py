@@ -51,6 +51,10 @@ PROFILES = {
             "statistics:read",
             "changes:read",
             "subscriptions:write",
+            "alerts:read",
+            "alerts:write",
+            "appeals:read",
+            "appeals:write",
             # Push ingest is fuzzed too (the register is not configured here: its pushes would answer 503).
             "ingest:civil_affairs",
             "ingest:hr_api",
@@ -80,7 +84,15 @@ PROFILES = {
         "qingshan-agent",
         "village_service",
         QINGSHAN_VILLAGE,
-        ("residents:read", "households:read", "notices:read", "consents:read", "consents:write"),
+        (
+            "residents:read",
+            "households:read",
+            "notices:read",
+            "consents:read",
+            "consents:write",
+            "appeals:read",
+            "appeals:write",
+        ),
         "pension-eligibility",
     ),
 }

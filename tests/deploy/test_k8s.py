@@ -330,10 +330,10 @@ def test_policy_configmap_holds_loadable_documents(overlay: tuple[str, list[Obj]
     loader = pytest.importorskip("policies.loader")
     _, objs = overlay
     (cm,) = [o for o in by_kind(objs, "ConfigMap") if o["metadata"]["name"].endswith("gateway-policies")]
-    assert set(cm["data"]) == set(loader.FILES)
+    assert set(cm["data"]) == set(loader.FILES) | set(loader.OPTIONAL)  # the early-warning rules too
     for name, text in cm["data"].items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    loader.load_documents(tmp_path)
+    assert loader.load_documents(tmp_path).alerts.rules
 
 
 def test_webhook_worker(overlay: tuple[str, list[Obj]]) -> None:

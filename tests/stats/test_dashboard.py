@@ -60,7 +60,7 @@ def test_dashboard_signs_in_and_charts_the_villages_offline(
     assert "竹林村\t<5" in rows.nth(1).inner_text()
     chart = page.locator("#table-1 svg.chart")
     assert chart.locator("rect.bar").count() == 2 and "<5" in chart.text_content()
-    assert page.locator("svg.chart").count() == 5
+    assert page.locator("svg.chart").count() == 5 + 3  # and the worklists: alerts, requests, their states
     assert_renders_chinese(page, "#table-1")
     # The token lives in an HttpOnly, SameSite=Strict cookie that no script can read.
     cookie = next(c for c in page.context.cookies() if c["name"] == "xz_dashboard")

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.audit import export, proofs
 from gateway.audit import repository as repo
+from gateway.audit.console import labels
 from gateway.audit.console.chart import accesses_chart
 from gateway.audit.endpoints import disclosure_item
 from gateway.auth.actors import note_sign_in
@@ -29,6 +30,7 @@ from gateway.auth.scopes import Scope
 from gateway.auth.server import StarletteOAuth2Request, form_of
 from gateway.auth.tokens import Principal, TokenRejected
 from gateway.context import record_of_scope
+from gateway.dashboard.svg import bar_chart
 from gateway.deps import ReadDep, SettingsDep
 from gateway.errors import RateLimited
 from gateway.pagination import decode_cursor, encode_cursor
@@ -38,6 +40,14 @@ HERE = Path(__file__).parent
 COOKIE = "xz_audit"
 PAGE = 50
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+_env.filters["beijing"] = labels.beijing
+_env.globals.update(
+    decisions=labels.DECISIONS,
+    kinds=labels.KINDS,
+    is_resident=labels.is_resident,
+    reason_label=labels.reason_label,
+    bar_chart=bar_chart,
+)
 _CSS = (HERE / "static" / "console.css").read_bytes()
 _HEADERS = {
     # Only this origin's stylesheet; the chart is inline SVG markup; no script at all.
@@ -47,7 +57,8 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-FILTERS = ("since", "until", "client", "department", "resident", "purpose", "decision", "status")
+FILTERS = ("since", "until", "client", "department", "resident", "purpose", "decision", "status", "console")
+CONSOLE_ROUTES = "/audit/"  # the console's own page views: hidden unless asked for
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
 
@@ -95,6 +106,7 @@ def _filter(params: dict[str, str]) -> repo.EventFilter:
         if params.get("decision") in ("allow", "deny", "not-found", "error")
         else None,
         status=int(status) if status.isdigit() and len(status) == 3 else None,
+        hide_routes=None if params.get("console") == "1" else CONSOLE_ROUTES,
     )
 
 
@@ -127,7 +139,8 @@ async def events_page(
     events = [orjson.loads(b) for _, b in rows]
     query = {k: v for k, v in params.items() if v}
     nxt = urlencode({**query, "cursor": encode_cursor([rows[-1][0]])}) if len(rows) == PAGE else None
-    chart = accesses_chart(await repo.accesses_per_day(db, flt))
+    names = await _labels(request, db)
+    chart = accesses_chart(await repo.accesses_per_day(db, flt), label=names.department)
     check = await proofs.check_latest(db)
     return _page(
         "events.html",
@@ -139,7 +152,8 @@ async def events_page(
         export_jsonl=urlencode({**query, "format": "jsonl"}),
         chart=chart,
         check=check,
-        denials=await repo.denials_by_reason(db, flt),
+        denials=labels.denial_rows(await repo.denials_by_reason(db, flt)),
+        names=names,
     )
 
 
@@ -162,7 +176,13 @@ async def resident_page(request: Request, db: ReadDep, resident_id: str) -> Resp
     rid = resident_id[:64]
     record_of_scope(request.scope).disclose("disclosure_report", [rid])
     items = [disclosure_item(b) for b in await repo.disclosures(db, rid, after=None, limit=500)]
-    return _page("resident.html", auditor=auditor, resident_id=rid, items=items)
+    names = await _labels(request, db)
+    return _page("resident.html", auditor=auditor, resident_id=rid, items=items, names=names)
+
+
+async def _labels(request: Request, db: ReadDep) -> labels.Labels:
+    """Return the label tables of the running policy and the client registry."""
+    return labels.build(request.app.state.policy.engine, clients=await repo.client_names(db))
 
 
 @router.post("/login")

@@ -1,0 +1,133 @@
+"""Raise early-warning items after a sync or a push: every rule over every resident, new items only.
+
+Runs on the writer's own connection, in one write transaction holding the sync write lock, so the items
+and their `alert.raised` change-log rows commit together and in log order (connectors/sdk/changes.py).
+Each item is keyed by rule and subject: one raised stays until closed and is never raised twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from connectors.sdk.changes import Change, append
+from connectors.sdk.store import write_tx
+from gateway.settings import get_settings
+from policies.alerts import ALERT_RAISED, AlertRule, Facts, Hit, evaluate
+from policies.loader import DEFAULT_DIR, load_documents
+
+log = logging.getLogger(__name__)
+_INSERT = (
+    "INSERT INTO alert (id, key, rule_id, department, purpose, resident_id, region_code, detail, state, "
+    "raised_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def new_alert_id() -> str:
+    """Return a fresh, unguessable item id (A + 16 hex digits)."""
+    return "A" + secrets.token_hex(8).upper()
+
+
+def shipped_rules(directory: Path | None = None) -> list[AlertRule]:
+    """Return the early-warning rules of the configured policy directory (GATEWAY_POLICY_DIR)."""
+    if directory is None:
+        directory = get_settings().policy_dir or DEFAULT_DIR
+    return list(load_documents(directory).alerts.rules)
+
+
+def _candidates(store: Any, rule: AlertRule) -> set[str] | None:
+    """Return the residents a rule could apply to, read off indexed columns (None: it could be anyone)."""
+    when = rule.when
+    if when.tags:
+        sql = "SELECT resident_id FROM resident_tag WHERE tag = ?"
+        tagged = [{r for (r,) in store.rows(sql, (tag.value,))} for tag in when.tags]
+        return set.intersection(*tagged)
+    if when.status is not None and when.status.value != "active":
+        return {r for (r,) in store.rows("SELECT id FROM resident WHERE status = ?", (when.status.value,))}
+    if when.enrolled:
+        kinds = [k.value for k in when.enrolled]
+        sql = "SELECT resident_id FROM enrollment WHERE status = 'active' AND kind IN ({in})"
+        return {r for (r,) in store.rows_in(sql, kinds)}
+    if when.returned_within_days is not None:
+        return {r for (r,) in store.rows("SELECT resident_id FROM migration")}
+    return None
+
+
+Candidates = list[tuple[AlertRule, set[str]]]
+
+
+def load_facts(store: Any, rules: list[AlertRule]) -> tuple[dict[str, Facts], Candidates]:
+    """Read the residents the rules could apply to, with active enrolments, migration and household;
+    return them with each rule's candidates (each rule is tried on its own candidates only)."""
+    found = [(rule, _candidates(store, rule)) for rule in rules]
+    everyone: set[str] | None = None
+    if any(ids is None for _, ids in found):
+        everyone = {r for (r,) in store.rows("SELECT id FROM resident")}
+    per_rule = [(rule, ids if ids is not None else everyone or set()) for rule, ids in found]
+    wanted = set().union(*(ids for _, ids in per_rule))
+    facts = {
+        rid: Facts(orjson.loads(doc))
+        for rid, doc in store.rows_in("SELECT id, doc FROM resident WHERE id IN ({in})", sorted(wanted))
+    }
+    sql = "SELECT resident_id, doc FROM enrollment WHERE status = 'active' AND resident_id IN ({in})"
+    for rid, doc in store.rows_in(sql, sorted(facts)):
+        facts[rid].enrollments.append(orjson.loads(doc))
+    for rid, doc in store.rows_in(
+        "SELECT resident_id, doc FROM migration WHERE resident_id IN ({in})", sorted(facts)
+    ):
+        facts[rid].migration = orjson.loads(doc)
+    households = sorted(
+        {f.resident["household_id"] for f in facts.values() if f.resident.get("household_id")}
+    )
+    members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for doc in store.rows_in("SELECT doc FROM resident WHERE household_id IN ({in})", households):
+        member = orjson.loads(doc[0])
+        members[member["household_id"]].append(member)
+    for f in facts.values():
+        home = members.get(f.resident.get("household_id") or "", [])
+        f.household = [m for m in home if m.get("id") != f.resident.get("id")]
+    return facts, per_rule
+
+
+def raise_alerts(
+    conn: Connection, *, now: dt.datetime, today: dt.date, rules: list[AlertRule] | None = None
+) -> list[Hit]:
+    """Evaluate the rules over the store and record the new items; return what was raised."""
+    rules = shipped_rules() if rules is None else rules
+    if not rules:
+        return []
+    with write_tx(conn) as store:
+        known = {key for (key,) in store.rows("SELECT key FROM alert")}
+        facts, per_rule = load_facts(store, rules)
+        raised: list[tuple[Hit, str, str | None]] = []
+        for rule, ids in per_rule:
+            for rid in sorted(ids & facts.keys()):
+                for hit in evaluate(rule, facts[rid], today=today):
+                    if hit.key not in known:
+                        known.add(hit.key)
+                        raised.append((hit, rid, facts[rid].resident.get("region_code")))
+        rows, changes, stamp = [], [], store.ts(now)
+        for hit, rid, region in raised:
+            aid = new_alert_id()
+            r = hit.rule
+            rows.append(
+                (aid, hit.key, r.id, r.department.value, r.purpose, rid, region, hit.detail, "open", stamp)
+            )
+            tags = tuple(facts[rid].resident.get("tags") or ())
+            # The rule id stands in the entry's `fields`: the feed shows the item to the rule's readers only.
+            changes.append(
+                Change("alert", aid, "created", (r.id,), event=ALERT_RAISED, status="open",
+                       regions=(region,) if region else (), tags=tags, resident_id=rid)
+            )  # fmt: skip
+        store.many(_INSERT, rows)
+        append(store, changes, now=now)
+    if raised:
+        log.info("early warning: %d new item(s)", len(raised))
+    return [hit for hit, _, _ in raised]

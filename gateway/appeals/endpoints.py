@@ -1,0 +1,189 @@
+"""Residents' requests (诉求) routes: thin; rules in service.py, queries in repository.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query
+
+import gateway.routing  # noqa: F401  (the `segment` path convertor)
+from gateway.appeals import repository, service
+from gateway.appeals.models import (
+    APPEAL_ID_PATTERN,
+    Appeal,
+    AppealAnswer,
+    AppealCategory,
+    AppealClose,
+    AppealCreate,
+    AppealForward,
+    AppealState,
+)
+from gateway.auth.dependencies import PrincipalDep, require_scope
+from gateway.auth.scopes import Scope
+from gateway.context import RecordDep
+from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep
+from gateway.openapi import problem_responses
+from gateway.pagination import decode_cursor, encode_cursor
+from gateway.policy.deps import PolicyStateDep
+from policies.engine import today_cn
+from schemas.models import Page
+
+router = APIRouter(prefix="/v1/appeals", tags=["appeals"])
+AppealId = Annotated[str, Path(pattern=APPEAL_ID_PATTERN, description="The request's reference.")]
+READ = [require_scope(Scope.APPEALS_READ)]
+WRITE = [require_scope(Scope.APPEALS_WRITE)]
+
+
+async def _sweep(engine: EngineDep) -> None:
+    # Overdue is recorded when first seen past its due date: every read looks first.
+    await repository.mark_overdue(engine, today=today_cn(), now=dt.datetime.now(dt.UTC))
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Record a resident's request",
+    response_model=Appeal,
+    dependencies=WRITE,
+    responses=problem_responses(403, 404, 422),
+)
+async def create_appeal(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    db: ReadDep,
+    state: PolicyStateDep,
+    record: RecordDep,
+    body: Annotated[AppealCreate, Body()],
+) -> dict[str, Any]:
+    """Record a request on a resident's behalf and route it to the responsible department with a due date.
+
+    A village agent's client must name the resident's consent (`consent_id`, POST /v1/consents).
+    """
+    bound = state.enabled and state.engine.policy.consent_bound(principal.client_id, principal.department)
+    appeal = await service.record(
+        engine, db, body, principal=principal, consent_bound=bound, end_user=record.end_user, today=today_cn()
+    )
+    service.note(record, appeal, reason="appeal recorded")
+    return appeal
+
+
+@router.get(
+    "",
+    summary="List residents' requests",
+    response_model=Page[Appeal],
+    dependencies=READ,
+    responses=problem_responses(400, 422),
+)
+async def list_appeals(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    record: RecordDep,
+    resident: Annotated[
+        str | None,
+        Query(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$", description="Only this resident's."),
+    ] = None,
+    state: Annotated[AppealState | None, Query()] = None,
+    category: Annotated[AppealCategory | None, Query()] = None,
+    overdue: Annotated[bool | None, Query(description="Only overdue (true) or only on time (false).")] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> dict[str, Any]:
+    """List the requests the caller recorded or its department handles (in its region), by reference."""
+    await _sweep(engine)
+    key = decode_cursor(cursor, arity=1)
+    filters = {
+        "resident_id": resident,
+        "state": state.value if state else None,
+        "category": category.value if category else None,
+        "overdue": overdue,
+    }
+    items, last = await service.page(
+        engine, principal=principal, filters=filters, after=str(key[0]) if key else None, limit=limit
+    )
+    record.disclose("appeal", [*(a["id"] for a in items), *dict.fromkeys(a["resident_id"] for a in items)])
+    return {"items": items, "next": encode_cursor([last]) if last else None}
+
+
+@router.get(
+    "/{appeal_id:segment}",
+    summary="Get a resident's request with its steps",
+    response_model=Appeal,
+    dependencies=READ,
+    responses=problem_responses(404, 422),
+)
+async def get_appeal(
+    principal: PrincipalDep, engine: EngineDep, record: RecordDep, appeal_id: AppealId
+) -> dict[str, Any]:
+    """Return one request the caller sees, with every step of its handling."""
+    await _sweep(engine)
+    appeal = await service.found(engine, appeal_id, principal=principal)
+    service.note(record, appeal, reason="appeal read")
+    return appeal
+
+
+@router.post(
+    "/{appeal_id}:forward",
+    summary="Forward a request to another department",
+    response_model=Appeal,
+    dependencies=WRITE,
+    responses=problem_responses(404, 409, 422),
+)
+async def forward_appeal(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    record: RecordDep,
+    appeal_id: AppealId,
+    body: Annotated[AppealForward, Body()],
+) -> dict[str, Any]:
+    """Hand a request the caller's department holds to the department that can answer it (new due date)."""
+    appeal = await service.forward(
+        engine, appeal_id, principal=principal, to=body.department.value, text=body.note,
+        end_user=record.end_user, today=today_cn(),
+    )  # fmt: skip
+    service.note(record, appeal, reason=f"appeal forwarded to {body.department.value}")
+    return appeal
+
+
+@router.post(
+    "/{appeal_id}:answer",
+    summary="Answer a request",
+    response_model=Appeal,
+    dependencies=WRITE,
+    responses=problem_responses(404, 409, 422),
+)
+async def answer_appeal(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    record: RecordDep,
+    appeal_id: AppealId,
+    body: Annotated[AppealAnswer, Body()],
+) -> dict[str, Any]:
+    """Record the handling department's answer to the resident."""
+    appeal = await service.answer(
+        engine, appeal_id, principal=principal, text=body.answer, end_user=record.end_user
+    )
+    service.note(record, appeal, reason="appeal answered")
+    return appeal
+
+
+@router.post(
+    "/{appeal_id}:close",
+    summary="Close an answered request",
+    response_model=Appeal,
+    dependencies=WRITE,
+    responses=problem_responses(404, 409, 422),
+)
+async def close_appeal(
+    principal: PrincipalDep,
+    engine: EngineDep,
+    record: RecordDep,
+    appeal_id: AppealId,
+    body: Annotated[AppealClose, Body()],
+) -> dict[str, Any]:
+    """Close a request once the resident has the answer (the recorder or the handling department)."""
+    appeal = await service.close(
+        engine, appeal_id, principal=principal, text=body.note, end_user=record.end_user
+    )
+    service.note(record, appeal, reason="appeal closed")
+    return appeal
