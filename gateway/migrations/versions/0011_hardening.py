@@ -1,7 +1,7 @@
 """hardening: a per-client token generation (bumping it revokes the client's tokens); consent guardians
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0015
 Create Date: 2026-12-02 05:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
