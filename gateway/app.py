@@ -17,6 +17,7 @@ from gateway.appeals import endpoints as appeals
 from gateway.audit.runtime import install_audit, start_audit, stop_audit
 from gateway.auth import admin as auth_admin
 from gateway.auth import endpoints as oauth
+from gateway.auth.keys import cursor_secret
 from gateway.auth.runtime import start_auth, stop_auth
 from gateway.changes import endpoints as changes
 from gateway.consents import endpoints as consents
@@ -30,10 +31,12 @@ from gateway.federation.service import start_federation, stop_federation
 from gateway.households import endpoints as households
 from gateway.ingest import endpoints as ingest
 from gateway.ingest.service import start_ingest, stop_ingest
+from gateway.limits import EdgeMiddleware
 from gateway.metrics import METER_NAME, Metrics, PrometheusEndpoint, build_meter_provider
 from gateway.middleware import RequestIdMiddleware
 from gateway.notices import endpoints as notices
 from gateway.openapi import install_openapi
+from gateway.pagination import set_cursor_key
 from gateway.policy import endpoints as policy
 from gateway.policy import sharing
 from gateway.policy.filters import annotate_policy_routes
@@ -58,7 +61,8 @@ Xiangzhi Gateway (乡治) joins the records that the civil-affairs (民政), hum
 (人社) and publicity (宣传) departments keep of the same residents, and serves them to department systems.
 
 * Every error is RFC 9457 `application/problem+json`.
-* Lists are cursor-paginated: follow `next` until it is null.
+* Lists are cursor-paginated: follow `next` until it is null. Cursors are opaque and signed: pass
+  them back unchanged (an altered one is 400 `invalid-cursor`).
 * A citizen ID number never goes into a URL: use `POST /v1/residents:lookup`.
 """
 
@@ -107,6 +111,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.database_url, pool_size=settings.db_pool_size, tracer=app.state.tracer, timeouts=timeouts
     )
     app.state.auth = await start_auth(settings, store=app.state.read_store)
+    set_cursor_key(cursor_secret(settings))
     app.state.policy = await start_policy(
         directory=settings.policy_dir or DEFAULT_POLICY_DIR,
         store=app.state.engine,
@@ -245,6 +250,8 @@ def create_app(
     annotate_policy_routes(app)  # x-policy-resource: which operations the policy governs
     install_audit(app)  # before the other middleware: the audit middleware sits inside tracing
     install_openapi(app)  # last OpenAPI hook: completes every operation (gateway/openapi.py)
+    # Limits before any work (auth, parsing, audit); inside tracing, so a refusal keeps its request id.
+    app.add_middleware(EdgeMiddleware, settings=app.state.settings)
     if app.state.settings.tracing_enabled:
         app.add_middleware(TracingMiddleware)  # outermost: the span covers all; it sets the request id too
     else:

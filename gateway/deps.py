@@ -76,6 +76,10 @@ ReadDep = Annotated[ReadStore, Depends(get_read_store)]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-500).")]
 CursorQuery = Annotated[
     str | None,
-    Query(max_length=512, description="Opaque cursor from the previous page's `next`."),
+    Query(
+        max_length=512,
+        description="Opaque, signed cursor: the previous page's `next`, passed back unchanged. Its "
+        "content is not part of the contract; an altered or made-up cursor is 400 invalid-cursor.",
+    ),
 ]
 DEFAULT_PAGE = DEFAULT_LIMIT

@@ -18,6 +18,9 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "/problems/"
 
 
+_REGISTRY: dict[str, type[GatewayError]] = {}
+
+
 class GatewayError(Exception):
     """Base of every error a client may see; subclasses fix status, type slug and title."""
 
@@ -25,6 +28,15 @@ class GatewayError(Exception):
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
     headers: dict[str, str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Enter every error class in the problem-type registry by defining it (gateway/problems.py)."""
+        super().__init_subclass__(**kwargs)
+        if "slug" not in cls.__dict__:
+            return  # keeps its parent's problem type
+        if cls.slug in _REGISTRY:
+            raise TypeError(f"problem type {cls.slug} is defined twice")
+        _REGISTRY[cls.slug] = cls
 
     def __init__(
         self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any
@@ -145,25 +157,17 @@ class NotReady(Unavailable):
         super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-PROBLEM_TYPES: tuple[type[GatewayError], ...] = (
-    GatewayError,
-    BadRequest,
-    InvalidCursor,
-    Unauthorized,
-    Forbidden,
-    InvalidToken,
-    InsufficientScope,
-    NotFound,
-    MethodNotAllowed,
-    Conflict,
-    ValidationFailed,
-    RateLimited,
-    Unavailable,
-    BadGateway,
-    UpstreamTimeout,
-    StoreUnavailable,
-    NotReady,
-)
+_REGISTRY[GatewayError.slug] = GatewayError
+
+
+def problem_types() -> tuple[type[GatewayError], ...]:
+    """Return every defined error class once (a subclass that keeps its parent's slug is its parent's)."""
+    return tuple(_REGISTRY.values())
+
+
+def problem_type_of(slug: str) -> type[GatewayError] | None:
+    """Return the error class whose problem type is `slug`, or None."""
+    return _REGISTRY.get(slug)
 
 
 def problem_response(error: GatewayError, *, request: Request | None = None) -> Response:
@@ -192,6 +196,12 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    from gateway.auth.dependencies import authenticate_first  # the auth package imports this module
+
+    try:
+        await authenticate_first(request)  # an unauthenticated caller learns nothing about the schema
+    except GatewayError as denied:
+        return problem_response(denied, request=request)
     errors = [
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
         for e in exc.errors()

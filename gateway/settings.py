@@ -66,10 +66,42 @@ class Settings(BaseSettings):
     )
     metrics_host: str = Field(default="127.0.0.1", description="Bind address of the Prometheus endpoint.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL clients reach us by.")
+    # Limits at the edge (gateway/limits.py): checked before authentication and before any parsing.
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body (413 beyond); push ingest has its own."
+    )
+    ingest_max_body_bytes: int = Field(
+        default=16_777_216,
+        ge=1024,
+        description="Largest body of POST /v1/ingest/{source} (a batch of records).",
+    )
+    max_header_bytes: int = Field(
+        default=16_384, ge=1024, le=1_048_576, description="Largest request line plus header fields (431)."
+    )
+    max_header_count: int = Field(
+        default=64, ge=8, le=1000, description="Most header fields a request may send."
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Time a client has to send all header fields (408, closed)."
+    )
+    body_idle_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Longest pause while a request body is sent (408)."
+    )
+    body_timeout_seconds: float = Field(
+        default=120.0, gt=0, le=3600, description="Time a client has to send a whole request body (408)."
+    )
+    cursor_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key signing pagination cursors; default: derived from the key-encryption key, "
+        "so every replica accepts the others' cursors.",
+    )
     # OAuth (gateway/auth): token lifetime, clock skew, signing keys and revocation staleness.
     token_ttl_seconds: int = Field(default=600, ge=30, le=86400, description="Access token lifetime.")
     token_clock_skew_seconds: int = Field(
         default=30, ge=0, le=300, description="Leeway for exp/iat of tokens and client assertions."
+    )
+    assertion_max_lifetime_seconds: int = Field(
+        default=300, ge=30, le=3600, description="Longest exp - iat of a client assertion (private_key_jwt)."
     )
     token_audience: str | None = Field(
         default=None, description="`aud` of access tokens; defaults to public_url (RFC 9068 §3)."
@@ -146,6 +178,16 @@ class Settings(BaseSettings):
     audit_batch_max: int = Field(default=512, ge=1, le=10000, description="Events per group commit.")
     audit_linger_ms: float = Field(
         default=0.0, ge=0, le=50, description="Wait this long for a batch to fill (0: commit at once)."
+    )
+    # Consents for assisted access (gateway/consents): bounded in time (PIPL Art. 14, 15).
+    consent_backdate_days: int = Field(
+        default=3, ge=0, le=30, description="How many days before the record date a consent may start."
+    )
+    consent_max_days: int = Field(
+        default=366,
+        ge=1,
+        le=1830,
+        description="Longest period a consent may cover (days, both ends included).",
     )
     # Statistics (gateway/stats): counts from 1 to k-1 are published as "<k" (k=2 would name the value).
     stats_min_cell: int = Field(default=5, ge=3, le=100, description="Smallest count published as a number.")

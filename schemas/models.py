@@ -177,9 +177,11 @@ class ResidentProvenance(Unified):
 
 
 class HouseholdMember(Unified):
-    """A member of a household."""
+    """A member of a household (under a consent, other members show only relation and status)."""
 
-    resident_id: str
+    resident_id: str | None = Field(
+        default=None, description="Absent for members other than the consenting resident (assisted access)."
+    )
     name: str | None = None
     relation: Relation | None = None
     status: ResidentStatus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import Column, DateTime, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 TS = DateTime(timezone=True)
@@ -28,6 +28,9 @@ class OAuthClientRow(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=TS)
     rotated_at: dt.datetime | None = Field(default=None, sa_type=TS)
     updated_at: dt.datetime = Field(sa_type=TS)
+    # In every access token as `gen`; rotate-secret and disable bump it, so older tokens stop working
+    # (re-enabling keeps the new value: the old tokens stay dead).
+    token_generation: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class OAuthSigningKeyRow(SQLModel, table=True):

@@ -26,6 +26,7 @@ class ConsentRow(SQLModel, table=True):
     valid_until: dt.date
     method: str = Field(max_length=16)  # paper_form | fingerprint | verbal
     evidence: str = Field(sa_column=Column(Text, nullable=False))  # JSON: how consent was given
+    guardian: str | None = Field(default=None, sa_column=Column(Text))  # JSON: under 14 (PIPL Art. 31)
     agent_client_id: str = Field(max_length=64)
     agent_department: str | None = Field(default=None, max_length=32)
     recorded_by: str | None = Field(default=None, max_length=128)  # X-End-User: the staff at the counter

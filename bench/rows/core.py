@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from bench.access import full_path_env, full_path_headers, with_env
 from bench.scenarios import GATEWAY_APP, HELLO_APP, Fixture, Scenario, register, uvicorn_command
-from gateway.pagination import encode_cursor
+from gateway.pagination import encode_cursor, set_cursor_key
 
 FULL = "token, policy, read, audit, tracing"
 
@@ -21,6 +21,8 @@ def _by_id(fx: Fixture) -> list[str]:
 
 def _list_page(fx: Fixture) -> list[str]:
     # A page of 50 after a different key each time, so the rows served are spread over the table.
+    # Cursors are signed: sign them with the key the server derives from the same key-encryption key.
+    set_cursor_key(full_path_env(fx)["GATEWAY_KEY_ENCRYPTION_KEY"].encode())
     return [f"/v1/residents?limit=50&cursor={encode_cursor([rid])}" for rid in fx.resident_ids]
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from connectors.sdk.batch import Payload, PushBatch
-from connectors.sdk.records import RawRecord
+from connectors.sdk.records import (
+    CODE_LEN,
+    DATE_LEN,
+    ID_LEN,
+    KEY_LEN,
+    NAME_LEN,
+    PHONE_LEN,
+    TEXT_LEN,
+    RawRecord,
+)
 
 
 class CivilResidentRow(RawRecord):
@@ -14,20 +23,40 @@ class CivilResidentRow(RawRecord):
     key_alias = "JMID"
     kind = "person"
 
-    jmid: str = Field(alias="JMID", min_length=1, description="resident id in this system, stable")
-    xm: str | None = Field(default=None, alias="XM", description="name")
-    sfzhm: str | None = Field(default=None, alias="SFZHM", description="citizen ID number")
-    xb: str | None = Field(default=None, alias="XB", description="sex, GB/T 2261.1")
-    csrq: str | None = Field(default=None, alias="CSRQ", description="birth date YYYYMMDD")
-    mz: str | None = Field(default=None, alias="MZ", description="ethnicity, GB/T 3304")
+    jmid: str = Field(
+        max_length=KEY_LEN, alias="JMID", min_length=1, description="resident id in this system, stable"
+    )
+    xm: str | None = Field(max_length=NAME_LEN, default=None, alias="XM", description="name")
+    sfzhm: str | None = Field(max_length=ID_LEN, default=None, alias="SFZHM", description="citizen ID number")
+    xb: str | None = Field(max_length=CODE_LEN, default=None, alias="XB", description="sex, GB/T 2261.1")
+    csrq: str | None = Field(
+        max_length=DATE_LEN, default=None, alias="CSRQ", description="birth date YYYYMMDD"
+    )
+    mz: str | None = Field(max_length=CODE_LEN, default=None, alias="MZ", description="ethnicity, GB/T 3304")
     # The store keys households by this number (64 characters at most).
     hh: str | None = Field(default=None, alias="HH", max_length=64, description="household number 户号")
-    yhzgx: str | None = Field(default=None, alias="YHZGX", description="relation to head, GB/T 4761")
-    xzqhdm: str | None = Field(default=None, alias="XZQHDM", description="village of registration")
-    hjdz: str | None = Field(default=None, alias="HJDZ", description="registered address")
-    lxdh: str | None = Field(default=None, alias="LXDH", description="phone")
-    ryzt: str | None = Field(default=None, alias="RYZT", description="1 active, 2 deceased, 3 moved out")
-    gxsj: str | None = Field(default=None, alias="GXSJ", description="last updated, Beijing time")
+    yhzgx: str | None = Field(
+        max_length=CODE_LEN, default=None, alias="YHZGX", description="relation to head, GB/T 4761"
+    )
+    xzqhdm: str | None = Field(
+        max_length=CODE_LEN, default=None, alias="XZQHDM", description="village of registration"
+    )
+    hjdz: str | None = Field(
+        max_length=TEXT_LEN, default=None, alias="HJDZ", description="registered address"
+    )
+    lxdh: str | None = Field(max_length=PHONE_LEN, default=None, alias="LXDH", description="phone")
+    ryzt: str | None = Field(
+        max_length=CODE_LEN, default=None, alias="RYZT", description="1 active, 2 deceased, 3 moved out"
+    )
+    gxsj: str | None = Field(
+        max_length=DATE_LEN, default=None, alias="GXSJ", description="last updated, Beijing time"
+    )
+
+    def missing_identity(self) -> str | None:
+        """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
+        if _filled(self.sfzhm) or (_filled(self.xm) and _filled(self.xzqhdm)):
+            return None
+        return "neither a citizen ID number nor a name with a village"
 
 
 class CivilEnrollmentRow(RawRecord):
@@ -36,14 +65,24 @@ class CivilEnrollmentRow(RawRecord):
     key_alias = "DBID"
     kind = "enrollment"
 
-    dbid: str = Field(alias="DBID", min_length=1)
-    jmid: str | None = Field(default=None, alias="JMID", description="the resident (T_HJ_JMXX.JMID)")
-    jzlx: str | None = Field(default=None, alias="JZLX", description="assistance type 01-05")
-    je: str | None = Field(default=None, alias="JE", description="yuan per month, decimal text")
-    ksrq: str | None = Field(default=None, alias="KSRQ", description="start YYYYMMDD")
-    jsrq: str | None = Field(default=None, alias="JSRQ", description="end YYYYMMDD, empty while open")
-    zt: str | None = Field(default=None, alias="ZT", description="1 receiving, 0 stopped")
-    gxsj: str | None = Field(default=None, alias="GXSJ")
+    dbid: str = Field(max_length=KEY_LEN, alias="DBID", min_length=1)
+    jmid: str | None = Field(
+        max_length=KEY_LEN, default=None, alias="JMID", description="the resident (T_HJ_JMXX.JMID)"
+    )
+    jzlx: str | None = Field(
+        max_length=CODE_LEN, default=None, alias="JZLX", description="assistance type 01-05"
+    )
+    je: str | None = Field(
+        max_length=CODE_LEN, default=None, alias="JE", description="yuan per month, decimal text"
+    )
+    ksrq: str | None = Field(max_length=DATE_LEN, default=None, alias="KSRQ", description="start YYYYMMDD")
+    jsrq: str | None = Field(
+        max_length=DATE_LEN, default=None, alias="JSRQ", description="end YYYYMMDD, empty while open"
+    )
+    zt: str | None = Field(
+        max_length=CODE_LEN, default=None, alias="ZT", description="1 receiving, 0 stopped"
+    )
+    gxsj: str | None = Field(max_length=DATE_LEN, default=None, alias="GXSJ")
 
 
 class CivilServiceRow(RawRecord):
@@ -52,13 +91,17 @@ class CivilServiceRow(RawRecord):
     key_alias = "SXBM"
     kind = "service"
 
-    sxbm: str = Field(alias="SXBM", min_length=1, description="item code")
-    sxmc: str | None = Field(default=None, alias="SXMC", description="name")
-    blqd: str | None = Field(default=None, alias="BLQD", description="channels: 线上,线下,代办")
-    bldd: str | None = Field(default=None, alias="BLDD", description="where")
-    cnqx: str | None = Field(default=None, alias="CNQX", description="promised days")
-    sxzt: str | None = Field(default=None, alias="SXZT", description="1 offered, 0 withdrawn")
-    gxsj: str | None = Field(default=None, alias="GXSJ")
+    sxbm: str = Field(max_length=KEY_LEN, alias="SXBM", min_length=1, description="item code")
+    sxmc: str | None = Field(max_length=TEXT_LEN, default=None, alias="SXMC", description="name")
+    blqd: str | None = Field(
+        max_length=TEXT_LEN, default=None, alias="BLQD", description="channels: 线上,线下,代办"
+    )
+    bldd: str | None = Field(max_length=TEXT_LEN, default=None, alias="BLDD", description="where")
+    cnqx: str | None = Field(max_length=CODE_LEN, default=None, alias="CNQX", description="promised days")
+    sxzt: str | None = Field(
+        max_length=CODE_LEN, default=None, alias="SXZT", description="1 offered, 0 withdrawn"
+    )
+    gxsj: str | None = Field(max_length=DATE_LEN, default=None, alias="GXSJ")
 
 
 class CivilAffairsPush(PushBatch):
@@ -125,3 +168,7 @@ class CivilAffairsPush(PushBatch):
         alias="T_FW_FWSX",
         description="Service items (服务事项), columns SXBM, SXMC, BLQD, BLDD, CNQX, SXZT, GXSJ.",
     )
+
+
+def _filled(value: str | None) -> bool:
+    return bool(value and value.strip())

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from connectors.sdk.batch import Payload, PushBatch
-from connectors.sdk.records import RawRecord
+from connectors.sdk.records import (
+    CODE_LEN,
+    DATE_LEN,
+    ID_LEN,
+    KEY_LEN,
+    NAME_LEN,
+    PHONE_LEN,
+    TEXT_LEN,
+    RawRecord,
+)
 
 
 class HrEmployment(BaseModel):
@@ -15,9 +25,9 @@ class HrEmployment(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    status: str
-    employer: str | None = None
-    since: str | None = None
+    status: str = Field(max_length=KEY_LEN)
+    employer: str | None = Field(default=None, max_length=TEXT_LEN)
+    since: str | None = Field(default=None, max_length=DATE_LEN)
 
 
 class HrInsurance(BaseModel):
@@ -25,9 +35,9 @@ class HrInsurance(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    type: str
-    status: str
-    since: str | None = None
+    type: str = Field(max_length=KEY_LEN)
+    status: str = Field(max_length=KEY_LEN)
+    since: str | None = Field(default=None, max_length=DATE_LEN)
     monthly_benefit: Decimal | None = Field(default=None, alias="monthlyBenefit")
 
 
@@ -37,16 +47,22 @@ class HrPerson(RawRecord):
     key_alias = "personId"
     kind = "person"
 
-    person_id: str = Field(alias="personId", min_length=1)
-    id_card_no: str | None = Field(default=None, alias="idCardNo")
-    name: str | None = None
-    gender: str | None = None
-    birth_date: str | None = Field(default=None, alias="birthDate")
-    phone: str | None = None
-    region_code: str | None = Field(default=None, alias="regionCode")
+    person_id: str = Field(max_length=KEY_LEN, alias="personId", min_length=1)
+    id_card_no: str | None = Field(max_length=ID_LEN, default=None, alias="idCardNo")
+    name: str | None = Field(default=None, max_length=NAME_LEN)
+    gender: str | None = Field(default=None, max_length=CODE_LEN)
+    birth_date: str | None = Field(max_length=DATE_LEN, default=None, alias="birthDate")
+    phone: str | None = Field(default=None, max_length=PHONE_LEN)
+    region_code: str | None = Field(max_length=CODE_LEN, default=None, alias="regionCode")
     employment: HrEmployment | None = None
     insurances: list[HrInsurance] = Field(default_factory=list)
-    updated_at: str = Field(alias="updatedAt")
+    updated_at: str = Field(max_length=DATE_LEN, alias="updatedAt")
+
+    def missing_identity(self) -> str | None:
+        """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
+        if _filled(self.id_card_no) or (_filled(self.name) and _filled(self.region_code)):
+            return None
+        return "neither a citizen ID number nor a name with a village"
 
 
 class HrService(RawRecord):
@@ -55,10 +71,10 @@ class HrService(RawRecord):
     key_alias = "serviceCode"
     kind = "service"
 
-    service_code: str = Field(alias="serviceCode", min_length=1)
-    service_name: str = Field(alias="serviceName")
-    channels: list[str] = Field(default_factory=list)
-    hall: str | None = None
+    service_code: str = Field(max_length=KEY_LEN, alias="serviceCode", min_length=1)
+    service_name: str = Field(max_length=TEXT_LEN, alias="serviceName")
+    channels: list[Annotated[str, StringConstraints(max_length=CODE_LEN)]] = Field(default_factory=list)
+    hall: str | None = Field(default=None, max_length=TEXT_LEN)
     promise_days: int | None = Field(default=None, alias="promiseDays", ge=0)
     active: bool = True
 
@@ -100,3 +116,7 @@ class HrApiPush(PushBatch):
 
     persons: list[Payload] = Field(default_factory=list, description="Person items of /api/v2/persons.")
     services: list[Payload] = Field(default_factory=list, description="Service items of /api/v2/services.")
+
+
+def _filled(value: str | None) -> bool:
+    return bool(value and value.strip())

@@ -8,7 +8,17 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from connectors.sdk.batch import Payload, PushBatch
-from connectors.sdk.records import RawItem, RawRecord
+from connectors.sdk.records import (
+    CODE_LEN,
+    DATE_LEN,
+    ID_LEN,
+    KEY_LEN,
+    NAME_LEN,
+    PHONE_LEN,
+    TEXT_LEN,
+    RawItem,
+    RawRecord,
+)
 
 FILE_FIELD = "_file"  # added by extract: the file a row came from (its month)
 HEADER = (
@@ -33,19 +43,25 @@ class RegisterRow(RawRecord):
     key_alias = "序号"
     kind = "person"
 
-    file: str = Field(alias=FILE_FIELD, min_length=1)
-    seq: str = Field(alias="序号", min_length=1)
-    name: str | None = Field(default=None, alias="姓名")
-    id_no: str | None = Field(default=None, alias="身份证号码")
-    sex: str | None = Field(default=None, alias="性别")
-    village: str | None = Field(default=None, alias="户籍所在村")
-    village_code: str | None = Field(default=None, alias="村代码")
-    work_province: str | None = Field(default=None, alias="务工省份")
-    work_city: str | None = Field(default=None, alias="务工城市")
-    left_on: str | None = Field(default=None, alias="外出时间")
-    returned_on: str | None = Field(default=None, alias="返乡时间")
-    phone: str | None = Field(default=None, alias="联系电话")
-    registered_on: str | None = Field(default=None, alias="登记日期")
+    file: str = Field(max_length=TEXT_LEN, alias=FILE_FIELD, min_length=1)
+    seq: str = Field(max_length=KEY_LEN, alias="序号", min_length=1)
+    name: str | None = Field(max_length=NAME_LEN, default=None, alias="姓名")
+    id_no: str | None = Field(max_length=ID_LEN, default=None, alias="身份证号码")
+    sex: str | None = Field(max_length=CODE_LEN, default=None, alias="性别")
+    village: str | None = Field(max_length=TEXT_LEN, default=None, alias="户籍所在村")
+    village_code: str | None = Field(max_length=CODE_LEN, default=None, alias="村代码")
+    work_province: str | None = Field(max_length=TEXT_LEN, default=None, alias="务工省份")
+    work_city: str | None = Field(max_length=TEXT_LEN, default=None, alias="务工城市")
+    left_on: str | None = Field(max_length=DATE_LEN, default=None, alias="外出时间")
+    returned_on: str | None = Field(max_length=DATE_LEN, default=None, alias="返乡时间")
+    phone: str | None = Field(max_length=PHONE_LEN, default=None, alias="联系电话")
+    registered_on: str | None = Field(max_length=DATE_LEN, default=None, alias="登记日期")
+
+    def missing_identity(self) -> str | None:
+        """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
+        if _filled(self.id_no) or (_filled(self.name) and _filled(self.village_code or self.village)):
+            return None
+        return "neither a citizen ID number nor a name with a village"
 
     @classmethod
     def key_of(cls, payload: Mapping[str, Any]) -> str:
@@ -102,3 +118,7 @@ class MigrantRegisterPush(PushBatch):
         """Yield the rows with the file they belong to, as extract reads them from the directory."""
         for payload in self.rows:
             yield RawItem(RegisterRow, {**payload, FILE_FIELD: self.file})
+
+
+def _filled(value: str | None) -> bool:
+    return bool(value and value.strip())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, StringConstraints
 
 from connectors.sdk.batch import Payload, PushBatch
-from connectors.sdk.records import RawRecord
+from connectors.sdk.records import BODY_LEN, CODE_LEN, DATE_LEN, TEXT_LEN, URL_LEN, RawRecord
 
 GOV = "urn:example:gov-notice:1"
 
@@ -16,15 +18,19 @@ class FeedItem(RawRecord):
     key_alias = "guid"
     kind = "notice"
 
-    guid: str = Field(min_length=1)
-    title: str | None = None
-    link: str | None = None
-    description: str | None = None
-    pub_date: str | None = Field(default=None, alias="pubDate")
-    category: str | None = None
-    regions: list[str] = Field(default_factory=list, alias="gov:region")
-    audiences: list[str] = Field(default_factory=list, alias="gov:audience")
-    expires: str | None = Field(default=None, alias="gov:expires")
+    guid: str = Field(max_length=TEXT_LEN, min_length=1)
+    title: str | None = Field(default=None, max_length=TEXT_LEN)
+    link: str | None = Field(default=None, max_length=URL_LEN)
+    description: str | None = Field(default=None, max_length=BODY_LEN)
+    pub_date: str | None = Field(max_length=DATE_LEN, default=None, alias="pubDate")
+    category: str | None = Field(default=None, max_length=TEXT_LEN)
+    regions: list[Annotated[str, StringConstraints(max_length=CODE_LEN)]] = Field(
+        default_factory=list, alias="gov:region"
+    )
+    audiences: list[Annotated[str, StringConstraints(max_length=CODE_LEN)]] = Field(
+        default_factory=list, alias="gov:audience"
+    )
+    expires: str | None = Field(max_length=DATE_LEN, default=None, alias="gov:expires")
 
 
 class PublicityPush(PushBatch):

@@ -52,7 +52,8 @@ class Reason:
     INVALID_REGION = "invalid_region"
     INVALID_AMOUNT = "invalid_amount"
     INVALID_RECORD = "invalid_record"  # the payload does not have the source's documented shape
-    UNKNOWN_RESIDENT = "unknown_resident"  # refers to a person the source does not hold
+    MISSING_IDENTITY = "missing_identity"  # a person with neither an ID number nor a name and a village
+    UNKNOWN_RESIDENT = "unknown_resident"  # refers to a person the source does not hold (or holds back)
     ID_CONFLICT = "id_conflict"  # one citizen ID, two people (重号): opened and closed by the refresh
     RESIDENT_HELD_BACK = "resident_held_back"  # its person record is in quarantine: kept, returns with it
 

@@ -18,6 +18,19 @@ from schemas.models import Notice, Region, Service
 _HASH_OPTS = orjson.OPT_NON_STR_KEYS
 
 
+# Widest values the sources' interfaces hold (column widths of the department databases, the HR API's
+# documented limits, the RSS feed's), so a pushed 20 MB "name" is refused (invalid_record), never stored.
+KEY_LEN = 64
+NAME_LEN = 64
+ID_LEN = 32  # citizen ID numbers as typed: 18 characters, with stray spaces and dashes
+CODE_LEN = 16  # code-table values (sex, ethnicity, relation, status, region codes)
+DATE_LEN = 32
+PHONE_LEN = 32
+TEXT_LEN = 256  # addresses, employers, places, titles
+URL_LEN = 2048
+BODY_LEN = 100_000  # a notice's text
+
+
 class RawRecord(BaseModel):
     """A source record as the department delivers it; fields carry the legacy names as aliases."""
 
@@ -32,6 +45,10 @@ class RawRecord(BaseModel):
     def key_of(cls, payload: Mapping[str, Any]) -> str:
         """Return the record key of a payload, even one that fails validation."""
         return str(payload.get(cls.key_alias) or "?")
+
+    def missing_identity(self) -> str | None:
+        """Return why the record lacks the identity its source requires (None: it has it)."""
+        return None
 
     def key(self) -> str:
         """Return the key of this record within its source."""

@@ -315,6 +315,9 @@ class _SourceSync:
         model = item.model
         try:
             raw = model.model_validate(item.payload)
+            if (why := raw.missing_identity()) is not None:
+                # Never created: a row with only a record key would be a resident nobody can find.
+                raise RecordInvalid(Reason.MISSING_IDENTITY, why)
             record = self.connector.translate(raw)
             batch.add(item.payload, record)
             self._saw(record)

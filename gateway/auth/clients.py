@@ -61,6 +61,7 @@ class ClientRecord:
     rotated_at: dt.datetime | None
     jwks: dict[str, Any] | None
     secret_hash: str | None
+    generation: int = 0
 
     @property
     def active(self) -> bool:
@@ -112,6 +113,7 @@ def record_of_row(row: Any) -> ClientRecord:
         rotated_at=_aware(row["rotated_at"]),
         jwks=json.loads(row["jwks"]) if row["jwks"] else None,
         secret_hash=row["secret_hash"],
+        generation=int(row.get("token_generation") or 0),
     )
 
 
@@ -120,12 +122,21 @@ def hash_secret(secret: str) -> str:
     return _HASHER.hash(secret)
 
 
-def verify_secret(record: ClientRecord, secret: str) -> bool:
-    """Tell whether `secret` matches the client's stored hash (constant time inside argon2)."""
-    if not record.secret_hash:
-        return False
+# Verified against when a client has no secret or does not exist, so every refusal costs the same argon2
+# work: the token endpoint's timing does not tell which client ids exist.
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(32))
+
+
+def verify_secret(record: ClientRecord | None, secret: str) -> bool:
+    """Tell whether `secret` matches the client's stored hash; the same work for unknown clients."""
+    ok = verify_against(record.secret_hash if record else None, secret)
+    return ok and record is not None and record.secret_hash is not None
+
+
+def verify_against(secret_hash: str | None, secret: str) -> bool:
+    """Run one argon2 verification (against a dummy hash when there is none); tell whether it matched."""
     try:
-        return _HASHER.verify(record.secret_hash, secret)
+        return _HASHER.verify(secret_hash or _DUMMY_HASH, secret)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -192,6 +203,7 @@ def create_client(
         "created_at": now,
         "rotated_at": None,
         "updated_at": now,
+        "token_generation": 0,
     }
     try:
         with engine.begin() as conn:
@@ -218,12 +230,26 @@ def list_clients(engine: Engine, *, department: str | None = None) -> list[Clien
 
 
 def set_status(engine: Engine, client_id: str, *, status: ClientStatus) -> ClientRecord:
-    """Enable or disable a client; a disabled client's tokens stop working on every replica."""
+    """Enable or disable a client; disabling revokes its tokens for good (enabling does not revive them)."""
+    values: dict[str, Any] = {"status": status.value, "updated_at": _now()}
+    if status is ClientStatus.DISABLED:
+        values["token_generation"] = CLIENTS.c.token_generation + 1
+    with engine.begin() as conn:
+        done = conn.execute(update(CLIENTS).where(CLIENTS.c.client_id == client_id).values(**values))
+    if done.rowcount == 0:
+        raise RegistryError(f"no client {client_id}")
+    found = get_client(engine, client_id)
+    assert found is not None
+    return found
+
+
+def revoke_tokens(engine: Engine, client_id: str) -> ClientRecord:
+    """Revoke every token a client holds now (a compromised key or secret); new ones can be obtained."""
     with engine.begin() as conn:
         done = conn.execute(
             update(CLIENTS)
             .where(CLIENTS.c.client_id == client_id)
-            .values(status=status.value, updated_at=_now())
+            .values(token_generation=CLIENTS.c.token_generation + 1, updated_at=_now())
         )
     if done.rowcount == 0:
         raise RegistryError(f"no client {client_id}")
@@ -245,7 +271,12 @@ def rotate_secret(engine: Engine, client_id: str) -> tuple[ClientRecord, str]:
         conn.execute(
             update(CLIENTS)
             .where(CLIENTS.c.client_id == client_id)
-            .values(secret_hash=hash_secret(secret), rotated_at=now, updated_at=now)
+            .values(
+                secret_hash=hash_secret(secret),
+                rotated_at=now,
+                updated_at=now,
+                token_generation=CLIENTS.c.token_generation + 1,  # tokens of the old secret stop working
+            )
         )
     rotated = get_client(engine, client_id)
     assert rotated is not None

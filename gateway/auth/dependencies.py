@@ -103,3 +103,15 @@ def principal_of(request: Request) -> Principal | None:
 # The caller of the request; routes that need it take `principal: PrincipalDep`.
 PrincipalDep = Annotated[Principal, Security(authenticate)]
 ClientDep = PrincipalDep
+
+
+def _protected(dependant: Any) -> bool:
+    return any(d.call is authenticate or _protected(d) for d in dependant.dependencies)
+
+
+async def authenticate_first(request: Request) -> None:
+    """Raise the 401 a protected route would give before its body is judged (no parsing for strangers)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is not None and _protected(dependant):
+        await authenticate(request, SecurityScopes())

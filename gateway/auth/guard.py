@@ -32,9 +32,19 @@ MAX_CACHED = 20_000
 
 
 def _client_stmt() -> Any:
-    return select(CLIENTS.c.status, CLIENTS.c.department, CLIENTS.c.subsystem, CLIENTS.c.region_code).where(
-        CLIENTS.c.client_id == bindparam("cid")
-    )
+    return select(
+        CLIENTS.c.status,
+        CLIENTS.c.department,
+        CLIENTS.c.subsystem,
+        CLIENTS.c.region_code,
+        CLIENTS.c.token_generation,
+    ).where(CLIENTS.c.client_id == bindparam("cid"))
+
+
+def token_generation(claims: dict[str, Any]) -> int:
+    """Return the client token generation a token was issued under (0 for tokens without one)."""
+    gen = claims.get("gen", 0)
+    return gen if isinstance(gen, int) and not isinstance(gen, bool) else -1
 
 
 def _revoked_one_stmt() -> Any:
@@ -60,6 +70,7 @@ class TokenGuard:
         self._cache: dict[bytes, tuple[Principal, float]] = {}
         self.revoked: set[str] = set()
         self.disabled: set[str] = set()
+        self.generations: dict[str, int] = {}
         self._last_refresh = 0.0
         self._key_version: tuple[tuple[str, bool], ...] | None = None
         self._client_stmt = _client_stmt()
@@ -77,8 +88,11 @@ class TokenGuard:
                 raise TokenRejected("expired")
             if principal.token_id in self.revoked or principal.client_id in self.disabled:
                 raise TokenRejected("revoked or client disabled")
+            # Generations only grow: a newer token than our last refresh was checked at its cache miss.
+            if self.generations.get(principal.client_id, 0) > principal.generation:
+                raise TokenRejected("issued before the client's secret was rotated or it was disabled")
             if time.monotonic() - self._last_refresh > self._settings.auth_max_staleness_seconds:
-                await self._check_store(principal.client_id, principal.token_id)
+                await self._check_store(principal.client_id, principal.token_id, principal.generation)
             return principal
         claims = await self._verify(token)
         principal = await self._principal(claims)
@@ -97,11 +111,13 @@ class TokenGuard:
             await asyncio.to_thread(self._reload_keys)
             return verify_access_token(token, self._keyring(), settings=self._settings)
 
-    async def _check_store(self, client_id: str, jti: str) -> tuple[Any, ...]:
+    async def _check_store(self, client_id: str, jti: str, generation: int) -> tuple[Any, ...]:
         row = await self._store.fetch_one(self._client_stmt, {"cid": client_id})
         if row is None or row[0] != ClientStatus.ACTIVE.value:
             self.disabled.add(client_id)
             raise TokenRejected(f"client {client_id} is unknown or disabled")
+        if row[4] != generation:
+            raise TokenRejected("issued before the client's secret was rotated or it was disabled")
         if await self._store.fetch_one(self._revoked_stmt, {"jti": jti}) is not None:
             self.revoked.add(jti)
             raise TokenRejected("revoked")
@@ -112,7 +128,10 @@ class TokenGuard:
         jti = str(claims["jti"])
         if jti in self.revoked or client_id in self.disabled:
             raise TokenRejected("revoked or client disabled")
-        _status, department, subsystem, region_code = await self._check_store(client_id, jti)
+        generation = token_generation(claims)
+        _status, department, subsystem, region_code, _gen = await self._check_store(
+            client_id, jti, generation
+        )
         return Principal(
             client_id=client_id,
             department=department,
@@ -121,6 +140,7 @@ class TokenGuard:
             scopes=frozenset(str(claims.get("scope", "")).split()),
             token_id=jti,
             expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC),
+            generation=generation,
         )
 
     def _remember(self, digest: bytes, principal: Principal, exp: float) -> None:
@@ -145,9 +165,13 @@ class TokenGuard:
         disabled_rows = await self._store.fetch_all(
             select(CLIENTS.c.client_id).where(CLIENTS.c.status != ClientStatus.ACTIVE.value)
         )
+        generation_rows = await self._store.fetch_all(
+            select(CLIENTS.c.client_id, CLIENTS.c.token_generation).where(CLIENTS.c.token_generation != 0)
+        )
         key_rows = await self._store.fetch_all(select(KEYS.c.kid, KEYS.c.retired_at))
         self.revoked = {r[0] for r in revoked_rows}
         self.disabled = {r[0] for r in disabled_rows}
+        self.generations = {r[0]: int(r[1]) for r in generation_rows}
         version = tuple(sorted((str(r[0]), r[1] is None) for r in key_rows))
         expiry = self._keyring().next_expiry
         if (self._key_version is not None and version != self._key_version) or (

@@ -73,13 +73,18 @@ def public_jwk(key: AnyKey, *, alg: str, kid: str) -> dict[str, Any]:
 
 def key_encryption(settings: Settings) -> Fernet:
     """Return the Fernet that encrypts private keys: from the environment, else a loud dev key file."""
+    try:
+        return Fernet(key_encryption_secret(settings))
+    except ValueError as exc:
+        raise KeyConfigError(
+            "GATEWAY_KEY_ENCRYPTION_KEY is not a Fernet key (32 url-safe base64 bytes)"
+        ) from exc
+
+
+def key_encryption_secret(settings: Settings) -> bytes:
+    """Return the key-encryption key: from the environment, else a loud dev key file (made 0600 once)."""
     if settings.key_encryption_key is not None:
-        try:
-            return Fernet(settings.key_encryption_key.get_secret_value().encode())
-        except ValueError as exc:
-            raise KeyConfigError(
-                "GATEWAY_KEY_ENCRYPTION_KEY is not a Fernet key (32 url-safe base64 bytes)"
-            ) from exc
+        return settings.key_encryption_key.get_secret_value().encode()
     path = settings.key_encryption_key_file
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +98,14 @@ def key_encryption(settings: Settings) -> Fernet:
         if mode & 0o077:
             raise KeyConfigError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
         _loud(f"GATEWAY_KEY_ENCRYPTION_KEY is unset: using the DEVELOPMENT key file {path}")
-    return Fernet(path.read_bytes().strip())
+    return path.read_bytes().strip()
+
+
+def cursor_secret(settings: Settings) -> bytes:
+    """Return the secret cursors are signed from: GATEWAY_CURSOR_KEY, else the key-encryption key."""
+    if settings.cursor_key is not None:
+        return settings.cursor_key.get_secret_value().encode()
+    return key_encryption_secret(settings)
 
 
 def _loud(message: str) -> None:

@@ -35,6 +35,7 @@ class Scope(StrEnum):
     INGEST_HR_API = "ingest:hr_api"
     INGEST_HR_MIGRANT_REGISTER = "ingest:hr_migrant_register"
     INGEST_PUBLICITY = "ingest:publicity"
+    TOKENS_INTROSPECT = "tokens:introspect"
 
 
 DESCRIPTIONS: dict[Scope, str] = {
@@ -65,6 +66,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.INGEST_HR_API: "Push changed HR (人社) API items: persons and service items.",
     Scope.INGEST_HR_MIGRANT_REGISTER: "Push rows of the monthly migrant-worker register (外出务工登记).",
     Scope.INGEST_PUBLICITY: "Push new or edited notices from the county media centre's CMS (宣传).",
+    Scope.TOKENS_INTROSPECT: "Introspect access tokens of other clients (a resource server); without it, "
+    "a client introspects only its own.",
 }
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)

@@ -28,14 +28,16 @@ from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import Engine
 from starlette.responses import Response
 
 from gateway.auth import clients, revocation
-from gateway.auth.clients import AuthMethod, ClientRecord
+from gateway.auth.clients import AuthMethod, ClientRecord, ClientStatus
+from gateway.auth.guard import token_generation
 from gateway.auth.keys import KeyRing
-from gateway.auth.scopes import ALL_SCOPES, parse_scopes
+from gateway.auth.scopes import ALL_SCOPES, Scope, parse_scopes
 from gateway.auth.tokens import TokenRejected, issue_access_token, verify_access_token
 from gateway.settings import Settings
 
@@ -200,10 +202,31 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
     CLIENT_AUTH_METHOD = AuthMethod.PRIVATE_KEY_JWT.value
 
-    def __init__(self, *, engine: Engine, token_url: str, leeway: int) -> None:
+    def __init__(self, *, engine: Engine, token_url: str, leeway: int, max_lifetime: int) -> None:
         super().__init__(validate_jti=True, leeway=leeway)
         self._engine = engine
         self._token_url = token_url
+        self._max_lifetime = max_lifetime
+
+    def __call__(self, query_client: Any, request: Any) -> Any:
+        """Authenticate by assertion; anything malformed or mismatched is invalid_client, never a 500."""
+        try:
+            return super().__call__(query_client, request)
+        except InvalidClientError:
+            raise
+        except (JoseError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise InvalidClientError(description="the client assertion is not valid") from exc
+
+    def verify_claims(self, claims: Any) -> None:
+        """Also demand iat and a short life: exp at most `max_lifetime` seconds after iat (RFC 7523 §3)."""
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (iat, exp)):
+            raise InvalidClientError(description="the client assertion needs numeric iat and exp")
+        if exp - iat > self._max_lifetime:
+            raise InvalidClientError(
+                description=f"the client assertion may live at most {self._max_lifetime} seconds"
+            )
+        super().verify_claims(claims)
         # Federation members' keys come from their published JWKS within the pins (gateway/federation).
         self.member_keys: Callable[[str], KeySet | None] = lambda _client_id: None
 
@@ -212,12 +235,17 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return [self._token_url]
 
     def resolve_client_public_key(self, client: ClientMixin) -> KeySet:
-        """Return the client's registered public JWKS (a federation member's: its pinned published keys)."""
+        """Return the client's public JWKS (a federation member's: its pinned published keys); a client
+        registered without one cannot use assertions."""
         assert isinstance(client, OAuthClient)
         pinned = self.member_keys(client.record.client_id)
         if pinned is not None:
             return pinned
-        return KeySet.import_key_set(client.record.jwks or {"keys": []})  # type: ignore[arg-type]
+        if client.record.auth_method is not AuthMethod.PRIVATE_KEY_JWT or not client.record.jwks:
+            raise InvalidClientError(
+                description="the client cannot authenticate with methods: private_key_jwt"
+            )
+        return KeySet.import_key_set(client.record.jwks)  # type: ignore[arg-type]
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         """Accept each assertion once: its jti is stored until its exp (RFC 7523 §3 item 7)."""
@@ -240,18 +268,24 @@ class _TokenQueries:
         except TokenRejected:
             return None
         record = clients.get_client(srv.engine, str(claims["client_id"]))
-        revoked = record is None or not record.active or revocation.is_revoked(srv.engine, str(claims["jti"]))
+        revoked = (
+            record is None
+            or not record.active
+            or record.generation != token_generation(claims)
+            or revocation.is_revoked(srv.engine, str(claims["jti"]))
+        )
         return AccessToken(claims, revoked=revoked)
 
 
 class Introspection(_TokenQueries, IntrospectionEndpoint):
-    """RFC 7662 for other departments' gateways; any active registered client may ask."""
+    """RFC 7662: a client introspects its own tokens; a resource server holding tokens:introspect, any."""
 
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
     def check_permission(self, token: AccessToken, client: ClientMixin, request: OAuth2Request) -> bool:
-        """Allow every authenticated active client (they are all department systems)."""
-        return True
+        """Answer for the caller's own tokens, or any with tokens:introspect (else `active: false`)."""
+        assert isinstance(client, OAuthClient)
+        return token.check_client(client) or Scope.TOKENS_INTROSPECT.value in client.record.scopes
 
     def introspect_token(self, token: AccessToken) -> dict[str, Any]:
         """Return the RFC 7662 §2.2 members of an active token."""
@@ -309,17 +343,20 @@ class GatewayAuthorizationServer(AuthorizationServer):
         self.token_url = base + "/oauth/token"
         self.register_grant(ClientCredentials)
         self.private_key_jwt = PrivateKeyJWT(
-            engine=engine, token_url=self.token_url, leeway=settings.token_clock_skew_seconds
+            engine=engine,
+            token_url=self.token_url,
+            leeway=settings.token_clock_skew_seconds,
+            max_lifetime=settings.assertion_max_lifetime_seconds,
         )
         self.register_client_auth_method(AuthMethod.PRIVATE_KEY_JWT.value, self.private_key_jwt)
         self.register_token_generator("default", self._generate)
         self.register_endpoint(Introspection)
         self.register_endpoint(Revocation)
 
-    def query_client(self, client_id: str) -> OAuthClient | None:
-        """Return the registered client, or None."""
+    def query_client(self, client_id: str) -> OAuthClient:
+        """Return the registered client, or a stand-in that never authenticates (same text, same work)."""
         record = clients.get_client(self.engine, client_id)
-        return OAuthClient(record) if record else None
+        return OAuthClient(record) if record else OAuthClient(_unknown(client_id))
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         """Keep nothing: access tokens are self-contained JWTs (RFC 9068)."""
@@ -360,5 +397,27 @@ class GatewayAuthorizationServer(AuthorizationServer):
     ) -> dict[str, Any]:
         scopes = client.get_allowed_scope(scope).split()
         return issue_access_token(
-            self.keyring(), client_id=client.record.client_id, scopes=scopes, settings=self.settings
+            self.keyring(),
+            client_id=client.record.client_id,
+            scopes=scopes,
+            settings=self.settings,
+            generation=client.record.generation,
         )
+
+
+def _unknown(client_id: str) -> ClientRecord:
+    """Return a disabled, secretless record standing in for a client id that is not registered."""
+    return ClientRecord(
+        client_id=client_id,
+        name="",
+        department="",
+        subsystem="",
+        region_code=None,
+        scopes=(),
+        auth_method=AuthMethod.CLIENT_SECRET_BASIC,
+        status=ClientStatus.DISABLED,
+        created_at=dt.datetime.now(dt.UTC),
+        rotated_at=None,
+        jwks=None,
+        secret_hash=None,
+    )

@@ -38,6 +38,7 @@ class Principal:
     scopes: frozenset[str]
     token_id: str
     expires_at: dt.datetime
+    generation: int = 0
 
     def has_scope(self, scope: str) -> bool:
         """Tell whether the token carries `scope`."""
@@ -55,7 +56,13 @@ def audience(settings: Settings) -> str:
 
 
 def issue_access_token(
-    keyring: KeyRing, *, client_id: str, scopes: list[str], settings: Settings, now: float | None = None
+    keyring: KeyRing,
+    *,
+    client_id: str,
+    scopes: list[str],
+    settings: Settings,
+    now: float | None = None,
+    generation: int = 0,
 ) -> dict[str, Any]:
     """Sign an access token for a client; return the RFC 6749 §5.1 token response body."""
     if keyring.signer is None or keyring.signer_kid is None or keyring.signer_alg is None:
@@ -72,6 +79,7 @@ def issue_access_token(
         "jti": secrets.token_hex(16),
         "iat": iat,
         "exp": iat + ttl,
+        "gen": generation,  # the client's token generation: bumped on rotate-secret and disable
     }
     header = {"alg": keyring.signer_alg, "typ": "at+jwt", "kid": keyring.signer_kid}
     value = jwt.encode(header, claims, keyring.signer, algorithms=[keyring.signer_alg])

@@ -24,7 +24,8 @@ SinceQuery = Annotated[
     str | None,
     Query(
         max_length=512,
-        description="Opaque cursor: a previous page's `next`. Absent: from the start of the log.",
+        description="Opaque, signed cursor: a previous page's `next`, passed back unchanged (an altered "
+        "or made-up one is 400 invalid-cursor). Absent: from the start of the log.",
     ),
 ]
 

@@ -153,3 +153,17 @@ def rotate_secret(client_id: str, as_json: bool = JSON_OPT) -> None:
             return
     record("clients rotate-secret", targets=[client_id])
     _show(rotated, as_json=as_json, secret=secret)
+
+
+@app.command("revoke-tokens")
+def revoke_tokens(client_id: str, as_json: bool = JSON_OPT) -> None:
+    """Revoke every token a client holds now (its key or secret leaked); it may ask for new ones."""
+    with _engine() as engine:
+        try:
+            revoked = clients.revoke_tokens(engine, client_id)
+        except RegistryError as exc:
+            record("clients revoke-tokens", targets=[client_id], outcome="deny", reason=str(exc)[:256])
+            _fail(str(exc))
+            return
+    record("clients revoke-tokens", targets=[client_id])
+    _show(revoked, as_json=as_json)

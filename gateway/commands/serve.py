@@ -10,6 +10,7 @@ import uvicorn
 from gateway import migrate
 from gateway.db import make_sync_engine
 from gateway.drain import DrainingServer
+from gateway.limits import server_options
 from gateway.settings import get_settings
 
 
@@ -49,6 +50,7 @@ def serve(
         "access_log": access_log,
         "proxy_headers": False,
         "server_header": False,
+        **server_options(settings),  # header limits and timeout (gateway/limits.py)
     }
     if workers > 1:  # uvicorn's supervisor builds its own servers: they drain the uvicorn way
         uvicorn.run("gateway.app:create_app", workers=workers, **options)

@@ -12,7 +12,7 @@ from gateway.auth.scopes import Scope
 from gateway.consents import service
 from gateway.consents.models import CONSENT_ID_PATTERN, Consent, ConsentCreate, ConsentRevoke
 from gateway.context import RecordDep, RequestRecord
-from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep
+from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, SettingsDep
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
@@ -50,6 +50,7 @@ async def create_consent(
     db: ReadDep,
     state: PolicyStateDep,
     record: RecordDep,
+    settings: SettingsDep,
     body: Annotated[ConsentCreate, Body()],
 ) -> dict[str, Any]:
     """Record that a resident of the caller's region lets it act for them (代办), for one purpose and period.
@@ -65,6 +66,7 @@ async def create_consent(
         purposes=state.engine.policy.purposes.keys(),
         end_user=record.end_user,
         today=today_cn(),
+        bounds=service.Bounds(settings.consent_backdate_days, settings.consent_max_days),
     )
     _note(record, consent, reason="consent recorded")
     return consent

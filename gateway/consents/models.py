@@ -14,6 +14,12 @@ from schemas.citizen_id import CitizenId
 CONSENT_ID_PATTERN = r"^C[0-9A-F]{16}$"
 CONSENT_ID_MAX = 17
 _TEXT = ConfigDict(extra="forbid", str_strip_whitespace=True)  # "   " is as empty as ""
+GUARDIAN_AGE = 14  # PIPL Art. 31: under 14, a parent or other guardian consents
+_SHA256 = Field(
+    pattern=r"^[0-9a-f]{64}$",
+    description="SHA-256 (64 lower-case hex digits) of the scan as kept, so it cannot be swapped later.",
+    examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+)
 
 
 class ConsentMethod(StrEnum):
@@ -36,6 +42,7 @@ class PaperForm(BaseModel):
         description="Reference of the scanned, signed form in the service point's records.",
         examples=["QS-2026-11-0042.pdf"],
     )
+    scan_sha256: str = _SHA256
 
 
 class Fingerprint(BaseModel):
@@ -50,6 +57,7 @@ class Fingerprint(BaseModel):
         description="The terminal's record of the confirmation, where it keeps one.",
         examples=["T03-20261129-0815"],
     )
+    scan_sha256: str = _SHA256
 
 
 class Verbal(BaseModel):
@@ -65,12 +73,30 @@ class Verbal(BaseModel):
 
 Evidence = Annotated[PaperForm | Fingerprint | Verbal, Field(discriminator="method")]
 
+
+class Guardian(BaseModel):
+    """The parent or other guardian consenting for a resident under 14 (PIPL Art. 31), with own evidence."""
+
+    model_config = _TEXT
+
+    name: str = Field(min_length=1, max_length=64, examples=["王建国"])
+    national_id: CitizenId = Field(description="The guardian's citizen ID number (an adult's).")
+    relationship: Literal["parent", "grandparent", "sibling", "other_guardian"] = Field(
+        description="Who the guardian is to the resident (民法典 Art. 27)."
+    )
+    evidence: Evidence = Field(description="How the guardian gave consent.")
+
+
 _EXAMPLE: dict[str, Any] = {
     "resident_id": "R7K3Q9M2X4T8",
     "purpose": "pension-eligibility",
     "valid_from": "2026-11-29",
     "valid_until": "2027-05-31",
-    "evidence": {"method": "paper_form", "scan_reference": "QS-2026-11-0042.pdf"},
+    "evidence": {
+        "method": "paper_form",
+        "scan_reference": "QS-2026-11-0042.pdf",
+        "scan_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    },
 }
 
 
@@ -101,6 +127,11 @@ class ConsentCreate(BaseModel):
     valid_until: IsoDate = Field(description="Last day in force (China Standard Time), inclusive.")
     evidence: Evidence = Field(
         description="How consent was given (PIPL Art. 14: informed, voluntary and explicit)."
+    )
+    guardian: Guardian | None = Field(
+        default=None,
+        description=f"Required when the resident is under {GUARDIAN_AGE} (from the birth date): the "
+        "guardian's consent (PIPL Art. 31).",
     )
 
     @model_validator(mode="after")
@@ -157,6 +188,7 @@ class Consent(BaseModel):
     valid_from: dt.date
     valid_until: dt.date
     evidence: Evidence
+    guardian: Guardian | None = None
     agent_client_id: str = Field(description="The client that recorded it, the only one that may use it.")
     recorded_by: str | None = Field(
         description="X-End-User of the recording request (the agent at the counter)."

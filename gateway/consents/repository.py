@@ -18,6 +18,7 @@ C = ConsentRow.__table__  # type: ignore[attr-defined]
 def _row(r: Any) -> dict[str, Any]:
     d = dict(r._mapping)
     d["evidence"] = orjson.loads(d["evidence"])
+    d["guardian"] = orjson.loads(d["guardian"]) if d.get("guardian") else None
     for key in ("created_at", "revoked_at"):
         if d.get(key) is not None:
             d[key] = as_utc(d[key])  # RFC 3339 needs a zone
@@ -26,7 +27,12 @@ def _row(r: Any) -> dict[str, Any]:
 
 async def create(engine: AsyncEngine, values: dict[str, Any]) -> dict[str, Any]:
     """Insert a consent; return it as stored."""
-    vals = {**values, "evidence": orjson.dumps(values["evidence"]).decode()}
+    guardian = values.get("guardian")
+    vals = {
+        **values,
+        "evidence": orjson.dumps(values["evidence"]).decode(),
+        "guardian": orjson.dumps(guardian).decode() if guardian else None,
+    }
     async with engine.begin() as conn:
         await conn.execute(insert(C).values(**vals))
         row = (await conn.execute(select(C).where(C.c.id == values["id"]))).one()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -12,12 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth.tokens import Principal
 from gateway.consents import repository
-from gateway.consents.models import ConsentCreate
+from gateway.consents.models import GUARDIAN_AGE, ConsentCreate
 from gateway.errors import Conflict, NotFound, ValidationFailed
 from gateway.policy.errors import ConsentInvalid
 from gateway.residents import repository as residents
 from gateway.store import ReadStore
+from schemas.citizen_id import birth_date_of
 from schemas.regions import in_subtree
+
+# One text for an unknown resident and one outside the agent's village, whichever way it was named.
+NO_SUCH_RESIDENT = "no resident of your region matches"
 
 
 def new_consent_id() -> str:
@@ -44,6 +49,59 @@ def _invalid_body(field: str, message: str, kind: str) -> ValidationFailed:
     return ValidationFailed(f"body.{field}: {message}", errors=errors)
 
 
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """How far back a consent may start and how long it may last (GATEWAY_CONSENT_*)."""
+
+    backdate_days: int
+    max_days: int
+
+
+def check_period(body: ConsentCreate, *, today: dt.date, bounds: Bounds) -> None:
+    """Refuse a period starting before the record date (less a grace) or lasting longer than allowed."""
+    if body.valid_until < today:
+        raise _invalid_body("valid_until", f"valid_until {body.valid_until} is already past", "date_past")
+    earliest = today - dt.timedelta(days=bounds.backdate_days)
+    if body.valid_from < earliest:
+        message = f"valid_from may be at most {bounds.backdate_days} days before today ({earliest})"
+        raise _invalid_body("valid_from", message, "date_too_early")
+    if (body.valid_until - body.valid_from).days + 1 > bounds.max_days:
+        message = f"a consent lasts at most {bounds.max_days} days; ask the resident again after"
+        raise _invalid_body("valid_until", message, "period_too_long")
+
+
+def _age(born: dt.date, today: dt.date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _birth_date(doc: Mapping[str, Any]) -> dt.date | None:
+    if doc.get("birth_date"):
+        return dt.date.fromisoformat(str(doc["birth_date"]))
+    nid = doc.get("national_id")
+    try:
+        return birth_date_of(str(nid)) if nid else None
+    except ValueError:
+        return None
+
+
+def check_guardian(body: ConsentCreate, doc: Mapping[str, Any], *, today: dt.date) -> None:
+    """Demand an adult guardian's own consent for a resident under 14 (PIPL Art. 31)."""
+    born = _birth_date(doc)
+    if born is None or _age(born, today) >= GUARDIAN_AGE:
+        return
+    guardian = body.guardian
+    if guardian is None:
+        message = f"the resident is under {GUARDIAN_AGE}: a guardian's consent is required (PIPL Art. 31)"
+        raise _invalid_body("guardian", message, "guardian_required")
+    if (
+        guardian.national_id == doc.get("national_id")
+        or _age(birth_date_of(guardian.national_id), today) < 18
+    ):
+        raise _invalid_body(
+            "guardian", "the guardian must be an adult other than the resident", "guardian_invalid"
+        )
+
+
 async def resident_in_region(
     db: ReadStore, *, resident_id: str | None, national_id: str | None, region: str | None
 ) -> tuple[str, str | None]:
@@ -56,7 +114,7 @@ async def resident_in_region(
     place = orjson.loads(doc).get("region_code") if doc is not None else None
     if rid is None or doc is None or (region is not None and not (place and in_subtree(place, region))):
         # Outside the caller's own region answers exactly like an unknown resident.
-        raise NotFound(f"no resident {resident_id}" if resident_id else "no resident holds this ID")
+        raise NotFound(NO_SUCH_RESIDENT)
     return rid, place
 
 
@@ -69,6 +127,7 @@ async def record(
     purposes: Collection[str],
     end_user: str | None,
     today: dt.date,
+    bounds: Bounds,
 ) -> dict[str, Any]:
     """Record a resident's consent for the calling agent client; return it."""
     if body.purpose not in purposes:
@@ -76,11 +135,13 @@ async def record(
         known = ", ".join(sorted(purposes))
         message = f"unknown purpose {body.purpose!r}; one of: {known}"
         raise _invalid_body("purpose", message, "unknown_purpose")
-    if body.valid_until < today:
-        raise _invalid_body("valid_until", f"valid_until {body.valid_until} is already past", "date_past")
+    # Checked before the resident is looked up, so these answers say nothing about who lives where.
+    check_period(body, today=today, bounds=bounds)
     resident_id, _ = await resident_in_region(
         db, resident_id=body.resident_id, national_id=body.national_id, region=principal.region_code
     )
+    doc = await residents.get_doc(db, resident_id)
+    check_guardian(body, orjson.loads(doc) if doc else {}, today=today)
     values = {
         "id": new_consent_id(),
         "resident_id": resident_id,
@@ -89,6 +150,7 @@ async def record(
         "valid_until": body.valid_until,
         "method": body.evidence.method.value,
         "evidence": body.evidence.model_dump(mode="json"),
+        "guardian": body.guardian.model_dump(mode="json") if body.guardian else None,
         "agent_client_id": principal.client_id,
         "agent_department": principal.department,
         "recorded_by": end_user,

@@ -7,6 +7,7 @@ it with the same steps (`load_county`) into its own root and store.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import typer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from connectors.demo.county import generate_county
 from connectors.demo.fake_hr import FakeHrServer
@@ -203,21 +204,22 @@ def sample_residents(county: DemoCounty, *, database_url: str) -> dict[str, str]
     engine = make_sync_engine(database_url)
     r = ResidentRow.__table__.c  # type: ignore[attr-defined]
 
-    def first(region: str) -> tuple[str, str]:
+    def first(region: str, *, adult: bool = False) -> tuple[str, str]:
         prefix = region if region[9:] != "000" else region[:9] if region[6:9] != "000" else region[:6]
-        row = conn.execute(
-            select(r.id, r.national_id)
-            .where(r.status == "active", r.national_id.is_not(None), r.region_code.like(f"{prefix}%"))
-            .order_by(r.id)
-            .limit(1)
-        ).one()
+        stmt = select(r.id, r.national_id).where(
+            r.status == "active", r.national_id.is_not(None), r.region_code.like(f"{prefix}%")
+        )
+        if adult:  # the guide records a consent for them: a child would need a guardian (PIPL Art. 31)
+            born_before = str(dt.date.today().year - 18)
+            stmt = stmt.where(func.substr(r.national_id, 7, 4) < born_before)
+        row = conn.execute(stmt.order_by(r.id).limit(1)).one()
         return str(row[0]), str(row[1])
 
     try:
         with engine.connect() as conn:
             resident, national_id = first(county.township)
             other, _ = first(county.other_township)
-            _, village_national_id = first(county.village)
+            _, village_national_id = first(county.village, adult=True)
     finally:
         engine.dispose()
     return {

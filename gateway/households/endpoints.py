@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path
@@ -38,8 +38,25 @@ async def get_household(
     shown = access.project_dict(found) if found is not None else None
     if shown is None:  # outside the caller's region answers exactly like a missing one
         raise NotFound(f"no household {household_id}")
+    if access.acting_for is not None:
+        shown = only_the_consenting_member(shown, access.acting_for)
     household = Household.model_validate(found)
     # The members' names and relations are disclosed too: record them as residents seen.
-    members = [m.resident_id for m in household.members] if "members" in shown else []
+    members = [m["resident_id"] for m in shown.get("members", ()) if m.get("resident_id")]
     await access.disclose("household", [household.id, *members])
     return Response(orjson.dumps(shown), media_type="application/json")
+
+
+def only_the_consenting_member(shown: dict[str, Any], resident_id: str) -> dict[str, Any]:
+    """Under a consent, show the other members by relation and status only: the consent is one person's.
+
+    Their ids and names would let an agent record consents for them and read them in turn (PIPL Art. 14).
+    """
+    members = [
+        m
+        if m.get("resident_id") == resident_id
+        else {"relation": m.get("relation"), "status": m.get("status")}
+        for m in shown.get("members", ())
+    ]
+    head = shown.get("head_resident_id")
+    return {**shown, "members": members, "head_resident_id": head if head == resident_id else None}

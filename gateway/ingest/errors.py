@@ -33,12 +33,3 @@ class SourceNotConfigured(Unavailable):
     """The source takes pushes, but this server lacks what translating them needs (its settings)."""
 
     slug, title = "source-not-configured", "Source not configured"
-
-
-INGEST_PROBLEM_TYPES: tuple[type[GatewayError], ...] = (
-    IdempotencyKeyMissing,
-    IdempotencyKeyReused,
-    IdempotencyKeyInFlight,
-    UnknownSource,
-    SourceNotConfigured,
-)

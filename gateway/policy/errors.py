@@ -47,14 +47,3 @@ class SharingRequestInvalid(GatewayError):
     """A sharing request cannot be made as asked."""
 
     status, slug, title = 422, "sharing-request-invalid", "Sharing request not acceptable"
-
-
-POLICY_PROBLEM_TYPES: tuple[type[GatewayError], ...] = (
-    PurposeRequired,
-    GrantMissing,
-    ConsentRequired,
-    ConsentInvalid,
-    FilterNotAllowed,
-    PolicyRejected,
-    SharingRequestInvalid,
-)

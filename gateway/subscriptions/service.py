@@ -22,7 +22,7 @@ from gateway.settings import Settings
 from gateway.subscriptions import repository
 from gateway.subscriptions.models import SubscriptionIn
 from gateway.subscriptions.signing import new_secret
-from gateway.subscriptions.targets import allowed_target
+from gateway.subscriptions.targets import allowed_target, normalise
 from policies.decide import Subject
 
 # The change-log resources an event type is about (an enrolment is read with its resident).
@@ -80,9 +80,11 @@ async def create(
     purpose: str | None,
 ) -> dict[str, Any]:
     """Create a subscription starting after the current end of the change log; return it with its secret."""
-    if not allowed_target(body.url, settings.webhook_allowed_urls):
+    url = normalise(body.url)
+    if url is None or not allowed_target(url, settings.webhook_allowed_urls):
         raise TargetNotAllowed(
-            "the URL is not under a webhook prefix the operator allowed; ask them to add it"
+            "the URL (normalised: dot-segments resolved, default port dropped) is not under a webhook "
+            "prefix the operator allowed; ask them to add it"
         )
     events = list(dict.fromkeys(e.value for e in body.events))
     _check_policy(state, principal, subject, purpose, events)
@@ -98,13 +100,13 @@ async def create(
                 "purpose": purpose,
                 "events": ",".join(events),
                 "region": body.region,
-                "url": body.url,
+                "url": url,  # the normal form: what was checked is what is called
                 "secret_enc": key_encryption(settings).encrypt(secret.encode()).decode(),
                 "cursor": await repository.log_position(conn),
                 "created_at": now,
             },
         )
-    shown = public((sid, ",".join(events), body.region, body.url, purpose, now))
+    shown = public((sid, ",".join(events), body.region, url, purpose, now))
     return {**shown, "secret": secret}
 
 

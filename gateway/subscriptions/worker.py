@@ -33,7 +33,7 @@ from gateway.policy.state import PolicyState, start_policy, stop_policy
 from gateway.settings import Settings
 from gateway.store import Row
 from gateway.subscriptions import repository, signing
-from gateway.subscriptions.targets import allowed_target
+from gateway.subscriptions.targets import TargetRefused, check_target
 from policies.decide import Subject
 from policies.loader import DEFAULT_DIR
 
@@ -184,15 +184,19 @@ class Worker:
         stamp = int(dt.datetime.now(dt.UTC).timestamp())
         status: int | None = None
         error: str | None
-        if not allowed_target(url, self.settings.webhook_allowed_urls):
-            # The operator withdrew the prefix since the subscription was made: never call it again.
-            error = "target no longer on the allow-list (GATEWAY_WEBHOOK_ALLOWED_URLS)"
-        else:
+        try:
+            # Checked at every attempt: the operator may withdraw a prefix, and a name may re-point.
+            checked = await check_target(url, self.settings.webhook_allowed_urls)
+        except TargetRefused as exc:
+            checked, error = None, str(exc)[:ERROR_WIDTH]
+        if checked is not None:
+            headers = signing.headers(secret, msg_id=msg_id, timestamp=stamp, body=raw)
             try:
                 response = await self.http.post(
-                    url,
+                    checked.url,
                     content=raw,
-                    headers=signing.headers(secret, msg_id=msg_id, timestamp=stamp, body=raw),
+                    headers={**headers, "Host": checked.host_header},
+                    extensions={"sni_hostname": checked.server_name} if checked.server_name else None,
                 )
                 status = response.status_code
                 error = None if 200 <= status < 300 else f"HTTP {status}"

@@ -214,7 +214,7 @@ def test_replayed_and_misdirected_client_assertion(
             },
         )
 
-    assertion = private_key_jwt_sign(key, cid, token_url)
+    assertion = private_key_jwt_sign(key, cid, token_url, expires_in=120)  # at most 5 minutes
     assert ask(assertion).status_code == 200
     replay = ask(assertion)
     assert replay.status_code in (400, 401) and replay.json()["error"] == "invalid_client"

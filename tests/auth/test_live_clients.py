@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from authlib.integrations.httpx_client import OAuth2Client
-from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import Engine
 
@@ -70,6 +71,21 @@ def test_secret_clients_fetch_use_introspect_and_revoke(
         assert info == {"active": False}
 
 
+class ShortLivedJWT(PrivateKeyJWT):  # type: ignore[misc]
+    """Authlib signs assertions valid for an hour; the gateway takes at most 5 minutes (see the guide)."""
+
+    def sign(self, auth: Any, token_endpoint: str) -> Any:
+        """Sign an assertion that expires two minutes after it is made."""
+        return private_key_jwt_sign(
+            auth.client_secret,
+            client_id=auth.client_id,
+            token_endpoint=token_endpoint,
+            header=self.headers,
+            alg=self.alg,
+            expires_in=120,
+        )
+
+
 @pytest.mark.parametrize("alg", ["RS256", "ES256"])
 def test_private_key_jwt_client(live_sqlite: tuple[LiveServer, Engine], alg: str) -> None:
     server, engine = live_sqlite
@@ -81,7 +97,7 @@ def test_private_key_jwt_client(live_sqlite: tuple[LiveServer, Engine], alg: str
     assert secret is None
     token_url = server.url + "/oauth/token"
     with OAuth2Client(cid, key, token_endpoint_auth_method="private_key_jwt") as oc:
-        oc.register_client_auth_method(PrivateKeyJWT(token_url, alg=alg, headers={"kid": "k1"}))
+        oc.register_client_auth_method(ShortLivedJWT(token_url, alg=alg, headers={"kid": "k1"}))
         token = oc.fetch_token(token_url, grant_type="client_credentials")
         assert token["scope"] == "residents:read"  # no scope asked: every granted one (RFC 6749 §3.3)
         assert _regions(oc, server.url).status_code == 200

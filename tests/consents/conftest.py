@@ -31,7 +31,8 @@ CLIENTS = {
     "civil-affairs": ("civil_affairs", "511599000000", ["residents:read", "consents:read"]),
 }
 PURPOSE = "pension-eligibility"
-PAPER = {"method": "paper_form", "scan_reference": "QS-2026-11-0042.pdf"}
+SCAN_SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+PAPER = {"method": "paper_form", "scan_reference": "QS-2026-11-0042.pdf", "scan_sha256": SCAN_SHA256}
 
 
 @dataclass

@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import Engine, text
 
 from policies.engine import today_cn
-from tests.consents.conftest import AGENT, PAPER, PURPOSE, World
+from tests.consents.conftest import AGENT, PAPER, PURPOSE, SCAN_SHA256, World
 
 PROBLEM = "application/problem+json"
 
@@ -72,8 +72,11 @@ def test_bad_consent_bodies_answer_precise_422(world: World) -> None:
         problem = r.json()
         assert problem["type"] == "/problems/validation-failed"
         assert any(e["loc"] == loc and e["type"] == kind for e in problem["errors"]), (changes, problem)
-    # A witness is named and a fingerprint needs no reference: both are accepted.
-    ok = [{"method": "verbal", "witness_name": "李村医"}, {"method": "fingerprint"}]
+    # A witness is named and a fingerprint needs no reference (its scan's digest only): both are accepted.
+    ok = [
+        {"method": "verbal", "witness_name": "李村医"},
+        {"method": "fingerprint", "scan_sha256": SCAN_SHA256},
+    ]
     for evidence in ok:
         assert tc.post("/v1/consents", json=_body(world, evidence=evidence), headers=h).status_code == 201
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import httpx
 import uvicorn
@@ -16,10 +17,12 @@ from tests.support.pgcluster import free_port
 class LiveServer:
     """Serve an ASGI app on a free loopback port until stopped."""
 
-    def __init__(self, app: FastAPI, *, port: int | None = None) -> None:
+    def __init__(self, app: FastAPI, *, port: int | None = None, **options: Any) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", **options
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
