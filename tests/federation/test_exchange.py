@@ -9,14 +9,13 @@ import orjson
 from sqlalchemy import Engine, func, select
 
 from gateway.audit.verify import verify_store
-from gateway.auth.keys import rotate_key
 from gateway.federation.client import CLAIMS_HEADER, Caller, client_assertion, forwarded_claims
 from gateway.federation.pairing import pair_logs
 from gateway.residents.repository import R
 from policies.decide import Subject
 from schemas.tables_audit import AuditEventRow
 from tests.auth.helpers import register
-from tests.federation.conftest import B_FIELDS, MOVED, PURPOSE, Federation, citizen_id, doc_b, write_doc
+from tests.federation.conftest import B_FIELDS, MOVED, PURPOSE, Federation, citizen_id
 
 E = AuditEventRow.__table__.c  # type: ignore[attr-defined]
 
@@ -209,25 +208,3 @@ def test_disclosure_report_in_b_names_county_a_department(federation: Federation
     asked = [i for i in items if i["client_id"] == "county-a"]
     assert asked and asked[0]["on_behalf_of"] == f"county-a/civil_affairs/{civil_id}"
     assert asked[0]["purpose"] == PURPOSE and "name" in asked[0]["fields_disclosed"]
-
-
-def test_key_outside_pins_is_refused_until_the_operator_pins_it(federation: Federation) -> None:
-    """A rotates its key: B refuses the unpinned key; once B's operator pins it, B reads it from A's JWKS."""
-
-    old = federation.a.kid()
-    new = rotate_key(federation.a.engine, federation.a.app.state.settings)
-    deadline = time.monotonic() + 5
-    while federation.a.kid() != new and time.monotonic() < deadline:
-        time.sleep(0.1)  # A's guard reloads its key ring from the store
-    assert federation.a.kid() == new
-    r = ask(federation, "civil")
-    assert r.status_code == 403 and r.json()["type"] == "/problems/member-refused", r.text
-    assert "credentials" in r.json()["detail"]  # B's token endpoint refused the unpinned key
-    write_doc(federation.b.federation_file, doc_b(federation.a.url, [old, new]))
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        r = ask(federation, "civil")
-        if r.status_code == 200:
-            break
-        time.sleep(0.3)  # B's watcher reloads the document
-    assert r.status_code == 200, r.text
