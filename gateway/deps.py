@@ -74,6 +74,10 @@ EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 ConnDep = Annotated[AsyncConnection, Depends(get_connection)]
 ReadDep = Annotated[ReadStore, Depends(get_read_store)]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-500).")]
+ResidentQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$", description="Only this resident's."),
+]
 CursorQuery = Annotated[
     str | None,
     Query(

@@ -22,7 +22,7 @@ from gateway.appeals.models import (
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
-from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep
+from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
@@ -79,10 +79,7 @@ async def list_appeals(
     principal: PrincipalDep,
     engine: EngineDep,
     record: RecordDep,
-    resident: Annotated[
-        str | None,
-        Query(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$", description="Only this resident's."),
-    ] = None,
+    resident: ResidentQuery = None,
     state: Annotated[AppealState | None, Query()] = None,
     category: Annotated[AppealCategory | None, Query()] = None,
     overdue: Annotated[bool | None, Query(description="Only overdue (true) or only on time (false).")] = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path
 
 import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth.dependencies import PrincipalDep, require_scope
@@ -12,7 +12,7 @@ from gateway.auth.scopes import Scope
 from gateway.consents import service
 from gateway.consents.models import CONSENT_ID_PATTERN, Consent, ConsentCreate, ConsentRevoke
 from gateway.context import RecordDep, RequestRecord
-from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, SettingsDep
+from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery, SettingsDep
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
@@ -83,10 +83,7 @@ async def list_consents(
     principal: PrincipalDep,
     engine: EngineDep,
     record: RecordDep,
-    resident: Annotated[
-        str | None,
-        Query(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$", description="Only this resident's."),
-    ] = None,
+    resident: ResidentQuery = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
