@@ -7,11 +7,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from fastapi_offline import FastAPIOffline
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from gateway import docs, health
+from gateway import health
 from gateway.alerts import endpoints as alerts
 from gateway.appeals import endpoints as appeals
 from gateway.audit.runtime import install_audit, start_audit, stop_audit
@@ -23,6 +22,7 @@ from gateway.changes import endpoints as changes
 from gateway.consents import endpoints as consents
 from gateway.dashboard import views as dashboard
 from gateway.db import Timeouts, make_async_engine
+from gateway.docs import install_docs
 from gateway.drain import DrainMiddleware
 from gateway.enrollments import endpoints as enrollments
 from gateway.errors import install_error_handlers
@@ -35,11 +35,10 @@ from gateway.limits import EdgeMiddleware
 from gateway.metrics import METER_NAME, Metrics, PrometheusEndpoint, build_meter_provider
 from gateway.middleware import RequestIdMiddleware
 from gateway.notices import endpoints as notices
-from gateway.openapi import install_openapi
+from gateway.openapi import GatewayAPI
 from gateway.pagination import set_cursor_key
 from gateway.policy import endpoints as policy
 from gateway.policy import sharing
-from gateway.policy.filters import annotate_policy_routes
 from gateway.policy.state import start_policy, stop_policy
 from gateway.policy.throttle import RateLimitHeaders
 from gateway.problems import router as problems_router
@@ -157,12 +156,13 @@ def create_app(
     controls: LegalControls = ENFORCED,
 ) -> FastAPI:
     """Assemble the gateway application (tests pass their own tracer provider: the global one is set once)."""
-    app = FastAPIOffline(
+    app = GatewayAPI(
         title="Xiangzhi Gateway (乡治)",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        redoc_url=None,  # served by gateway.docs without its remote logo
+        docs_url=None,  # both served by gateway.docs, with no CDN
+        redoc_url=None,
         openapi_tags=[
             {"name": "residents", "description": "Residents (居民), one person across departments."},
             {"name": "households", "description": "Registered households (户)."},
@@ -193,6 +193,25 @@ def create_app(
                 "members' gateways call /v1/federated/ (docs/integrating.md, Federation).",
             },
             {"name": "health", "description": "Probes for orchestrators."},
+            {
+                "name": "policy",
+                "description": "The sharing catalogue, decisions explained, conditional-sharing requests "
+                "(有条件共享).",
+            },
+            {
+                "name": "statistics",
+                "description": "Aggregate village statistics (村级统计), small cells suppressed.",
+            },
+            {
+                "name": "audit",
+                "description": "The tamper-evident access log (scope audit:read): events, proofs, "
+                "checkpoints, keys.",
+            },
+            {
+                "name": "ingest",
+                "description": "Push ingest: department systems push changed records in their source's own "
+                "format (scope ingest:{source}), with an Idempotency-Key.",
+            },
             {"name": "oauth", "description": "OAuth 2.0 client credentials: tokens, introspection, keys."},
             {"name": "admin", "description": "Client registry administration (scope admin:clients)."},
             {
@@ -229,6 +248,7 @@ def create_app(
         regions.router,
         health.router,
         oauth.router,
+        oauth.well_known,
         auth_admin.router,
         policy.router,
         policy.admin,
@@ -244,12 +264,10 @@ def create_app(
         ingest.build_router(),
         dashboard.router,
         problems_router,
-        docs.router,
     ):
         app.include_router(router)
-    annotate_policy_routes(app)  # x-policy-resource: which operations the policy governs
+    install_docs(app)
     install_audit(app)  # before the other middleware: the audit middleware sits inside tracing
-    install_openapi(app)  # last OpenAPI hook: completes every operation (gateway/openapi.py)
     # Limits before any work (auth, parsing, audit); inside tracing, so a refusal keeps its request id.
     app.add_middleware(EdgeMiddleware, settings=app.state.settings)
     if app.state.settings.tracing_enabled:

@@ -1,4 +1,4 @@
-"""ReDoc served entirely by the gateway: the bundled script's one remote image is pointed home."""
+"""Swagger UI and ReDoc served entirely by the gateway (fastapi-offline's assets; no CDN)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_redoc_html
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 
 STATIC_URL = "/static-offline-docs"
@@ -47,3 +48,29 @@ async def redoc(request: Request) -> HTMLResponse:
         redoc_favicon_url=f"{root}{STATIC_URL}/favicon.png",
         with_google_fonts=False,
     )
+
+
+@router.get("/docs")
+async def swagger_ui(request: Request) -> HTMLResponse:
+    """Serve the Swagger UI page."""
+    root = request.scope.get("root_path", "")
+    return get_swagger_ui_html(
+        openapi_url=f"{root}{request.app.openapi_url}",
+        title=request.app.title + " - Swagger UI",
+        oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
+        swagger_js_url=f"{root}{STATIC_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{root}{STATIC_URL}/swagger-ui.css",
+        swagger_favicon_url=f"{root}{STATIC_URL}/favicon.png",
+    )
+
+
+@router.get("/docs/oauth2-redirect")
+async def swagger_ui_redirect() -> HTMLResponse:
+    """Serve Swagger UI's OAuth 2.0 redirect page."""
+    return get_swagger_ui_oauth2_redirect_html()
+
+
+def install_docs(app: FastAPI) -> None:
+    """Mount the documentation pages and their static assets."""
+    app.mount(STATIC_URL, StaticFiles(directory=_STATIC.as_posix()), name="static-offline-docs")
+    app.include_router(router)

@@ -1,9 +1,15 @@
-"""One error base class, status and problem type on the class; one handler writes RFC 9457 problem+json."""
+"""One error base class, status and problem type on the class; one handler writes RFC 9457 problem+json.
+
+Each class carries what documents it too: its example occurrence (OpenAPI), the response headers it
+sets, and its title and a detail in Chinese (sent when the client asks `Accept-Language: zh`).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import orjson
@@ -11,14 +17,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Scope
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "/problems/"
+SAMPLE_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 _REGISTRY: dict[str, type[GatewayError]] = {}
+
+
+def occurrence(detail: str, **members: Any) -> Mapping[str, Any]:
+    """Return a problem type's example occurrence: its detail and extension members (read-only)."""
+    return MappingProxyType({"detail": detail, **members})
 
 
 class GatewayError(Exception):
@@ -27,6 +40,13 @@ class GatewayError(Exception):
     status: int = 500
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
+    title_zh: ClassVar[str] = "内部错误"
+    detail_zh: ClassVar[str] = "网关内部出错，已记入日志。"
+    example: ClassVar[Mapping[str, Any]] = MappingProxyType(
+        {"detail": "an internal error occurred; it has been logged"}
+    )
+    # Response headers this problem type sets: name -> (description, required), for OpenAPI.
+    documented_headers: ClassVar[Mapping[str, tuple[str, bool]]] = MappingProxyType({})
     headers: dict[str, str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -36,13 +56,22 @@ class GatewayError(Exception):
             return  # keeps its parent's problem type
         if cls.slug in _REGISTRY:
             raise TypeError(f"problem type {cls.slug} is defined twice")
+        missing = [name for name in ("title_zh", "detail_zh", "example") if name not in cls.__dict__]
+        if missing:
+            raise TypeError(f"problem type {cls.slug} must declare {', '.join(missing)}")
         _REGISTRY[cls.slug] = cls
 
     def __init__(
-        self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        detail_zh: str | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
+        self.occurrence_zh = detail_zh  # this occurrence in Chinese, when the raiser can say it
         self.headers = headers or {}
         self.extra = extra
 
@@ -51,89 +80,153 @@ class GatewayError(Exception):
         """Return the stable problem type URI of this class."""
         return PROBLEM_BASE + cls.slug
 
+    @classmethod
+    def example_body(cls) -> dict[str, Any]:
+        """Return this problem type's example occurrence as a client receives it."""
+        return {
+            "type": cls.type_uri(),
+            "title": cls.title,
+            "status": cls.status,
+            "instance": "/v1/residents",
+            "trace_id": SAMPLE_TRACE_ID,
+            **cls.example,
+        }
+
+
+_AUTH_CHALLENGE = MappingProxyType({"WWW-Authenticate": ("Bearer challenge (RFC 6750 §3).", False)})
+RETRY_AFTER_HEADER = MappingProxyType({"Retry-After": ("Seconds to wait before retrying.", True)})
+
 
 class BadRequest(GatewayError):
     """The request is malformed in a way schema validation cannot express."""
 
     status, slug, title = 400, "bad-request", "Bad request"
+    title_zh, detail_zh = "请求有误", "请求格式有误，或参数不能同时使用。"
+    example = occurrence("`for_resident` decides region and audience: pass neither with it")
 
 
 class InvalidCursor(BadRequest):
     """A pagination cursor was not one this gateway issued."""
 
     slug, title = "invalid-cursor", "Invalid pagination cursor"
+    title_zh, detail_zh = "分页游标无效", "该分页游标不是本网关签发的：请原样传回上一页的 next。"
+    example = occurrence("the cursor is not one this gateway issued")
 
 
 class Unauthorized(GatewayError):
     """No valid credentials."""
 
     status, slug, title = 401, "unauthorized", "Authentication required"
+    title_zh, detail_zh = "需要身份认证", "缺少有效的身份凭证。"
+    example = occurrence("authentication required")
+    documented_headers = _AUTH_CHALLENGE
 
 
 class Forbidden(GatewayError):
     """Credentials are valid but do not allow this."""
 
     status, slug, title = 403, "forbidden", "Forbidden"
+    title_zh, detail_zh = "禁止访问", "凭证有效，但不允许此操作。"
+    example = occurrence("this client may not do this")
+    documented_headers = _AUTH_CHALLENGE
 
 
 class InvalidToken(Unauthorized):
     """The bearer token is missing, malformed, badly signed, expired or revoked (RFC 6750 §3.1)."""
 
     slug, title = "invalid-token", "Invalid bearer token"
+    title_zh, detail_zh = "访问令牌无效", "访问令牌缺失、格式错误、签名无效、已过期或已吊销。"
+    example = occurrence("a bearer token is required")
 
 
 class InsufficientScope(Forbidden):
     """The bearer token is valid but lacks a scope the operation needs (RFC 6750 §3.1)."""
 
     slug, title = "insufficient-scope", "Insufficient scope"
+    title_zh, detail_zh = "权限范围不足", "访问令牌有效，但缺少此操作所需的权限范围（scope）。"
+    example = occurrence("this operation needs scope residents:read")
 
 
 class NotFound(GatewayError):
     """The resource does not exist, or the caller may not know it exists."""
 
     status, slug, title = 404, "not-found", "Not found"
+    title_zh, detail_zh = "未找到", "资源不存在，或不在调用方可见范围内（两者无法区分）。"
+    example = occurrence("no resident R7K3Q9M2X4T8")
 
 
 class MethodNotAllowed(GatewayError):
     """The route exists but not with this method."""
 
     status, slug, title = 405, "method-not-allowed", "Method not allowed"
+    title_zh, detail_zh = "不支持该请求方法", "该路径不支持此 HTTP 方法，可用方法见 Allow 响应头。"
+    example = occurrence("Method Not Allowed")
 
 
 class Conflict(GatewayError):
     """The request conflicts with the current state."""
 
     status, slug, title = 409, "conflict", "Conflict"
+    title_zh, detail_zh = "状态冲突", "请求与资源的当前状态冲突。"
+    example = occurrence("sharing request 7 is no longer pending")
 
 
 class ValidationFailed(GatewayError):
     """The request does not match the operation's schema."""
 
     status, slug, title = 422, "validation-failed", "Request validation failed"
+    title_zh, detail_zh = "请求校验失败", "请求不符合接口的数据格式要求，详见 errors。"
+    example = occurrence(
+        "query.limit: Input should be less than or equal to 500",
+        errors=[
+            {
+                "loc": ["query", "limit"],
+                "msg": "Input should be less than or equal to 500",
+                "type": "less_than_equal",
+            }
+        ],
+    )
 
 
 class RateLimited(GatewayError):
     """Too many requests."""
 
     status, slug, title = 429, "rate-limited", "Too many requests"
+    title_zh, detail_zh = "请求过于频繁", "已达到调用限额，请按 Retry-After 所示秒数等待后重试。"
+    example = occurrence("limit of 1200 per 60 s reached for requests")
+    documented_headers = MappingProxyType(
+        {
+            **RETRY_AFTER_HEADER,
+            "RateLimit-Limit": ("The limit that was reached.", False),
+            "RateLimit-Remaining": ("Units left in the window (0).", False),
+            "RateLimit-Reset": ("Seconds until the window resets.", False),
+            "RateLimit-Policy": ("The limit and its window, e.g. `1200;w=60`.", False),
+        }
+    )
 
 
 class Unavailable(GatewayError):
     """A dependency (the store, the audit log) cannot serve now."""
 
     status, slug, title = 503, "unavailable", "Service unavailable"
+    title_zh, detail_zh = "服务暂不可用", "所依赖的服务暂时无法响应，请稍后重试（本次请求未被处理）。"
+    example = occurrence("the service cannot answer now; retry later")
 
 
 class BadGateway(GatewayError):
     """An upstream gateway answered with something this gateway cannot pass on."""
 
     status, slug, title = 502, "bad-gateway", "Bad gateway"
+    title_zh, detail_zh = "上游网关应答无效", "上游网关的应答无法转交。"
+    example = occurrence("county-b answered 400 without a JSON object")
 
 
 class UpstreamTimeout(GatewayError):
     """An upstream gateway did not answer in time."""
 
     status, slug, title = 504, "upstream-timeout", "Upstream timeout"
+    title_zh, detail_zh = "上游网关超时", "上游网关未在规定时间内应答。"
+    example = occurrence("county-b did not answer in time")
 
 
 RETRY_AFTER_SECONDS = 2  # what a client refused for an outage is told: about one reconnect back-off
@@ -143,6 +236,9 @@ class StoreUnavailable(Unavailable):
     """The store cannot be reached, timed out or refused the write; retry after the given seconds."""
 
     slug, title = "store-unavailable", "Store unavailable"
+    title_zh, detail_zh = "数据库暂不可用", "数据库暂时无法访问或写入失败，请按 Retry-After 稍后重试。"
+    example = occurrence("the store cannot serve now: OperationalError")
+    documented_headers = RETRY_AFTER_HEADER
 
     def __init__(self, detail: str | None = None, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
@@ -152,6 +248,9 @@ class NotReady(Unavailable):
     """This replica should get no traffic now: the store, the audit log, the policy or the keys."""
 
     slug, title = "not-ready", "Not ready"
+    title_zh, detail_zh = "尚未就绪", "本实例暂不应接收流量：数据库、审计日志、策略或密钥尚未就绪。"
+    example = occurrence("the store is not migrated")
+    documented_headers = RETRY_AFTER_HEADER
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
@@ -170,13 +269,44 @@ def problem_type_of(slug: str) -> type[GatewayError] | None:
     return _REGISTRY.get(slug)
 
 
-def problem_response(error: GatewayError, *, request: Request | None = None) -> Response:
-    """Render a GatewayError as RFC 9457 problem+json."""
+_LANGUAGE_RANGE = re.compile(r"^\s*([A-Za-z*][A-Za-z0-9*-]*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
+
+
+def wants_chinese(accept_language: str | None) -> bool:
+    """Tell whether an Accept-Language value prefers Chinese to English (RFC 9110 §12.5.4)."""
+    best, best_q = "", 0.0
+    for part in (accept_language or "").split(",")[:20]:
+        match = _LANGUAGE_RANGE.match(part)
+        if match is None:
+            continue
+        tag = match.group(1).lower()
+        try:
+            q = float(match.group(2)) if match.group(2) else 1.0
+        except ValueError:
+            continue
+        if (tag == "zh" or tag.startswith("zh-") or tag == "en" or tag.startswith("en-")) and q > best_q:
+            best, best_q = tag, q  # the first of equal weights wins
+    return best.startswith("zh")
+
+
+def _accept_language(scope: Scope | None) -> str | None:
+    for name, value in (scope or {}).get("headers") or ():
+        if name == b"accept-language":
+            return str(value.decode("latin-1"))
+    return None
+
+
+def problem_response(
+    error: GatewayError, *, request: Request | None = None, scope: Scope | None = None
+) -> Response:
+    """Render a GatewayError as RFC 9457 problem+json, in Chinese when the client prefers it."""
+    scope = request.scope if request is not None else scope
+    chinese = wants_chinese(_accept_language(scope))
     body: dict[str, Any] = {
         "type": error.type_uri(),
-        "title": error.title,
+        "title": error.title_zh if chinese else error.title,
         "status": error.status,
-        "detail": error.detail,
+        "detail": (error.occurrence_zh or error.detail_zh) if chinese else error.detail,
     }
     if request is not None:
         body["instance"] = request.url.path
@@ -184,9 +314,8 @@ def problem_response(error: GatewayError, *, request: Request | None = None) -> 
         if trace_id:
             body["trace_id"] = trace_id
     body.update(error.extra)
-    return Response(
-        orjson.dumps(body), status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers or None
-    )
+    headers = {**error.headers, "Content-Language": "zh" if chinese else "en", "Vary": "Accept-Language"}
+    return Response(orjson.dumps(body), status_code=error.status, media_type=PROBLEM_JSON, headers=headers)
 
 
 async def _gateway_error(request: Request, exc: Exception) -> Response:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from sqlalchemy import text
 
 from gateway import migrate
 from gateway.deps import EngineDep
-from gateway.errors import NotReady
+from gateway.errors import NotReady, Unavailable
 from gateway.openapi import problem_responses
+from gateway.routing import api_router
 
-router = APIRouter(tags=["health"])
+router = api_router(audited=False, tags=["health"])
 PROBE_SECONDS = 1.0  # a dependency slower than this is not ready: the balancer should look elsewhere
 
 
@@ -22,7 +23,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness", responses=problem_responses(503))
+@router.get("/readyz", summary="Readiness", responses=problem_responses(Unavailable))
 async def readyz(request: Request, engine: EngineDep) -> dict[str, str]:
     """Answer 200 when the store, the audit log, the policy and the signing keys can serve, else 503."""
     state = request.app.state

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
 
 import gateway.federation.errors  # noqa: F401  (its error classes register on import)
-from gateway.errors import NotFound, problem_type_of
+from gateway.errors import NotFound, problem_type_of, wants_chinese
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/problems/{slug}")
-async def problem_type(slug: str) -> dict[str, object]:
+async def problem_type(slug: str, accept_language: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """Describe one problem type (every GatewayError subclass is registered by being defined)."""
     cls = problem_type_of(slug)
     if cls is None:
         raise NotFound(f"no problem type {slug}")
-    return {"type": cls.type_uri(), "title": cls.title, "status": cls.status, "description": cls.__doc__}
+    chinese = wants_chinese(accept_language)
+    return {
+        "type": cls.type_uri(),
+        "title": cls.title_zh if chinese else cls.title,
+        "status": cls.status,
+        "description": cls.detail_zh if chinese else cls.__doc__,
+        "example": cls.example_body(),
+    }

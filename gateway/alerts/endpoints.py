@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import Body, Path
 
-import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.alerts import service
 from gateway.alerts.models import ALERT_ID_PATTERN, Alert, AlertClose
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import CursorQuery, EngineDep, LimitQuery
+from gateway.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import ResidentsAccess
 from gateway.policy.filters import field_query
+from gateway.routing import api_router
 from schemas.models import Page, RegionCode
 
-router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+router = api_router(prefix="/v1/alerts", tags=["alerts"])
 AlertId = Annotated[str, Path(pattern=ALERT_ID_PATTERN, description="The item's id.")]
 READ = [require_scope(Scope.ALERTS_READ)]
 WRITE = [require_scope(Scope.ALERTS_WRITE)]
@@ -30,7 +31,7 @@ WRITE = [require_scope(Scope.ALERTS_WRITE)]
     summary="List the department's early-warning worklist",
     response_model=Page[Alert],
     dependencies=READ,
-    responses=problem_responses(400, 403, 422),
+    responses=problem_responses(BadRequest, ValidationFailed),
 )
 async def list_alerts(
     engine: EngineDep,
@@ -61,7 +62,7 @@ async def list_alerts(
     summary="Get an early-warning item",
     response_model=Alert,
     dependencies=READ,
-    responses=problem_responses(403, 404, 422),
+    responses=problem_responses(NotFound, ValidationFailed),
 )
 async def get_alert(engine: EngineDep, access: ResidentsAccess, alert_id: AlertId) -> dict[str, Any]:
     """Return one item of the caller's worklist (another department's answers 404)."""
@@ -73,7 +74,7 @@ async def get_alert(engine: EngineDep, access: ResidentsAccess, alert_id: AlertI
     summary="Close an early-warning item with its outcome",
     response_model=Alert,
     dependencies=WRITE,
-    responses=problem_responses(403, 404, 409, 422),
+    responses=problem_responses(NotFound, Conflict, ValidationFailed),
 )
 async def close_alert(
     engine: EngineDep,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import Body, Path, Query
 
-import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.appeals import repository, service
 from gateway.appeals.models import (
     APPEAL_ID_PATTERN,
@@ -23,13 +22,15 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery
+from gateway.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
+from gateway.routing import api_router
 from policies.engine import today_cn
 from schemas.models import Page
 
-router = APIRouter(prefix="/v1/appeals", tags=["appeals"])
+router = api_router(prefix="/v1/appeals", tags=["appeals"])
 AppealId = Annotated[str, Path(pattern=APPEAL_ID_PATTERN, description="The request's reference.")]
 READ = [require_scope(Scope.APPEALS_READ)]
 WRITE = [require_scope(Scope.APPEALS_WRITE)]
@@ -46,7 +47,7 @@ async def _sweep(engine: EngineDep) -> None:
     summary="Record a resident's request",
     response_model=Appeal,
     dependencies=WRITE,
-    responses=problem_responses(403, 404, 422),
+    responses=problem_responses(NotFound, ValidationFailed),
 )
 async def create_appeal(
     principal: PrincipalDep,
@@ -73,7 +74,7 @@ async def create_appeal(
     summary="List residents' requests",
     response_model=Page[Appeal],
     dependencies=READ,
-    responses=problem_responses(400, 422),
+    responses=problem_responses(BadRequest, ValidationFailed),
 )
 async def list_appeals(
     principal: PrincipalDep,
@@ -107,7 +108,7 @@ async def list_appeals(
     summary="Get a resident's request with its steps",
     response_model=Appeal,
     dependencies=READ,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(NotFound, ValidationFailed),
 )
 async def get_appeal(
     principal: PrincipalDep, engine: EngineDep, record: RecordDep, appeal_id: AppealId
@@ -124,7 +125,7 @@ async def get_appeal(
     summary="Forward a request to another department",
     response_model=Appeal,
     dependencies=WRITE,
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(NotFound, Conflict, ValidationFailed),
 )
 async def forward_appeal(
     principal: PrincipalDep,
@@ -147,7 +148,7 @@ async def forward_appeal(
     summary="Answer a request",
     response_model=Appeal,
     dependencies=WRITE,
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(NotFound, Conflict, ValidationFailed),
 )
 async def answer_appeal(
     principal: PrincipalDep,
@@ -169,7 +170,7 @@ async def answer_appeal(
     summary="Close an answered request",
     response_model=Appeal,
     dependencies=WRITE,
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(NotFound, Conflict, ValidationFailed),
 )
 async def close_appeal(
     principal: PrincipalDep,

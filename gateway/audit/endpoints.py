@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -16,21 +16,23 @@ from gateway.audit import export, proofs
 from gateway.audit import repository as repo
 from gateway.audit.archives import archived_disclosures
 from gateway.audit.events import format_time
+from gateway.audit.examples import ok_examples
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import Principal
 from gateway.context import RecordDep
 from gateway.db import as_utc
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, SettingsDep
-from gateway.errors import Conflict, InsufficientScope, NotFound
-from gateway.openapi import problem_responses
+from gateway.errors import Conflict, Forbidden, InsufficientScope, NotFound, ValidationFailed
+from gateway.openapi import combine, link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.throttle import RecordQuota
+from gateway.routing import api_router
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[require_scope(Scope.AUDIT_READ)])
-disclosures_router = APIRouter(prefix="/v1/residents", tags=["residents"])
+router = api_router(prefix="/v1/audit", tags=["audit"], dependencies=[require_scope(Scope.AUDIT_READ)])
+disclosures_router = api_router(prefix="/v1/residents", tags=["residents"])
 
-_AUTH = problem_responses(401, 403, 422)
+_AUTH = problem_responses(Forbidden, ValidationFailed)
 Seq = Annotated[int, Path(ge=1, le=2**62, description="Sequence number of the event.")]
 
 
@@ -81,7 +83,31 @@ def _note_query(record: Any, flt: repo.EventFilter) -> None:
         record.disclose("audit_event", [flt.resident])
 
 
-@router.get("/events", summary="List audit events", responses=_AUTH)
+@router.get(
+    "/events",
+    summary="List audit events",
+    responses=combine(
+        {
+            **_AUTH,
+            **links(
+                200,
+                GetEvent=link(
+                    "get",
+                    "/v1/audit/events/{seq}",
+                    {"seq": "$response.body#/items/0/seq"},
+                    "The newest event of the page.",
+                ),
+                GetEventProof=link(
+                    "get",
+                    "/v1/audit/events/{seq}/proof",
+                    {"seq": "$response.body#/items/0/seq"},
+                    "Its inclusion proof.",
+                ),
+            ),
+        },
+        ok_examples("get", "/v1/audit/events"),
+    ),
+)
 async def list_events(
     db: ReadDep, record: RecordDep, flt: FilterDep, limit: LimitQuery = 50, cursor: CursorQuery = None
 ) -> Response:
@@ -96,7 +122,10 @@ async def list_events(
 @router.get(
     "/events/export",
     summary="Export audit events (CSV or JSON Lines)",
-    responses={200: {"content": {"text/csv": {}, "application/jsonl": {}}}, **_AUTH},
+    responses=combine(
+        {200: {"content": {"text/csv": {}, "application/jsonl": {}}}, **_AUTH},
+        ok_examples("get", "/v1/audit/events/export"),
+    ),
 )
 async def export_events(
     request: Request,
@@ -116,7 +145,25 @@ async def export_events(
     return export.streaming(db, flt, fmt=format, quota=quota)
 
 
-@router.get("/events/{seq}", summary="Get one audit event", responses=problem_responses(401, 403, 404, 422))
+@router.get(
+    "/events/{seq}",
+    summary="Get one audit event",
+    responses=combine(
+        {
+            **problem_responses(Forbidden, NotFound, ValidationFailed),
+            **links(
+                200,
+                GetEventProof=link(
+                    "get",
+                    "/v1/audit/events/{seq}/proof",
+                    {"seq": "$response.body#/seq"},
+                    "The event's inclusion proof.",
+                ),
+            ),
+        },
+        ok_examples("get", "/v1/audit/events/{seq}"),
+    ),
+)
 async def get_event(db: ReadDep, record: RecordDep, seq: Seq) -> Response:
     """Return one event as hashed (canonical JSON)."""
     record.resource = "audit_event"
@@ -129,7 +176,10 @@ async def get_event(db: ReadDep, record: RecordDep, seq: Seq) -> Response:
 @router.get(
     "/events/{seq}/proof",
     summary="Inclusion proof of an event (RFC 9162)",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=combine(
+        problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
+        ok_examples("get", "/v1/audit/events/{seq}/proof"),
+    ),
 )
 async def event_proof(
     db: ReadDep,
@@ -148,7 +198,11 @@ async def event_proof(
     return _json(orjson.dumps(proof))
 
 
-@router.get("/checkpoints", summary="List signed checkpoints", responses=_AUTH)
+@router.get(
+    "/checkpoints",
+    summary="List signed checkpoints",
+    responses=combine(_AUTH, ok_examples("get", "/v1/audit/checkpoints")),
+)
 async def list_checkpoints(
     db: ReadDep, record: RecordDep, limit: LimitQuery = 50, cursor: CursorQuery = None
 ) -> Response:
@@ -164,7 +218,10 @@ async def list_checkpoints(
 @router.get(
     "/checkpoints/consistency",
     summary="Consistency proof between two checkpoints (RFC 9162)",
-    responses=problem_responses(401, 403, 409, 422),
+    responses=combine(
+        problem_responses(Forbidden, Conflict, ValidationFailed),
+        ok_examples("get", "/v1/audit/checkpoints/consistency"),
+    ),
 )
 async def checkpoint_consistency(
     db: ReadDep,
@@ -181,7 +238,9 @@ async def checkpoint_consistency(
     return _json(orjson.dumps(proof))
 
 
-@router.get("/keys", summary="Published audit keys", responses=_AUTH)
+@router.get(
+    "/keys", summary="Published audit keys", responses=combine(_AUTH, ok_examples("get", "/v1/audit/keys"))
+)
 async def list_keys(db: ReadDep, record: RecordDep) -> Response:
     """List the Ed25519 public keys that sign checkpoints (raw 32 bytes, base64), by key id."""
     record.resource = "audit_key"
@@ -257,7 +316,10 @@ def disclosure_item(body: bytes) -> dict[str, Any]:
 @disclosures_router.get(
     "/{resident_id}/disclosures",
     summary="Who saw this resident's data, when and why",
-    responses=problem_responses(401, 403, 422),
+    responses=combine(
+        problem_responses(Forbidden, NotFound, ValidationFailed),
+        ok_examples("get", "/v1/residents/{resident_id}/disclosures"),
+    ),
 )
 async def resident_disclosures(
     db: ReadDep,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header
+from fastapi import Depends, Header
+
+from gateway.audit.writer import AuditUnavailable
+from gateway.errors import BadRequest, occurrence
+from gateway.openapi import AUDIT_SEQ, HEADERS_ATTR, PROBLEMS_ATTR
 
 MAX_LEN = 128
 HEADERS: dict[bytes, str] = {
@@ -23,6 +27,23 @@ DESCRIPTIONS = {
 
 class HeaderError(ValueError):
     """An accountability header is over-long or holds control characters."""
+
+
+class DuplicateHeader(BadRequest):
+    """A security-relevant header (Authorization, X-Purpose, X-On-Behalf-Of, X-Consent-Id, X-End-User,
+    X-Case-Id) was sent more than once."""
+
+    slug, title = "duplicate-header", "Header given more than once"
+    title_zh, detail_zh = "请求头重复", "安全相关的请求头不能重复出现。"
+    example = occurrence("header x-purpose given more than once", headers_repeated=["x-purpose"])
+
+
+class InvalidAuditHeader(BadRequest):
+    """An X-End-User, X-Case-Id or X-On-Behalf-Of header is too long or not printable."""
+
+    slug, title = "invalid-audit-header", "Invalid audit header"
+    title_zh, detail_zh = "审计请求头无效", "X-End-User、X-Case-Id 或 X-On-Behalf-Of 过长或含不可打印字符。"
+    example = occurrence("x-end-user must be at most 128 printable characters")
 
 
 def _clean(name: bytes, raw: bytes) -> str:
@@ -46,7 +67,7 @@ def read_audit_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | No
 
 
 def _header(name: str) -> Any:
-    return Header(max_length=MAX_LEN, description=DESCRIPTIONS[name])
+    return Header(alias=name, max_length=MAX_LEN, description=DESCRIPTIONS[name])
 
 
 async def _audit_headers(
@@ -57,38 +78,8 @@ async def _audit_headers(
     """Declare the headers for OpenAPI; AuditMiddleware reads and validates them for every request."""
 
 
+# What passing the audit middleware adds to an operation: its errors and the event's sequence number.
+setattr(_audit_headers, PROBLEMS_ATTR, (InvalidAuditHeader, DuplicateHeader, AuditUnavailable))
+setattr(_audit_headers, HEADERS_ATTR, AUDIT_SEQ)
 AuditHeadersDep = Depends(_audit_headers)
 """Add to a router's `dependencies=[...]` to declare the headers on its operations."""
-
-
-def document_audit_headers(app: FastAPI, *, prefix: str = "/v1/") -> None:
-    """Add the three headers as optional parameters to every operation under `prefix` in OpenAPI."""
-    original: Callable[[], dict[str, Any]] = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = original()
-        for path, item in schema.get("paths", {}).items():
-            if not path.startswith(prefix):
-                continue
-            for method, op in item.items():
-                if method not in {"get", "put", "post", "delete", "patch"}:
-                    continue
-                params: list[dict[str, Any]] = op.setdefault("parameters", [])
-                have = {(p.get("in"), p.get("name", "").lower()) for p in params}
-                for name, text in DESCRIPTIONS.items():
-                    if ("header", name.lower()) not in have:
-                        params.append(
-                            {
-                                "name": name,
-                                "in": "header",
-                                "required": False,
-                                "description": text,
-                                "schema": {"type": "string", "maxLength": MAX_LEN},
-                            }
-                        )
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -23,10 +23,10 @@ from gateway.audit.events import (
     NOT_FOUND,
     AuditEvent,
 )
-from gateway.audit.headers import HeaderError, read_audit_headers
+from gateway.audit.headers import DuplicateHeader, HeaderError, InvalidAuditHeader, read_audit_headers
 from gateway.audit.writer import AuditUnavailable, AuditWriter
 from gateway.context import RequestRecord, record_of_scope
-from gateway.errors import BadRequest, GatewayError, problem_response
+from gateway.errors import GatewayError, problem_response
 
 # Paths whose every request is a decision to audit: the API, the token endpoint, administration and
 # the auditor console (auditors' own queries are audited too).
@@ -42,19 +42,6 @@ SINGLE_HEADERS = (
     b"x-end-user",
     b"x-case-id",
 )
-
-
-class DuplicateHeader(BadRequest):
-    """A security-relevant header (Authorization, X-Purpose, X-On-Behalf-Of, X-Consent-Id, X-End-User,
-    X-Case-Id) was sent more than once."""
-
-    slug, title = "duplicate-header", "Header given more than once"
-
-
-class InvalidAuditHeader(BadRequest):
-    """An X-End-User, X-Case-Id or X-On-Behalf-Of header is too long or not printable."""
-
-    slug, title = "invalid-audit-header", "Invalid audit header"
 
 
 def kind_of(path: str) -> str:
@@ -182,7 +169,7 @@ class AuditMiddleware:
         try:
             fill_from_headers(scope, record)
         except GatewayError as exc:
-            await problem_response(exc)(scope, receive, send_audited)
+            await problem_response(exc, scope=scope)(scope, receive, send_audited)
             return
         try:
             await self.app(scope, receive, send_audited)
@@ -214,4 +201,4 @@ def fill_from_headers(scope: Scope, record: RequestRecord) -> None:
 async def _send_problem(scope: Scope, receive: Receive, send: Send, exc: GatewayError) -> None:
     if not isinstance(exc, AuditUnavailable):
         exc = AuditUnavailable(exc.detail)
-    await problem_response(exc)(scope, receive, send)
+    await problem_response(exc, scope=scope)(scope, receive, send)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gateway.audit.checkpoints import load_or_create_key
-from gateway.audit.headers import document_audit_headers
 from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.sequencer import open_sequencer
 from gateway.audit.witness import witnesses_of
@@ -41,7 +40,7 @@ async def stop_audit(writer: AuditWriter | None) -> None:
 
 
 def install_audit(app: FastAPI) -> None:
-    """Add the audit middleware, the auditor API and console, and document the accountability headers.
+    """Add the audit middleware, the auditor API and console.
 
     Call before the other middleware is added, so the audit middleware sits inside tracing (it reads
     the span's trace id) and sees every status the app produces.
@@ -53,5 +52,4 @@ def install_audit(app: FastAPI) -> None:
     app.include_router(endpoints.router)
     app.include_router(endpoints.disclosures_router)
     views.install(app)
-    document_audit_headers(app)
     app.add_middleware(AuditMiddleware)

@@ -5,24 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth import clients
 from gateway.auth.clients import AuthMethod, ClientStatus, RegistryError
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.runtime import AuthState
 from gateway.auth.scopes import ADMINISTERS, Scope, role_of
 from gateway.context import record_of_scope
-from gateway.errors import BadRequest, Forbidden, NotFound
-from gateway.openapi import problem_responses
+from gateway.errors import BadRequest, Forbidden, NotFound, ValidationFailed
+from gateway.openapi import link, links, problem_responses
+from gateway.routing import api_router
 
-router = APIRouter(
+router = api_router(
     prefix="/v1/admin/clients",
     tags=["admin"],
     dependencies=[require_scope(Scope.ADMIN_CLIENTS)],
-    responses=problem_responses(401, 403),
+    responses=problem_responses(Forbidden),
 )
 
 ClientId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -61,7 +61,35 @@ def list_clients(request: Request) -> list[dict[str, Any]]:
     return [c.public_view() for c in clients.list_clients(_engine(request))]
 
 
-@router.post("", summary="Register a client", status_code=201, responses=problem_responses(400, 403, 422))
+@router.post(
+    "",
+    summary="Register a client",
+    status_code=201,
+    responses={
+        **problem_responses(BadRequest, Forbidden, ValidationFailed),
+        **links(
+            201,
+            ShowClient=link(
+                "get",
+                "/v1/admin/clients/{client_id}",
+                {"client_id": "$response.body#/client_id"},
+                "The client just registered.",
+            ),
+            DisableClient=link(
+                "post",
+                "/v1/admin/clients/{client_id}:disable",
+                {"client_id": "$response.body#/client_id"},
+                "Disable it.",
+            ),
+            RotateSecret=link(
+                "post",
+                "/v1/admin/clients/{client_id}:rotate-secret",
+                {"client_id": "$response.body#/client_id"},
+                "Rotate its secret.",
+            ),
+        ),
+    },
+)
 def create_client(request: Request, body: ClientCreate, principal: PrincipalDep) -> dict[str, Any]:
     """Register a department system (resource access); the response holds its secret, shown this once."""
     allowed = ADMINISTERS.get(role_of(Scope.ADMIN_CLIENTS), frozenset())
@@ -88,20 +116,20 @@ def create_client(request: Request, body: ClientCreate, principal: PrincipalDep)
     return {**record.public_view(), "client_secret": secret}
 
 
-@router.get("/{client_id:segment}", summary="Show a client", responses=problem_responses(404))
+@router.get("/{client_id:segment}", summary="Show a client", responses=problem_responses(NotFound))
 def show_client(request: Request, client_id: ClientId) -> dict[str, Any]:
     """Return one client."""
     return _found(request, client_id).public_view()
 
 
-@router.post("/{client_id}:disable", summary="Disable a client", responses=problem_responses(404))
+@router.post("/{client_id}:disable", summary="Disable a client", responses=problem_responses(NotFound))
 def disable_client(request: Request, client_id: ClientId) -> dict[str, Any]:
     """Disable a client: its tokens stop working on every replica (see docs/keys.md for the bound)."""
     _found(request, client_id)
     return clients.set_status(_engine(request), client_id, status=ClientStatus.DISABLED).public_view()
 
 
-@router.post("/{client_id}:enable", summary="Enable a client", responses=problem_responses(404))
+@router.post("/{client_id}:enable", summary="Enable a client", responses=problem_responses(NotFound))
 def enable_client(request: Request, client_id: ClientId) -> dict[str, Any]:
     """Enable a disabled client again."""
     _found(request, client_id)
@@ -109,7 +137,9 @@ def enable_client(request: Request, client_id: ClientId) -> dict[str, Any]:
 
 
 @router.post(
-    "/{client_id}:rotate-secret", summary="Rotate a client's secret", responses=problem_responses(400, 404)
+    "/{client_id}:rotate-secret",
+    summary="Rotate a client's secret",
+    responses=problem_responses(BadRequest, NotFound),
 )
 def rotate_secret(request: Request, client_id: ClientId) -> dict[str, Any]:
     """Replace the client's secret; the response holds the new one, shown this once."""

@@ -11,7 +11,7 @@ from fastapi.security import OAuth2, SecurityScopes
 from gateway.auth.scopes import DESCRIPTIONS, Scope
 from gateway.auth.tokens import Principal, TokenRejected
 from gateway.context import record_of_scope
-from gateway.errors import InsufficientScope, InvalidToken
+from gateway.errors import InsufficientScope, InvalidToken, RateLimited
 from gateway.policy.throttle import charge_client
 
 _PRINCIPAL_KEY = "xz_principal"
@@ -37,6 +37,9 @@ class BearerAuth(OAuth2):
     here, a trivial route took 34 µs bare, 41 µs behind one level, 54 µs behind two (ARCHITECTURE.md
     budgets 10 µs for the token).
     """
+
+    # What a protected operation may answer for it (gateway/openapi.py): every request is rate-limited.
+    problems = (InvalidToken, InsufficientScope, RateLimited)
 
     def __init__(self) -> None:
         super().__init__(

@@ -7,7 +7,7 @@ import contextlib
 from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Error
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
@@ -18,10 +18,14 @@ from gateway.auth.scopes import Scope
 from gateway.auth.server import AUTH_METHODS, StarletteOAuth2Request, check_basic_credentials, form_of
 from gateway.auth.tokens import issuer
 from gateway.context import record_of_scope
-from gateway.openapi import oauth_error
+from gateway.errors import RateLimited
+from gateway.openapi import oauth_error, problem_responses
 from gateway.policy.throttle import guarded_sign_in
+from gateway.routing import api_router
 
-router = APIRouter(tags=["oauth"])
+router = api_router(tags=["oauth"])
+# The discovery documents lie outside the audited prefixes (gateway/audit/middleware.py): no audit headers.
+well_known = api_router(audited=False, tags=["oauth"])
 
 _FORM_BODY: dict[str, Any] = {
     "requestBody": {
@@ -46,33 +50,35 @@ _FORM_BODY: dict[str, Any] = {
     # Or no scheme at all: client_secret_post and private_key_jwt authenticate in the form body
     # (RFC 6749 §2.3.1, RFC 7523 §2.2), so the Authorization header is not required.
     "security": [{"clientBasic": []}, {}],
-    "responses": {
-        "200": {
-            "description": "An access token (RFC 6749 §5.1).",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "access_token": {"type": "string"},
-                            "token_type": {"type": "string"},
-                            "expires_in": {"type": "integer"},
-                            "scope": {"type": "string"},
-                        },
-                        "required": ["access_token", "token_type", "expires_in"],
+}
+_FORM_BODY_RESPONSES: dict[int | str, Any] = {
+    "200": {
+        "description": "An access token (RFC 6749 §5.1).",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "access_token": {"type": "string"},
+                        "token_type": {"type": "string"},
+                        "expires_in": {"type": "integer"},
+                        "scope": {"type": "string"},
                     },
-                    "example": {
-                        "access_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9...",
-                        "token_type": "Bearer",
-                        "expires_in": 600,
-                        "scope": "residents:read",
-                    },
-                }
-            },
+                    "required": ["access_token", "token_type", "expires_in"],
+                },
+                "example": {
+                    "access_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9...",
+                    "token_type": "Bearer",
+                    "expires_in": 600,
+                    "scope": "residents:read",
+                },
+            }
         },
-        "400": oauth_error("RFC 6749 §5.2 error: invalid_request, invalid_scope, ...", "invalid_scope"),
-        "401": oauth_error("invalid_client (HTTP Basic attempted).", "invalid_client"),
     },
+    "400": oauth_error("RFC 6749 §5.2 error: invalid_request, invalid_scope, ...", "invalid_scope"),
+    "401": oauth_error("invalid_client (HTTP Basic attempted).", "invalid_client"),
+    # Sign-in limits per address and client id, and back-off after failures (gateway/policy/throttle.py).
+    **problem_responses(RateLimited),
 }
 _TOKEN_FORM: dict[str, Any] = {
     "requestBody": {
@@ -91,19 +97,19 @@ _TOKEN_FORM: dict[str, Any] = {
         },
     },
     "security": [{"clientBasic": []}],
-    "responses": {
-        "200": {
-            "description": "See the RFC (introspection: RFC 7662 §2.2; revocation: RFC 7009 §2.2).",
-            "content": {
-                "application/json": {
-                    "schema": {"type": "object"},
-                    "example": {"active": True, "client_id": "civil-affairs", "scope": "residents:read"},
-                }
-            },
+}
+_TOKEN_FORM_RESPONSES: dict[int | str, Any] = {
+    "200": {
+        "description": "See the RFC (introspection: RFC 7662 §2.2; revocation: RFC 7009 §2.2).",
+        "content": {
+            "application/json": {
+                "schema": {"type": "object"},
+                "example": {"active": True, "client_id": "civil-affairs", "scope": "residents:read"},
+            }
         },
-        "400": oauth_error("RFC 6749 §5.2 error.", "invalid_request"),
-        "401": oauth_error("invalid_client.", "invalid_client"),
     },
+    "400": oauth_error("RFC 6749 §5.2 error.", "invalid_request"),
+    "401": oauth_error("invalid_client.", "invalid_client"),
 }
 
 
@@ -135,7 +141,9 @@ async def _dispatch(request: Request, endpoint: str | None) -> Response:
     return response
 
 
-@router.post("/oauth/token", summary="Obtain an access token", openapi_extra=_FORM_BODY)
+@router.post(
+    "/oauth/token", summary="Obtain an access token", openapi_extra=_FORM_BODY, responses=_FORM_BODY_RESPONSES
+)
 async def token(request: Request) -> Response:
     """Issue an access token to an authenticated client (client_credentials grant, RFC 6749 §4.4)."""
     form: dict[str, str] = {}
@@ -158,19 +166,46 @@ async def token(request: Request) -> Response:
     return response
 
 
-@router.post("/oauth/introspect", summary="Introspect a token", openapi_extra=_TOKEN_FORM)
+@router.post(
+    "/oauth/introspect",
+    summary="Introspect a token",
+    openapi_extra=_TOKEN_FORM,
+    responses=_TOKEN_FORM_RESPONSES,
+)
 async def introspect(request: Request) -> Response:
     """Tell an authenticated client whether a token is active, and its claims (RFC 7662)."""
     return await _dispatch(request, "introspection")
 
 
-@router.post("/oauth/revoke", summary="Revoke a token", openapi_extra=_TOKEN_FORM)
+@router.post(
+    "/oauth/revoke", summary="Revoke a token", openapi_extra=_TOKEN_FORM, responses=_TOKEN_FORM_RESPONSES
+)
 async def revoke(request: Request) -> Response:
     """Revoke one of the calling client's tokens on every replica (RFC 7009)."""
     return await _dispatch(request, "revocation")
 
 
-@router.get("/.well-known/oauth-authorization-server", summary="Authorization server metadata")
+_METADATA_EXAMPLE = {
+    "issuer": "http://127.0.0.1:8000",
+    "token_endpoint": "http://127.0.0.1:8000/oauth/token",
+    "jwks_uri": "http://127.0.0.1:8000/.well-known/jwks.json",
+    "introspection_endpoint": "http://127.0.0.1:8000/oauth/introspect",
+    "revocation_endpoint": "http://127.0.0.1:8000/oauth/revoke",
+    "scopes_supported": ["residents:read", "households:read"],
+    "response_types_supported": [],
+    "grant_types_supported": ["client_credentials"],
+    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+}
+_JWKS_EXAMPLE = {
+    "keys": [{"kty": "RSA", "kid": "2026-11-01", "use": "sig", "alg": "RS256", "n": "0vx7...", "e": "AQAB"}]
+}
+
+
+@well_known.get(
+    "/.well-known/oauth-authorization-server",
+    summary="Authorization server metadata",
+    responses={200: {"content": {"application/json": {"example": _METADATA_EXAMPLE}}}},
+)
 async def metadata(request: Request) -> JSONResponse:
     """Describe this authorization server (RFC 8414)."""
     settings = _auth(request).settings
@@ -194,7 +229,11 @@ async def metadata(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/.well-known/jwks.json", summary="Token signing keys")
+@well_known.get(
+    "/.well-known/jwks.json",
+    summary="Token signing keys",
+    responses={200: {"content": {"application/json": {"example": _JWKS_EXAMPLE}}}},
+)
 async def jwks(request: Request) -> JSONResponse:
     """Publish the public keys that verify our access tokens, retired ones until their tokens expire."""
     # Short max-age: a verifier must see a rotated-in key within a minute (docs/keys.md).

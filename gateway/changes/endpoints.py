@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
@@ -14,11 +14,12 @@ from gateway.changes import service
 from gateway.changes.deps import FeedAccessDep
 from gateway.changes.models import ChangePage
 from gateway.deps import LimitQuery, ReadDep
-from gateway.errors import InvalidCursor
+from gateway.errors import BadRequest, Forbidden, InvalidCursor, RateLimited, ValidationFailed
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
+from gateway.routing import api_router
 
-router = APIRouter(prefix="/v1/changes", tags=["changes"], dependencies=[require_scope(Scope.CHANGES_READ)])
+router = api_router(prefix="/v1/changes", tags=["changes"], dependencies=[require_scope(Scope.CHANGES_READ)])
 
 SinceQuery = Annotated[
     str | None,
@@ -55,7 +56,7 @@ def _position(since: str | None) -> int:
     summary="Follow the change feed",
     description=FEED_DESCRIPTION,
     response_model=ChangePage,
-    responses=problem_responses(400, 403, 422, 429),
+    responses=problem_responses(BadRequest, Forbidden, ValidationFailed, RateLimited),
 )
 async def list_changes(
     db: ReadDep, feed: FeedAccessDep, since: SinceQuery = None, limit: LimitQuery = 50

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import Body, Path
 
-import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.consents import service
 from gateway.consents.models import CONSENT_ID_PATTERN, Consent, ConsentCreate, ConsentRevoke
 from gateway.context import RecordDep, RequestRecord
 from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery, SettingsDep
-from gateway.openapi import problem_responses
+from gateway.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
+from gateway.routing import api_router
 from policies.engine import today_cn
 from schemas.models import Page
 
-router = APIRouter(prefix="/v1/consents", tags=["consents"])
+router = api_router(prefix="/v1/consents", tags=["consents"])
 ConsentId = Annotated[
     str, Path(pattern=CONSENT_ID_PATTERN, description="The consent reference (its X-Consent-Id).")
 ]
@@ -42,7 +43,24 @@ def _note(record: RequestRecord, consent: dict[str, Any], *, reason: str) -> Non
     summary="Record a resident's consent",
     response_model=Consent,
     dependencies=WRITE,
-    responses=problem_responses(404, 422),
+    responses={
+        **problem_responses(NotFound, ValidationFailed),
+        **links(
+            201,
+            GetConsent=link(
+                "get",
+                "/v1/consents/{consent_id}",
+                {"consent_id": "$response.body#/id"},
+                "The consent just recorded.",
+            ),
+            RevokeConsent=link(
+                "post",
+                "/v1/consents/{consent_id}:revoke",
+                {"consent_id": "$response.body#/id"},
+                "The resident withdraws it.",
+            ),
+        ),
+    },
 )
 async def create_consent(
     principal: PrincipalDep,
@@ -77,7 +95,18 @@ async def create_consent(
     summary="List consents this client recorded",
     response_model=Page[Consent],
     dependencies=READ,
-    responses=problem_responses(400, 422),
+    responses={
+        **problem_responses(BadRequest, ValidationFailed),
+        **links(
+            200,
+            GetConsent=link(
+                "get",
+                "/v1/consents/{consent_id}",
+                {"consent_id": "$response.body#/items/0/id"},
+                "The first consent of the page.",
+            ),
+        ),
+    },
 )
 async def list_consents(
     principal: PrincipalDep,
@@ -105,7 +134,7 @@ async def list_consents(
     summary="Get a consent",
     response_model=Consent,
     dependencies=READ,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(NotFound, ValidationFailed),
 )
 async def get_consent(
     principal: PrincipalDep, engine: EngineDep, record: RecordDep, consent_id: ConsentId
@@ -121,7 +150,7 @@ async def get_consent(
     summary="Revoke a consent",
     response_model=Consent,
     dependencies=WRITE,
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(NotFound, Conflict, ValidationFailed),
 )
 async def revoke_consent(
     principal: PrincipalDep,

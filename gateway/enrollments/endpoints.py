@@ -6,22 +6,23 @@ from dataclasses import replace
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Path
+from fastapi import Path
 from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
 from gateway.enrollments import repository, service
-from gateway.errors import NotFound
-from gateway.openapi import problem_responses
+from gateway.errors import BadRequest, NotFound, RateLimited, ValidationFailed
+from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import EnrollmentsAccess
 from gateway.policy.filters import field_query
+from gateway.routing import api_router
 from schemas.codes import EnrollmentKind, EnrollmentStatus
 from schemas.models import Enrollment, Page
 
-router = APIRouter(
+router = api_router(
     prefix="/v1/enrollments", tags=["enrollments"], dependencies=[require_scope(Scope.ENROLLMENTS_READ)]
 )
 
@@ -48,7 +49,24 @@ async def page(
     "",
     summary="List enrolments",
     response_model=Page[Enrollment],
-    responses=problem_responses(400, 403, 422, 429),
+    responses={
+        **problem_responses(BadRequest, ValidationFailed, RateLimited),
+        **links(
+            200,
+            GetEnrollment=link(
+                "get",
+                "/v1/enrollments/{enrollment_id}",
+                {"enrollment_id": "$response.body#/items/0/id"},
+                "The first enrolment of the page.",
+            ),
+            GetResident=link(
+                "get",
+                "/v1/residents/{resident_id}",
+                {"resident_id": "$response.body#/items/0/resident_id"},
+                "The resident of the first enrolment.",
+            ),
+        ),
+    },
 )
 async def list_enrollments(
     db: ReadDep,
@@ -80,7 +98,7 @@ async def list_enrollments(
     "/{enrollment_id:path}",
     summary="Get an enrolment",
     response_model=Enrollment,
-    responses=problem_responses(403, 404, 422, 429),
+    responses=problem_responses(NotFound, ValidationFailed, RateLimited),
 )
 async def get_enrollment(
     db: ReadDep,

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import Body, Path, Request
 from starlette.responses import Response
 
 from gateway.audit.middleware import trace_id_for
@@ -14,7 +14,15 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep, RequestRecord
 from gateway.deps import ReadDep
-from gateway.errors import GatewayError
+from gateway.errors import (
+    BadGateway,
+    GatewayError,
+    NotFound,
+    RateLimited,
+    Unavailable,
+    UpstreamTimeout,
+    ValidationFailed,
+)
 from gateway.federation.client import Caller
 from gateway.federation.inbound import ClaimsHeader, FederationDep, MemberCallerDep, member_caller
 from gateway.federation.models import MemberList, view
@@ -24,20 +32,21 @@ from gateway.policy.deps import PurposeHeader, ResidentsAccess
 from gateway.policy.endpoints import Catalogue
 from gateway.policy.errors import PurposeRequired
 from gateway.residents.endpoints import ResidentLookup, lookup_resident
+from gateway.routing import api_router
 from schemas.models import Resident
 
-router = APIRouter(prefix="/v1/federation", tags=["federation"])
-inbound = APIRouter(prefix="/v1/federated", tags=["federation"])
+router = api_router(prefix="/v1/federation", tags=["federation"])
+inbound = api_router(prefix="/v1/federated", tags=["federation"])
 
 MemberName = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_\-]{0,63}$", description="Member name.")
 ]
-_OUTBOUND = problem_responses(401, 403, 404, 422, 429, 502, 503, 504)
-
-
-@router.get(
-    "", summary="List federation members", response_model=MemberList, responses=problem_responses(401)
+_OUTBOUND = problem_responses(
+    NotFound, ValidationFailed, RateLimited, BadGateway, Unavailable, UpstreamTimeout
 )
+
+
+@router.get("", summary="List federation members", response_model=MemberList)
 async def list_members(state: FederationDep, principal: PrincipalDep) -> MemberList:
     """List the gateways this gateway federates with (empty when federation is off)."""
     members = state.doc.members if state.doc else []
@@ -134,7 +143,7 @@ async def member_lookup(
     "/{member}/catalog",
     summary="A member's sharing catalogue as it applies to this gateway",
     response_model=Catalogue,
-    responses=problem_responses(401, 403, 404, 429, 502, 503, 504),
+    responses=problem_responses(NotFound, RateLimited, BadGateway, Unavailable, UpstreamTimeout),
 )
 async def member_catalog(
     request: Request,
@@ -156,7 +165,7 @@ async def member_catalog(
     "/residents:lookup",
     summary="Answer a member gateway's lookup (gateway-to-gateway)",
     response_model=Resident,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(NotFound, ValidationFailed, RateLimited),
     dependencies=[require_scope(Scope.RESIDENTS_READ)],
 )
 async def federated_lookup(

@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path
+from fastapi import Path
 from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import ReadDep
-from gateway.errors import NotFound
+from gateway.errors import NotFound, RateLimited, ValidationFailed
 from gateway.households import repository
-from gateway.openapi import problem_responses
+from gateway.openapi import link, links, problem_responses
 from gateway.policy.deps import HouseholdsAccess
+from gateway.routing import api_router
 from schemas.models import Household
 
-router = APIRouter(
+router = api_router(
     prefix="/v1/households", tags=["households"], dependencies=[require_scope(Scope.HOUSEHOLDS_READ)]
 )
 
@@ -26,7 +27,18 @@ router = APIRouter(
     "/{household_id}",
     summary="Get a household",
     response_model=Household,
-    responses=problem_responses(403, 404, 422, 429),
+    responses={
+        **problem_responses(NotFound, ValidationFailed, RateLimited),
+        **links(
+            200,
+            GetFirstMember=link(
+                "get",
+                "/v1/residents/{resident_id}",
+                {"resident_id": "$response.body#/members/0/resident_id"},
+                "The household's first member.",
+            ),
+        ),
+    },
 )
 async def get_household(
     db: ReadDep,

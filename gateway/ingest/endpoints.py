@@ -14,11 +14,13 @@ from starlette.responses import Response
 from connectors.sdk.batch import MAX_RECORDS
 from gateway.auth.dependencies import PrincipalDep, authenticate, require_scope
 from gateway.context import RecordDep
+from gateway.errors import BadRequest, Conflict, Unavailable, ValidationFailed
 from gateway.ingest import service
 from gateway.ingest.errors import IdempotencyKeyMissing, UnknownSource
 from gateway.ingest.models import IngestResult
 from gateway.ingest.repository import KeyRef
 from gateway.openapi import problem_responses
+from gateway.routing import api_router
 
 MAX_KEY = 255
 
@@ -105,7 +107,7 @@ async def _unknown(source: str) -> Response:
 
 def build_router() -> APIRouter:
     """Return the push routes of the installed sources (discovered through their entry points)."""
-    router = APIRouter(prefix="/v1/ingest", tags=["ingest"])
+    router = api_router(prefix="/v1/ingest", tags=["ingest"])
     for source in service.pushable_sources():
         router.add_api_route(
             f"/{source.name}",
@@ -117,7 +119,7 @@ def build_router() -> APIRouter:
             openapi_extra={"parameters": [KEY_PARAMETER]},
             responses={
                 200: {"description": "What the push did with every record.", "headers": _REPLAYED},
-                **problem_responses(400, 409, 422, 503),
+                **problem_responses(BadRequest, Conflict, ValidationFailed, Unavailable),
             },
         )
     # Last: any other source name answers 404 (after the token is checked, so it reveals nothing).

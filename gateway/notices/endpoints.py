@@ -5,31 +5,31 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
-from gateway.errors import BadRequest, InvalidCursor, NotFound
+from gateway.errors import BadRequest, InvalidCursor, NotFound, ValidationFailed
 from gateway.notices import repository
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import Access, NoticesAccess
 from gateway.policy.errors import FilterNotAllowed
 from gateway.policy.filters import field_query
+from gateway.routing import api_router
 from schemas.codes import Audience, NoticeCategory
 from schemas.models import Notice, Page, RegionCode
 from schemas.regions import ancestors_or_self
 
-router = APIRouter(prefix="/v1/notices", tags=["notices"], dependencies=[require_scope(Scope.NOTICES_READ)])
+router = api_router(prefix="/v1/notices", tags=["notices"], dependencies=[require_scope(Scope.NOTICES_READ)])
 
 
 @router.get(
     "",
     summary="List active notices",
     response_model=Page[Notice],
-    responses=problem_responses(400, 403, 404, 422),
+    responses=problem_responses(BadRequest, NotFound, ValidationFailed),
 )
 async def list_notices(
     db: ReadDep,

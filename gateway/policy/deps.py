@@ -14,9 +14,16 @@ from gateway.auth.dependencies import PrincipalDep
 from gateway.consents import service as consents
 from gateway.consents.models import CONSENT_ID_MAX
 from gateway.context import RecordDep, RequestRecord
-from gateway.errors import Unauthorized
-from gateway.policy.errors import ConsentInvalid, ConsentRequired, GrantMissing, PurposeRequired
-from gateway.policy.filters import POLICY_RESOURCE_ATTR, check_filters, check_lookup
+from gateway.errors import RateLimited, Unauthorized
+from gateway.openapi import POLICY_RESOURCE_ATTR, PROBLEMS_ATTR
+from gateway.policy.errors import (
+    ConsentInvalid,
+    ConsentRequired,
+    FilterNotAllowed,
+    GrantMissing,
+    PurposeRequired,
+)
+from gateway.policy.filters import check_filters, check_lookup
 from gateway.policy.ratelimit import check_request, spend_records
 from gateway.policy.state import PolicyState
 from policies.assisted import narrow
@@ -235,6 +242,17 @@ async def enforce_policy(
     return Access(decision, record, state, subject, per_day, acting_for=acting_for, inputs=inputs)
 
 
+# What an operation under the policy may answer for it: refusals, and the per-purpose and record limits.
+POLICY_REFUSALS = (
+    PurposeRequired,
+    GrantMissing,
+    FilterNotAllowed,
+    ConsentRequired,
+    ConsentInvalid,
+    RateLimited,
+)
+
+
 def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
     """Return the dependency enforcing the policy on `resource` (X-Purpose is documented on every use)."""
 
@@ -255,6 +273,7 @@ def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
         return access
 
     setattr(enforce, POLICY_RESOURCE_ATTR, resource)
+    setattr(enforce, PROBLEMS_ATTR, POLICY_REFUSALS)
     return enforce
 
 

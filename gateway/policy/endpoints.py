@@ -6,24 +6,25 @@ import asyncio
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
 from gateway.auth.clients import get_client
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import ReadDep
-from gateway.errors import NotFound
+from gateway.errors import NotFound, ValidationFailed
 from gateway.openapi import problem_responses
 from gateway.policy.deps import PolicyStateDep, PurposeHeader, SubjectDep
 from gateway.policy.errors import PolicyRejected
 from gateway.residents import repository as residents
+from gateway.routing import api_router
 from policies.decide import Subject
 from policies.explain import explain
 from policies.loader import PolicyInvalid
 
-router = APIRouter(prefix="/v1", tags=["policy"])
-admin = APIRouter(prefix="/v1/policy", tags=["policy"], dependencies=[require_scope(Scope.ADMIN_POLICIES)])
+router = api_router(prefix="/v1", tags=["policy"])
+admin = api_router(prefix="/v1/policy", tags=["policy"], dependencies=[require_scope(Scope.ADMIN_POLICIES)])
 
 
 class CatalogueField(BaseModel):
@@ -63,7 +64,7 @@ _RANK = {"hidden": 0, "masked": 1, "clear": 2}
 
 
 @router.get(
-    "/catalog", summary="The sharing catalogue", response_model=Catalogue, responses=problem_responses(401)
+    "/catalog", summary="The sharing catalogue", response_model=Catalogue, responses=problem_responses()
 )
 async def catalogue(state: PolicyStateDep, subject: SubjectDep, purpose: PurposeHeader = None) -> Catalogue:
     """List every resource and field: owner, sharing class, sensitivity, and what the caller sees."""
@@ -110,7 +111,7 @@ async def catalogue(state: PolicyStateDep, subject: SubjectDep, purpose: Purpose
     )
 
 
-@admin.get("/explain", summary="Explain a decision", responses=problem_responses(401, 403, 404, 422))
+@admin.get("/explain", summary="Explain a decision", responses=problem_responses(NotFound, ValidationFailed))
 async def explain_decision(
     request: Request,
     state: PolicyStateDep,
@@ -144,7 +145,7 @@ async def explain_decision(
     return explain(decision, record=record, names=state.village_names)
 
 
-@admin.post(":reload", summary="Reload the policy", responses=problem_responses(401, 403, 422))
+@admin.post(":reload", summary="Reload the policy", responses=problem_responses(ValidationFailed))
 async def reload_policy(state: PolicyStateDep) -> dict[str, Any]:
     """Reload atomically; a policy failing validation is refused and the running one stays."""
     try:

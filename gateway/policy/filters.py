@@ -9,19 +9,16 @@ of another resource; the route then enforces that resource's policy (a read of t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Query
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi import Query
+from fastapi.routing import APIRoute
 
 from gateway.policy.errors import FilterNotAllowed
 from policies.decide import Decision
 
 FIELD_KEY = "x-field"
-RESOURCE_KEY = "x-policy-resource"
 META_PARAMS = frozenset({"limit", "cursor"})  # pagination: names no field
-POLICY_RESOURCE_ATTR = "policy_resource"
 
 _PARAMS: dict[int, tuple[tuple[str, str | None], ...]] = {}
 
@@ -99,38 +96,3 @@ def check_lookup(decision: Decision, field: str) -> None:
             parameter=field,
             field=field,
         )
-
-
-def annotate_policy_routes(app: FastAPI) -> None:
-    """Mark each operation enforcing a policy with its resource (x-policy-resource in OpenAPI)."""
-    original: Callable[[], dict[str, Any]] = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = original()
-        paths = schema.get("paths", {})
-        for context in iter_route_contexts(app.routes):  # included routers are resolved lazily
-            route = context.original_route
-            if not isinstance(route, APIRoute) or context.path_format not in paths:
-                continue
-            resource = _policy_resource(route.dependant)
-            if resource is None:
-                continue
-            for method in route.methods or ():
-                operation = paths[context.path_format].get(method.lower())
-                if operation is not None:
-                    operation[RESOURCE_KEY] = resource
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _policy_resource(dependant: Any) -> str | None:
-    """Return the resource of the first policy dependency in a dependency tree, or None."""
-    for dep in dependant.dependencies:
-        found = getattr(dep.call, POLICY_RESOURCE_ATTR, None) or _policy_resource(dep)
-        if found is not None:
-            return str(found)
-    return None

@@ -5,24 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth.dependencies import PrincipalDep
 from gateway.auth.scopes import Scope
 from gateway.context import record_of_scope
 from gateway.deps import EngineDep, IsoDate, SettingsDep
-from gateway.errors import Conflict, Forbidden, NotFound
-from gateway.openapi import problem_responses
+from gateway.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from gateway.openapi import link, links, problem_responses
 from gateway.policy import sharing_repository as repo
 from gateway.policy.deps import PolicyStateDep
 from gateway.policy.errors import SharingRequestInvalid
+from gateway.routing import api_router
 from policies.compile import compile_grant, expand
 from policies.engine import today_cn
 from policies.models import Grant, SharingClass
 
-router = APIRouter(prefix="/v1/sharing-requests", tags=["policy"])
+router = api_router(prefix="/v1/sharing-requests", tags=["policy"])
 RequestId = Annotated[int, Path(ge=1, le=2**62, description="Sharing request id.")]  # fits BIGINT
 
 
@@ -88,7 +88,30 @@ def _grant_of(req: dict[str, Any]) -> Grant:
     status_code=201,
     summary="Apply for conditional fields",
     response_model=SharingRequest,
-    responses=problem_responses(401, 422),
+    responses={
+        **problem_responses(ValidationFailed),
+        **links(
+            201,
+            GetSharingRequest=link(
+                "get",
+                "/v1/sharing-requests/{request_id}",
+                {"request_id": "$response.body#/id"},
+                "The request just made.",
+            ),
+            ApproveSharingRequest=link(
+                "post",
+                "/v1/sharing-requests/{request_id}:approve",
+                {"request_id": "$response.body#/id"},
+                "The owner approves it.",
+            ),
+            RefuseSharingRequest=link(
+                "post",
+                "/v1/sharing-requests/{request_id}:refuse",
+                {"request_id": "$response.body#/id"},
+                "The owner refuses it.",
+            ),
+        ),
+    },
 )
 async def apply(
     principal: PrincipalDep,
@@ -143,7 +166,6 @@ async def apply(
     "",
     summary="List sharing requests",
     response_model=list[SharingRequest],
-    responses=problem_responses(401, 403),
 )
 async def list_requests(
     principal: PrincipalDep,
@@ -180,7 +202,7 @@ async def _visible(engine: EngineDep, principal: PrincipalDep, request_id: int) 
     "/{request_id:segment}",  # so `/{id}:approve` is not read as a malformed id (405, not 422)
     summary="Get a sharing request",
     response_model=SharingRequest,
-    responses=problem_responses(401, 404),
+    responses=problem_responses(NotFound),
 )
 async def get_request(principal: PrincipalDep, engine: EngineDep, request_id: RequestId) -> dict[str, Any]:
     """Return one request to its applicant or to the owning department."""
@@ -217,7 +239,7 @@ async def _answer(
     "/{request_id}:approve",
     summary="Approve a sharing request",
     response_model=SharingRequest,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(NotFound, Conflict, ValidationFailed),
 )
 async def approve(
     request: Request,
@@ -234,7 +256,7 @@ async def approve(
     "/{request_id}:refuse",
     summary="Refuse a sharing request",
     response_model=SharingRequest,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(NotFound, Conflict, ValidationFailed),
 )
 async def refuse(
     request: Request,

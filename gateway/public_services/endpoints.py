@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
-from gateway.errors import NotFound
-from gateway.openapi import problem_responses
+from gateway.errors import BadRequest, NotFound, ValidationFailed
+from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import ServicesAccess
 from gateway.policy.filters import field_query
 from gateway.public_services import repository
+from gateway.routing import api_router
 from schemas.codes import Department
 from schemas.models import Page, Service
 
-router = APIRouter(
+router = api_router(
     prefix="/v1/services", tags=["services"], dependencies=[require_scope(Scope.SERVICES_READ)]
 )
 
@@ -28,7 +29,18 @@ router = APIRouter(
     "",
     summary="List public service items",
     response_model=Page[Service],
-    responses=problem_responses(400, 422),
+    responses={
+        **problem_responses(BadRequest, ValidationFailed),
+        **links(
+            200,
+            GetService=link(
+                "get",
+                "/v1/services/{service_id}",
+                {"service_id": "$response.body#/items/0/id"},
+                "The first service item of the page.",
+            ),
+        ),
+    },
 )
 async def list_services(
     db: ReadDep,
@@ -60,7 +72,7 @@ async def list_services(
     "/{service_id}",
     summary="Get a service item",
     response_model=Service,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(NotFound, ValidationFailed),
 )
 async def get_service(
     db: ReadDep,

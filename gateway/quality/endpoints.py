@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -13,10 +13,12 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import EngineDep
+from gateway.errors import Forbidden, NotFound, ValidationFailed
 from gateway.openapi import problem_responses
 from gateway.quality import service
+from gateway.routing import api_router
 
-router = APIRouter(
+router = api_router(
     prefix="/v1/quality", tags=["quality"], dependencies=[require_scope(Scope.QUARANTINE_READ)]
 )
 
@@ -55,7 +57,7 @@ class QualityReport(BaseModel):
     summary="Quality feedback of a source",
     response_model=QualityReport,
     responses={
-        **problem_responses(403, 404, 422),
+        **problem_responses(Forbidden, NotFound, ValidationFailed),
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
     },
 )

@@ -5,19 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import Body, Path, Query
 
-import gateway.routing  # noqa: F401  (the `segment` path convertor)
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import CursorQuery, EngineDep, LimitQuery
-from gateway.openapi import problem_responses
+from gateway.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.quarantine import repository, service
+from gateway.routing import api_router
 from schemas.models import Page, QuarantinedRecord
 
-router = APIRouter(prefix="/v1/quarantine", tags=["quarantine"])
+router = api_router(prefix="/v1/quarantine", tags=["quarantine"])
 READ = [require_scope(Scope.QUARANTINE_READ)]
 WRITE = [require_scope(Scope.QUARANTINE_WRITE)]
 RecordId = Annotated[int, Path(ge=1, le=2**62, description="Quarantine id.")]
@@ -28,7 +29,18 @@ RecordId = Annotated[int, Path(ge=1, le=2**62, description="Quarantine id.")]
     summary="List quarantined records",
     response_model=Page[QuarantinedRecord],
     dependencies=READ,
-    responses=problem_responses(400, 403, 422),
+    responses={
+        **problem_responses(BadRequest, Forbidden, ValidationFailed),
+        **links(
+            200,
+            GetQuarantined=link(
+                "get",
+                "/v1/quarantine/{record_id}",
+                {"record_id": "$response.body#/items/0/id"},
+                "The first held-back record of the page.",
+            ),
+        ),
+    },
 )
 async def list_quarantine(
     principal: PrincipalDep,
@@ -65,7 +77,7 @@ async def list_quarantine(
     summary="Get a quarantined record",
     response_model=QuarantinedRecord,
     dependencies=READ,
-    responses=problem_responses(403, 404, 422),
+    responses=problem_responses(Forbidden, NotFound, ValidationFailed),
 )
 async def get_quarantined(
     principal: PrincipalDep, engine: EngineDep, record: RecordDep, record_id: RecordId
@@ -81,7 +93,7 @@ async def get_quarantined(
     summary="Resolve a quarantined record",
     response_model=QuarantinedRecord,
     dependencies=WRITE,
-    responses=problem_responses(403, 404, 409, 422),
+    responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
 )
 async def resolve_quarantined(
     principal: PrincipalDep,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from connectors.sdk.registry import available
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import Principal
-from gateway.errors import Conflict, NotFound, ValidationFailed
+from gateway.errors import Conflict, NotFound, ValidationFailed, occurrence
 from gateway.quarantine import repository
 
 MASK = "***"
@@ -32,6 +32,11 @@ class ActionNotApplicable(ValidationFailed):
     """The decision does not fit the record's reason (link or split are for id_conflict only)."""
 
     slug, title = "action-not-applicable", "Action not applicable"
+    title_zh, detail_zh = (
+        "处理方式不适用",
+        "该处理方式与记录被暂扣的原因不符（关联或拆分仅适用于 id_conflict）。",
+    )
+    example = occurrence("link applies to id_conflict records only; this one is held for invalid_code")
 
 
 class Action(StrEnum):

@@ -4,25 +4,42 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
-from gateway.errors import NotFound
-from gateway.openapi import problem_responses
+from gateway.errors import BadRequest, NotFound, ValidationFailed
+from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import RegionsAccess
 from gateway.policy.filters import field_query
 from gateway.regions import repository
+from gateway.routing import api_router
 from schemas.codes import RegionLevel
 from schemas.models import Page, Region, RegionCode
 
 # Reference data: any valid token, no scope (the scope list is the contract; docs/keys.md).
-router = APIRouter(prefix="/v1/regions", tags=["regions"], dependencies=[require_scope()])
+router = api_router(prefix="/v1/regions", tags=["regions"], dependencies=[require_scope()])
 
 
-@router.get("", summary="List regions", response_model=Page[Region], responses=problem_responses(400, 422))
+@router.get(
+    "",
+    summary="List regions",
+    response_model=Page[Region],
+    responses={
+        **problem_responses(BadRequest, ValidationFailed),
+        **links(
+            200,
+            GetRegion=link(
+                "get",
+                "/v1/regions/{code}",
+                {"code": "$response.body#/items/0/code"},
+                "The first region of the page.",
+            ),
+        ),
+    },
+)
 async def list_regions(
     db: ReadDep,
     _access: RegionsAccess,
@@ -45,7 +62,26 @@ async def list_regions(
     )
 
 
-@router.get("/{code}", summary="Get a region", response_model=Region, responses=problem_responses(404, 422))
+@router.get(
+    "/{code}",
+    summary="Get a region",
+    response_model=Region,
+    responses={
+        **problem_responses(NotFound, ValidationFailed),
+        **links(
+            200,
+            ListResidentsInRegion=link(
+                "get",
+                "/v1/residents",
+                {"region": "$response.body#/code"},
+                "Residents of this region's subtree.",
+            ),
+            ListSubregions=link(
+                "get", "/v1/regions", {"within": "$response.body#/code"}, "This region's subtree."
+            ),
+        ),
+    },
+)
 async def get_region(
     db: ReadDep, _access: RegionsAccess, code: Annotated[str, Path(pattern=r"^\d{12}$")]
 ) -> Response:

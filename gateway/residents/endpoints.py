@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Body, Path
+from fastapi import Body, Path
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
@@ -14,12 +14,13 @@ from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
 from gateway.enrollments.endpoints import page as enrollment_page
 from gateway.enrollments.repository import EnrollmentFilter
-from gateway.errors import NotFound
-from gateway.openapi import problem_responses
+from gateway.errors import BadRequest, NotFound, RateLimited, ValidationFailed
+from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import Access, EmploymentAccess, EnrollmentsAccess, MigrationsAccess, ResidentsAccess
 from gateway.policy.filters import field_query
 from gateway.residents import repository, service
+from gateway.routing import api_router
 from schemas.citizen_id import CitizenId
 from schemas.codes import ResidentStatus, Tag
 from schemas.models import (
@@ -32,7 +33,7 @@ from schemas.models import (
     ResidentProvenance,
 )
 
-router = APIRouter(
+router = api_router(
     prefix="/v1/residents", tags=["residents"], dependencies=[require_scope(Scope.RESIDENTS_READ)]
 )
 
@@ -59,7 +60,30 @@ def _json(body: str | bytes) -> Response:
     "",
     summary="List residents",
     response_model=Page[Resident],
-    responses=problem_responses(400, 403, 422, 429),
+    responses={
+        **problem_responses(BadRequest, ValidationFailed, RateLimited),
+        **links(
+            200,
+            GetResident=link(
+                "get",
+                "/v1/residents/{resident_id}",
+                {"resident_id": "$response.body#/items/0/id"},
+                "The first resident of the page.",
+            ),
+            GetResidentDisclosures=link(
+                "get",
+                "/v1/residents/{resident_id}/disclosures",
+                {"resident_id": "$response.body#/items/0/id"},
+                "Who saw the first resident's data.",
+            ),
+            GetHousehold=link(
+                "get",
+                "/v1/households/{household_id}",
+                {"household_id": "$response.body#/items/0/household_id"},
+                "The household of the first resident.",
+            ),
+        ),
+    },
 )
 async def list_residents(
     db: ReadDep,
@@ -116,7 +140,54 @@ async def list_residents(
     "/{resident_id}",
     summary="Get a resident",
     response_model=Resident,
-    responses=problem_responses(403, 404, 422, 429),
+    responses={
+        **problem_responses(NotFound, ValidationFailed, RateLimited),
+        **links(
+            200,
+            GetHousehold=link(
+                "get",
+                "/v1/households/{household_id}",
+                {"household_id": "$response.body#/household_id"},
+                "The resident's household.",
+            ),
+            GetDisclosures=link(
+                "get",
+                "/v1/residents/{resident_id}/disclosures",
+                {"resident_id": "$response.body#/id"},
+                "Who saw this resident's data.",
+            ),
+            ListNoticesForResident=link(
+                "get",
+                "/v1/notices",
+                {"for_resident": "$response.body#/id"},
+                "Notices a village agent can read out to this resident.",
+            ),
+            GetProvenance=link(
+                "get",
+                "/v1/residents/{resident_id}/provenance",
+                {"resident_id": "$response.body#/id"},
+                "Every source's value of this resident's fields, and which is served.",
+            ),
+            ListEnrollments=link(
+                "get",
+                "/v1/residents/{resident_id}/enrollments",
+                {"resident_id": "$response.body#/id"},
+                "This resident's benefit and insurance enrolments.",
+            ),
+            GetEmployment=link(
+                "get",
+                "/v1/residents/{resident_id}/employment",
+                {"resident_id": "$response.body#/id"},
+                "This resident's employment as HR records it.",
+            ),
+            ListMigrations=link(
+                "get",
+                "/v1/residents/{resident_id}/migrations",
+                {"resident_id": "$response.body#/id"},
+                "Where this resident works away from home.",
+            ),
+        ),
+    },
 )
 async def get_resident(db: ReadDep, access: ResidentsAccess, resident_id: ResidentId) -> Response:
     """Return one resident by gateway id."""
@@ -132,7 +203,18 @@ async def get_resident(db: ReadDep, access: ResidentsAccess, resident_id: Reside
     ":lookup",
     summary="Find a resident by citizen ID",
     response_model=Resident,
-    responses=problem_responses(403, 404, 422, 429),
+    responses={
+        **problem_responses(NotFound, ValidationFailed, RateLimited),
+        **links(
+            200,
+            GetResident=link(
+                "get",
+                "/v1/residents/{resident_id}",
+                {"resident_id": "$response.body#/id"},
+                "The same resident by gateway id.",
+            ),
+        ),
+    },
 )
 async def lookup_resident(
     db: ReadDep, access: ResidentsAccess, body: Annotated[ResidentLookup, Body()]
@@ -151,7 +233,7 @@ async def lookup_resident(
     "/{resident_id}/provenance",
     summary="Where each value of a resident comes from",
     response_model=ResidentProvenance,
-    responses=problem_responses(403, 404, 422, 429),
+    responses=problem_responses(NotFound, ValidationFailed, RateLimited),
 )
 async def get_provenance(db: ReadDep, access: ResidentsAccess, resident_id: ResidentId) -> Response:
     """Return every source's value of every field the caller may see, which one is served and why."""
@@ -167,7 +249,7 @@ async def get_provenance(db: ReadDep, access: ResidentsAccess, resident_id: Resi
     summary="A resident's enrolments",
     response_model=Page[Enrollment],
     dependencies=[require_scope(Scope.ENROLLMENTS_READ)],
-    responses=problem_responses(400, 403, 404, 422, 429),
+    responses=problem_responses(BadRequest, NotFound, ValidationFailed, RateLimited),
 )
 async def list_resident_enrollments(
     db: ReadDep,
@@ -201,7 +283,7 @@ async def _details(
     "/{resident_id}/employment",
     summary="A resident's employment",
     response_model=Employment,
-    responses=problem_responses(403, 404, 422, 429),
+    responses=problem_responses(NotFound, ValidationFailed, RateLimited),
 )
 async def get_employment(
     db: ReadDep, access: ResidentsAccess, employment: EmploymentAccess, resident_id: ResidentId
@@ -217,7 +299,7 @@ async def get_employment(
     "/{resident_id}/migrations",
     summary="A resident's migrant-work records",
     response_model=Page[Migration],
-    responses=problem_responses(403, 404, 422, 429),
+    responses=problem_responses(NotFound, ValidationFailed, RateLimited),
 )
 async def list_migrations(
     db: ReadDep, access: ResidentsAccess, migrations: MigrationsAccess, resident_id: ResidentId

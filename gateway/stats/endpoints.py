@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import ReadDep, SettingsDep
-from gateway.errors import BadRequest, Forbidden
+from gateway.errors import BadRequest, Forbidden, NotFound, ValidationFailed
 from gateway.openapi import problem_responses
+from gateway.routing import api_router
 from gateway.stats.models import GroupLevel, StatsReport
 from gateway.stats.report import build_report
 from schemas.models import RegionCode
@@ -25,7 +26,7 @@ async def caller_region(principal: PrincipalDep) -> str | None:
 
 CallerRegion = Annotated[str | None, Depends(caller_region)]
 
-router = APIRouter(
+router = api_router(
     prefix="/v1/stats", tags=["statistics"], dependencies=[require_scope(Scope.STATISTICS_READ)]
 )
 
@@ -34,7 +35,7 @@ router = APIRouter(
     "",
     summary="Village statistics",
     response_model=StatsReport,
-    responses=problem_responses(400, 401, 403, 404, 422),
+    responses=problem_responses(BadRequest, Forbidden, NotFound, ValidationFailed),
 )
 async def get_stats(
     db: ReadDep,

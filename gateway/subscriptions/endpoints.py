@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import Body, Path
 from starlette.responses import Response
 
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, EngineDep, LimitQuery, SettingsDep
-from gateway.openapi import problem_responses
+from gateway.errors import BadRequest, NotFound, ValidationFailed
+from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor
 from gateway.policy.deps import PolicyStateDep, PurposeHeader, SubjectDep
+from gateway.routing import api_router
 from gateway.subscriptions import service
 from gateway.subscriptions.models import (
     DeadLetterPage,
@@ -22,7 +24,7 @@ from gateway.subscriptions.models import (
     SubscriptionPage,
 )
 
-router = APIRouter(
+router = api_router(
     prefix="/v1/subscriptions",
     tags=["subscriptions"],
     dependencies=[require_scope(Scope.SUBSCRIPTIONS_WRITE)],
@@ -59,7 +61,24 @@ def _after(cursor: str | None) -> str | None:
     description=CREATE_DESCRIPTION,
     status_code=201,
     response_model=SubscriptionCreated,
-    responses=problem_responses(403, 422),
+    responses={
+        **problem_responses(ValidationFailed),
+        **links(
+            201,
+            ListDeadLetters=link(
+                "get",
+                "/v1/subscriptions/{subscription_id}/dead-letters",
+                {"subscription_id": "$response.body#/id"},
+                "Messages of the new subscription whose every attempt failed.",
+            ),
+            DeleteSubscription=link(
+                "delete",
+                "/v1/subscriptions/{subscription_id}",
+                {"subscription_id": "$response.body#/id"},
+                "Stop the new subscription.",
+            ),
+        ),
+    },
 )
 async def create_subscription(
     engine: EngineDep,
@@ -78,7 +97,10 @@ async def create_subscription(
 
 
 @router.get(
-    "", summary="List subscriptions", response_model=SubscriptionPage, responses=problem_responses(400, 422)
+    "",
+    summary="List subscriptions",
+    response_model=SubscriptionPage,
+    responses=problem_responses(BadRequest, ValidationFailed),
 )
 async def list_subscriptions(
     engine: EngineDep, principal: PrincipalDep, limit: LimitQuery = 50, cursor: CursorQuery = None
@@ -93,7 +115,7 @@ async def list_subscriptions(
     summary="Delete a subscription",
     status_code=204,
     response_class=Response,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(NotFound, ValidationFailed),
 )
 async def delete_subscription(
     engine: EngineDep, principal: PrincipalDep, subscription_id: SubscriptionId
@@ -107,7 +129,7 @@ async def delete_subscription(
     "/{subscription_id}/dead-letters",
     summary="List dead letters",
     response_model=DeadLetterPage,
-    responses=problem_responses(400, 404, 422),
+    responses=problem_responses(BadRequest, NotFound, ValidationFailed),
 )
 async def list_dead_letters(
     engine: EngineDep,
@@ -128,7 +150,7 @@ async def list_dead_letters(
     summary="Replay a dead letter",
     status_code=202,
     response_model=Replayed,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(NotFound, ValidationFailed),
 )
 async def replay_dead_letter(
     engine: EngineDep, principal: PrincipalDep, subscription_id: SubscriptionId, delivery_id: DeliveryId

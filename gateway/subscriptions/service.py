@@ -14,7 +14,7 @@ from gateway.auth.keys import key_encryption
 from gateway.auth.tokens import Principal
 from gateway.changes.visibility import decide_all
 from gateway.db import as_utc
-from gateway.errors import NotFound, ValidationFailed
+from gateway.errors import NotFound, ValidationFailed, occurrence
 from gateway.pagination import encode_cursor
 from gateway.policy.errors import GrantMissing, PurposeRequired
 from gateway.policy.state import PolicyState
@@ -38,6 +38,8 @@ class TargetNotAllowed(ValidationFailed):
     """The webhook URL is not under a prefix the operator allowed (GATEWAY_WEBHOOK_ALLOWED_URLS)."""
 
     slug, title = "webhook-target-not-allowed", "Webhook target not allowed"
+    title_zh, detail_zh = "不允许的回调地址", "该 Webhook 地址不在运维人员允许的前缀之下。"
+    example = occurrence("https://example.org/hook is not under an allowed webhook prefix")
 
 
 def public(row: Any) -> dict[str, Any]:
