@@ -208,7 +208,7 @@ async def read_throughput(*, seconds: float, residents: int) -> dict[str, float]
         results: dict[str, float] = {}
         app = create_app(settings, controls=LegalControls(audit=False, policy=False))
         async with app.router.lifespan_context(app):
-            ring = app.state.auth.keyring
+            ring = app.state.runtime.auth.keyring
             token = issue_access_token(
                 ring, client_id=record.client_id, scopes=["residents:read"], settings=settings
             )["access_token"]
@@ -216,7 +216,7 @@ async def read_throughput(*, seconds: float, residents: int) -> dict[str, float]
                 (b"authorization", f"Bearer {token}".encode()),
                 (b"x-purpose", b"social-assistance-review"),
             ]
-            probe = _probe_app(app.state.auth)
+            probe = _probe_app(app.state.runtime.auth)
             us = await _interleaved(
                 {"read": (app, paths), "bare": (probe, ["/off"]), "bearer": (probe, ["/on"])},
                 headers,
@@ -225,7 +225,9 @@ async def read_throughput(*, seconds: float, residents: int) -> dict[str, float]
             results["read_rps"] = 1e6 / us["read"]
             results["read_us"] = us["read"]
             results["auth_us"] = us["bearer"] - us["bare"]
-            results["cache_hit_us"] = await _hit_cost(app.state.auth.guard, token, seconds=seconds / 4)
+            results["cache_hit_us"] = await _hit_cost(
+                app.state.runtime.auth.guard, token, seconds=seconds / 4
+            )
         # Share of one read's time spent on auth: the throughput it costs the read path.
         results["auth_cost_pct"] = 100.0 * results["auth_us"] / results["read_us"]
         return results

@@ -79,7 +79,7 @@ async def _run(db: Path, ids: list[str], *, enabled: bool, seconds: float) -> di
     app = create_app(settings, controls=LegalControls(policy=enabled))
     async with app.router.lifespan_context(app):
         token = issue_access_token(
-            app.state.auth.keyring,
+            app.state.runtime.auth.keyring,
             client_id="qingshan-township",
             scopes=["residents:read"],
             settings=settings,

@@ -16,32 +16,33 @@ from pydantic import BeforeValidator
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from gateway.runtime import config_of, runtime_of
 from gateway.settings import Settings
 from gateway.store import ReadStore
 
 
 async def get_settings_dep(request: Request) -> Settings:
     """Return the settings the app was built with."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = config_of(request.app).settings
     return settings
 
 
 async def get_engine(request: Request) -> AsyncEngine:
     """Return the app's async engine (built in the lifespan)."""
-    engine: AsyncEngine = request.app.state.engine
+    engine: AsyncEngine = runtime_of(request).engine
     return engine
 
 
 async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     """Yield a pooled connection for the duration of one request."""
-    engine: AsyncEngine = request.app.state.engine
+    engine: AsyncEngine = runtime_of(request).engine
     async with engine.connect() as conn:
         yield conn
 
 
 async def get_read_store(request: Request) -> ReadStore:
     """Return the app's read store (built in the lifespan)."""
-    store: ReadStore = request.app.state.read_store
+    store: ReadStore = runtime_of(request).read_store
     return store
 
 

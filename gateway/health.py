@@ -12,6 +12,7 @@ from gateway.deps import EngineDep
 from gateway.errors import NotReady, Unavailable
 from gateway.openapi import problem_responses
 from gateway.routing import api_router
+from gateway.runtime import runtime_of
 
 router = api_router(audited=False, tags=["health"])
 PROBE_SECONDS = 1.0  # a dependency slower than this is not ready: the balancer should look elsewhere
@@ -26,8 +27,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="Readiness", responses=problem_responses(Unavailable))
 async def readyz(request: Request, engine: EngineDep) -> dict[str, str]:
     """Answer 200 when the store, the audit log, the policy and the signing keys can serve, else 503."""
-    state = request.app.state
-    if getattr(state, "draining", False):
+    if getattr(request.app.state, "draining", False):
         raise NotReady("the server is shutting down")
     try:
         async with asyncio.timeout(PROBE_SECONDS):
@@ -38,13 +38,12 @@ async def readyz(request: Request, engine: EngineDep) -> dict[str, str]:
         raise NotReady(f"the store is not reachable: {type(exc).__name__}") from exc
     if not current:
         raise NotReady("the store's schema is behind: run `gateway db upgrade`")
-    writer = getattr(state, "audit_writer", None)
+    runtime = runtime_of(request)
+    writer = runtime.audit_writer
     if writer is not None and (why := await writer.probe(within=PROBE_SECONDS)):
         raise NotReady(why)
-    policy = getattr(state, "policy", None)
-    if policy is None or policy.engine.policy is None:
+    if runtime.policy.engine.policy is None:
         raise NotReady("the access policy is not loaded")
-    auth = getattr(state, "auth", None)
-    if auth is None or auth.keyring.signer is None:
+    if runtime.auth.keyring.signer is None:
         raise NotReady("no signing key is loaded")
     return {"status": "ready"}

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.context import record_of_scope
 from gateway.metrics import Metrics
 from gateway.middleware import incoming_request_id
+from gateway.runtime import runtime_in
 
 TRACER_NAME = "xiangzhi.gateway"
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -109,7 +110,7 @@ class TracingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        tracer: Tracer | None = getattr(scope["app"].state, "tracer", None)
+        tracer: Tracer | None = runtime.tracer if (runtime := runtime_in(scope)) else None
         if tracer is None:  # lifespan not run (some test transports): serve untraced
             await self.app(scope, receive, send)
             return
@@ -159,7 +160,7 @@ def _finish(span: Any, scope: Scope, *, method: str, status_code: int, seconds: 
     }
     if rec.client_id:
         attrs["xz.client_id"] = rec.client_id
-    metrics: Metrics | None = getattr(scope["app"].state, "metrics", None)
+    metrics: Metrics | None = runtime.metrics if (runtime := runtime_in(scope)) else None
     if metrics is not None:
         metrics.request_duration.record(seconds, attrs)
         if rec.decision == "deny" or status_code in (401, 403, 429):

@@ -27,6 +27,7 @@ from gateway.audit.headers import DuplicateHeader, HeaderError, InvalidAuditHead
 from gateway.audit.writer import AuditUnavailable, AuditWriter
 from gateway.context import RequestRecord, record_of_scope
 from gateway.errors import GatewayError, problem_response
+from gateway.runtime import runtime_in
 
 # Paths whose every request is a decision to audit: the API, the token endpoint, administration and
 # the auditor console (auditors' own queries are audited too).
@@ -136,7 +137,7 @@ class AuditMiddleware:
         if scope["type"] != "http" or not audited(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        writer: AuditWriter | None = getattr(scope["app"].state, "audit_writer", None)
+        writer: AuditWriter | None = runtime.audit_writer if (runtime := runtime_in(scope)) else None
         if writer is None:  # LegalControls(audit=False): bench/apps.py only
             await self.app(scope, receive, send)
             return

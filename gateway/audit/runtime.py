@@ -48,7 +48,6 @@ def install_audit(app: FastAPI) -> None:
     from gateway.audit import endpoints
     from gateway.audit.console import views
 
-    app.state.audit_writer = None  # set by the lifespan
     app.include_router(endpoints.router)
     app.include_router(endpoints.disclosures_router)
     views.install(app)

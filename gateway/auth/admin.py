@@ -17,6 +17,7 @@ from gateway.context import record_of_scope
 from gateway.errors import BadRequest, Forbidden, NotFound, ValidationFailed
 from gateway.openapi import link, links, problem_responses
 from gateway.routing import api_router
+from gateway.runtime import runtime_of
 
 router = api_router(
     prefix="/v1/admin/clients",
@@ -43,7 +44,7 @@ class ClientCreate(BaseModel):
 
 
 def _engine(request: Request) -> Any:
-    auth: AuthState = request.app.state.auth
+    auth: AuthState = runtime_of(request).auth
     return auth.engine
 
 

@@ -13,6 +13,7 @@ from gateway.auth.tokens import Principal, TokenRejected
 from gateway.context import record_of_scope
 from gateway.errors import InsufficientScope, InvalidToken, RateLimited
 from gateway.policy.throttle import charge_client
+from gateway.runtime import runtime_of
 
 _PRINCIPAL_KEY = "xz_principal"
 TOKEN_URL = "/oauth/token"  # noqa: S105 (a path, not a secret)
@@ -63,7 +64,7 @@ class BearerAuth(OAuth2):
         if principal is None:
             token = _bearer(request.headers.get("authorization"))
             try:
-                principal = await request.app.state.auth.guard.authenticate(token)
+                principal = await runtime_of(request).auth.guard.authenticate(token)
             except TokenRejected:
                 # The reason goes nowhere the caller sees: it would help an attacker probe (RFC 6750 §3.1).
                 raise InvalidToken(

@@ -22,6 +22,7 @@ from gateway.errors import RateLimited
 from gateway.openapi import oauth_error, problem_responses
 from gateway.policy.throttle import guarded_sign_in
 from gateway.routing import api_router
+from gateway.runtime import runtime_of
 
 router = api_router(tags=["oauth"])
 # The discovery documents lie outside the audited prefixes (gateway/audit/middleware.py): no audit headers.
@@ -114,7 +115,7 @@ _TOKEN_FORM_RESPONSES: dict[int | str, Any] = {
 
 
 def _auth(request: Request) -> AuthState:
-    state: AuthState = request.app.state.auth
+    state: AuthState = runtime_of(request).auth
     return state
 
 

@@ -30,6 +30,7 @@ from gateway.dashboard.svg import bar_chart
 from gateway.deps import EngineDep, ReadDep, SettingsDep
 from gateway.errors import GatewayError, RateLimited
 from gateway.policy.throttle import guarded_sign_in
+from gateway.runtime import runtime_of
 from gateway.stats import repository
 from gateway.stats.models import GroupLevel, StatsReport
 from gateway.stats.report import build_report
@@ -73,7 +74,7 @@ async def _principal(request: Request) -> Principal | None:
     if not token:
         return None
     try:
-        principal: Principal = await request.app.state.auth.guard.authenticate(token)
+        principal: Principal = await runtime_of(request).auth.guard.authenticate(token)
     except TokenRejected:
         return None
     record = record_of_scope(request.scope)
@@ -136,7 +137,7 @@ async def _worklists(
 ) -> Any:
     """Count the alerts and requests sections for the report's rows (same regions, names, protection)."""
     names = {r.code: labels.get(r.code, r.name or r.code) for r in report.elderly_living_alone.rows}
-    rules = list(request.app.state.policy.engine.docs.alerts.rules)
+    rules = list(runtime_of(request).policy.engine.docs.alerts.rules)
     return await worklists.build(
         engine, region=report.region, level=level.value, names=names, rules=rules, k=k
     )
@@ -190,7 +191,7 @@ async def sign_out() -> Response:
 
 async def _token(request: Request, *, client_id: str, secret: str) -> tuple[str | None, int]:
     """Ask the gateway's own token server for a statistics:read token (RFC 6749 §4.4)."""
-    auth = request.app.state.auth
+    auth = runtime_of(request).auth
     basic = base64.b64encode(f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()).decode()
     oreq = StarletteOAuth2Request(
         method="POST",

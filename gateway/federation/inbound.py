@@ -20,6 +20,7 @@ from gateway.federation.errors import ClaimsInvalid, NotAMember
 from gateway.federation.models import Member
 from gateway.federation.service import FederationState
 from gateway.policy.deps import PurposeHeader
+from gateway.runtime import runtime_of
 
 ClaimsHeader = Annotated[
     str | None,
@@ -35,7 +36,7 @@ _ALGS = sorted(ASYMMETRIC_ALGS)
 
 async def get_federation(request: Request) -> FederationState:
     """Return the process's federation state (built in the lifespan)."""
-    state: FederationState = request.app.state.federation
+    state: FederationState = runtime_of(request).federation
     return state
 
 

@@ -21,6 +21,7 @@ from gateway.ingest.models import IngestResult
 from gateway.ingest.repository import KeyRef
 from gateway.openapi import problem_responses
 from gateway.routing import api_router
+from gateway.runtime import runtime_of
 
 MAX_KEY = 255
 
@@ -57,7 +58,7 @@ async def idempotency_key(request: Request) -> str:
 
 async def get_runtime(request: Request) -> service.IngestRuntime:
     """Return the app's push runtime (built in the lifespan)."""
-    runtime: service.IngestRuntime = request.app.state.ingest
+    runtime: service.IngestRuntime = runtime_of(request).ingest
     return runtime
 
 

@@ -26,6 +26,7 @@ from gateway.policy.errors import (
 from gateway.policy.filters import check_filters, check_lookup
 from gateway.policy.ratelimit import check_request, spend_records
 from gateway.policy.state import PolicyState
+from gateway.runtime import runtime_of
 from policies.assisted import narrow
 from policies.decide import Decision, RowScope, Subject
 from policies.engine import today_cn
@@ -77,7 +78,7 @@ SubjectDep = Annotated[Subject, Depends(get_subject)]
 
 async def get_policy_state(request: Request) -> PolicyState:
     """Return the process's policy state (built in the lifespan)."""
-    state: PolicyState = request.app.state.policy
+    state: PolicyState = runtime_of(request).policy
     return state
 
 

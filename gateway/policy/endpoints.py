@@ -19,6 +19,7 @@ from gateway.policy.deps import PolicyStateDep, PurposeHeader, SubjectDep
 from gateway.policy.errors import PolicyRejected
 from gateway.residents import repository as residents
 from gateway.routing import api_router
+from gateway.runtime import runtime_in
 from policies.decide import Subject
 from policies.explain import explain
 from policies.loader import PolicyInvalid
@@ -127,7 +128,7 @@ async def explain_decision(
 ) -> dict[str, Any]:
     """Say which grant allowed which fields and which rule hid or masked every other one."""
     if department is None and region is None:
-        auth = getattr(request.app.state, "auth", None)
+        auth = runtime.auth if (runtime := runtime_in(request.scope)) else None
         found = await asyncio.to_thread(get_client, auth.engine, client) if auth is not None else None
         if found is None:
             raise NotFound(f"no registered client {client}; pass department and region")

@@ -18,6 +18,7 @@ from gateway.policy import sharing_repository as repo
 from gateway.policy.deps import PolicyStateDep
 from gateway.policy.errors import SharingRequestInvalid
 from gateway.routing import api_router
+from gateway.runtime import runtime_of
 from policies.compile import compile_grant, expand
 from policies.engine import today_cn
 from policies.models import Grant, SharingClass
@@ -229,7 +230,9 @@ async def _answer(
         engine, request_id, status=status, reason=reason, by=principal.client_id, grant=grant
     ):
         raise Conflict(f"sharing request {request_id} is no longer pending")
-    await request.app.state.policy.refresh_grants(force=True)  # this process at once; others within a refresh
+    await runtime_of(request).policy.refresh_grants(
+        force=True
+    )  # this process at once; others within a refresh
     found = await repo.get(engine, request_id)
     assert found is not None
     return found

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.context import record_of_scope
 from gateway.errors import RateLimited
 from gateway.policy.ratelimit import CN_OFFSET, StoreLimiter, Usage, check_request, usage_headers
+from gateway.runtime import runtime_in
 
 T = TypeVar("T")
 _PURPOSE = re.compile(r"[a-z][a-z0-9\-]{0,63}")  # the X-Purpose pattern (gateway.policy.deps)
@@ -49,7 +50,7 @@ async def _spend(limiter: StoreLimiter, key: str, item: limits.RateLimitItem, *,
 
 async def charge_client(request: Request, *, client_id: str, department: str | None) -> None:
     """Spend one request of the client's per-minute limit (every authenticated route); note its usage."""
-    policy = getattr(request.app.state, "policy", None)
+    policy = runtime.policy if (runtime := runtime_in(request.scope)) else None
     if policy is None or not policy.enabled:
         return
     limit = policy.engine.policy.limit_for(client_id, department)
@@ -78,7 +79,7 @@ class SignIn:
     @classmethod
     def of(cls, request: Request, *, form: str, client_id: str | None) -> SignIn | None:
         """Return the attempt of a request (None when the policy, and so the limiter, is off)."""
-        policy = getattr(request.app.state, "policy", None)
+        policy = runtime.policy if (runtime := runtime_in(request.scope)) else None
         if policy is None or not policy.enabled:
             return None
         address = request.client.host if request.client else "unknown"
@@ -124,7 +125,7 @@ class RecordQuota:
     @classmethod
     async def open(cls, request: Request, *, client_id: str, department: str | None) -> RecordQuota | None:
         """Take the first record (429 when the quota is spent) and return the quota (None: policy off)."""
-        policy = getattr(request.app.state, "policy", None)
+        policy = runtime.policy if (runtime := runtime_in(request.scope)) else None
         if policy is None or not policy.enabled:
             return None
         limit = policy.engine.policy.limit_for(client_id, department).records_per_day

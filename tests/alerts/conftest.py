@@ -184,10 +184,10 @@ def world(sqlite_url: str, tmp_path: Path) -> Iterator[World]:
         def headers(client_id: str, purpose: str | None = None) -> dict[str, str]:
             if client_id not in tokens:
                 body = issue_access_token(
-                    tc.app.state.auth.keyring,  # type: ignore[attr-defined]
+                    tc.app.state.runtime.auth.keyring,  # type: ignore[attr-defined]
                     client_id=client_id,
                     scopes=CLIENTS[client_id][2],
-                    settings=tc.app.state.settings,  # type: ignore[attr-defined]
+                    settings=tc.app.state.config.settings,  # type: ignore[attr-defined]
                 )
                 tokens[client_id] = body["access_token"]
             out = {"Authorization": f"Bearer {tokens[client_id]}"}

@@ -31,7 +31,7 @@ def _audit(engine: Engine, seq: str) -> dict[str, Any]:
 
 
 def test_every_shipped_rule_is_tested_here(world: World) -> None:
-    shipped = {r.id for r in world.tc.app.state.policy.engine.docs.alerts.rules}  # type: ignore[attr-defined]
+    shipped = {r.id for r in world.tc.app.state.runtime.policy.engine.docs.alerts.rules}  # type: ignore[attr-defined]
     assert shipped == set(SHIPPED)
 
 
@@ -174,7 +174,7 @@ def test_alert_raised_reaches_the_departments_webhook_signed(world: World) -> No
     add_enrollment(world.engine, rid, "D9", "minimum_living_allowance")
     add_enrollment(world.engine, rid, "P9", "employee_pension")
     assert evaluate(world.engine) == 2
-    report = run_pass(world.tc.app.state.settings)  # type: ignore[attr-defined]
+    report = run_pass(world.tc.app.state.config.settings)  # type: ignore[attr-defined]
     assert report.delivered == 2, report
     civil, hr = world.receiver.bodies("/hooks/civil"), world.receiver.bodies("/hooks/hr")
     assert [b["type"] for b in civil] == ["alert.raised"] and civil[0]["data"]["resident_id"] == rid

@@ -87,7 +87,7 @@ def test_invalid_accountability_header_is_refused_and_audited(audited: Audited) 
 
 def test_audit_store_failure_fails_the_request(audited: Audited) -> None:
     a = factories.add_resident(audited.engine, region_code="511599100201")
-    writer = audited.app.state.audit_writer  # type: ignore[attr-defined]
+    writer = audited.app.state.runtime.audit_writer  # type: ignore[attr-defined]
     before = _count(audited)
 
     async def broken(events: list) -> list[int]:

@@ -32,7 +32,7 @@ def test_the_old_variables_change_nothing(
     settings = Settings(database_url=sqlite_url, audit_key_file=tmp_path / "audit-key.pem")
     app = create_app(settings)
     with TestClient(app):
-        assert app.state.audit_writer is not None and app.state.policy.enabled
+        assert app.state.runtime.audit_writer is not None and app.state.runtime.policy.enabled
 
 
 def test_no_deployment_path_names_the_benchmark_factories() -> None:

@@ -47,7 +47,7 @@ def _claims(settings: Settings, client_id: str, **over: Any) -> dict[str, Any]:
 
 
 def _sign(api: TestClient, claims: dict[str, Any], **header: Any) -> str:
-    ring = api.app.state.auth.keyring  # type: ignore[attr-defined]
+    ring = api.app.state.runtime.auth.keyring  # type: ignore[attr-defined]
     head = {"alg": ring.signer_alg, "typ": "at+jwt", "kid": ring.signer_kid, **header}
     return jwt.encode(head, claims, ring.signer, algorithms=[head["alg"]])
 
@@ -74,14 +74,14 @@ def test_a_well_formed_token_passes(api: TestClient, settings: Settings, client_
 
 
 def test_alg_none(api: TestClient, settings: Settings, client_id: str) -> None:
-    kid = api.app.state.auth.keyring.signer_kid  # type: ignore[attr-defined]
+    kid = api.app.state.runtime.auth.keyring.signer_kid  # type: ignore[attr-defined]
     token = f"{_b64({'alg': 'none', 'typ': 'at+jwt', 'kid': kid})}.{_b64(_claims(settings, client_id))}."
     _refused(api, token)
 
 
 def test_hmac_signed_with_the_public_key(api: TestClient, settings: Settings, client_id: str) -> None:
     # Signed by hand: joserfc itself refuses to build an HMAC key from a public key (RFC 8725 §3.1).
-    ring = api.app.state.auth.keyring  # type: ignore[attr-defined]
+    ring = api.app.state.runtime.auth.keyring  # type: ignore[attr-defined]
     _alg, public = ring.public[ring.signer_kid]
     head = _b64({"alg": "HS256", "typ": "at+jwt", "kid": ring.signer_kid})
     body = _b64(_claims(settings, client_id))
@@ -104,7 +104,7 @@ def test_expired_and_future_tokens(api: TestClient, settings: Settings, client_i
     now = int(time.time())
     _refused(api, _sign(api, _claims(settings, client_id, iat=now - 900, exp=now - skew - 5)))
     _refused(api, _sign(api, _claims(settings, client_id, iat=now + skew + 60, exp=now + 900)))
-    ring = api.app.state.auth.keyring  # type: ignore[attr-defined]
+    ring = api.app.state.runtime.auth.keyring  # type: ignore[attr-defined]
     body = issue_access_token(
         ring, client_id=client_id, scopes=["notices:read"], settings=settings, now=time.time() - 2000
     )
@@ -121,7 +121,7 @@ def test_wrong_audience_issuer_and_type(api: TestClient, settings: Settings, cli
 
 
 def test_token_from_another_key_set(api: TestClient, settings: Settings, client_id: str) -> None:
-    ring = api.app.state.auth.keyring  # type: ignore[attr-defined]
+    ring = api.app.state.runtime.auth.keyring  # type: ignore[attr-defined]
     foreign = RSAKey.generate_key(2048)
     for kid in (ring.signer_kid, foreign.thumbprint()):  # our kid reused, and an unknown kid
         head = {"alg": "RS256", "typ": "at+jwt", "kid": kid}

@@ -45,7 +45,7 @@ def test_rotation_keeps_old_tokens_until_they_expire(engine: Engine, sqlite_url:
     cid, secret = register(engine, scopes=["notices:read"])
     assert secret
     with TestClient(create_app(settings), raise_server_exceptions=False) as tc:
-        auth = tc.app.state.auth  # type: ignore[attr-defined]
+        auth = tc.app.state.runtime.auth  # type: ignore[attr-defined]
         old_token = fetch_token(tc, cid, secret)
         old_kid = _kid(old_token)
         # A token of the old key that expires 2 s from now (issued as if 598 s ago).

@@ -59,10 +59,10 @@ class World:
         if client not in self.tokens:
             app: Any = self.tc.app
             body = issue_access_token(
-                app.state.auth.keyring,
+                app.state.runtime.auth.keyring,
                 client_id=client,
                 scopes=self.clients[client][2],
-                settings=app.state.settings,
+                settings=app.state.config.settings,
             )
             self.tokens[client] = body["access_token"]
         out = {"Authorization": f"Bearer {self.tokens[client]}"}
@@ -173,7 +173,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> I
     settings = Settings(database_url=url, db_pool_size=4, policy_dir=policy_dir)  # type: ignore[call-arg]
     with TestClient(create_app(settings), raise_server_exceptions=False) as tc:
         app: Any = tc.app
-        yield World(tc, app.state.policy.engine, clients, url, residents, households)
+        yield World(tc, app.state.runtime.policy.engine, clients, url, residents, households)
 
 
 __all__ = ["World", "today_cn"]

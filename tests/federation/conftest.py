@@ -68,7 +68,7 @@ class County:
 
     def kid(self) -> str:
         """Return the kid this gateway signs with now (its JWKS publishes it)."""
-        kid = self.app.state.auth.keyring.signer_kid
+        kid = self.app.state.runtime.auth.keyring.signer_kid
         assert kid
         return str(kid)
 

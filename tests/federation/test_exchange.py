@@ -46,7 +46,7 @@ def test_lookup_returns_exactly_what_b_allows_a_for_the_purpose(federation: Fede
     assert r.status_code == 200, r.text
     got = r.json()
     # B's own decision for member county-a and this purpose, applied to B's stored record.
-    state = federation.b.app.state.policy
+    state = federation.b.app.state.runtime.policy
     decision = state.engine.decide(Subject("county-a", "federation", "511599000000"), "residents", PURPOSE)
     with federation.b.engine.connect() as conn:
         stored = conn.execute(select(R.doc).where(R.national_id == MOVED)).scalar_one()
@@ -139,7 +139,7 @@ def test_only_members_reach_the_inbound_route(federation: Federation) -> None:
 
 
 def test_replayed_assertion_and_claims_are_refused(federation: Federation) -> None:
-    keyring = federation.a.app.state.auth.keyring
+    keyring = federation.a.app.state.runtime.auth.keyring
     token_url = federation.b.url + "/oauth/token"
     form = {
         "grant_type": "client_credentials",

@@ -60,10 +60,10 @@ def token_headers(tc: TestClient) -> Headers:
         if client_id not in cache:
             scopes = DEMO[client_id][2]
             body = issue_access_token(
-                app.state.auth.keyring,
+                app.state.runtime.auth.keyring,
                 client_id=client_id,
                 scopes=scopes,  # type: ignore[attr-defined]
-                settings=app.state.settings,
+                settings=app.state.config.settings,
             )  # type: ignore[attr-defined]
             cache[client_id] = body["access_token"]
         out = {"Authorization": f"Bearer {cache[client_id]}"}

@@ -263,10 +263,10 @@ def test_targeting_uses_only_fields_the_caller_is_shown(
 
     def listed(client: str) -> set[str]:
         token = issue_access_token(
-            app.state.auth.keyring,
+            app.state.runtime.auth.keyring,
             client_id=client,
             scopes=["residents:read", "notices:read"],
-            settings=app.state.settings,
+            settings=app.state.config.settings,
         )["access_token"]
         headers = {"Authorization": f"Bearer {token}", "X-Purpose": "social-assistance-review"}
         r = tc.get("/v1/notices", params={"for_resident": migrant}, headers=headers)

@@ -62,5 +62,5 @@ def test_two_apps_share_one_jwks_and_each_others_tokens(store_url: str, store_en
             token = fetch_token(issuer, cid, secret)
             r = verifier.get("/v1/notices", headers={"Authorization": f"Bearer {token}"})
             assert r.status_code == 200, r.text
-        signers = {app.state.auth.keyring.signer_kid for app in apps}
+        signers = {app.state.runtime.auth.keyring.signer_kid for app in apps}
         assert len(signers) == 1

@@ -108,7 +108,7 @@ def _assert(w: World, assertion: str, client_id: str | None = None) -> Any:
 def test_a_long_lived_client_assertion_is_refused(world: World) -> None:
     """A client assertion valid for 10 years is a stolen credential waiting to happen (RFC 7523 §3)."""
     cid, key = _keyed(world)
-    url = issuer(world.tc.app.state.settings) + "/oauth/token"  # type: ignore[attr-defined]
+    url = issuer(world.tc.app.state.config.settings) + "/oauth/token"  # type: ignore[attr-defined]
     now = int(time.time())
     ten_years = private_key_jwt_sign(key, cid, url, claims={"iat": now, "exp": now + 10 * 365 * 86400})
     r = _assert(world, ten_years)
@@ -122,7 +122,7 @@ def test_a_long_lived_client_assertion_is_refused(world: World) -> None:
 def test_an_assertion_naming_a_secret_client_is_401_not_500(world: World) -> None:
     """An assertion for a client that authenticates by secret used to answer 500."""
     _, key = _keyed(world)
-    url = issuer(world.tc.app.state.settings) + "/oauth/token"  # type: ignore[attr-defined]
+    url = issuer(world.tc.app.state.config.settings) + "/oauth/token"  # type: ignore[attr-defined]
     r = _assert(world, private_key_jwt_sign(key, "hr", url))
     assert r.status_code in (400, 401) and r.json()["error"] in ("invalid_client", "invalid_request"), r.text
 

@@ -107,7 +107,7 @@ def test_limits_are_settings_with_documented_defaults() -> None:
 def live(world_factory: Callable[..., World]) -> Iterator[LiveServer]:
     """Serve the app for real with the edge protocol and one-second timeouts."""
     w = world_factory(header_timeout_seconds=1.0, body_idle_timeout_seconds=1.0)
-    settings = w.tc.app.state.settings  # type: ignore[attr-defined]
+    settings = w.tc.app.state.config.settings  # type: ignore[attr-defined]
     protocol = type("QuickEdge", (EdgeHttpProtocol,), {"settings": settings})
     options = {**server_options(settings), "http": protocol}
     from gateway.app import create_app

@@ -69,9 +69,9 @@ def test_every_authenticated_route_counts_against_the_client(
         cid, auditor_secret = register(engine, scopes=["audit:read"], department="county_audit")
         assert auditor_secret
         secret = auditor_secret
-        with (tc.app.state.settings.policy_dir / "rate_limits.yaml").open("a") as out:  # type: ignore[attr-defined]
+        with (tc.app.state.config.settings.policy_dir / "rate_limits.yaml").open("a") as out:  # type: ignore[attr-defined]
             out.write(f"  - {{client: {cid}, requests_per_minute: {PER_MINUTE}, records_per_day: 1000}}\n")
-        tc.app.state.policy.reload()  # type: ignore[attr-defined]
+        tc.app.state.runtime.policy.reload()  # type: ignore[attr-defined]
     headers = {"Authorization": f"Bearer {fetch_token(tc, cid, secret)}"}
     statuses = [tc.get(path, headers=headers).status_code for _ in range(PER_MINUTE + 1)]
     assert statuses[-1] == 429, statuses

@@ -35,6 +35,7 @@ from gateway.deps import ReadDep, SettingsDep
 from gateway.errors import RateLimited
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.throttle import guarded_sign_in
+from gateway.runtime import runtime_of
 
 HERE = Path(__file__).parent
 COOKIE = "xz_audit"
@@ -73,7 +74,7 @@ async def _auditor(request: Request) -> Principal | None:
     if not token:
         return None
     try:
-        principal: Principal = await request.app.state.auth.guard.authenticate(token)
+        principal: Principal = await runtime_of(request).auth.guard.authenticate(token)
     except TokenRejected:
         return None
     record = record_of_scope(request.scope)
@@ -182,7 +183,7 @@ async def resident_page(request: Request, db: ReadDep, resident_id: str) -> Resp
 
 async def _labels(request: Request, db: ReadDep) -> labels.Labels:
     """Return the label tables of the running policy and the client registry."""
-    return labels.build(request.app.state.policy.engine, clients=await repo.client_names(db))
+    return labels.build(runtime_of(request).policy.engine, clients=await repo.client_names(db))
 
 
 @router.post("/login")
@@ -234,7 +235,7 @@ async def logout() -> Response:
 
 async def _token(request: Request, *, client_id: str, secret: str) -> tuple[str | None, int]:
     """Ask the gateway's own token server for an audit:read token (RFC 6749 §4.4)."""
-    auth = request.app.state.auth
+    auth = runtime_of(request).auth
     basic = base64.b64encode(f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()).decode()
     oreq = StarletteOAuth2Request(
         method="POST",
