@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from fastapi.utils import deep_dict_update
 from pydantic import BaseModel, Field
 
 from gateway.errors import PROBLEM_JSON, GatewayError, ValidationFailed
@@ -77,7 +76,7 @@ def problem_responses(*classes: type[GatewayError]) -> dict[int | str, dict[str,
             cls.status,
             {"description": "", "headers": {}, "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}},
         )
-        summary = f"`{cls.slug}`: {(cls.__doc__ or cls.title).split(chr(10))[0]}"
+        summary = f"`{cls.slug}`: {' '.join((cls.__doc__ or cls.title).split())}"
         entry["description"] = f"{entry['description']}\n\n{summary}".strip()
         for name, (text, required) in cls.documented_headers.items():
             entry["headers"][name] = header(text, required=required, pattern=r"^\d+$" if required else None)
@@ -111,27 +110,24 @@ def links(status: int, **named: dict[str, Any]) -> dict[int | str, dict[str, Any
 
 
 def combine(*parts: Mapping[int | str, Any]) -> dict[int | str, Any]:
-    """Return `responses` parts deep-merged (problems, links and examples of one status add up)."""
+    """Return `responses` parts merged: what one status documents adds up, the first part's wins."""
     out: dict[int | str, Any] = {}
     for part in parts:
-        deep_dict_update(out, copy.deepcopy(dict(part)))
+        for status, entry in part.items():
+            key = next((k for k in out if str(k) == str(status)), status)
+            _merge(out.setdefault(key, {}), entry, top=True)
     return out
 
 
-def merge_responses(into: dict[int | str, Any], more: Mapping[int | str, Any]) -> None:
-    """Merge OpenAPI responses: examples, headers and descriptions of one status add up."""
-    for status, entry in more.items():
-        have = into.get(status) or into.get(str(status))
-        if have is None:
-            into[status] = entry
-            continue
-        have.setdefault("headers", {}).update({**entry.get("headers", {}), **have["headers"]})
-        if entry.get("description") and entry["description"] not in have.get("description", ""):
-            have["description"] = f"{have.get('description', '')}\n\n{entry['description']}".strip()
-        for media_type, media in entry.get("content", {}).items():
-            mine = have.setdefault("content", {}).setdefault(media_type, {})
-            mine.setdefault("schema", media.get("schema"))
-            mine.setdefault("examples", {}).update({**media.get("examples", {}), **mine.get("examples", {})})
+def _merge(have: dict[str, Any], more: Mapping[str, Any], *, top: bool = False) -> None:
+    for key, value in more.items():
+        if top and key == "description":  # a status's problem types each say what they mean
+            if value and value not in have.get(key, ""):
+                have[key] = f"{have.get(key, '')}\n\n{value}".strip()
+        elif isinstance(value, Mapping) and isinstance(have.get(key), dict):
+            _merge(have[key], value)
+        else:
+            have.setdefault(key, copy.deepcopy(value))
 
 
 def _declared(dependant: Any, attr: str) -> Iterable[Any]:
@@ -154,11 +150,10 @@ class DocumentedRoute(APIRoute):
     def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         """Build the route, then merge its dependencies' problems and headers into its responses."""
         super().__init__(path, endpoint, **kwargs)
-        responses: dict[int | str, Any] = dict(self.responses)
         declared = tuple(cls for group in _declared(self.dependant, PROBLEMS_ATTR) for cls in group)
-        if _has_params(self.dependant) and not ({422, "422"} & set(responses)):
+        if _has_params(self.dependant) and not ({422, "422"} & set(self.responses)):
             declared += (ValidationFailed,)  # FastAPI validates every parameter and body
-        merge_responses(responses, problem_responses(*declared))
+        responses = combine(self.responses, problem_responses(*declared))
         headers = {**REQUEST_ID}
         for more in _declared(self.dependant, HEADERS_ATTR):
             headers.update(more)
@@ -166,7 +161,7 @@ class DocumentedRoute(APIRoute):
         success = responses.get(status) or responses.get(str(status))
         if success is None:
             success = responses[status] = {}
-        for entry in [success, *responses.values()]:
+        for entry in responses.values():
             entry["headers"] = {**headers, **entry.get("headers", {})}
         self.responses = responses
         self.openapi_extra = {"security": [], **(self.openapi_extra or {})}  # explicit when public
