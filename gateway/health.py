@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from gateway import migrate
 from gateway.deps import EngineDep
-from gateway.errors import NotReady, Unavailable
+from gateway.errors import NotReady
 from gateway.openapi import problem_responses
 from gateway.routing import api_router
 from gateway.runtime import runtime_of
@@ -24,7 +24,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness", responses=problem_responses(Unavailable))
+@router.get("/readyz", summary="Readiness", responses=problem_responses(NotReady))
 async def readyz(request: Request, engine: EngineDep) -> dict[str, str]:
     """Answer 200 when the store, the audit log, the policy and the signing keys can serve, else 503."""
     if getattr(request.app.state, "draining", False):

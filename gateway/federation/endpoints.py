@@ -15,15 +15,23 @@ from gateway.auth.scopes import Scope
 from gateway.context import RecordDep, RequestRecord
 from gateway.deps import ReadDep
 from gateway.errors import (
-    BadGateway,
     GatewayError,
     NotFound,
-    RateLimited,
-    Unavailable,
-    UpstreamTimeout,
     ValidationFailed,
 )
 from gateway.federation.client import Caller
+from gateway.federation.errors import (
+    ClaimsInvalid,
+    FederationNotAllowed,
+    MemberBadAnswer,
+    MemberNotFound,
+    MemberRateLimited,
+    MemberRefused,
+    MemberTimeout,
+    MemberUnavailable,
+    NotAMember,
+    UnknownMember,
+)
 from gateway.federation.inbound import ClaimsHeader, FederationDep, MemberCallerDep, member_caller
 from gateway.federation.models import MemberList, view
 from gateway.federation.service import Exchange, FederationState, forward
@@ -41,9 +49,18 @@ inbound = api_router(prefix="/v1/federated", tags=["federation"])
 MemberName = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_\-]{0,63}$", description="Member name.")
 ]
-_OUTBOUND = problem_responses(
-    NotFound, ValidationFailed, RateLimited, BadGateway, Unavailable, UpstreamTimeout
+# What asking a member may answer: ours (unknown member, our policy) and the member's, passed on.
+_ASKING = (
+    UnknownMember,
+    FederationNotAllowed,
+    MemberRefused,
+    MemberNotFound,
+    MemberRateLimited,
+    MemberBadAnswer,
+    MemberUnavailable,
+    MemberTimeout,
 )
+_OUTBOUND = problem_responses(PurposeRequired, *_ASKING, ValidationFailed)
 
 
 @router.get("", summary="List federation members", response_model=MemberList)
@@ -143,7 +160,7 @@ async def member_lookup(
     "/{member}/catalog",
     summary="A member's sharing catalogue as it applies to this gateway",
     response_model=Catalogue,
-    responses=problem_responses(NotFound, RateLimited, BadGateway, Unavailable, UpstreamTimeout),
+    responses=problem_responses(*_ASKING),
 )
 async def member_catalog(
     request: Request,
@@ -165,7 +182,7 @@ async def member_catalog(
     "/residents:lookup",
     summary="Answer a member gateway's lookup (gateway-to-gateway)",
     response_model=Resident,
-    responses=problem_responses(NotFound, ValidationFailed, RateLimited),
+    responses=problem_responses(NotAMember, ClaimsInvalid, NotFound, ValidationFailed),
     dependencies=[require_scope(Scope.RESIDENTS_READ)],
 )
 async def federated_lookup(

@@ -14,9 +14,15 @@ from starlette.responses import Response
 from connectors.sdk.batch import MAX_RECORDS
 from gateway.auth.dependencies import PrincipalDep, authenticate, require_scope
 from gateway.context import RecordDep
-from gateway.errors import BadRequest, Conflict, Unavailable, ValidationFailed
+from gateway.errors import ValidationFailed
 from gateway.ingest import service
-from gateway.ingest.errors import IdempotencyKeyMissing, UnknownSource
+from gateway.ingest.errors import (
+    IdempotencyKeyInFlight,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    SourceNotConfigured,
+    UnknownSource,
+)
 from gateway.ingest.models import IngestResult
 from gateway.ingest.repository import KeyRef
 from gateway.openapi import problem_responses
@@ -120,7 +126,13 @@ def build_router() -> APIRouter:
             openapi_extra={"parameters": [KEY_PARAMETER]},
             responses={
                 200: {"description": "What the push did with every record.", "headers": _REPLAYED},
-                **problem_responses(BadRequest, Conflict, ValidationFailed, Unavailable),
+                **problem_responses(
+                    IdempotencyKeyMissing,
+                    IdempotencyKeyInFlight,
+                    IdempotencyKeyReused,
+                    ValidationFailed,
+                    SourceNotConfigured,
+                ),
             },
         )
     # Last: any other source name answers 404 (after the token is checked, so it reveals nothing).
