@@ -12,7 +12,7 @@ from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import CursorQuery, EngineDep, LimitQuery
-from gateway.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from gateway.errors import BadRequest, Conflict, InvalidCursor, NotFound, ValidationFailed
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import ResidentsAccess
@@ -31,7 +31,7 @@ WRITE = [require_scope(Scope.ALERTS_WRITE)]
     summary="List the department's early-warning worklist",
     response_model=Page[Alert],
     dependencies=READ,
-    responses=problem_responses(BadRequest, ValidationFailed),
+    responses=problem_responses(InvalidCursor, BadRequest, ValidationFailed),
 )
 async def list_alerts(
     engine: EngineDep,

@@ -22,7 +22,7 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery
-from gateway.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from gateway.errors import BadRequest, Conflict, InvalidCursor, NotFound, ValidationFailed
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
@@ -74,7 +74,7 @@ async def create_appeal(
     summary="List residents' requests",
     response_model=Page[Appeal],
     dependencies=READ,
-    responses=problem_responses(BadRequest, ValidationFailed),
+    responses=problem_responses(InvalidCursor, BadRequest, ValidationFailed),
 )
 async def list_appeals(
     principal: PrincipalDep,

@@ -23,7 +23,7 @@ from gateway.auth.tokens import Principal
 from gateway.context import RecordDep
 from gateway.db import as_utc
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, SettingsDep
-from gateway.errors import Conflict, Forbidden, InsufficientScope, NotFound, ValidationFailed
+from gateway.errors import Conflict, Forbidden, InsufficientScope, InvalidCursor, NotFound, ValidationFailed
 from gateway.openapi import combine, link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.throttle import RecordQuota
@@ -33,6 +33,7 @@ router = api_router(prefix="/v1/audit", tags=["audit"], dependencies=[require_sc
 disclosures_router = api_router(prefix="/v1/residents", tags=["residents"])
 
 _AUTH = problem_responses(Forbidden, ValidationFailed)
+_PAGE = problem_responses(InvalidCursor, Forbidden, ValidationFailed)  # lists: a foreign cursor is 400
 Seq = Annotated[int, Path(ge=1, le=2**62, description="Sequence number of the event.")]
 
 
@@ -88,7 +89,7 @@ def _note_query(record: Any, flt: repo.EventFilter) -> None:
     summary="List audit events",
     responses=combine(
         {
-            **_AUTH,
+            **_PAGE,
             **links(
                 200,
                 GetEvent=link(
@@ -201,7 +202,7 @@ async def event_proof(
 @router.get(
     "/checkpoints",
     summary="List signed checkpoints",
-    responses=combine(_AUTH, ok_examples("get", "/v1/audit/checkpoints")),
+    responses=combine(_PAGE, ok_examples("get", "/v1/audit/checkpoints")),
 )
 async def list_checkpoints(
     db: ReadDep, record: RecordDep, limit: LimitQuery = 50, cursor: CursorQuery = None
@@ -317,7 +318,7 @@ def disclosure_item(body: bytes) -> dict[str, Any]:
     "/{resident_id}/disclosures",
     summary="Who saw this resident's data, when and why",
     responses=combine(
-        problem_responses(Forbidden, NotFound, ValidationFailed),
+        problem_responses(InvalidCursor, Forbidden, NotFound, ValidationFailed),
         ok_examples("get", "/v1/residents/{resident_id}/disclosures"),
     ),
 )

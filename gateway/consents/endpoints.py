@@ -12,7 +12,7 @@ from gateway.consents import service
 from gateway.consents.models import CONSENT_ID_PATTERN, Consent, ConsentCreate, ConsentRevoke
 from gateway.context import RecordDep, RequestRecord
 from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery, SettingsDep
-from gateway.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from gateway.errors import BadRequest, Conflict, InvalidCursor, NotFound, ValidationFailed
 from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
@@ -96,7 +96,7 @@ async def create_consent(
     response_model=Page[Consent],
     dependencies=READ,
     responses={
-        **problem_responses(BadRequest, ValidationFailed),
+        **problem_responses(InvalidCursor, BadRequest, ValidationFailed),
         **links(
             200,
             GetConsent=link(

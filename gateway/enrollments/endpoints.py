@@ -13,7 +13,7 @@ from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
 from gateway.enrollments import repository, service
-from gateway.errors import BadRequest, NotFound, RateLimited, ValidationFailed
+from gateway.errors import BadRequest, InvalidCursor, NotFound, RateLimited, ValidationFailed
 from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import EnrollmentsAccess
@@ -50,7 +50,7 @@ async def page(
     summary="List enrolments",
     response_model=Page[Enrollment],
     responses={
-        **problem_responses(BadRequest, ValidationFailed, RateLimited),
+        **problem_responses(InvalidCursor, BadRequest, ValidationFailed, RateLimited),
         **links(
             200,
             GetEnrollment=link(

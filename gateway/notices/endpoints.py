@@ -29,7 +29,7 @@ router = api_router(prefix="/v1/notices", tags=["notices"], dependencies=[requir
     "",
     summary="List active notices",
     response_model=Page[Notice],
-    responses=problem_responses(BadRequest, NotFound, ValidationFailed),
+    responses=problem_responses(InvalidCursor, BadRequest, NotFound, ValidationFailed),
 )
 async def list_notices(
     db: ReadDep,

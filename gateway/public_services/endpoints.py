@@ -10,7 +10,7 @@ from starlette.responses import Response
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
-from gateway.errors import BadRequest, NotFound, ValidationFailed
+from gateway.errors import BadRequest, InvalidCursor, NotFound, ValidationFailed
 from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import ServicesAccess
@@ -30,7 +30,7 @@ router = api_router(
     summary="List public service items",
     response_model=Page[Service],
     responses={
-        **problem_responses(BadRequest, ValidationFailed),
+        **problem_responses(InvalidCursor, BadRequest, ValidationFailed),
         **links(
             200,
             GetService=link(

@@ -11,7 +11,7 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import CursorQuery, EngineDep, LimitQuery
-from gateway.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from gateway.errors import BadRequest, Conflict, Forbidden, InvalidCursor, NotFound, ValidationFailed
 from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.quarantine import repository, service
@@ -30,7 +30,7 @@ RecordId = Annotated[int, Path(ge=1, le=2**62, description="Quarantine id.")]
     response_model=Page[QuarantinedRecord],
     dependencies=READ,
     responses={
-        **problem_responses(BadRequest, Forbidden, ValidationFailed),
+        **problem_responses(InvalidCursor, BadRequest, Forbidden, ValidationFailed),
         **links(
             200,
             GetQuarantined=link(

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
-from gateway.errors import BadRequest, NotFound, ValidationFailed
+from gateway.errors import BadRequest, InvalidCursor, NotFound, ValidationFailed
 from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import RegionsAccess
@@ -28,7 +28,7 @@ router = api_router(prefix="/v1/regions", tags=["regions"], dependencies=[requir
     summary="List regions",
     response_model=Page[Region],
     responses={
-        **problem_responses(BadRequest, ValidationFailed),
+        **problem_responses(InvalidCursor, BadRequest, ValidationFailed),
         **links(
             200,
             GetRegion=link(

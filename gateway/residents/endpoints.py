@@ -14,7 +14,7 @@ from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
 from gateway.enrollments.endpoints import page as enrollment_page
 from gateway.enrollments.repository import EnrollmentFilter
-from gateway.errors import BadRequest, NotFound, RateLimited, ValidationFailed
+from gateway.errors import BadRequest, InvalidCursor, NotFound, RateLimited, ValidationFailed
 from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import Access, EmploymentAccess, EnrollmentsAccess, MigrationsAccess, ResidentsAccess
@@ -61,7 +61,7 @@ def _json(body: str | bytes) -> Response:
     summary="List residents",
     response_model=Page[Resident],
     responses={
-        **problem_responses(BadRequest, ValidationFailed, RateLimited),
+        **problem_responses(InvalidCursor, BadRequest, ValidationFailed, RateLimited),
         **links(
             200,
             GetResident=link(
@@ -249,7 +249,7 @@ async def get_provenance(db: ReadDep, access: ResidentsAccess, resident_id: Resi
     summary="A resident's enrolments",
     response_model=Page[Enrollment],
     dependencies=[require_scope(Scope.ENROLLMENTS_READ)],
-    responses=problem_responses(BadRequest, NotFound, ValidationFailed, RateLimited),
+    responses=problem_responses(InvalidCursor, BadRequest, NotFound, ValidationFailed, RateLimited),
 )
 async def list_resident_enrollments(
     db: ReadDep,

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, EngineDep, LimitQuery, SettingsDep
-from gateway.errors import BadRequest, NotFound, ValidationFailed
+from gateway.errors import BadRequest, InvalidCursor, NotFound, ValidationFailed
 from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor
 from gateway.policy.deps import PolicyStateDep, PurposeHeader, SubjectDep
@@ -100,7 +100,7 @@ async def create_subscription(
     "",
     summary="List subscriptions",
     response_model=SubscriptionPage,
-    responses=problem_responses(BadRequest, ValidationFailed),
+    responses=problem_responses(InvalidCursor, BadRequest, ValidationFailed),
 )
 async def list_subscriptions(
     engine: EngineDep, principal: PrincipalDep, limit: LimitQuery = 50, cursor: CursorQuery = None
@@ -129,7 +129,7 @@ async def delete_subscription(
     "/{subscription_id}/dead-letters",
     summary="List dead letters",
     response_model=DeadLetterPage,
-    responses=problem_responses(BadRequest, NotFound, ValidationFailed),
+    responses=problem_responses(InvalidCursor, BadRequest, NotFound, ValidationFailed),
 )
 async def list_dead_letters(
     engine: EngineDep,

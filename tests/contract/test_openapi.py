@@ -151,6 +151,10 @@ def test_every_operation_is_complete(app_and_doc: tuple[Any, dict[str, Any]]) ->
             if not {"403", "429"} <= set(op["responses"]):
                 bad(method, path, "a policy route must document 403 and 429")
         responses = op.get("responses", {})
+        if any(p["name"] == "cursor" for p in op.get("parameters", [])):
+            examples = responses.get("400", {}).get("content", {}).get(PROBLEM_JSON, {}).get("examples", {})
+            if not any(e["value"]["type"] == "/problems/invalid-cursor" for e in examples.values()):
+                bad(method, path, "a cursor parameter without the invalid-cursor problem")
         if not any(s.startswith("2") for s in responses):
             bad(method, path, "no success response")
         for status in required_statuses(path, op):
