@@ -23,11 +23,17 @@ _INVALID = {"WWW-Authenticate": 'Bearer realm="xiangzhi", error="invalid_token"'
 
 def _bearer(authorization: str | None) -> str:
     if not authorization:
-        raise InvalidToken("a bearer token is required", headers=_INVALID)
+        raise InvalidToken(
+            "a bearer token is required", headers=_INVALID, detail_zh="需要提供 Bearer 访问令牌。"
+        )
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:  # RFC 6750 §2.1
-        raise InvalidToken("the Authorization header is not a bearer token", headers=_INVALID)
+        raise InvalidToken(
+            "the Authorization header is not a bearer token",
+            headers=_INVALID,
+            detail_zh="Authorization 请求头不是 Bearer 访问令牌。",
+        )
     return token
 
 
@@ -84,7 +90,9 @@ class BearerAuth(OAuth2):
                 needed = " ".join(security_scopes.scopes)
                 challenge = f'Bearer realm="xiangzhi", error="insufficient_scope", scope="{needed}"'
                 raise InsufficientScope(
-                    f"this operation needs scope {needed}", headers={"WWW-Authenticate": challenge}
+                    f"this operation needs scope {needed}",
+                    headers={"WWW-Authenticate": challenge},
+                    detail_zh=f"此操作需要权限范围 {needed}。",
                 )
         return principal
 

@@ -237,7 +237,10 @@ async def enforce_policy(
         if decision.missing == "consent-invalid":
             raise ConsentInvalid(decision.reason, consent_id=consent_id, problem="resource")
         error = _DENIALS.get(decision.missing or "", GrantMissing)
-        raise error(decision.reason, missing=decision.missing, purpose=purpose, resource=resource)
+        zh = f"{error.detail_zh}（资源 {resource}，目的 {purpose or '未说明'}）"
+        raise error(
+            decision.reason, missing=decision.missing, purpose=purpose, resource=resource, detail_zh=zh
+        )
     acting_for = on_behalf_of if assisted else None
     inputs = Inputs(purpose, on_behalf_of, consent_id)
     return Access(decision, record, state, subject, per_day, acting_for=acting_for, inputs=inputs)
