@@ -21,7 +21,7 @@ from gateway.auth.actors import token_facts
 from gateway.cli import app as cli
 from gateway.settings import get_settings
 from tests.audit.support import make_key
-from tests.auth.helpers import auth_settings, register
+from tests.auth.helpers import auth_settings, register, register_staff
 
 
 def _events(engine: Engine, **where: str) -> list[dict[str, Any]]:
@@ -62,23 +62,27 @@ def test_token_issue_and_refusal_name_the_client_claimed_and_authenticated(
 
 
 def test_console_and_dashboard_sign_ins_name_the_client(app: TestClient, store_engine: Engine) -> None:
-    auditor, a_secret = register(store_engine, scopes=["audit:read"], department="county_audit")
-    viewer, v_secret = register(store_engine, scopes=["statistics:read"], department="township")
-    assert a_secret and v_secret
-    form = {"client_id": auditor, "client_secret": "nope"}
-    assert app.post("/audit/login", data=form, follow_redirects=False).status_code == 401
-    form = {"client_id": auditor, "client_secret": a_secret}
-    assert app.post("/audit/login", data=form, follow_redirects=False).status_code == 303
-    form = {"client_id": viewer, "client_secret": "nope"}
-    assert app.post("/dashboard/signin", data=form, follow_redirects=False).status_code == 401
+    auditor = register_staff(store_engine, scopes=["audit:read"], department="county_audit")
+    viewer = register_staff(store_engine, scopes=["statistics:read"], department="township")
+    assert (
+        app.post("/audit/login", data=auditor.form(password="nope"), follow_redirects=False).status_code
+        == 401
+    )
+    assert app.post("/audit/login", data=auditor.form(), follow_redirects=False).status_code == 303
+    assert (
+        app.post("/dashboard/signin", data=viewer.form(password="nope"), follow_redirects=False).status_code
+        == 401
+    )
     failed_console, console, failed_dashboard = (
         e for e in _events(store_engine) if e["route"] in ("/audit/login", "/dashboard/signin")
     )
-    assert failed_console["client_id"] == auditor and failed_console["decision"] == "deny"
+    assert failed_console["client_id"] == auditor.account and failed_console["decision"] == "deny"
     assert failed_console["details"]["client_id_authenticated"] is None
-    assert console["details"]["client_id_authenticated"] == auditor and console["token_id"]
-    assert failed_dashboard["client_id"] == viewer and failed_dashboard["decision"] == "deny"
-    assert failed_dashboard["details"]["client_id_claimed"] == viewer
+    assert console["details"]["client_id_authenticated"] == auditor.account and console["token_id"]
+    assert failed_dashboard["client_id"] == viewer.account and failed_dashboard["decision"] == "deny"
+    assert failed_dashboard["details"]["client_id_claimed"] == viewer.account
+    # One audit behaviour: both consoles refuse with the same reason.
+    assert failed_console["reason"] == failed_dashboard["reason"] == "signin-refused"
 
 
 def test_admin_events_name_the_client_acted_on(app: TestClient, store_engine: Engine) -> None:

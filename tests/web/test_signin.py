@@ -101,12 +101,16 @@ def test_a_wrong_or_replayed_code_or_password_is_refused_alike(
     assert reasons == ["signin-refused"] * 3 + [None, "signin-refused"]
 
 
-def test_a_staff_account_gets_no_token_and_a_machine_client_no_session(tc: TestClient, engine: Engine) -> None:
+def test_a_staff_account_gets_no_token_and_a_machine_client_no_session(
+    tc: TestClient, engine: Engine
+) -> None:
     """The token endpoint refuses a staff account's password; the dashboard refuses a client secret."""
     from tests.auth.helpers import register
 
     person = _staff(engine, "statistics:read")
-    r = tc.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(person.account, person.password))
+    r = tc.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(person.account, person.password)
+    )
     assert r.status_code == 401
     cid, secret = register(engine, scopes=["statistics:read"])
     form = {"username": cid, "password": secret or "", "totp": "123456"}
@@ -141,9 +145,13 @@ def test_five_failures_lock_the_account_and_the_address_for_15_minutes(
         assert right.status_code == 429 and "锁定 15 分钟" in right.text
         assert 14 * 60 - 5 <= int(right.headers["Retry-After"]) <= 14 * 60
         # The account is locked from another address; the address is locked for another account.
-        assert elsewhere.post("/dashboard/signin", data=person.form(), follow_redirects=False).status_code == 429
+        assert (
+            elsewhere.post("/dashboard/signin", data=person.form(), follow_redirects=False).status_code == 429
+        )
         assert tc.post("/dashboard/signin", data=other.form(), follow_redirects=False).status_code == 429
-        assert elsewhere.post("/audit/login", data=other.form()).status_code == 401  # other account, other address
+        assert (
+            elsewhere.post("/audit/login", data=other.form()).status_code == 401
+        )  # other account, other address
         clock.shift(14 * MINUTE + dt.timedelta(seconds=1))  # 15 minutes after the fifth failure
         lifted = tc.post("/dashboard/signin", data=person.form(), follow_redirects=False)
         assert lifted.status_code == 303, lifted.text
