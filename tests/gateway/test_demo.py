@@ -47,7 +47,8 @@ SIGN_IN = """
 for pair in DASHBOARD:/dashboard/signin AUDITOR:/audit/login; do
   who=${pair%%:*} path=${pair#*:} user=${who}_USER password=${who}_PASSWORD secret=${who}_TOTP_SECRET
   curl -s -o /dev/null -w "%{http_code} " --data-urlencode "username=${!user}" \\
-       --data-urlencode "password=${!password}" --data-urlencode "totp=$(totp "${!secret}")" "$GATEWAY_URL$path"
+       --data-urlencode "password=${!password}" --data-urlencode "totp=$(totp "${!secret}")" \\
+       "$GATEWAY_URL$path"
 done; echo
 """
 CLIENTS = {"civil-affairs", "hr", "publicity", "qingshan-township", "auditor", "qingshan-agent"}
