@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from gateway.auth import lockout, staff
-from gateway.auth.clients import verify_against
+from gateway.auth.clients import ClientRecord, verify_against
 from gateway.auth.scopes import Scope
 from gateway.auth.server import form_of
 from gateway.auth.tokens import Principal
@@ -123,7 +123,31 @@ async def sign_in(request: Request, site: Site) -> Response:
         )
     engine, address, now = await get_engine(request), _address(request), _now()
     keys = lockout.keys_of(account=account, address=address)
-    held = await lockout.locked(engine, keys, now=now)
+    refused = await _gate(request, site, record, keys=keys, account=account, now=now)
+    if refused is not None:
+        return refused
+    found = await _check(request, site, account=account, password=password, code=code)
+    if found is None:
+        locked = await lockout.fail(engine, keys, now=now)
+        if locked is not None:
+            record.note(locked=list(locked.keys), locked_until=locked.until.isoformat())
+        reason = "signin-refused" if locked is None else "signin-lockout"
+        return _refuse(site, record, reason=reason, status=401, error=site.refused)
+    await lockout.clear(engine, keys[0])
+    return await _open(request, site, record, account=found.client, address=address, now=now)
+
+
+async def _gate(
+    request: Request,
+    site: Site,
+    record: RequestRecord,
+    *,
+    keys: tuple[str, str],
+    account: str,
+    now: dt.datetime,
+) -> Response | None:
+    """Refuse, unchecked, a sign-in whose account or address is locked or over its attempt limits."""
+    held = await lockout.locked(await get_engine(request), keys, now=now)
     if held is not None:
         record.note(locked=list(held.keys), locked_until=held.until.isoformat())
         page = _refuse(site, record, reason="signin-locked", status=429, error=LOCKED)
@@ -137,23 +161,25 @@ async def sign_in(request: Request, site: Site) -> Response:
         page = _refuse(site, record, reason="signin-throttled", status=429, error=TOO_MANY)
         page.headers.update(exc.headers)
         return page
-    found = await _check(request, site, account=account, password=password, code=code)
-    if found is None:
-        locked = await lockout.fail(engine, keys, now=now)
-        if locked is not None:
-            record.note(locked=list(locked.keys), locked_until=locked.until.isoformat())
-        reason = "signin-refused" if locked is None else "signin-lockout"
-        return _refuse(site, record, reason=reason, status=401, error=site.refused)
-    await lockout.clear(engine, keys[0])
+    return None
+
+
+async def _open(
+    request: Request,
+    site: Site,
+    record: RequestRecord,
+    *,
+    account: ClientRecord,
+    address: str,
+    now: dt.datetime,
+) -> Response:
+    """Start the person's session, note it in the sign-in's audit event, and set the cookie."""
+    engine = await get_engine(request)
     sid, cookie = await sessions.open_session(
-        engine, account=found.client, site=site.name, address=address, now=now
+        engine, account=account, site=site.name, address=address, now=now
     )
-    record.client_id, record.department, record.token_id = (
-        found.client.client_id,
-        found.client.department,
-        sid,
-    )
-    record.note(client_id_authenticated=found.client.client_id, factors=["password", "totp"])
+    record.client_id, record.department, record.token_id = account.client_id, account.department, sid
+    record.note(client_id_authenticated=account.client_id, factors=["password", "totp"])
     response = RedirectResponse(site.prefix + "/", status_code=303)
     settings = await get_settings_dep(request)
     response.set_cookie(

@@ -124,7 +124,8 @@ def test_the_console_refuses_a_dashboard_account(tc: TestClient, engine: Engine)
     assert tc.post("/dashboard/signin", data=person.form(), follow_redirects=False).status_code == 303
     session = tc.cookies.get("xz_dashboard")
     assert session
-    page = tc.get("/audit/", cookies={"xz_audit": session})
+    tc.cookies.set("xz_audit", session, path="/audit")
+    page = tc.get("/audit/")
     assert 'name="totp"' in page.text  # the console's sign-in page, not its events
 
 
@@ -186,7 +187,8 @@ def test_sign_out_ends_the_session_for_good(tc: TestClient, engine: Engine) -> N
     tc.post("/dashboard/signin", data=person.form())
     copied = tc.cookies.get("xz_dashboard")
     assert tc.post("/dashboard/signout", follow_redirects=False).status_code == 303
-    page = tc.get("/dashboard/", cookies={"xz_dashboard": copied or ""})
+    tc.cookies.set("xz_dashboard", copied or "", path="/dashboard")
+    page = tc.get("/dashboard/")
     assert 'name="totp"' in page.text
     (out,) = _events(engine, "/dashboard/signout")
     assert out["client_id"] == person.account and out["token_id"] == (copied or "").split(".")[0]
