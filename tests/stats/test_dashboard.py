@@ -60,6 +60,11 @@ def test_dashboard_signs_in_with_totp_and_prints_for_a_village_meeting(
     live, person = live_county
     page, blocked = page_and_blocked
     page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live.url + "/dashboard/")
+    assert page.locator("#totp").get_attribute("autocomplete") == "one-time-code"
+    assert_renders_chinese(page, ".signin")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dashboard-signin.png"))
     sign_in(
         page, live.url + "/dashboard/", username=person.account, password=person.password, code=person.code()
     )
