@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -107,10 +108,13 @@ async def _check(
 
 async def sign_in(request: Request, site: Site) -> Response:
     """Sign a person in with account, password and TOTP code; keep the session in an HttpOnly cookie."""
-    form = form_of(request.headers.get("content-type"), await request.body())
+    record = record_of_scope(request.scope)
+    try:
+        form = form_of(request.headers.get("content-type"), await request.body())
+    except InvalidRequestError:  # not the form's encoding, repeated or oversized fields
+        return _refuse(site, record, reason="signin-malformed", status=400, error="请使用登录表单提交。")
     account = form.get("username", "").strip()[:64]
     password, code = form.get("password", "")[:256], form.get("totp", "")[:16]
-    record = record_of_scope(request.scope)
     record.client_id = account or None
     record.details = {
         "client_id_claimed": account or None,

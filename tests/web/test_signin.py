@@ -192,3 +192,18 @@ def test_sign_out_ends_the_session_for_good(tc: TestClient, engine: Engine) -> N
     assert 'name="totp"' in page.text
     (out,) = _events(engine, "/dashboard/signout")
     assert out["client_id"] == person.account and out["token_id"] == (copied or "").split(".")[0]
+
+
+@pytest.mark.parametrize(("prefix", "action", "scope"), SITES)
+def test_a_malformed_sign_in_is_a_400_page_not_a_500(
+    tc: TestClient, engine: Engine, prefix: str, action: str, scope: str
+) -> None:
+    """JSON instead of the form, a repeated field, a missing factor: 400 with the sign-in page, audited."""
+    assert tc.post(prefix + action, json={"username": "x", "password": "y", "totp": "1"}).status_code == 400
+    repeated = "username=a&username=b&password=p&totp=123456"
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    assert tc.post(prefix + action, content=repeated, headers=headers).status_code == 400
+    missing = tc.post(prefix + action, data={"username": "a", "password": "p"})
+    assert missing.status_code == 400 and 'name="totp"' in missing.text
+    reasons = [e["reason"] for e in _events(engine, prefix + action)]
+    assert reasons == ["signin-malformed", "signin-malformed", "signin-incomplete"]
