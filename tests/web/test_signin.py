@@ -207,3 +207,26 @@ def test_a_malformed_sign_in_is_a_400_page_not_a_500(
     assert missing.status_code == 400 and 'name="totp"' in missing.text
     reasons = [e["reason"] for e in _events(engine, prefix + action)]
     assert reasons == ["signin-malformed", "signin-malformed", "signin-incomplete"]
+
+
+def test_reset_or_disable_ends_open_sessions(tc: TestClient, engine: Engine) -> None:
+    """`reset-staff` (a lost phone) and `disable` end the account's open sessions at the next page view."""
+    from gateway.auth.clients import ClientStatus, set_status
+    from gateway.auth.staff import reset_staff
+
+    person = _staff(engine, "statistics:read")
+    assert tc.post("/dashboard/signin", data=person.form(), follow_redirects=False).status_code == 303
+    assert 'name="totp"' not in tc.get("/dashboard/").text
+    reset_staff(engine, person.account)
+    assert 'name="totp"' in tc.get("/dashboard/").text
+    other = _staff(engine, "statistics:read")
+    assert tc.post("/dashboard/signin", data=other.form(), follow_redirects=False).status_code == 303
+    set_status(engine, other.account, status=ClientStatus.DISABLED)
+    assert 'name="totp"' in tc.get("/dashboard/").text
+    assert (
+        tc.post(
+            "/dashboard/signin",
+            data=other.form(code=other.code(at=dt.datetime.now(dt.UTC) + 30 * dt.timedelta(seconds=1))),
+        ).status_code
+        == 401
+    )
