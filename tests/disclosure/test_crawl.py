@@ -246,6 +246,15 @@ class Oracle:
         if call.resource is None:
             return []
         decision = self.world.decide(self.client, call.resource, self.purpose)
+        related, dot, name = call.field.partition(".")
+        if dot:
+            # A field of a related record (an enrolment's resident's region): that resource must show it.
+            if not decision.allowed:
+                return []
+            shown = self.world.decide(self.client, related, self.purpose)
+            if not shown.allowed or not _filter_allowed(shown, name, call.value):
+                return [f"filter on {related}'s hidden {name}={call.value} answered"]
+            return []
         if call.method == "post":  # an exact lookup: the field must be granted (in clear or masked)
             granted = set(decision.fields_disclosed) | set(decision.fields_masked)
             return [] if call.field in granted or not decision.allowed else [f"lookup by hidden {call.field}"]
