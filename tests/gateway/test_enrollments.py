@@ -46,11 +46,14 @@ def app(store_url: str, store_engine: Engine, tmp_path: Path) -> Iterator[TestCl
         yield c
 
 
-def headers(c: TestClient, engine: Engine, *, department: str, purpose: str, **kw: str) -> dict[str, str]:
-    """Register a client with enrolment and resident scopes; return its headers."""
-    client_id, secret = register(
-        engine, department=department, scopes=["enrollments:read", "residents:read"], **kw
-    )
+READS = ["enrollments:read", "residents:read", "employment:read", "migrations:read"]
+
+
+def headers(
+    c: TestClient, engine: Engine, *, department: str, purpose: str, scopes: list[str] = READS, **kw: str
+) -> dict[str, str]:
+    """Register a client with enrolment, resident, employment and migration scopes; return its headers."""
+    client_id, secret = register(engine, department=department, scopes=scopes, **kw)
     assert secret is not None
     return {"Authorization": f"Bearer {fetch_token(c, client_id, secret)}", "X-Purpose": purpose}
 
@@ -183,3 +186,20 @@ def test_region_filter_needs_the_residents_region_in_clear(
         assert r.status_code == 403, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["type"].endswith("/filter-not-allowed") and r.json()["parameter"] == "region"
+
+
+@pytest.mark.parametrize("detail", ["employment", "migrations"])
+def test_employment_and_migrations_need_their_own_scope(
+    app: TestClient, store_engine: Engine, detail: str
+) -> None:
+    """Residents and enrolments scopes are not enough: each detail has its scope (403 problem+json)."""
+    with store_engine.connect() as conn:
+        rid = conn.execute(text("SELECT id FROM resident")).scalar_one()
+    others = [s for s in READS if not s.startswith(detail)]
+    h = headers(app, store_engine, department="hr", purpose="employment-service", scopes=others)
+    r = app.get(f"/v1/residents/{rid}/{detail}", headers=h)
+    assert r.status_code == 403, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert f"{detail}:read" in r.json()["detail"]
+    granted = headers(app, store_engine, department="hr", purpose="employment-service")
+    assert app.get(f"/v1/residents/{rid}/{detail}", headers=granted).status_code == 200
