@@ -286,7 +286,12 @@ class QuarantinedRecord(Unified):
     resolution: str | None = Field(
         default=None,
         description="How it was closed or what is pending: released (translated again), withdrawn (gone "
-        "from its source), dismissed (by a data steward), retry (to translate at the next sync).",
+        "from its source), dismissed (by a data steward), retry (to translate at the next sync), linked "
+        "or split (an id_conflict a steward decided).",
+    )
+    chosen_region: str | None = Field(
+        default=None,
+        description="The village a data steward chose for an ambiguous_village record (used at every read).",
     )
 
 

@@ -110,7 +110,9 @@ def _judged(
         return decision, field
     if related is None:
         # No way to ask the related resource's policy: treat the field as hidden rather than unchecked.
-        return Decision(False, "no related decision", resource, decision.purpose, decision.policy_version), name
+        return Decision(
+            False, "no related decision", resource, decision.purpose, decision.policy_version
+        ), name
     return related(resource), name
 
 

@@ -44,6 +44,16 @@ def open_keys(store: Store, source: str) -> set[str]:
     }
 
 
+def village_choices(store: Store, source: str) -> dict[str, str]:
+    """Return the villages data stewards chose for a source's ambiguous records, by record key."""
+    return dict(
+        store.rows(
+            "SELECT record_key, chosen_region FROM quarantine WHERE source = ? AND chosen_region IS NOT NULL",
+            (source,),
+        )
+    )
+
+
 def write_quarantine(ctx: BatchContext, *, already: set[str]) -> Counter[str]:
     """Upsert the batch's held records (first_seen kept, last_seen now); return counts by reason.
 
