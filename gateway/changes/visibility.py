@@ -176,7 +176,6 @@ class Viewer:
             "changed_at": change.changed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
-
     def _show_quarantine(self, change: LoggedChange) -> dict[str, Any] | None:
         # The source stands in the entry's one `field`: only readers of that source's quarantine (its own
         # department, quarantine:read) see a steward's decision; the decision is the entry's status.
