@@ -115,9 +115,10 @@ def test_every_steward_decision_is_in_the_change_feed(
         {**hr_item("P8", good, name="王五一"), "birthDate": "2001-02-03"},
         {**hr_item("P9", good, name="王五二"), "birthDate": "2002-02-03"},
     ]
+    civil_source = CivilAffairsConnector(CivilAffairsSettings(url=SecretStr(civil.url)))
     with FakeHrServer(PersonStore.from_items(twins), api_key=HR_KEY) as hr:
         connectors = [
-            CivilAffairsConnector(CivilAffairsSettings(url=SecretStr(civil.url))),
+            civil_source,
             HrApiConnector(HrApiSettings(base_url=hr.url, api_key=SecretStr(HR_KEY), services=False)),
         ]
         assert run_connectors(store_engine, connectors, today=TODAY).ok
@@ -136,3 +137,11 @@ def test_every_steward_decision_is_in_the_change_feed(
         done[department] = [e["status"] for e in feed(app, steward)]
         assert [e["id"] for e in feed(app, steward)] == [str(i["id"]) for i in items]
     assert done == {"civil_affairs": ["retry", "dismiss"], "hr": ["link", "split"]}
+    # Effective at the next sync: the retried record is held again (still invalid), the dismissed one
+    # stays dismissed although the full sync reads it unchanged.
+    assert run_connectors(store_engine, [civil_source], today=TODAY, full=True).ok
+    with store_engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT record_key, resolution FROM quarantine WHERE source = 'civil_affairs' ORDER BY id")
+        ).all()
+    assert [r[1] for r in rows] == [None, "dismissed"], rows

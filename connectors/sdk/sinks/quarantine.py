@@ -68,7 +68,10 @@ def write_quarantine(ctx: BatchContext, *, already: set[str]) -> Counter[str]:
         "(source, record_key, raw, reason, message, first_seen, last_seen, released_at, resolution) "
         "VALUES (?,?,?,?,?,?,?,NULL,NULL) ON CONFLICT (source, record_key) DO UPDATE SET "
         "raw = excluded.raw, reason = excluded.reason, message = excluded.message, "
-        "last_seen = excluded.last_seen, released_at = NULL, resolution = NULL",
+        "last_seen = excluded.last_seen, released_at = NULL, resolution = NULL "
+        # A steward dismissed it: it stays closed while the source sends the same record unchanged.
+        "WHERE quarantine.resolution IS NULL OR quarantine.resolution <> 'dismissed' "
+        "OR quarantine.raw <> excluded.raw",
         [
             (
                 ctx.source,
