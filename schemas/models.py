@@ -167,6 +167,11 @@ class SourceValue(Unified):
         description="On the served value: the precedence rule that chose it (docs/integrating.md, 字段来源).",
         examples=["precedence: civil_affairs > hr_api > hr_migrant_register"],
     )
+    withdrawn_at: dt.datetime | None = Field(
+        default=None,
+        description="Set on history: when a full sync found that the source no longer holds the record "
+        "(never served).",
+    )
 
 
 class ResidentProvenance(Unified):
