@@ -17,6 +17,8 @@ from connectors.demo.fake_hr import FakeHrServer
 from connectors.demo.fake_hr_store import PersonStore
 from connectors.hr_api.connector import HrApiConnector, HrApiSettings
 from connectors.hr_migrant_register.connector import MigrantRegisterConnector, RegisterSettings
+from connectors.hr_migrant_register.models import MigrantRegisterPush
+from connectors.sdk.push import run_push
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings, fetch_token, register
@@ -100,6 +102,13 @@ def test_steward_chooses_the_village_of_an_ambiguous_record(
         assert closed[0] is not None and closed[1] == "released"
     civil = as_steward(app, store_engine, "civil_affairs")
     assert feed(app, civil) == []  # another department's stewards see nothing of it
+    # HR pushes the same row again (still naming only 新村): the steward's choice holds for pushes too.
+    connector = MigrantRegisterConnector.for_push(RegisterSettings(directory=tmp_path, encoding="utf-8"))
+    connector.prepare()
+    fields = dict(zip(HEADER.strip().split(","), row.strip().split(","), strict=True))
+    batch = MigrantRegisterPush(file="hr_migrant_register_2026-10.csv", rows=[fields])
+    pushed = run_push(store_engine, connector=connector, batch=batch, today=TODAY)
+    assert pushed.quarantined == [] and pushed.unchanged + pushed.updated == 1, pushed
 
 
 def test_every_steward_decision_is_in_the_change_feed(
