@@ -24,7 +24,8 @@ from tests.disclosure.conftest import TEXT_FIELDS, VILLAGES, World, hidden_or_ma
 FILTER_REFUSED = "/problems/filter-not-allowed"
 # The contract (docs/integrating.md): an operation governed by the policy says which resource in
 # `x-policy-resource`; each of its query parameters names the field it discloses in `x-field` (its
-# schema), `@resource` when it targets a record of another resource; pagination names none.
+# schema), `@resource` when it targets a record of another resource, `resource.field` when it reads a
+# field of a related record (an enrolment's resident's region); pagination names none.
 RESOURCE_KEY, FIELD_KEY = "x-policy-resource", "x-field"
 META_PARAMS = frozenset({"limit", "cursor", "since"})  # pages and feed positions name no field
 SAMPLE_TIME = "2026-01-01T00:00:00Z"
