@@ -4,7 +4,8 @@ A staff account (gateway/auth/staff.py) signs in with password and TOTP through 
 machinery (gateway/web): the session lives in an HttpOnly, SameSite=Strict cookie scoped to
 /dashboard (no script ever sees it), ends after 15 idle minutes, and every page view is audited and
 counts against the account's rate limit. `/dashboard/print` is the same report for a village meeting:
-A4, black and white, no forms.
+A4, black and white, no forms. A department's data stewards (quarantine:read) see their sources'
+quality feedback at `/dashboard/quality`.
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from gateway.auth.scopes import Scope
 from gateway.context import record_of_scope
-from gateway.dashboard import worklists
+from gateway.dashboard import quality, worklists
 from gateway.dashboard.svg import bar_chart
 from gateway.deps import EngineDep, ReadDep, SettingsDep
 from gateway.errors import GatewayError
+from gateway.quality import service as quality_service
 from gateway.stats import repository
 from gateway.stats.models import GroupLevel, StatsReport
 from gateway.stats.report import build_report
-from gateway.web.pages import Pages, add_stylesheet
+from gateway.web.pages import HEADERS, Pages, add_stylesheet
 from gateway.web.signin import Site, add_sign_in_routes, current
 from schemas.models import RegionCode
 from schemas.regions import in_subtree
@@ -39,15 +41,16 @@ PAGES = Pages(
         (labels.get(r.code, r.name or r.code), getattr(r, field)) for r in table.rows
     ],
     pairs=lambda labels, values: list(zip(labels, values, strict=True)),
+    reason_label=quality.reason_label,
 )
 SITE = Site(
     name="dashboard",
     prefix="/dashboard",
     cookie="xz_dashboard",
-    scope=Scope.STATISTICS_READ,
+    scopes=(Scope.STATISTICS_READ, Scope.QUARANTINE_READ),
     pages=PAGES,
     template="signin.html",
-    refused="账号、密码或动态验证码不正确,或该账号没有统计数据权限。",
+    refused="账号、密码或动态验证码不正确,或该账号没有看板权限。",
 )
 RegionQuery = Annotated[RegionCode | None, Query()]
 LevelQuery = Annotated[GroupLevel, Query()]
@@ -99,6 +102,8 @@ async def _report_page(
     principal = await current(request, SITE)
     if isinstance(principal, Response):
         return principal
+    if Scope.STATISTICS_READ.value not in principal.scopes:  # a data steward: their quality page
+        return RedirectResponse("/dashboard/quality", status_code=303)
     root = principal.region_code
     chosen = region or root
     # Names, not codes: the person's region in the header, and villages that share a name with their
@@ -106,7 +111,8 @@ async def _report_page(
     labels = await repository.village_labels(db, root)
     options = [(c, labels.get(c, n), lv) for c, n, lv in await repository.regions_within(db, root)]
     page: dict[str, Any] = {"principal": principal, "options": options, "level": level, "labels": labels,
-            "root_name": await repository.region_name(db, root) if root else None}  # fmt: skip
+            "root_name": await repository.region_name(db, root) if root else None,
+            "quality": Scope.QUARANTINE_READ.value in principal.scopes}  # fmt: skip
     if chosen is None:
         return PAGES.render(template, report=None, **page)
     if root is not None and not in_subtree(chosen, root):
@@ -134,4 +140,38 @@ async def _worklists(
     rules = list(request.app.state.policy.engine.docs.alerts.rules)
     return await worklists.build(
         engine, region=report.region, level=level.value, names=names, rules=rules, k=k
+    )
+
+
+@router.get("/quality")
+async def quality_page(request: Request, engine: EngineDep) -> Response:
+    """Show the quality feedback of the person's department's sources (quarantine:read)."""
+    principal = await current(request, SITE)
+    if isinstance(principal, Response):
+        return principal
+    if Scope.QUARANTINE_READ.value not in principal.scopes:
+        return SITE.page(status=403, error="该账号没有数据质量反馈权限(quarantine:read)。")
+    sections = await quality.build(engine, principal)
+    record_of_scope(request.scope).disclose("quality", [q.source for q in sections])
+    stats = Scope.STATISTICS_READ.value in principal.scopes
+    return PAGES.render("quality.html", principal=principal, sections=sections, stats=stats)
+
+
+@router.get("/quality/{source}.csv")
+async def quality_csv(request: Request, engine: EngineDep, source: str) -> Response:
+    """Download a source's records to correct as CSV (the department's own record keys)."""
+    principal = await current(request, SITE)
+    if isinstance(principal, Response):
+        return principal
+    if Scope.QUARANTINE_READ.value not in principal.scopes:
+        return RedirectResponse("/dashboard/quality", status_code=303)
+    try:
+        report = await quality_service.feedback(engine, source, principal=principal)
+    except GatewayError as exc:
+        return SITE.page(status=exc.status, error=exc.detail)
+    record_of_scope(request.scope).disclose("quality", [source])
+    return Response(
+        quality_service.to_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={**HEADERS, "Content-Disposition": f'attachment; filename="{source}-to-correct.csv"'},
     )

@@ -48,7 +48,7 @@ class Pages:
             autoescape=select_autoescape(["html"]),
         )
         self.env.filters["beijing"] = beijing
-        self.env.globals.update(now_beijing=now_beijing, **functions)
+        self.env.globals.update(beijing=beijing, now_beijing=now_beijing, **functions)
 
     def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         """Render a template as an HTML answer with the consoles' security headers."""

@@ -15,6 +15,7 @@ same sign-in and sign-out routes and the same page guard:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
@@ -45,10 +46,14 @@ class Site:
     name: str  # "dashboard" or "console": the session's site and the limiter's form
     prefix: str  # "/dashboard": the cookie's path; the site's home is prefix + "/"
     cookie: str
-    scope: Scope
+    scopes: tuple[Scope, ...]  # a person needs one of them
     pages: Pages
     template: str  # the sign-in page
     refused: str  # why a sign-in failed, in Chinese (never which factor)
+
+    def admits(self, scopes: Iterable[str]) -> bool:
+        """Tell whether an account with `scopes` may use this site."""
+        return any(s.value in scopes for s in self.scopes)
 
     def page(self, *, status: int = 200, **context: object) -> Response:
         """Render the sign-in page."""
@@ -73,7 +78,7 @@ async def current(request: Request, site: Site) -> Principal | Response:
     engine = await get_engine(request)
     cookie = request.cookies.get(site.cookie)
     principal = await sessions.resume(engine, cookie, site=site.name, now=_now())
-    if principal is None or site.scope.value not in principal.scopes:
+    if principal is None or not site.admits(principal.scopes):
         return site.page(expired=bool(cookie))
     _note(record_of_scope(request.scope), principal)
     try:
@@ -98,7 +103,7 @@ async def _check(
     found = await staff.load(engine, account)
     # The same argon2 work for unknown accounts: the answer's timing does not tell which exist.
     ok = await run_in_threadpool(verify_against, found.password_hash if found else None, password)
-    if found is None or not ok or not found.client.active or site.scope.value not in found.client.scopes:
+    if found is None or not ok or not found.client.active or not site.admits(found.client.scopes):
         return None
     step = staff.totp_step(found.totp_secret, code, now=_now(), after=found.totp_last_step)
     if step is None or not await staff.spend_step(engine, account, step):
