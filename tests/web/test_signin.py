@@ -94,8 +94,9 @@ def test_a_wrong_or_replayed_code_or_password_is_refused_alike(
     ]
     assert [a.status_code for a in answers] == [401, 401, 401]
     assert len({a.text.split("<main>")[-1] for a in answers}) == 1
-    assert tc.post(prefix + action, data=person.form(), follow_redirects=False).status_code == 303
-    replay = tc.post(prefix + action, data=person.form(code=person.code()), follow_redirects=False)
+    code = person.code()
+    assert tc.post(prefix + action, data=person.form(code=code), follow_redirects=False).status_code == 303
+    replay = tc.post(prefix + action, data=person.form(code=code), follow_redirects=False)
     assert replay.status_code == 401  # RFC 6238 §5.2: a code is accepted once
     reasons = [e["reason"] for e in _events(engine, prefix + action)]
     assert reasons == ["signin-refused"] * 3 + [None, "signin-refused"]
