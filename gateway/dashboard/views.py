@@ -117,7 +117,9 @@ async def dashboard(
     if root is not None and not in_subtree(chosen, root):
         return _page("dashboard.html", status=403, report=None, error="所选区域不在您的管辖范围内。", **page)
     try:
-        report = await build_report(db, region=chosen, level=level, min_cell=settings.stats_min_cell)
+        report = await build_report(
+            db, engine=engine, region=chosen, level=level, min_cell=settings.stats_min_cell
+        )
     except GatewayError as exc:
         return _page("dashboard.html", status=exc.status, report=None, error=exc.detail, **page)
     record_of_scope(request.scope).disclose("statistics", [])

@@ -17,14 +17,21 @@ too, repeated until no component hides another cell:
 - each parent with its children is a sub-table of the shapes in suppression.py (migrant workers by
   province: a two-way table with its margins; insurance coverage: the joint network), which adds
   the equations between columns.
-If a component cannot be protected the whole statistic is withheld. The disclosure
+If a component cannot be protected the whole statistic is withheld.
+
+Over time (the series, gateway/stats/snapshots.py). A reader who knows that a count did not change
+since the previous release (nobody moved in or out of a village) equates the two releases' cells.
+So a cell unchanged since the previous release keeps its fate: hidden there (as a complement),
+hidden here from the start; published there, never chosen as a complement here (hiding a value
+the reader already knows protects nothing). Primary cells keep theirs by value. The disclosure
 suite (tests/disclosure/test_stats_release.py) checks the result as an attacker would: by linear
-programming over every published cell of every view a client may request.
+programming over every published cell of every view a client may request, and over the months of
+the series with unchanged cells equated (tests/disclosure/test_series_release.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gateway.stats.suppression import (
@@ -129,18 +136,34 @@ def tree_component(tree: Tree, values: dict[Cell, int], column: int) -> tuple[li
 
 
 def release(
-    tree: Tree, values: dict[Cell, int], subtable: SubTable | None, *, columns: int, k: int
+    tree: Tree,
+    values: dict[Cell, int],
+    subtable: SubTable | None,
+    *,
+    columns: int,
+    k: int,
+    keep: Collection[Cell] = (),
+    fixed: Collection[Cell] = (),
 ) -> Released:
-    """Suppress one statistic over the whole hierarchy (see the module notes)."""
+    """Suppress one statistic over the whole hierarchy (see the module notes).
+
+    `keep`: cells to hide from the start, `fixed`: cells never to hide (see `carry_over`).
+    """
     components = [tree_component(tree, values, j) for j in range(columns)]
     if subtable is not None:
         components += [subtable(tree.children[p], p) for p in tree.parents() if tree.children[p]]
-    hidden: set[Cell] = set()
+    hidden: set[Cell] = {c for c in keep if c in values and values[c] >= k}
+    known = set(fixed)
     grew = True
     while grew:
         grew = False
         for arcs, cells in components:
-            found = protect(arcs, k=k, hidden={i for i, c in enumerate(cells) if c in hidden})
+            found = protect(
+                arcs,
+                k=k,
+                hidden={i for i, c in enumerate(cells) if c in hidden},
+                fixed={i for i, c in enumerate(cells) if c in known},
+            )
             if found and found[0] is Mark.WITHHELD:
                 return Released(values, withheld=True)
             for cell, mark in zip(cells, found, strict=True):

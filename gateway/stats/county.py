@@ -1,0 +1,173 @@
+"""A county's release of one day: computed from the store, carried over from the previous release,
+and stored as JSON (gateway/stats/snapshots.py keeps them; report.py cuts every view from one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gateway.stats import repository
+from gateway.stats.release import (
+    Cell,
+    Node,
+    Released,
+    Tree,
+    aggregate,
+    build_tree,
+    coverage_subtable,
+    cross_subtable,
+    release,
+)
+from gateway.stats.repository import Scope
+from gateway.stats.suppression import FIELDS, Mark
+from gateway.store import ReadStore
+
+COUNT_TABLES = {
+    "elderly_living_alone": "独居老人",
+    "low_income_households": "低收入家庭(户)",
+    "left_behind_children": "留守儿童",
+}
+TOTAL_COLUMN = "#total"  # the row total of the migrant workers' table, after its provinces
+
+
+@dataclass(slots=True)
+class CountyRelease:
+    """Every statistic of one county for one date, suppressed once (gateway/stats/release.py)."""
+
+    tree: Tree
+    names: dict[str, str]
+    provinces: list[str]
+    tables: dict[str, Released]
+    min_cell: int = 5
+
+
+def _column_keys(table: str, provinces: list[str]) -> list[str]:
+    """Return the names of a table's columns: provinces are named, so months with others still match."""
+    if table == "migrant_workers":
+        return [*provinces, TOTAL_COLUMN]
+    if table == "insurance_coverage":
+        return list(FIELDS)
+    return ["n"]
+
+
+def _by_name(rel: CountyRelease, table: str) -> dict[tuple[Node, str], tuple[int, Mark]]:
+    """Return (node, column name) -> (count, mark) of one table; empty when it was withheld."""
+    released = rel.tables[table]
+    if released.withheld:
+        return {}
+    keys = _column_keys(table, rel.provinces)
+    return {
+        (node, keys[j]): (v, released.marks.get((node, j), Mark.PUBLISHED))
+        for (node, j), v in released.values.items()
+    }
+
+
+def carry_over(
+    previous: CountyRelease | None, table: str, values: dict[Cell, int], provinces: list[str]
+) -> tuple[set[Cell], set[Cell]]:
+    """Return the cells to keep hidden and the cells never to hide, from the previous release.
+
+    A cell whose count did not change keeps its fate (see release.py's notes on the series).
+    """
+    keep: set[Cell] = set()
+    fixed: set[Cell] = set()
+    if previous is None or table not in previous.tables:
+        return keep, fixed
+    before = _by_name(previous, table)
+    keys = _column_keys(table, provinces)
+    for (node, j), v in values.items():
+        old = before.get((node, keys[j]))
+        if old is None or old[0] != v:
+            continue
+        if old[1] is Mark.COMPLEMENT:
+            keep.add((node, j))
+        elif old[1] is Mark.PUBLISHED and v > 0:
+            fixed.add((node, j))
+    return keep, fixed
+
+
+async def compute(
+    db: ReadStore, root: str, *, today: dt.date, k: int, previous: CountyRelease | None
+) -> CountyRelease:
+    """Count every statistic of a county in SQL and suppress each over the whole hierarchy."""
+    villages = await repository.region_names(db, Scope(region=root, level="village"))
+    townships = await repository.region_names(db, Scope(region=root, level="township"))
+    scope = Scope(region=root, level="village")
+    counts = {
+        "elderly_living_alone": await repository.elderly_living_alone(db, scope),
+        "low_income_households": await repository.low_income_households(db, scope),
+        "left_behind_children": await repository.left_behind_children(db, scope),
+    }
+    migrants = await repository.migrant_workers(db, scope)
+    coverage = await repository.insurance_coverage(db, scope, today=today)
+    codes = set(villages).union(*counts.values(), {c for c, _ in migrants}, coverage)
+    tree = build_tree(root, codes, townships)
+    # Known provinces by name; the unregistered column last.
+    provinces = sorted({p for _, p in migrants}, key=lambda p: (p == repository.UNKNOWN_PROVINCE, p))
+
+    def protected(name: str, values: dict[Cell, int], subtable: Any, columns: int) -> Released:
+        keep, fixed = carry_over(previous, name, values, provinces)
+        return release(tree, values, subtable, columns=columns, k=k, keep=keep, fixed=fixed)
+
+    tables: dict[str, Released] = {}
+    for name, per_code in counts.items():
+        values = aggregate(tree, {("village", c): (n,) for c, n in per_code.items()}, 1)
+        tables[name] = protected(name, values, None, 1)
+    leaf: dict[Node, list[int]] = {}
+    for (code, p), n in migrants.items():
+        row = leaf.setdefault(("village", code), [0] * (len(provinces) + 1))
+        row[provinces.index(p)] += n
+        row[-1] += n
+    values = aggregate(tree, leaf, len(provinces) + 1)
+    sub = cross_subtable(values, len(provinces))
+    tables["migrant_workers"] = protected("migrant_workers", values, sub, len(provinces) + 1)
+    rows = {("village", c): (a, p, a - p, m, a - m) for c, (a, p, m) in coverage.items()}
+    values = aggregate(tree, rows, len(FIELDS))
+    tables["insurance_coverage"] = protected("insurance_coverage", values, coverage_subtable(values), 5)
+    return CountyRelease(tree, {**villages, **townships}, provinces, tables, min_cell=k)
+
+
+def to_body(rel: CountyRelease) -> str:
+    """Return the release as JSON: the tree, names, provinces and every cell's count and mark."""
+    tables = {}
+    for name, released in rel.tables.items():
+        keys = _column_keys(name, rel.provinces)
+        cells = [
+            [node[0], node[1], keys[j], v, released.marks.get((node, j), Mark.PUBLISHED).value]
+            for (node, j), v in released.values.items()
+        ]
+        tables[name] = {"withheld": released.withheld, "cells": cells}
+    tree = [[list(parent), [list(kid) for kid in kids]] for parent, kids in rel.tree.children.items()]
+    body = {
+        "min_cell": rel.min_cell,
+        "tree": tree,
+        "names": rel.names,
+        "provinces": rel.provinces,
+        "tables": tables,
+    }
+    return orjson.dumps(body).decode()
+
+
+def from_body(text: str) -> CountyRelease:
+    """Return the release stored by `to_body`."""
+    body = orjson.loads(text)
+    children: dict[Node, list[Node]] = {
+        (p[0], p[1]): [(k[0], k[1]) for k in kids] for p, kids in body["tree"]
+    }
+    root = next(iter(children))
+    provinces: list[str] = body["provinces"]
+    tables: dict[str, Released] = {}
+    for name, stored in body["tables"].items():
+        index = {key: j for j, key in enumerate(_column_keys(name, provinces))}
+        values: dict[Cell, int] = {}
+        marks: dict[Cell, Mark] = {}
+        for level, code, key, v, mark in stored["cells"]:
+            cell: Cell = ((level, code), index[key])
+            values[cell] = v
+            if not stored["withheld"]:
+                marks[cell] = Mark(mark)
+        tables[name] = Released(values, marks, withheld=stored["withheld"])
+    return CountyRelease(Tree(root, children), body["names"], provinces, tables, body["min_cell"])
