@@ -49,14 +49,14 @@ def _hidden(rel: CountyRelease) -> int:
     return sum(m is not Mark.PUBLISHED for t in rel.tables.values() for m in t.marks.values())
 
 
-async def _snapshot(settings: Settings, region: str | None) -> list[tuple[str, CountyRelease]]:
+async def _snapshot(settings: Settings, region: str | None) -> list[tuple[str, str, CountyRelease]]:
     today = today_in_china()
     async with _stores(settings) as (db, engine):
         roots = [region] if region else await repository.county_codes(engine)
         taken = []
         for root in roots:
             rel = await take_snapshot(db, engine, root, today=today, k=settings.stats_min_cell, by="cli")
-            taken.append((root, rel))
+            taken.append((root, await repository.region_name(db, root) or root, rel))
         return taken
 
 
@@ -73,8 +73,7 @@ def snapshot(
         typer.echo(f"error: not a county code: {region!r} (12 digits ending in 000000)", err=True)
         raise typer.Exit(2)
     record("stats snapshot", targets=[region] if region else [])
-    for root, rel in asyncio.run(_snapshot(settings, region)):
-        name = rel.names.get(root, root)
+    for root, name, rel in asyncio.run(_snapshot(settings, region)):
         typer.echo(
             f"kept {root} {name} as of {today_in_china().isoformat()}: "
             f"{len(rel.tables)} tables, {_hidden(rel)} cells hidden (k={rel.min_cell})"

@@ -65,28 +65,14 @@ def _by_name(rel: CountyRelease, table: str) -> dict[tuple[Node, str], tuple[int
     }
 
 
-def carry_over(
-    previous: CountyRelease | None, table: str, values: dict[Cell, int], provinces: list[str]
-) -> tuple[set[Cell], set[Cell]]:
-    """Return the cells to keep hidden and the cells never to hide, from the previous release.
-
-    A cell whose count did not change keeps its fate (see release.py's notes on the series).
-    """
-    keep: set[Cell] = set()
-    fixed: set[Cell] = set()
-    if previous is None or table not in previous.tables:
-        return keep, fixed
-    before = _by_name(previous, table)
-    keys = _column_keys(table, provinces)
-    for (node, j), v in values.items():
-        old = before.get((node, keys[j]))
-        if old is None or old[0] != v:
-            continue
-        if old[1] is Mark.COMPLEMENT:
-            keep.add((node, j))
-        elif old[1] is Mark.PUBLISHED and v > 0:
-            fixed.add((node, j))
-    return keep, fixed
+def previous_cells(
+    previous: CountyRelease | None, table: str, provinces: list[str]
+) -> dict[Cell, tuple[int, Mark]] | None:
+    """Return the previous release's (count, mark) of a table's cells, keyed as this release's."""
+    if previous is None or table not in previous.tables or previous.tables[table].withheld:
+        return None
+    index = {key: j for j, key in enumerate(_column_keys(table, provinces))}
+    return {(node, index[key]): old for (node, key), old in _by_name(previous, table).items() if key in index}
 
 
 async def compute(
@@ -109,8 +95,8 @@ async def compute(
     provinces = sorted({p for _, p in migrants}, key=lambda p: (p == repository.UNKNOWN_PROVINCE, p))
 
     def protected(name: str, values: dict[Cell, int], subtable: Any, columns: int) -> Released:
-        keep, fixed = carry_over(previous, name, values, provinces)
-        return release(tree, values, subtable, columns=columns, k=k, keep=keep, fixed=fixed)
+        before = previous_cells(previous, name, provinces)
+        return release(tree, values, subtable, columns=columns, k=k, before=before)
 
     tables: dict[str, Released] = {}
     for name, per_code in counts.items():
