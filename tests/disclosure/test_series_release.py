@@ -124,14 +124,14 @@ def _views(world: World, client: str, gazetteer: list[tuple[str, str, str | None
         for group in ("township", "village"):
             if LEVELS[group] < LEVELS[level]:
                 continue
-            reports: dict[str, dict[str, Any]] = defaultdict(lambda: {"region": code})
+            reports: dict[str, dict[str, Any]] = {}
             for table in TABLES:
                 params = {"table": table, "region": code, "level": group, "from": "2026-08"}
                 r = world.tc.get("/v1/stats/series", params=params, headers=headers)
                 assert r.status_code == 200, r.text
                 for point in r.json()["points"]:
-                    reports[point["as_of"]][table] = point["table"]
-                    reports[point["as_of"]]["min_cell"] = point["min_cell"]
+                    view = reports.setdefault(point["as_of"], {"region": code})
+                    view[table], view["min_cell"] = point["table"], point["min_cell"]
             r = world.tc.get("/v1/stats", params={"region": code, "level": group}, headers=headers)
             assert r.status_code == 200, r.text
             today = r.json()
