@@ -27,6 +27,7 @@ from gateway.auth.tokens import Principal, TokenRejected
 from gateway.context import record_of_scope
 from gateway.dashboard import worklists
 from gateway.dashboard.svg import bar_chart
+from gateway.dashboard.trends import build as trend_charts
 from gateway.deps import EngineDep, ReadDep, SettingsDep
 from gateway.errors import GatewayError, RateLimited
 from gateway.policy.throttle import guarded_sign_in
@@ -124,7 +125,8 @@ async def dashboard(
         return _page("dashboard.html", status=exc.status, report=None, error=exc.detail, **page)
     record_of_scope(request.scope).disclose("statistics", [])
     lists = await _worklists(request, engine, report, level=level, labels=labels, k=settings.stats_min_cell)
-    return _page("dashboard.html", report=report, worklists=lists, **page)
+    trends = await trend_charts(db, engine, region=chosen, level=level, labels=labels)
+    return _page("dashboard.html", report=report, worklists=lists, trends=trends, **page)
 
 
 async def _worklists(

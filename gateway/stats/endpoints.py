@@ -14,7 +14,7 @@ from gateway.errors import BadRequest, Forbidden
 from gateway.openapi import problem_responses
 from gateway.stats.models import GroupLevel, StatsReport, StatsSeries, StatsTable
 from gateway.stats.report import build_report, today_in_china
-from gateway.stats.snapshots import build_series
+from gateway.stats.snapshots import build_series, window
 from schemas.models import RegionCode
 from schemas.regions import in_subtree
 
@@ -101,10 +101,7 @@ async def get_series(
     """One statistics table of a region from every kept snapshot (monthly and on demand) in the months
     asked for (default: the last twelve); each month shows exactly the cells published that day."""
     region = own_region(region, mine)
-    end = end or today_in_china().strftime("%Y-%m")
-    if start is None:  # the twelve months up to `to`
-        year, month = divmod(int(end[:4]) * 12 + int(end[5:7]) - 1 - 11, 12)
-        start = f"{year:04d}-{month + 1:02d}"
+    start, end = window(start, end, today=today_in_china())
     series = await build_series(db, engine, table=table, region=region, level=level, start=start, end=end)
     record.disclose("statistics", [])  # aggregates only: no record is disclosed
     return series

@@ -45,6 +45,15 @@ async def monthly_snapshots(
     return taken
 
 
+def window(start: str | None, end: str | None, *, today: dt.date) -> tuple[str, str]:
+    """Return the months of a series: as asked, by default the twelve months up to this one."""
+    end = end or today.strftime("%Y-%m")
+    if start is None:
+        year, month = divmod(int(end[:4]) * 12 + int(end[5:7]) - 1 - 11, 12)
+        start = f"{year:04d}-{month + 1:02d}"
+    return start, end
+
+
 def parse_month(text: str) -> dt.date:
     """Return the first day of a YYYY-MM month."""
     try:

@@ -10,29 +10,25 @@ hidden cell at least one person wide.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections import defaultdict
 from typing import Any
 
 import pytest
-from opentelemetry import trace
 from sqlalchemy import select
 
-from gateway.db import make_async_engine, make_sync_engine
+from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN
 from gateway.stats.county import CountyRelease, from_body
 from gateway.stats.report import today_in_china
-from gateway.stats.snapshots import take_snapshot
 from gateway.stats.suppression import FIELDS
-from gateway.store import open_read_store
 from schemas.codes import Tag
 from schemas.regions import in_subtree
 from schemas.tables import RegionRow
 from schemas.tables_stats import StatsReleaseRow
 from tests.disclosure.conftest import World
 from tests.disclosure.release_lp import COUNT_TABLES, COVERAGE, Key, Release, joint_ranges
-from tests.stats.data import QINGSHAN, SHIMEN, ZHULIN, add_migration
+from tests.stats.data import QINGSHAN, SHIMEN, ZHULIN, add_migration, snapshot
 from tests.support import factories
 
 G = RegionRow.__table__.c  # type: ignore[attr-defined]
@@ -41,19 +37,6 @@ LEVELS = {"county": 0, "township": 1, "village": 2}
 TABLES = (*COUNT_TABLES, "migrant_workers", "insurance_coverage")
 STATS_CLIENTS = [c.client_id for c in SHIFAN.clients if "statistics:read" in c.scopes]
 OLD = dt.date(1950, 1, 1)
-
-
-def _snapshot(world: World, as_of: dt.date) -> None:
-    async def run() -> None:
-        engine = make_async_engine(world.url, pool_size=1)
-        db = await open_read_store(world.url, pool_size=1, tracer=trace.get_tracer("test"))
-        try:
-            await take_snapshot(db, engine, "511599000000", today=as_of, k=5, by="test")
-        finally:
-            await db.close()
-            await engine.dispose()
-
-    asyncio.run(run())
 
 
 def _change(world: World, step: int) -> None:
@@ -109,7 +92,7 @@ def months(world: World) -> list[str]:
     for step, as_of in enumerate(dates):
         if step:
             _change(world, step)
-        _snapshot(world, as_of)
+        snapshot(world.url, as_of)
     return [d.isoformat() for d in dates]
 
 

@@ -13,41 +13,23 @@ import orjson
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from opentelemetry import trace
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from gateway.app import create_app
 from gateway.cli import app as cli
 from gateway.commands.stats import monthly_pass
-from gateway.db import make_async_engine, make_sync_engine
+from gateway.db import make_sync_engine
 from gateway.settings import get_settings
 from gateway.stats.report import today_in_china
-from gateway.stats.snapshots import take_snapshot
-from gateway.store import open_read_store
 from schemas.codes import Tag
 from tests.audit.support import make_key
 from tests.auth.helpers import auth_settings, fetch_token, register
-from tests.stats.data import COUNTY, QINGSHAN, TOWN_QS, TOWN_SM, ZHULIN, populate
+from tests.stats.data import COUNTY, QINGSHAN, TOWN_QS, TOWN_SM, ZHULIN, populate, snapshot
 from tests.support import factories
 
 PROBLEM = "application/problem+json"
 OLD = dt.date(1950, 1, 1)
-
-
-def snapshot(url: str, as_of: dt.date) -> None:
-    """Keep the county's release of a day, as the command does."""
-
-    async def run() -> None:
-        engine = make_async_engine(url, pool_size=1)
-        db = await open_read_store(url, pool_size=1, tracer=trace.get_tracer("test"))
-        try:
-            await take_snapshot(db, engine, COUNTY, today=as_of, k=5, by="test")
-        finally:
-            await db.close()
-            await engine.dispose()
-
-    asyncio.run(run())
 
 
 @pytest.fixture
