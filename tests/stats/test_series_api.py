@@ -172,3 +172,18 @@ def test_snapshot_command_and_monthly_snapshot_are_kept_and_audited(
     with engine.connect() as conn:
         kept = conn.execute(text("SELECT root, kept FROM stats_release")).all()
     assert [(r[0], bool(r[1])) for r in kept] == [(COUNTY, True)]  # one release a day, kept
+
+
+def test_one_release_a_day_even_when_another_process_stored_it_first(sqlite_url: str, engine: Engine) -> None:
+    """The CLI kept today's release; a sync adds people; the server still serves the stored release."""
+    snapshot(sqlite_url, today_in_china())
+    for _ in range(5):
+        factories.add_resident(
+            engine, region_code=ZHULIN, birth_date=OLD, tags=[Tag.ELDERLY, Tag.LIVING_ALONE]
+        )
+    tc = _client(sqlite_url, engine)
+    try:
+        body = tc.get("/v1/stats", params={"region": TOWN_QS}).json()
+        assert body["elderly_living_alone"]["total"] == 8  # not 13: the day's release was taken
+    finally:
+        tc.__exit__(None, None, None)
