@@ -33,7 +33,8 @@ from gateway.errors import GatewayError, RateLimited
 from gateway.policy.throttle import guarded_sign_in
 from gateway.stats import repository
 from gateway.stats.models import GroupLevel, StatsReport
-from gateway.stats.report import build_report
+from gateway.stats.report import build_report, county_release, root_of
+from gateway.store import ReadStore
 from schemas.models import RegionCode
 from schemas.regions import in_subtree
 
@@ -124,13 +125,16 @@ async def dashboard(
     except GatewayError as exc:
         return _page("dashboard.html", status=exc.status, report=None, error=exc.detail, **page)
     record_of_scope(request.scope).disclose("statistics", [])
-    lists = await _worklists(request, engine, report, level=level, labels=labels, k=settings.stats_min_cell)
+    lists = await _worklists(
+        request, db, engine, report, level=level, labels=labels, k=settings.stats_min_cell
+    )
     trends = await trend_charts(db, engine, region=chosen, level=level, labels=labels)
     return _page("dashboard.html", report=report, worklists=lists, trends=trends, **page)
 
 
 async def _worklists(
     request: Request,
+    db: ReadStore,
     engine: AsyncEngine,
     report: StatsReport,
     *,
@@ -138,12 +142,11 @@ async def _worklists(
     labels: dict[str, str],
     k: int,
 ) -> Any:
-    """Count the alerts and requests sections for the report's rows (same regions, names, protection)."""
+    """Cut the alerts and requests sections for the report's rows from the same release of the day."""
     names = {r.code: labels.get(r.code, r.name or r.code) for r in report.elderly_living_alone.rows}
     rules = list(request.app.state.policy.engine.docs.alerts.rules)
-    return await worklists.build(
-        engine, region=report.region, level=level.value, names=names, rules=rules, k=k
-    )
+    rel = await county_release(db, engine, root_of(report.region), today=report.as_of, k=k)
+    return worklists.build(rel, region=report.region, level=level, names=names, rules=rules)
 
 
 @router.post("/signin")

@@ -77,7 +77,7 @@ async def _stored_or_computed(
     if stored is not None:
         return from_body(stored)
     before = await repository.release_before(engine, root, today)
-    rel = await compute(db, root, today=today, k=k, previous=from_body(before) if before else None)
+    rel = await compute(db, engine, root, today=today, k=k, previous=from_body(before) if before else None)
     body = to_body(rel)
     if not await repository.insert_release(
         engine, root=root, as_of=today, min_cell=k, kept=False, by=by, body=body
@@ -86,7 +86,7 @@ async def _stored_or_computed(
     return rel
 
 
-def _view(tree: Tree, region: str, level: GroupLevel) -> tuple[Node, list[Node]]:
+def view_nodes(tree: Tree, region: str, level: GroupLevel) -> tuple[Node, list[Node]]:
     """Return the node of a region and the nodes of its view's rows."""
     own = region_level(region)
     node: Node = tree.root if region == tree.root[1] else (own, region)
@@ -130,7 +130,7 @@ def cut_report(
 ) -> StatsReport:
     """Return the view of one region and grouping level cut from a county's release."""
     min_cell = rel.min_cell
-    node, rows = _view(rel.tree, region, level)
+    node, rows = view_nodes(rel.tree, region, level)
     names = rel.names
     tables = {
         name: _count_table(title, node, rows, names, rel.tables[name], k=min_cell)
