@@ -21,7 +21,6 @@ from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN
 from gateway.stats.county import CountyRelease, from_body
 from gateway.stats.report import today_in_china
-from gateway.stats.suppression import FIELDS
 from schemas.codes import Tag
 from schemas.regions import in_subtree
 from schemas.tables import RegionRow
@@ -160,7 +159,3 @@ def test_no_month_or_region_differencing_pins_a_suppressed_cell(
             pinned.append(f"{month}: {key} shown {shown!r}: feasible [{lo:g}, {hi:g}]")
     assert not pinned, "\n".join(pinned)
 
-
-def test_fields_of_the_coverage_table_match_the_release() -> None:
-    """The LP's coverage columns are the release's, in the same order (a renamed field would slip)."""
-    assert len(COVERAGE) == len(FIELDS)
