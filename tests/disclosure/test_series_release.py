@@ -158,4 +158,3 @@ def test_no_month_or_region_differencing_pins_a_suppressed_cell(
         if hi - lo < 1 - 1e-6:
             pinned.append(f"{month}: {key} shown {shown!r}: feasible [{lo:g}, {hi:g}]")
     assert not pinned, "\n".join(pinned)
-
