@@ -128,7 +128,7 @@ async def dashboard(
     lists = await _worklists(
         request, db, engine, report, level=level, labels=labels, k=settings.stats_min_cell
     )
-    trends = await trend_charts(db, engine, region=chosen, level=level, labels=labels)
+    trends = await trend_charts(engine, region=chosen, level=level, labels=labels)
     return _page("dashboard.html", report=report, worklists=lists, trends=trends, **page)
 
 

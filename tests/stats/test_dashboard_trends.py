@@ -114,6 +114,10 @@ def test_trends_are_drawn_with_gaps_for_protected_counts_and_whole_legends(
         }
         assert len(rows_of_legend) >= 2  # it wrapped instead of running off the edge
         assert svg.locator("polyline.line").count() >= 3
+        # The worklists are followed too (open alerts, requests), each region with its legend entry.
+        for key in ("alerts", "appeals"):
+            other = page.locator(f"#trend-{key} svg.trend text.legend-label").all_text_contents()
+            assert other == labels, key
         assert_renders_chinese(page, "#trends")
         SHOTS.mkdir(exist_ok=True)
         page.locator("#trends").screenshot(path=str(SHOTS / "dashboard-trends.png"))
