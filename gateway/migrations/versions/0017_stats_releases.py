@@ -1,7 +1,7 @@
 """stats releases: one suppressed statistics release per county and day; kept ones form the series
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0016
 Create Date: 2026-12-02 08:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0011"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
