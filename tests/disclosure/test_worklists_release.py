@@ -9,7 +9,6 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select
 
-from gateway.dashboard.views import COOKIE
 from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN
 from schemas.regions import in_subtree
@@ -17,6 +16,7 @@ from schemas.tables import RegionRow
 from tests.alerts.conftest import evaluate
 from tests.alerts.conftest import populate as populate_alerts
 from tests.alerts.test_dashboard_worklists import _appeals
+from tests.auth.helpers import register_staff
 from tests.disclosure.conftest import World
 from tests.disclosure.release_lp import solve_ranges
 
@@ -70,10 +70,16 @@ def test_no_dashboard_view_combination_pins_a_worklist_cell(
     world: World, gazetteer: list[tuple[str, str, str, str | None]], client: str
 ) -> None:
     names = {name: code for code, name, _, _ in gazetteer}
-    mine = world.clients[client][1]
-    token = world.headers(client, None)["Authorization"].split(" ", 1)[1]
+    department, mine, scopes = world.clients[client]
+    engine = make_sync_engine(world.url)
+    try:  # the client's department, region and scopes, as a person signing in to the dashboard
+        person = register_staff(
+            engine, department=department, region_code=mine or "511599000000", scopes=scopes
+        )
+    finally:
+        engine.dispose()
     seen: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    world.tc.cookies.set(COOKIE, token, path="/dashboard")
+    assert world.tc.post("/dashboard/signin", data=person.form()).status_code == 200
     for code, _, level, _ in gazetteer:
         if mine is not None and not in_subtree(code, mine):
             continue

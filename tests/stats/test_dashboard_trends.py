@@ -15,11 +15,11 @@ from gateway.app import create_app
 from gateway.db import make_sync_engine
 from gateway.stats.report import today_in_china
 from schemas.codes import Tag
-from tests.auth.helpers import auth_settings, fetch_token, register
+from tests.auth.helpers import Staff, auth_settings, fetch_token, register, register_staff
 from tests.conftest import skip_or_fail
 from tests.stats.data import QINGSHAN, TOWN_QS, ZHULIN, populate, snapshot
 from tests.support import factories
-from tests.support.browser import assert_renders_chinese, chromium_available, offline_page
+from tests.support.browser import assert_renders_chinese, chromium_available, offline_page, sign_in
 from tests.support.live import LiveServer
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -31,7 +31,7 @@ EXTRA = [
 
 
 @pytest.fixture
-def live(sqlite_url: str) -> Iterator[tuple[LiveServer, str, str]]:
+def live(sqlite_url: str) -> Iterator[tuple[LiveServer, str, str, Staff]]:
     """Serve a township whose county was snapshotted three times as it changed."""
     engine = make_sync_engine(sqlite_url)
     factories.county(engine)
@@ -55,18 +55,19 @@ def live(sqlite_url: str) -> Iterator[tuple[LiveServer, str, str]]:
         )
     snapshot(sqlite_url, today_in_china())
     client_id, secret = register(engine, scopes=["statistics:read"], region_code=TOWN_QS)
+    person = register_staff(engine, department="township", region_code=TOWN_QS)
     engine.dispose()
     assert secret is not None
     with LiveServer(create_app(auth_settings(sqlite_url))) as server:
-        yield server, client_id, secret
+        yield server, client_id, secret, person
 
 
 def test_trends_are_drawn_with_gaps_for_protected_counts_and_whole_legends(
-    live: tuple[LiveServer, str, str],
+    live: tuple[LiveServer, str, str, Staff],
 ) -> None:
     if not chromium_available():
         skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
-    server, client_id, secret = live
+    server, client_id, secret, person = live
     token = fetch_token_live(server.url, client_id, secret)
     api = httpx.get(
         server.url + "/v1/stats/series",
@@ -76,10 +77,13 @@ def test_trends_are_drawn_with_gaps_for_protected_counts_and_whole_legends(
     with offline_page() as (page, blocked):
         page: Any
         page.set_viewport_size({"width": 1100, "height": 900})
-        page.goto(server.url + "/dashboard/")
-        page.fill("input[name=client_id]", client_id)
-        page.fill("input[name=client_secret]", secret)
-        page.click("button[type=submit]")
+        sign_in(
+            page,
+            server.url + "/dashboard/",
+            username=person.account,
+            password=person.password,
+            code=person.code(),
+        )
         page.wait_for_selector("#trends svg.trend", timeout=20_000)
         block = page.locator("#trend-elderly_living_alone")
         heads = block.locator("thead th").all_inner_texts()
@@ -138,9 +142,10 @@ def test_the_dashboard_says_when_no_snapshot_exists(sqlite_url: str) -> None:
     factories.county(engine)
     populate(engine)
     client_id, secret = register(engine, scopes=["statistics:read"], region_code=TOWN_QS)
+    person = register_staff(engine, department="township", region_code=TOWN_QS)
     engine.dispose()
     with TestClient(create_app(auth_settings(sqlite_url))) as c:
-        c.post("/dashboard/signin", data={"client_id": client_id, "client_secret": secret})
+        c.post("/dashboard/signin", data=person.form())
         page = c.get("/dashboard/").text
         assert fetch_token(c, client_id, str(secret))
     assert "尚无统计快照" in page and "gateway stats snapshot" in page

@@ -11,7 +11,7 @@ from gateway.app import create_app
 from gateway.db import make_sync_engine
 from tests.alerts.conftest import evaluate, populate
 from tests.alerts.test_dashboard_worklists import _appeals
-from tests.auth.helpers import auth_settings, register
+from tests.auth.helpers import auth_settings, register_staff
 from tests.support import factories
 
 COUNTY, TOWN = "511599000000", "511599100000"
@@ -41,10 +41,10 @@ def test_a_worklist_cell_shows_the_same_in_every_view(sqlite_url: str) -> None:
     _appeals(engine, 6, region=ZHULIN, category="pension", state="answered")
     _appeals(engine, 2, region=ZHULIN, category="employment", state="closed")
     _appeals(engine, 8, region=SHIMEN, category="pension", state="forwarded")
-    client_id, secret = register(engine, scopes=["statistics:read"], region_code=COUNTY)
+    person = register_staff(engine, department="county", region_code=COUNTY)
     engine.dispose()
     with TestClient(create_app(auth_settings(sqlite_url))) as c:
-        c.post("/dashboard/signin", data={"client_id": client_id, "client_secret": secret})
+        assert c.post("/dashboard/signin", data=person.form()).status_code == 200
         town = _tables(c.get("/dashboard/", params={"region": TOWN}).text)
         by_township = _tables(c.get("/dashboard/", params={"region": COUNTY, "level": "township"}).text)
         by_village = _tables(c.get("/dashboard/", params={"region": COUNTY, "level": "village"}).text)
