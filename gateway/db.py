@@ -97,11 +97,6 @@ def _pragmas(timeouts: Timeouts | None) -> Any:
     return lambda conn, record: _sqlite_pragmas(conn, record, busy_ms=busy_ms)
 
 
-def is_sqlite(raw_url: str) -> bool:
-    """Tell whether a URL names an SQLite store."""
-    return make_url(raw_url).get_backend_name() == "sqlite"
-
-
 def make_sync_engine(raw_url: str, *, pool_size: int = 5, timeouts: Timeouts | None = None) -> Engine:
     """Build the sync engine used by the CLI, migrations and connector syncs (server paths pass timeouts)."""
     url = _url(raw_url, _SYNC_DRIVERS)

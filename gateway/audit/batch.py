@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from gateway.audit.chain import GENESIS, link
+from gateway.audit.chain import link
 from gateway.audit.checkpoints import AuditKey, Checkpoint
 from gateway.audit.events import AuditEvent
 from gateway.audit.merkle import Frontier
@@ -82,11 +82,6 @@ class Base:
     size: int
     chain: bytes
     frontier: Frontier
-
-    @classmethod
-    def genesis(cls) -> Base:
-        """Return the base of the empty log."""
-        return cls(0, GENESIS, Frontier())
 
     @classmethod
     def stored(cls, size: int, chain: bytes, frontier_json: str) -> Base:

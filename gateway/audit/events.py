@@ -112,26 +112,3 @@ class AuditEvent:
 def canonical(doc: Any) -> bytes:
     """Encode a JSON value of the event's types canonically (RFC 8785-equal, see module docstring)."""
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
-
-
-def is_canonical(body: bytes, doc: Any) -> bool:
-    """Tell whether `body` is the canonical encoding of `doc` (its own parse)."""
-    return canonical(doc) == body
-
-
-# Columns copied from the body so filters can use indexes; verify checks they still match it.
-INDEXED_FIELDS: tuple[str, ...] = (
-    "kind",
-    "client_id",
-    "department",
-    "purpose",
-    "end_user",
-    "case_id",
-    "method",
-    "route",
-    "resource",
-    "decision",
-    "reason",
-    "status",
-    "trace_id",
-)
