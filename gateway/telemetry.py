@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.context import record_of_scope
 from gateway.metrics import Metrics
 from gateway.middleware import incoming_request_id
+from gateway.otel import exporters_from_env
 
 TRACER_NAME = "xiangzhi.gateway"
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -47,27 +48,8 @@ _GETTER = _ScopeHeaders()
 
 
 def _exporters() -> list[SpanExporter]:
-    names = [n.strip() for n in os.environ.get("OTEL_TRACES_EXPORTER", "none").split(",") if n.strip()]
-    out: list[SpanExporter] = []
-    for name in names:
-        if name == "console":
-            out.append(ConsoleSpanExporter())
-        elif name == "otlp":
-            protocol = os.environ.get(
-                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-                os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-            )
-            if protocol == "grpc":
-                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
-
-                out.append(Grpc())
-            else:
-                from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as Http
-
-                out.append(Http())
-        elif name != "none":
-            raise ValueError(f"OTEL_TRACES_EXPORTER: unknown exporter {name!r} (otlp, console, none)")
-    return out
+    exporters: list[SpanExporter] = exporters_from_env("traces", console=ConsoleSpanExporter)
+    return exporters
 
 
 def _sampler(default_ratio: float) -> Sampler | None:
