@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,9 +131,3 @@ def make_async_engine(raw_url: str, *, pool_size: int = 16, timeouts: Timeouts |
         pool_timeout=timeouts.connect,
         connect_args=timeouts.asyncpg_args(),
     )
-
-
-def as_utc(value: dt.datetime | str) -> dt.datetime:
-    """Return a stored timestamp as an aware UTC datetime (SQLite returns it without a zone)."""
-    stamp = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import as_utc
 from gateway.residents.repository import R, policy_clause
 from gateway.stats.repository import Scope
 from policies.decide import RowScope
 from schemas.regions import prefix_range, region_prefix
 from schemas.tables import ResidentRow
 from schemas.tables_alerts import AlertRow
+from schemas.time import as_utc
 
 A = AlertRow.__table__.c  # type: ignore[attr-defined]
 _RESIDENT = ResidentRow.__table__  # type: ignore[attr-defined]

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.db import as_utc
 from gateway.stats.repository import Scope
 from schemas.regions import prefix_range, region_prefix
 from schemas.tables_alerts import AppealRow, AppealStepRow
+from schemas.time import as_utc
 
 Q = AppealRow.__table__  # type: ignore[attr-defined]
 S = AppealStepRow.__table__  # type: ignore[attr-defined]

@@ -28,6 +28,7 @@ from gateway.audit.findings import Finding, Report
 from gateway.audit.merkle import Frontier
 from gateway.audit.retention import PROVISION_SQL, access_floor, provision_floor
 from gateway.settings import Settings
+from schemas.time import as_utc, sqlite_text
 
 FORMAT = "xiangzhi-audit-archive/1"
 MANIFEST_COMMAND = "audit archive"
@@ -66,7 +67,7 @@ def due_before(engine: Engine, *, now: dt.datetime) -> dt.datetime:
             {"p": _db_ts(engine, provision_floor(now))},
         ).scalar()
     if young is not None:
-        cutoff = min(cutoff, _aware(young))
+        cutoff = min(cutoff, as_utc(young))
     return cutoff
 
 
@@ -198,16 +199,8 @@ def _write(conn: Connection, out: Path, *, header: dict[str, Any], key: AuditKey
         os.fsync(fh.fileno())
 
 
-def _aware(value: Any) -> dt.datetime:
-    # SQLite returns SQLAlchemy's naive-UTC text; PostgreSQL an aware datetime.
-    if isinstance(value, str):
-        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _db_ts(engine: Engine, moment: dt.datetime) -> Any:
-    moment = moment.astimezone(dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f") if engine.dialect.name == "sqlite" else moment
+    return sqlite_text(moment) if engine.dialect.name == "sqlite" else moment.astimezone(dt.UTC)
 
 
 def verify_archive(path: Path) -> Report:

@@ -20,12 +20,12 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import Principal
 from gateway.context import RecordDep
-from gateway.db import as_utc
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, SettingsDep
 from gateway.errors import Conflict, InsufficientScope, NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.throttle import RecordQuota
+from schemas.time import as_utc
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[require_scope(Scope.AUDIT_READ)])
 disclosures_router = APIRouter(prefix="/v1/residents", tags=["residents"])

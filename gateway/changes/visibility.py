@@ -16,10 +16,10 @@ from typing import Any
 import orjson
 
 from gateway.auth.scopes import Scope
-from gateway.db import as_utc
 from policies.decide import Decision, FieldPlan, Subject, allow_everything
 from policies.engine import PolicyEngine
 from schemas.regions import in_subtree
+from schemas.time import as_utc
 
 # Change-log resource -> (policy resource, scope needed to read it).
 RESOURCES: dict[str, tuple[str, Scope]] = {

@@ -9,8 +9,8 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import as_utc
 from schemas.tables_consent import ConsentRow
+from schemas.time import as_utc
 
 C = ConsentRow.__table__  # type: ignore[attr-defined]
 

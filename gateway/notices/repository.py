@@ -10,12 +10,12 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
-from gateway.db import as_utc
 from gateway.residents import repository as residents
 from gateway.store import ReadStore
 from schemas.codes import Audience, NoticeCategory, ResidentStatus, Tag
 from schemas.regions import ancestors_or_self, prefix_range, region_prefix
 from schemas.tables import NoticeRegionRow, NoticeRow
+from schemas.time import as_utc, today_cn
 
 N = NoticeRow.__table__.c  # type: ignore[attr-defined]
 NR = NoticeRegionRow.__table__.c  # type: ignore[attr-defined]
@@ -36,7 +36,6 @@ class NoticeFilter:
 
 ELDERLY_AGE = 60
 ADULT_AGE = 18
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +84,7 @@ async def for_resident(
     person = view(orjson.loads(doc)) if doc is not None else None
     if person is None:
         return None
-    today = today or dt.datetime.now(CHINA).date()
+    today = today or today_cn()
     tags = set(person.get("tags") or ())
     age = _age(person.get("birth_date"), today)
     audiences = [Audience.EVERYONE]

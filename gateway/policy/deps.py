@@ -21,7 +21,7 @@ from gateway.policy.ratelimit import check_request, spend_records
 from gateway.policy.state import PolicyState
 from policies.assisted import narrow
 from policies.decide import Decision, RowScope, Subject, allow_everything
-from policies.engine import today_cn
+from schemas.time import today_cn
 
 PURPOSE_HEADER = "X-Purpose"
 PurposeHeader = Annotated[

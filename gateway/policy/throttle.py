@@ -24,7 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.context import record_of_scope
 from gateway.errors import RateLimited
-from gateway.policy.ratelimit import CN_OFFSET, StoreLimiter, Usage, check_request, usage_headers
+from gateway.policy.ratelimit import StoreLimiter, Usage, check_request, usage_headers
+from schemas.time import CHINA_OFFSET_SECONDS
 
 T = TypeVar("T")
 _PURPOSE = re.compile(r"[a-z][a-z0-9\-]{0,63}")  # the X-Purpose pattern (gateway.policy.deps)
@@ -137,15 +138,19 @@ class RecordQuota:
         if need == 0:
             return n
         try:
-            await self.limiter.take(self.key, n=need, limit=self.limit, period=86400, offset=CN_OFFSET)
+            await self.limiter.take(
+                self.key, n=need, limit=self.limit, period=86400, offset=CHINA_OFFSET_SECONDS
+            )
             return n
         except RateLimited:
             pass
-        room = self.limit - await self.limiter.used_now(self.key, period=86400, offset=CN_OFFSET)
+        room = self.limit - await self.limiter.used_now(self.key, period=86400, offset=CHINA_OFFSET_SECONDS)
         if room <= 0:
             return n - need
         try:
-            await self.limiter.take(self.key, n=room, limit=self.limit, period=86400, offset=CN_OFFSET)
+            await self.limiter.take(
+                self.key, n=room, limit=self.limit, period=86400, offset=CHINA_OFFSET_SECONDS
+            )
         except RateLimited:
             return n - need
         return n - need + room

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import as_utc
 from schemas.tables import QuarantineRow
+from schemas.time import as_utc
 
 Q = QuarantineRow.__table__  # type: ignore[attr-defined]
 

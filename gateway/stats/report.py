@@ -36,14 +36,9 @@ from gateway.stats.repository import Scope
 from gateway.stats.suppression import FIELDS, Shown
 from gateway.store import ReadStore
 from schemas.regions import LEVELS, pad_region_code, region_level
+from schemas.time import today_cn
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
 UNKNOWN_PROVINCE_LABEL = "未登记"
-
-
-def today_in_china() -> dt.date:
-    """Return today's date in China (ages are counted on local days)."""
-    return dt.datetime.now(CHINA).date()
 
 
 @dataclass(slots=True)
@@ -142,7 +137,7 @@ async def build_report(
     region_name = await repository.region_name(db, region)
     if region_name is None:
         raise NotFound(f"no region {region}")
-    today = today or today_in_china()
+    today = today or today_cn()
     rel = await county_release(db, root_of(region), today=today, k=min_cell)
     node, rows = _view(rel.tree, region, level)
     names = rel.names

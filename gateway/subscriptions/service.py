@@ -13,7 +13,6 @@ from connectors.sdk.sinks import new_id
 from gateway.auth.keys import key_encryption
 from gateway.auth.tokens import Principal
 from gateway.changes.visibility import decide_all
-from gateway.db import as_utc
 from gateway.errors import NotFound, ValidationFailed
 from gateway.pagination import encode_cursor
 from gateway.policy.errors import GrantMissing, PurposeRequired
@@ -24,6 +23,7 @@ from gateway.subscriptions.models import SubscriptionIn
 from gateway.subscriptions.signing import new_secret
 from gateway.subscriptions.targets import allowed_target, normalise
 from policies.decide import Subject
+from schemas.time import as_utc
 
 # The change-log resources an event type is about (an enrolment is read with its resident).
 EVENT_RESOURCES = {

@@ -10,8 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.engine import CN_TZ, PolicyEngine
+from policies.engine import PolicyEngine
 from schemas.codes import Department
+from schemas.time import CHINA
 
 DECISIONS = {"allow": "允许", "deny": "拒绝", "error": "错误"}
 KINDS = {"access": "数据访问", "token": "令牌", "admin": "管理操作", "audit": "审计查询"}
@@ -72,7 +73,7 @@ def beijing(value: Any) -> str:
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(CN_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def is_resident(record_id: str, *, resource: str | None) -> bool:

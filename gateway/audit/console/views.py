@@ -35,6 +35,7 @@ from gateway.deps import ReadDep, SettingsDep
 from gateway.errors import RateLimited
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.throttle import guarded_sign_in
+from schemas.time import in_china
 
 HERE = Path(__file__).parent
 COOKIE = "xz_audit"
@@ -92,7 +93,7 @@ def _filter(params: dict[str, str]) -> repo.EventFilter:
         except ValueError:
             return None
         # A bare date in the form means that day in China Standard Time.
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        return in_china(value)
 
     status = params.get("status", "")
     return repo.EventFilter(
