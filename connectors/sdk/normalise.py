@@ -183,3 +183,12 @@ def region_code(raw: str | None, *, field: str) -> str | None:
     if not text.isdigit() or not text.isascii() or len(text) > 12 or len(text) < 6:
         raise RecordInvalid(Reason.INVALID_REGION, f"{field}: {text!r} is not a region code")
     return text.ljust(12, "0")
+
+
+def later_watermark(current: str | None, moment: dt.datetime | None) -> str | None:
+    """Return the later of a UTC RFC 3339 watermark and `moment`, as a watermark (None changes nothing)."""
+    if moment is None:
+        return current
+    if current is None or moment > parse_instant(current, field="watermark"):
+        return iso_utc(moment)
+    return current
