@@ -15,7 +15,7 @@ from starlette.responses import Response
 from gateway.audit import export, proofs
 from gateway.audit import repository as repo
 from gateway.audit.archives import archived_disclosures
-from gateway.audit.events import format_time
+from gateway.audit.events import DISCLOSURE_FIELDS, format_time
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import Principal
@@ -229,23 +229,6 @@ def _may_read_disclosures(principal: Principal) -> None:
             "this operation needs scope audit:read or disclosures:read",
             headers={"WWW-Authenticate": 'Bearer realm="xiangzhi", error="insufficient_scope"'},
         )
-
-
-DISCLOSURE_FIELDS = (
-    "seq",
-    "time",
-    "department",
-    "client_id",
-    "purpose",
-    "case_id",
-    "end_user",
-    "on_behalf_of",
-    "consent_id",
-    "route",
-    "resource",
-    "fields_disclosed",
-    "fields_masked",
-)
 
 
 def disclosure_item(body: bytes) -> dict[str, Any]:
