@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
+from gateway.pagination import cut_page
 from gateway.residents import repository as residents
 from gateway.store import ReadStore
 from schemas.codes import Audience, NoticeCategory, ResidentStatus, Tag
@@ -137,8 +138,6 @@ async def list_docs(
     if after is not None:
         published = as_utc(after[0])
         stmt = stmt.where(or_(N.published_at < published, and_(N.published_at == published, N.id > after[1])))
-    rows = await db.fetch_all(stmt.order_by(N.published_at.desc(), N.id).limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = (as_utc(rows[-1][2]).isoformat(), rows[-1][0]) if more else None
-    return [r[1] for r in rows], last
+    found = await db.fetch_all(stmt.order_by(N.published_at.desc(), N.id).limit(limit + 1))
+    rows, last = cut_page(found, limit)
+    return [r[1] for r in rows], ((as_utc(last[2]).isoformat(), last[0]) if last else None)
