@@ -20,10 +20,11 @@ from urllib.parse import unquote
 
 import limits
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.context import record_of_scope
 from gateway.errors import RateLimited
+from gateway.middleware import HttpMiddleware
 from gateway.policy.ratelimit import StoreLimiter, Usage, check_request, usage_headers
 from schemas.time import CHINA_OFFSET_SECONDS
 
@@ -184,17 +185,11 @@ async def guarded_sign_in(
     return result
 
 
-class RateLimitHeaders:
+class RateLimitHeaders(HttpMiddleware):
     """Add RateLimit and RateLimit-Policy headers (IETF draft) to answers of rate-limited requests."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass through; on response start add the usage a dependency noted, unless headers are set."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
 
         async def send_with_usage(message: Message) -> None:
             if message["type"] == "http.response.start":
