@@ -14,6 +14,7 @@ from connectors.sdk.records import (
     PHONE_LEN,
     TEXT_LEN,
     RawRecord,
+    identity_missing,
 )
 
 
@@ -54,9 +55,7 @@ class CivilResidentRow(RawRecord):
 
     def missing_identity(self) -> str | None:
         """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
-        if _filled(self.sfzhm) or (_filled(self.xm) and _filled(self.xzqhdm)):
-            return None
-        return "neither a citizen ID number nor a name with a village"
+        return identity_missing(self.sfzhm, self.xm, self.xzqhdm)
 
 
 class CivilEnrollmentRow(RawRecord):
@@ -168,7 +167,3 @@ class CivilAffairsPush(PushBatch):
         alias="T_FW_FWSX",
         description="Service items (服务事项), columns SXBM, SXMC, BLQD, BLDD, CNQX, SXZT, GXSJ.",
     )
-
-
-def _filled(value: str | None) -> bool:
-    return bool(value and value.strip())

@@ -17,6 +17,7 @@ from connectors.sdk.records import (
     PHONE_LEN,
     TEXT_LEN,
     RawRecord,
+    identity_missing,
 )
 
 
@@ -60,9 +61,7 @@ class HrPerson(RawRecord):
 
     def missing_identity(self) -> str | None:
         """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
-        if _filled(self.id_card_no) or (_filled(self.name) and _filled(self.region_code)):
-            return None
-        return "neither a citizen ID number nor a name with a village"
+        return identity_missing(self.id_card_no, self.name, self.region_code)
 
 
 class HrService(RawRecord):
@@ -116,7 +115,3 @@ class HrApiPush(PushBatch):
 
     persons: list[Payload] = Field(default_factory=list, description="Person items of /api/v2/persons.")
     services: list[Payload] = Field(default_factory=list, description="Service items of /api/v2/services.")
-
-
-def _filled(value: str | None) -> bool:
-    return bool(value and value.strip())

@@ -137,3 +137,14 @@ def content_hash(record: Translation) -> str:
     else:
         data = orjson.dumps(record, option=_HASH_OPTS)
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def identity_missing(id_number: str | None, name: str | None, village: str | None) -> str | None:
+    """Return why a person record cannot be told apart: it needs a citizen ID, or a name and a village."""
+    if _filled(id_number) or (_filled(name) and _filled(village)):
+        return None
+    return "neither a citizen ID number nor a name with a village"
+
+
+def _filled(value: str | None) -> bool:
+    return bool(value and value.strip())
