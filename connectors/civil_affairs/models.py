@@ -14,7 +14,6 @@ from connectors.sdk.records import (
     PHONE_LEN,
     TEXT_LEN,
     RawRecord,
-    identity_missing,
 )
 
 
@@ -22,6 +21,7 @@ class CivilResidentRow(RawRecord):
     """T_HJ_JMXX: a registered resident (户籍居民信息). Every column is text."""
 
     key_alias = "JMID"
+    identity = ("sfzhm", "xm", "xzqhdm")  # a person needs a citizen ID, or a name and a village
     kind = "person"
 
     jmid: str = Field(
@@ -52,10 +52,6 @@ class CivilResidentRow(RawRecord):
     gxsj: str | None = Field(
         max_length=DATE_LEN, default=None, alias="GXSJ", description="last updated, Beijing time"
     )
-
-    def missing_identity(self) -> str | None:
-        """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
-        return identity_missing(self.sfzhm, self.xm, self.xzqhdm)
 
 
 class CivilEnrollmentRow(RawRecord):

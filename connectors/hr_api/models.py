@@ -17,7 +17,6 @@ from connectors.sdk.records import (
     PHONE_LEN,
     TEXT_LEN,
     RawRecord,
-    identity_missing,
 )
 
 
@@ -46,6 +45,7 @@ class HrPerson(RawRecord):
     """A person item of GET /api/v2/persons."""
 
     key_alias = "personId"
+    identity = ("id_card_no", "name", "region_code")  # a person needs a citizen ID, or a name and a village
     kind = "person"
 
     person_id: str = Field(max_length=KEY_LEN, alias="personId", min_length=1)
@@ -58,10 +58,6 @@ class HrPerson(RawRecord):
     employment: HrEmployment | None = None
     insurances: list[HrInsurance] = Field(default_factory=list)
     updated_at: str = Field(max_length=DATE_LEN, alias="updatedAt")
-
-    def missing_identity(self) -> str | None:
-        """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
-        return identity_missing(self.id_card_no, self.name, self.region_code)
 
 
 class HrService(RawRecord):

@@ -46,9 +46,15 @@ class RawRecord(BaseModel):
         """Return the record key of a payload, even one that fails validation."""
         return str(payload.get(cls.key_alias) or "?")
 
+    # A person record names its attributes holding the citizen ID, the name and the village.
+    identity: ClassVar[tuple[str, str, str] | None] = None
+
     def missing_identity(self) -> str | None:
         """Return why the record lacks the identity its source requires (None: it has it)."""
-        return None
+        if self.identity is None:
+            return None
+        id_number, name, village = (getattr(self, attr) for attr in self.identity)
+        return identity_missing(id_number, name, village)
 
     def key(self) -> str:
         """Return the key of this record within its source."""
