@@ -215,20 +215,17 @@ _UNCONDITIONAL = "public and shared unconditionally (无条件共享)"
 _NO_APPROVAL = "conditional (有条件共享) and no approved request"
 
 
-@dataclass(frozen=True, slots=True)
-class _FieldAsk:
-    """What one field's rule depends on: the caller, the purpose and the grants reaching the rows."""
-
-    subject: Subject
-    purpose: str
-    sensitive_ok: bool
-    grants: list[CompiledGrant]
-
-
-def _field_rule(name: str, info: FieldInfo, ask: _FieldAsk) -> FieldRule:
+def _field_rule(
+    name: str,
+    info: FieldInfo,
+    *,
+    grants: list[CompiledGrant],
+    department: str | None,
+    purpose: str,
+    sensitive_ok: bool,
+) -> FieldRule:
     """Return whether one (non-public) field is shown in clear, masked or hidden, and why."""
-    grants = ask.grants
-    own = ask.subject.department is not None and ask.subject.department == info.owner
+    own = department is not None and department == info.owner
     # For a conditional field only a grant carrying an approval counts (政务数据共享条例).
     conditional = info.sharing is SharingClass.CONDITIONAL and not own
     usable = [g for g in grants if g.approval] if conditional else grants
@@ -246,8 +243,8 @@ def _field_rule(name: str, info: FieldInfo, ask: _FieldAsk) -> FieldRule:
         return FieldRule(name, "hidden", None, "not shared (不予共享) outside " + info.owner)
     if info.sharing is SharingClass.CONDITIONAL and grant.approval is None:
         return FieldRule(name, "hidden", None, _NO_APPROVAL)
-    if info.sensitivity is Sensitivity.SENSITIVE and not ask.sensitive_ok:
-        reason = f"sensitive (PIPL Art. 28); purpose {ask.purpose} does not allow it"
+    if info.sensitivity is Sensitivity.SENSITIVE and not sensitive_ok:
+        reason = f"sensitive (PIPL Art. 28); purpose {purpose} does not allow it"
         return FieldRule(name, "hidden", None, reason)
     if by_clear is not None:
         return FieldRule(name, "clear", by_clear.id, f"granted in clear by {by_clear.id}")
@@ -258,7 +255,7 @@ def _field_rule(name: str, info: FieldInfo, ask: _FieldAsk) -> FieldRule:
 def _field_plan(
     policy: CompiledPolicy, res: ResourceInfo, grants: list[CompiledGrant], subject: Subject, purpose: str
 ) -> tuple[FieldPlan, list[FieldRule]]:
-    ask = _FieldAsk(subject, purpose, policy.purposes[purpose].sensitive, grants)
+    sensitive_ok = policy.purposes[purpose].sensitive
     clear: set[str] = set()
     masked: dict[str, Mask] = {}
     rules: list[FieldRule] = []
@@ -267,7 +264,14 @@ def _field_plan(
         if name in res.always:
             rule = FieldRule(name, "clear", None, _UNCONDITIONAL)
         else:
-            rule = _field_rule(name, info, ask)
+            rule = _field_rule(
+                name,
+                info,
+                grants=grants,
+                department=subject.department,
+                purpose=purpose,
+                sensitive_ok=sensitive_ok,
+            )
         rules.append(rule)
         if rule.outcome == "clear":
             clear.add(name)
