@@ -324,11 +324,25 @@ class _SourceSync:
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             batch.hold(
-                Held(model.key_of(item.payload), item.payload, Reason.INVALID_RECORD, problems, model.kind)
+                Held(
+                    key=model.key_of(item.payload),
+                    payload=item.payload,
+                    reason=Reason.INVALID_RECORD,
+                    message=problems,
+                    kind=model.kind,
+                )
             )
             self._saw_held(model)(item.payload)
         except RecordInvalid as exc:
-            batch.hold(Held(model.key_of(item.payload), item.payload, exc.reason, exc.message, model.kind))
+            batch.hold(
+                Held(
+                    key=model.key_of(item.payload),
+                    payload=item.payload,
+                    reason=exc.reason,
+                    message=exc.message,
+                    kind=model.kind,
+                )
+            )
             self._saw_held(model)(item.payload)
 
     def _saw(self, record: Any) -> None:

@@ -42,7 +42,7 @@ class NothingDue(ArchiveRefused):
     """No signed checkpoint covers events old enough to archive (a scheduled run exits 0)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ArchiveResult:
     """What an archive run moved, and where its manifest was recorded."""
 
@@ -150,7 +150,9 @@ def archive(
     # The manifest enters the chain before any event leaves the store.
     seq = record_command(settings, command=MANIFEST_COMMAND, targets=[out.name], extra=manifest)
     _remove_archived(engine, through=through, chain=bytes(cp[3]), frontier=cp[7])
-    return ArchiveResult(out, base_seq + 1, through, digest, seq)
+    return ArchiveResult(
+        path=out, from_seq=base_seq + 1, through_seq=through, sha256=digest, manifest_seq=seq
+    )
 
 
 def _last_checkpoint_before(conn: Connection, engine: Engine, *, cutoff: dt.datetime, base: int) -> Any:

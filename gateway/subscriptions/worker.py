@@ -71,7 +71,7 @@ class PassReport:
     audited: list[int] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Worker:
     """The worker's engine, policy, HTTP client, audit sequencer and secrets key (built by open_worker)."""
 
@@ -255,7 +255,14 @@ async def open_worker(settings: Settings) -> Worker:
         timeout=settings.webhook_timeout_seconds, follow_redirects=False, trust_env=False
     )
     sequencer = await open_sequencer(settings.database_url)
-    return Worker(settings, engine, policy, http, sequencer, key_encryption(settings))
+    return Worker(
+        settings=settings,
+        engine=engine,
+        policy=policy,
+        http=http,
+        sequencer=sequencer,
+        fernet=key_encryption(settings),
+    )
 
 
 async def close_worker(worker: Worker) -> None:

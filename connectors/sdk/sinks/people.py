@@ -91,7 +91,7 @@ class Change:
     old: Stored | None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Links:
     """Resident and household ids found for a batch's changed records."""
 
@@ -160,7 +160,7 @@ def _links(ctx: BatchContext, changed: list[Change]) -> Links:
         for c in changed
         if c.rec.national_id and not (c.old and c.old.national_id == c.rec.national_id)
     }
-    links = Links({}, {}, {}, {})
+    links = Links(by_national_id={}, household_of={}, returning={}, households={})
     for nid, rid, hid in ctx.store.rows_in(
         "SELECT national_id, resident_id, household_id FROM resident_source WHERE national_id IN ({in})",
         wanted,
