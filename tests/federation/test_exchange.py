@@ -110,8 +110,15 @@ def test_unknown_member_is_refused(federation: Federation) -> None:
 
 
 def test_outbound_rate_limit_per_member(federation: Federation) -> None:
-    assert ask(federation, "civil", member="county-b-slow").status_code == 200
-    r = ask(federation, "civil", member="county-b-slow")
+    # The limit is 1 a minute in fixed windows: a pair of asks that straddles a minute's end is
+    # legitimately allowed twice, so such a pair is asked again (at most once more).
+    for attempt in range(2):
+        window = time.time() // 60
+        first = ask(federation, "civil", member="county-b-slow")
+        assert attempt > 0 or first.status_code == 200, first.text
+        r = ask(federation, "civil", member="county-b-slow")
+        if time.time() // 60 == window:
+            break
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1, r.text
 
 
