@@ -46,6 +46,12 @@ class RawRecord(BaseModel):
         """Return the record key of a payload, even one that fails validation."""
         return str(payload.get(cls.key_alias) or "?")
 
+    @classmethod
+    def with_village(cls, payload: dict[str, Any], code: str | None) -> dict[str, Any]:
+        """Return the payload naming the village a data steward chose for it (sources naming villages
+        by name only override this; the others have no ambiguous village to choose)."""
+        return payload
+
     # A person record names its attributes holding the citizen ID, the name and the village.
     identity: ClassVar[tuple[str, str, str] | None] = None
 
