@@ -26,6 +26,15 @@ from gateway.settings import Settings
 log = logging.getLogger(__name__)
 
 
+async def append_event(database_url: str, event: AuditEvent) -> int:
+    """Commit one event to the store's log (serialised with running gateways); return its seq."""
+    sequencer = await open_sequencer(database_url)
+    try:
+        return (await sequencer.append([event]))[0]
+    finally:
+        await sequencer.close()
+
+
 def os_user() -> str:
     """Return the operating-system user running this process."""
     try:

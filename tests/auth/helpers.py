@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
+import pyotp
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from gateway.auth.clients import AuthMethod, create_client
 from gateway.auth.scopes import Role, Scope, role_of
+from gateway.auth.staff import create_staff
 from gateway.settings import Settings
 
 COUNTY = "511599000000"
@@ -61,3 +66,41 @@ def fetch_token(tc: TestClient, client_id: str, secret: str, *, scope: str | Non
     assert r.status_code == 200, r.text
     token: str = r.json()["access_token"]
     return token
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A provisioned staff account: its sign-in name and the factors the operator handed over."""
+
+    account: str
+    password: str
+    totp_secret: str
+
+    def code(self, *, at: dt.datetime | None = None) -> str:
+        """Return the TOTP code of `at` (default now), as the person's authenticator app shows it."""
+        return pyotp.TOTP(self.totp_secret).at(at or dt.datetime.now(dt.UTC))
+
+    def form(self, *, password: str | None = None, code: str | None = None) -> dict[str, str]:
+        """Return the sign-in form of both consoles (gateway/web/templates/_signin_form.html)."""
+        return {"username": self.account, "password": password or self.password, "totp": code or self.code()}
+
+
+def register_staff(
+    engine: Engine,
+    *,
+    scopes: list[str] | None = None,
+    department: str = "village",
+    region_code: str = COUNTY,
+    account: str | None = None,
+) -> Staff:
+    """Provision a staff account through the registry (as `gateway clients create-staff` does)."""
+    name = account or f"staff-{secrets.token_hex(4)}"
+    _, issued = create_staff(
+        engine,
+        client_id=name,
+        name="测试工作人员",
+        department=department,
+        region_code=region_code,
+        scopes=scopes or ["statistics:read"],
+    )
+    return Staff(name, issued.password, issued.totp_secret)
