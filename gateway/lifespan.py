@@ -60,7 +60,8 @@ async def open_runtime(config: AppConfig) -> AsyncIterator[Runtime]:
             enabled=config.controls.policy,
         )
         stack.push_async_callback(stop_policy, policy)
-        audit_writer = await start_audit(settings) if config.controls.audit else None
+        metrics = Metrics.create(meters.get_meter(METER_NAME))
+        audit_writer = await start_audit(settings, metrics=metrics) if config.controls.audit else None
         stack.push_async_callback(stop_audit, audit_writer)
         federation = await start_federation(
             settings.federation_file,
@@ -74,12 +75,12 @@ async def open_runtime(config: AppConfig) -> AsyncIterator[Runtime]:
         )
         stack.push_async_callback(stop_federation, federation)  # before the audit writer closes
         auth.server.private_key_jwt.member_keys = federation.member_keys
-        ingest = start_ingest(settings)
+        ingest = start_ingest(settings, metrics=metrics)
         stack.callback(stop_ingest, ingest)
         yield Runtime(
             settings=settings,
             tracer=tracer,
-            metrics=Metrics.create(meters.get_meter(METER_NAME)),
+            metrics=metrics,
             engine=engine,
             read_store=read_store,
             auth=auth,

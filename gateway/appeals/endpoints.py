@@ -27,8 +27,8 @@ from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
 from gateway.routing import api_router
-from policies.engine import today_cn
 from schemas.models import Page
+from schemas.time import today_cn
 
 router = api_router(prefix="/v1/appeals", tags=["appeals"])
 AppealId = Annotated[str, Path(pattern=APPEAL_ID_PATTERN, description="The request's reference.")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.audit.events import DISCLOSURE_FIELDS
 from gateway.errors import SAMPLE_TRACE_ID
 
 _EVENT_EXAMPLE: dict[str, Any] = {
@@ -38,21 +39,6 @@ _CHECKPOINT_EXAMPLE: dict[str, Any] = {
     "signed_body": '{"tree_size":1042,"time":"2026-11-01T08:00:05Z"}',
     "signature": "MEUCIQ...",
 }
-_DISCLOSURE_FIELDS = (
-    "seq",
-    "time",
-    "department",
-    "client_id",
-    "purpose",
-    "case_id",
-    "end_user",
-    "on_behalf_of",
-    "consent_id",
-    "route",
-    "resource",
-    "fields_disclosed",
-    "fields_masked",
-)
 EXAMPLES: dict[tuple[str, str, str, str], Any] = {
     ("get", "/v1/audit/events", "200", "application/json"): {"items": [_EVENT_EXAMPLE], "next": "WzEwNDJd"},
     ("get", "/v1/audit/events/export", "200", "application/json"): _EVENT_EXAMPLE,
@@ -90,7 +76,7 @@ EXAMPLES: dict[tuple[str, str, str, str], Any] = {
         ]
     },
     ("get", "/v1/residents/{resident_id}/disclosures", "200", "application/json"): {
-        "items": [{k: _EVENT_EXAMPLE.get(k) for k in _DISCLOSURE_FIELDS}],
+        "items": [{k: _EVENT_EXAMPLE.get(k) for k in DISCLOSURE_FIELDS}],
         "next": None,
         "period": {
             "from": "2025-11-01T00:00:00.000000Z",

@@ -24,10 +24,10 @@ from gateway.db import make_async_engine
 from gateway.settings import Settings, get_settings
 from gateway.stats import repository
 from gateway.stats.county import CountyRelease
-from gateway.stats.report import today_in_china
 from gateway.stats.snapshots import monthly_snapshots, take_snapshot
 from gateway.stats.suppression import Mark
 from gateway.store import ReadStore, open_read_store
+from schemas.time import today_cn
 
 app = typer.Typer(help="Statistics snapshots (村级统计) kept for the series.", no_args_is_help=True)
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def _hidden(rel: CountyRelease) -> int:
 
 
 async def _snapshot(settings: Settings, region: str | None) -> list[tuple[str, str, CountyRelease]]:
-    today = today_in_china()
+    today = today_cn()
     async with _stores(settings) as (db, engine):
         roots = [region] if region else await repository.county_codes(engine)
         taken = []
@@ -75,7 +75,7 @@ def snapshot(
     record("stats snapshot", targets=[region] if region else [])
     for root, name, rel in asyncio.run(_snapshot(settings, region)):
         typer.echo(
-            f"kept {root} {name} as of {today_in_china().isoformat()}: "
+            f"kept {root} {name} as of {today_cn().isoformat()}: "
             f"{len(rel.tables)} tables, {_hidden(rel)} cells hidden (k={rel.min_cell})"
         )
 
@@ -108,9 +108,7 @@ def list_(region: str | None = typer.Option(None, "--region", help="Only this co
 async def monthly_pass(settings: Settings) -> list[str]:
     """Take this month's snapshot of every county without one; audit it; return the counties."""
     async with _stores(settings) as (db, engine):
-        taken = await monthly_snapshots(
-            db, engine, today=today_in_china(), k=settings.stats_min_cell, by="worker"
-        )
+        taken = await monthly_snapshots(db, engine, today=today_cn(), k=settings.stats_min_cell, by="worker")
     if taken:
         event = command_event(settings, command="stats snapshot", targets=taken, extra={"monthly": True})
         await append_event(settings.database_url, event)

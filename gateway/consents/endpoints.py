@@ -17,8 +17,8 @@ from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
 from gateway.routing import api_router
-from policies.engine import today_cn
 from schemas.models import Page
+from schemas.time import today_cn
 
 router = api_router(prefix="/v1/consents", tags=["consents"])
 ConsentId = Annotated[

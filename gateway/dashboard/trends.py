@@ -19,9 +19,10 @@ from gateway.stats import repository
 from gateway.stats.county import COUNT_TABLES, CountyRelease, from_body
 from gateway.stats.models import GroupLevel
 from gateway.stats.release import Node
-from gateway.stats.report import root_of, today_in_china, view_nodes
+from gateway.stats.report import root_of, view_nodes
 from gateway.stats.snapshots import month_end, parse_month, window
 from gateway.stats.suppression import Shown
+from schemas.time import today_cn
 
 # (table, title); the count tables have one column, the worklist tables end with their row total.
 FOLLOWED = (
@@ -75,7 +76,7 @@ async def build(
     engine: AsyncEngine, *, region: str, level: GroupLevel, labels: dict[str, str]
 ) -> list[Trend]:
     """Return the trends of a region's view over the last twelve months' kept snapshots."""
-    start, end = window(None, None, today=today_in_china())
+    start, end = window(None, None, today=today_cn())
     bodies = await repository.kept_releases(
         engine, root_of(region), start=parse_month(start), end=month_end(parse_month(end))
     )

@@ -20,8 +20,8 @@ from gateway.policy.errors import SharingRequestInvalid
 from gateway.routing import api_router
 from gateway.runtime import runtime_of
 from policies.compile import compile_grant, expand
-from policies.engine import today_cn
 from policies.models import Grant, SharingClass
+from schemas.time import today_cn
 
 router = api_router(prefix="/v1/sharing-requests", tags=["policy"])
 RequestId = Annotated[int, Path(ge=1, le=2**62, description="Sharing request id.")]  # fits BIGINT

@@ -14,10 +14,11 @@ from gateway.errors import BadRequest, Forbidden, NotFound, ValidationFailed
 from gateway.openapi import problem_responses
 from gateway.routing import api_router
 from gateway.stats.models import GroupLevel, StatsReport, StatsSeries, StatsTable
-from gateway.stats.report import build_report, today_in_china
+from gateway.stats.report import build_report
 from gateway.stats.snapshots import build_series, window
 from schemas.models import RegionCode
 from schemas.regions import in_subtree
+from schemas.time import today_cn
 
 
 async def caller_region(principal: PrincipalDep) -> str | None:
@@ -102,7 +103,7 @@ async def get_series(
     """One statistics table of a region from every kept snapshot (monthly and on demand) in the months
     asked for (default: the last twelve); each month shows exactly the cells published that day."""
     region = own_region(region, mine)
-    start, end = window(start, end, today=today_in_china())
+    start, end = window(start, end, today=today_cn())
     series = await build_series(db, engine, table=table, region=region, level=level, start=start, end=end)
     record.disclose("statistics", [])  # aggregates only: no record is disclosed
     return series

@@ -28,14 +28,9 @@ from gateway.stats.release import Node, Released, Tree
 from gateway.stats.suppression import FIELDS, Shown
 from gateway.store import ReadStore
 from schemas.regions import LEVELS, pad_region_code, region_level
+from schemas.time import today_cn
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
 UNKNOWN_PROVINCE_LABEL = "未登记"
-
-
-def today_in_china() -> dt.date:
-    """Return today's date in China (ages are counted on local days)."""
-    return dt.datetime.now(CHINA).date()
 
 
 # One release per read store, county and date: every view of the day agrees (and it is stored, so
@@ -120,7 +115,7 @@ async def build_report(
 ) -> StatsReport:
     """Cut the view of one region and grouping level from the day's release of its county."""
     region_name = await check_view(db, region=region, level=level)
-    today = today or today_in_china()
+    today = today or today_cn()
     rel = await county_release(db, engine, root_of(region), today=today, k=min_cell)
     return cut_report(rel, region=region, region_name=region_name, level=level, today=today)
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, text
 
-from policies.engine import today_cn
+from schemas.time import today_cn
 from tests.consents.conftest import AGENT, PAPER, PURPOSE, SCAN_SHA256, World
 
 PROBLEM = "application/problem+json"

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN
 from gateway.stats.county import CountyRelease, from_body
-from gateway.stats.report import today_in_china
 from schemas.codes import Tag
 from schemas.regions import in_subtree
 from schemas.tables import RegionRow
 from schemas.tables_stats import StatsReleaseRow
+from schemas.time import today_cn
 from tests.disclosure.conftest import World
 from tests.disclosure.release_lp import COUNT_TABLES, COVERAGE, Key, Release, joint_ranges
 from tests.stats.data import QINGSHAN, SHIMEN, ZHULIN, add_migration, snapshot
@@ -86,7 +86,7 @@ def _truth(rel: CountyRelease, key: Key, levels: dict[str, str]) -> int:
 @pytest.fixture(scope="module")
 def months(world: World) -> list[str]:
     """Keep four snapshots, the county changing between them; the last is today's."""
-    today = today_in_china()
+    today = today_cn()
     dates = [dt.date(2026, 8, 1), dt.date(2026, 9, 1), dt.date(2026, 10, 1), today]
     for step, as_of in enumerate(dates):
         if step:

@@ -13,8 +13,8 @@ import pytest
 
 from gateway.app import create_app
 from gateway.db import make_sync_engine
-from gateway.stats.report import today_in_china
 from schemas.codes import Tag
+from schemas.time import today_cn
 from tests.auth.helpers import Staff, auth_settings, fetch_token, register, register_staff
 from tests.conftest import skip_or_fail
 from tests.stats.data import QINGSHAN, TOWN_QS, ZHULIN, populate, snapshot
@@ -53,7 +53,7 @@ def live(sqlite_url: str) -> Iterator[tuple[LiveServer, str, str, Staff]]:
         factories.add_resident(
             engine, region_code=QINGSHAN, birth_date=OLD, tags=[Tag.ELDERLY, Tag.LIVING_ALONE]
         )
-    snapshot(sqlite_url, today_in_china())
+    snapshot(sqlite_url, today_cn())
     client_id, secret = register(engine, scopes=["statistics:read"], region_code=TOWN_QS)
     person = register_staff(engine, department="township", region_code=TOWN_QS)
     engine.dispose()
@@ -87,7 +87,7 @@ def test_trends_are_drawn_with_gaps_for_protected_counts_and_whole_legends(
         page.wait_for_selector("#trends svg.trend", timeout=20_000)
         block = page.locator("#trend-elderly_living_alone")
         heads = block.locator("thead th").all_inner_texts()
-        assert heads == ["区域", "2026-09", "2026-10", today_in_china().strftime("%Y-%m")]
+        assert heads == ["区域", "2026-09", "2026-10", today_cn().strftime("%Y-%m")]
         rows = block.locator("tr.trend-row").all_inner_texts()
         # The page shows the API's cells, month by month: hidden counts stay hidden.
         shown = {r.split("\t")[0]: r.split("\t")[1:] for r in rows}

@@ -21,8 +21,8 @@ from gateway.cli import app as cli
 from gateway.commands.stats import monthly_pass
 from gateway.db import make_sync_engine
 from gateway.settings import get_settings
-from gateway.stats.report import today_in_china
 from schemas.codes import Tag
+from schemas.time import today_cn
 from tests.audit.support import make_key
 from tests.auth.helpers import auth_settings, fetch_token, register
 from tests.stats.data import COUNTY, QINGSHAN, TOWN_QS, TOWN_SM, ZHULIN, populate, snapshot
@@ -60,7 +60,7 @@ def test_series_follows_the_snapshots_with_the_cells_of_their_day(sqlite_url: st
             engine, region_code=ZHULIN, birth_date=OLD, tags=[Tag.ELDERLY, Tag.LIVING_ALONE]
         )
     snapshot(sqlite_url, dt.date(2026, 11, 1))
-    today = today_in_china()
+    today = today_cn()
     snapshot(sqlite_url, today)
     tc = _client(sqlite_url, engine)
     try:
@@ -154,9 +154,9 @@ def test_snapshot_command_and_monthly_snapshot_are_kept_and_audited(
         runner = CliRunner()
         out = runner.invoke(cli, ["stats", "snapshot", "--region", COUNTY])
         assert out.exit_code == 0, out.output
-        assert f"kept {COUNTY} 示范县 as of {today_in_china().isoformat()}" in out.stdout
+        assert f"kept {COUNTY} 示范县 as of {today_cn().isoformat()}" in out.stdout
         out = runner.invoke(cli, ["stats", "list"])
-        assert out.exit_code == 0 and today_in_china().isoformat() in out.stdout
+        assert out.exit_code == 0 and today_cn().isoformat() in out.stdout
         assert runner.invoke(cli, ["stats", "snapshot", "--region", QINGSHAN]).exit_code == 2
     finally:
         get_settings.cache_clear()
@@ -176,7 +176,7 @@ def test_snapshot_command_and_monthly_snapshot_are_kept_and_audited(
 
 def test_one_release_a_day_even_when_another_process_stored_it_first(sqlite_url: str, engine: Engine) -> None:
     """The CLI kept today's release; a sync adds people; the server still serves the stored release."""
-    snapshot(sqlite_url, today_in_china())
+    snapshot(sqlite_url, today_cn())
     for _ in range(5):
         factories.add_resident(
             engine, region_code=ZHULIN, birth_date=OLD, tags=[Tag.ELDERLY, Tag.LIVING_ALONE]
