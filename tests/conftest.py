@@ -121,10 +121,26 @@ def _fresh_pg(cluster: PgCluster, template: str) -> str:
     return cluster.url(name)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run `store_url` tests on SQLite; those marked `backends` on PostgreSQL too."""
+    if "store_url" not in metafunc.fixturenames or _store_url_overridden(metafunc):
+        return
+    if any("store_url" in m.args[0] for m in metafunc.definition.iter_markers("parametrize")):
+        return
+    backends = ["sqlite", "postgresql"] if metafunc.definition.get_closest_marker("backends") else ["sqlite"]
+    metafunc.parametrize("store_url", backends, indirect=True)
+
+
+def _store_url_overridden(metafunc: pytest.Metafunc) -> bool:
+    # A folder may pin `store_url` to one backend with its own fixture; that one takes no parameter.
+    defs = metafunc._arg2fixturedefs.get("store_url", ())
+    return bool(defs) and defs[-1].func.__module__ != __name__
+
+
+@pytest.fixture
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Return the URL of a fresh migrated store: once on SQLite, once on PostgreSQL."""
-    if request.param == "sqlite":
+    """Return the URL of a fresh migrated store: SQLite, or PostgreSQL for tests marked `backends`."""
+    if getattr(request, "param", "sqlite") == "sqlite":
         template: Path = request.getfixturevalue("_sqlite_template")
         db = tmp_path / "gateway.db"
         shutil.copyfile(template, db)

@@ -109,6 +109,7 @@ def test_a_death_is_one_feed_entry_shown_as_each_reader_may_read_it(
     assert "tags" in {f for e in everything for f in e["fields"]}  # civil affairs reads tags
 
 
+@pytest.mark.backends
 def test_feed_resumes_from_its_cursor_without_gaps_or_duplicates(
     tc: TestClient, store_engine: Engine, civil: CivilDb
 ) -> None:

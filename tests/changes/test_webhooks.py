@@ -164,6 +164,7 @@ def test_a_death_reaches_hr_once_signed_and_no_one_outside_the_policy(
     assert [tuple(a) for a in audited] == [(owner, "resident", 204)]
 
 
+@pytest.mark.backends
 def test_a_failing_receiver_gets_retries_then_dead_letters_then_replay(
     tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
 ) -> None:
@@ -259,6 +260,7 @@ def test_subscriptions_refuse_urls_off_the_allow_list_and_stay_private(
     assert tc.get("/v1/subscriptions", headers=hr).json()["items"] == []
 
 
+@pytest.mark.backends
 def test_two_workers_at_once_deliver_a_death_once(
     tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
 ) -> None:

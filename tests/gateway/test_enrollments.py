@@ -85,6 +85,7 @@ def test_hr_sees_status_never_the_amount(app: TestClient, store_engine: Engine) 
     assert refused.status_code == 403
 
 
+@pytest.mark.backends
 def test_rows_follow_the_resident(app: TestClient, store_engine: Engine) -> None:
     """A civil-affairs client of another township reads no enrolment, and a single one answers 404."""
     h = headers(

@@ -59,6 +59,7 @@ def _rid(engine: Engine) -> str:
         return str(conn.execute(text("SELECT id FROM resident")).scalar_one())
 
 
+@pytest.mark.backends
 def test_every_source_value_and_the_rule(store_url: str, synced: Engine) -> None:
     """Civil affairs sees both names, the civil one served by precedence, the fresher phone served."""
     for c in _client(store_url, synced, department="civil_affairs", purpose="social-assistance-review"):

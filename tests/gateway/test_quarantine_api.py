@@ -51,6 +51,7 @@ def as_client(c: TestClient, engine: Engine, *, department: str, scopes: list[st
     return {"Authorization": f"Bearer {fetch_token(c, client_id, secret)}"}
 
 
+@pytest.mark.backends
 def test_reach_and_masking(app: TestClient, store_engine: Engine, civil: CivilDb) -> None:
     """A reader of the department sees keys and reasons, raw masked; a steward sees raw; HR sees nothing."""
     reader = as_client(app, store_engine, department="civil_affairs", scopes=["quarantine:read"])

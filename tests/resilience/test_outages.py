@@ -98,6 +98,7 @@ def _hold_audit_head(engine: Engine, *, seconds: float, held: threading.Event) -
         conn.rollback()
 
 
+@pytest.mark.backends
 def test_stalled_audit_head_lock_fails_fast(store_url: str, store_engine: Engine, tmp_path: Path) -> None:
     """A transaction holding the audit head: 503 within the commit timeout, not ready, then back."""
     server, token = replica(
