@@ -13,7 +13,7 @@ from gateway import migrate
 from gateway.db import make_sync_engine
 from tests.conftest import skip_or_fail
 from tests.resilience.support import Load, assert_every_answer_audited, ready, replica, wait_for
-from tests.support.pgcluster import PgCluster, find_pg_bin
+from tests.support.pgcluster import PgCluster, find_pg_bin, memory_dir
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def own_cluster() -> object:
     if bin_dir is None:
         skip_or_fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     assert bin_dir is not None
-    cluster = PgCluster(bin_dir).start()
+    cluster = PgCluster(bin_dir, base_dir=memory_dir()).start()
     try:
         yield cluster
     finally:
