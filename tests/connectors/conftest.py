@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 
 from connectors.demo import CountyManifest, generate_county
 from connectors.demo.fake_hr import FakeHrServer
-from gateway import migrate
 from gateway.db import make_sync_engine
 
 HR_KEY = "test-hr-key"
@@ -24,10 +23,9 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CountyManife
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Engine]:
-    """Return an engine on a fresh SQLite store migrated by gateway.migrate.upgrade."""
-    engine = make_sync_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
-    migrate.upgrade(engine)
+def store(sqlite_url: str) -> Iterator[Engine]:
+    """Return an engine on a fresh migrated SQLite store (a copy of the suite's template)."""
+    engine = make_sync_engine(sqlite_url)
     try:
         yield engine
     finally:
