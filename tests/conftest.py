@@ -29,18 +29,12 @@ def pytest_configure(config: pytest.Config) -> None:
     """Keep the suite's generated keys out of the checkout; note what var/ holds before it runs."""
     import tempfile
 
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from tests.support.keys import write_audit_key
 
     # Apps built without an audit key would create ./var/audit-key.pem in the checkout.
     keys = Path(tempfile.mkdtemp(prefix="xiangzhi-test-keys-"))
     if "GATEWAY_AUDIT_KEY_FILE" not in os.environ:
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        (keys / "audit-key.pem").write_bytes(pem)
-        (keys / "audit-key.pem").chmod(0o600)
-        os.environ["GATEWAY_AUDIT_KEY_FILE"] = str(keys / "audit-key.pem")
+        os.environ["GATEWAY_AUDIT_KEY_FILE"] = str(write_audit_key(keys / "audit-key.pem"))
     os.environ.setdefault("GATEWAY_KEY_ENCRYPTION_KEY_FILE", str(keys / "key-encryption.key"))
     config.stash[_VAR_BEFORE] = _checkout_var()
 

@@ -19,9 +19,9 @@ from gateway.auth.tokens import issue_access_token
 from schemas.codes import ResidentStatus, Tag
 from schemas.tables import EnrollmentRow, MigrationRow
 from tests.changes.support import Receiver
-from tests.consents.conftest import _audit_key
-from tests.policies.conftest import make_app, register
 from tests.support import factories
+from tests.support.callers import make_app, register
+from tests.support.keys import write_audit_key as _audit_key
 
 TODAY = dt.date(2026, 11, 1)
 NOW = dt.datetime(2026, 11, 1, 2, tzinfo=dt.UTC)
@@ -169,7 +169,7 @@ def world(sqlite_url: str, tmp_path: Path) -> Iterator[World]:
     factories.county(engine)
     cast = populate(engine)
     for cid, (dept, region, scopes) in CLIENTS.items():
-        register(engine, cid, dept, region, scopes)
+        register(engine, client_id=cid, department=dept, region_code=region, scopes=scopes)
     evaluate(engine)
     receiver = Receiver()
     app = make_app(

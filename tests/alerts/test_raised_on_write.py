@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.changes.support import sync
-from tests.connectors.conftest import CivilDb, make_id
+from tests.support.civil import CivilDb, make_id
 
 
 def _items(store: Engine) -> list[tuple[str, str]]:

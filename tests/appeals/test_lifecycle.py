@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text, update
 from gateway.policy.sharing_repository import add_working_days
 from policies.engine import today_cn
 from schemas.tables_alerts import AppealRow
-from tests.consents.conftest import AGENT, World
+from tests.support.assisted import AGENT, World
 
 
 def _audit(engine: Engine, seq: str) -> dict[str, Any]:

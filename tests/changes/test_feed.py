@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings
 from tests.changes.support import COUNTY, QINGSHAN, SHIMEN, api_client, feed, sync
-from tests.connectors.conftest import CivilDb, make_id
+from tests.support.civil import CivilDb, make_id
 
 FEED_SCOPES = ["changes:read", "residents:read", "notices:read", "enrollments:read"]
 

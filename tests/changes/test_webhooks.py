@@ -24,7 +24,7 @@ from gateway.settings import Settings
 from gateway.subscriptions.worker import PassReport, close_worker, open_worker
 from tests.auth.helpers import auth_settings
 from tests.changes.support import COUNTY, SHIMEN, Receiver, api_client, feed, sync
-from tests.connectors.conftest import CivilDb, make_id
+from tests.support.civil import CivilDb, make_id
 
 ROOT = Path(__file__).resolve().parents[2]
 SCOPES = ["changes:read", "residents:read", "enrollments:read", "notices:read", "subscriptions:write"]

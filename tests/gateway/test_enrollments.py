@@ -18,8 +18,8 @@ from connectors.hr_api.connector import HrApiConnector, HrApiSettings
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings, fetch_token, register
-from tests.connectors.conftest import HR_KEY, CivilDb, make_id
 from tests.connectors.test_reconcile import hr_item
+from tests.support.civil import HR_KEY, CivilDb, make_id
 
 NUMBER = make_id("19600101", 95)
 
