@@ -167,6 +167,11 @@ class SourceValue(Unified):
         description="On the served value: the precedence rule that chose it (docs/integrating.md, 字段来源).",
         examples=["precedence: civil_affairs > hr_api > hr_migrant_register"],
     )
+    withdrawn_at: dt.datetime | None = Field(
+        default=None,
+        description="Set on history: when a full sync found that the source no longer holds the record "
+        "(never served).",
+    )
 
 
 class ResidentProvenance(Unified):
@@ -286,7 +291,12 @@ class QuarantinedRecord(Unified):
     resolution: str | None = Field(
         default=None,
         description="How it was closed or what is pending: released (translated again), withdrawn (gone "
-        "from its source), dismissed (by a data steward), retry (to translate at the next sync).",
+        "from its source), dismissed (by a data steward), retry (to translate at the next sync), linked "
+        "or split (an id_conflict a steward decided).",
+    )
+    chosen_region: str | None = Field(
+        default=None,
+        description="The village a data steward chose for an ambiguous_village record (used at every read).",
     )
 
 

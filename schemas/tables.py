@@ -79,6 +79,20 @@ class ResidentSourceRow(SQLModel, table=True):
     last_seen: dt.datetime = Field(sa_type=TS)
 
 
+class ResidentSourceHistoryRow(SQLModel, table=True):
+    """A source record withdrawn by reconciliation (its source no longer holds it): provenance history."""
+
+    __tablename__ = "resident_source_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: str = Field(index=True, max_length=16)
+    source: str = Field(max_length=64)
+    record_key: str = Field(max_length=128)
+    source_updated_at: dt.datetime | None = Field(default=None, sa_type=TS)
+    values: str = Field(sa_column=Column(Text, nullable=False))
+    withdrawn_at: dt.datetime = Field(sa_type=TS)
+
+
 class HouseholdRow(SQLModel, table=True):
     """A registered household."""
 
@@ -191,6 +205,8 @@ class QuarantineRow(SQLModel, table=True):
     resolution: str | None = Field(default=None, max_length=32)
     # The resident the record was linked to when held back: it returns under the same id.
     resident_id: str | None = Field(default=None, max_length=16)
+    # The village a data steward chose for an `ambiguous_village` record: applied whenever it is read.
+    chosen_region: str | None = Field(default=None, max_length=12)
 
 
 class SyncStateRow(SQLModel, table=True):

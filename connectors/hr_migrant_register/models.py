@@ -57,6 +57,11 @@ class RegisterRow(RawRecord):
     phone: str | None = Field(max_length=PHONE_LEN, default=None, alias="联系电话")
     registered_on: str | None = Field(max_length=DATE_LEN, default=None, alias="登记日期")
 
+    @classmethod
+    def with_village(cls, payload: dict[str, Any], code: str | None) -> dict[str, Any]:
+        """Return the row with 村代码 set to the steward's choice (its 户籍所在村 name is checked still)."""
+        return payload if code is None else {**payload, "村代码": code}
+
     def missing_identity(self) -> str | None:
         """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
         if _filled(self.id_no) or (_filled(self.name) and _filled(self.village_code or self.village)):

@@ -23,6 +23,11 @@ RESIDENT_MIGRANT_REGISTERED = "resident.migrant_registered"
 ENROLLMENT_STARTED = "enrollment.started"
 ENROLLMENT_STOPPED = "enrollment.stopped"
 NOTICE_PUBLISHED = "notice.published"
+# A full sync (or a source's key listing) found a person record its source no longer holds: the
+# resident's values are recomputed from what remains (a `removed` entry follows when nothing does).
+RECORD_WITHDRAWN = "record.withdrawn"
+# A data steward decided about a held-back record (POST /v1/quarantine/{id}:resolve).
+QUARANTINE_RESOLVED = "quarantine.resolved"
 _STATUS_EVENTS = {"deceased": RESIDENT_DECEASED, "moved_out": RESIDENT_MOVED_OUT}
 # Bookkeeping that moves with every source edit (timestamps, where a value came from): listing it would
 # name a change in every entry; a change of only these is no change to report.

@@ -27,7 +27,7 @@ from connectors.sdk.linking.refresh import refresh
 # The sync's own steps, not a copy of them: a push is a sync of one batch without extract and checkpoints.
 from connectors.sdk.runner import _Batch, _Quiet, _SourceSync, sync_clock
 from connectors.sdk.sinks import BatchContext
-from connectors.sdk.sinks.quarantine import open_keys
+from connectors.sdk.sinks.quarantine import open_keys, village_choices
 from connectors.sdk.store import Store, write_tx
 
 tracer = trace.get_tracer(__name__)
@@ -78,6 +78,7 @@ class _PushSync(_SourceSync):
         """Translate, store and quarantine the batch in one transaction, then replay dependent records."""
         with write_tx(self.conn) as store:
             self.quarantined = open_keys(store, self.source)
+            self.villages = village_choices(store, self.source)  # stewards' choices hold for pushes too
         pending = _Batch()
         for item in batch.raw_items():
             self.result.received += 1

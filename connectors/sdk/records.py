@@ -46,6 +46,12 @@ class RawRecord(BaseModel):
         """Return the record key of a payload, even one that fails validation."""
         return str(payload.get(cls.key_alias) or "?")
 
+    @classmethod
+    def with_village(cls, payload: dict[str, Any], code: str | None) -> dict[str, Any]:
+        """Return the payload naming the village a data steward chose for it (sources naming villages
+        by name only override this; the others have no ambiguous village to choose)."""
+        return payload
+
     def missing_identity(self) -> str | None:
         """Return why the record lacks the identity its source requires (None: it has it)."""
         return None

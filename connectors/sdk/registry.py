@@ -25,6 +25,11 @@ def available() -> dict[str, type[AnyConnector]]:
     return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
+def sources_of(department: str | None) -> tuple[str, ...]:
+    """Return the names of the sources a department owns (its data stewards' reach), in sync order."""
+    return tuple(name for name, cls in available().items() if cls.department.value == department)
+
+
 def resolve(names: list[str] | None, *, configured: list[str]) -> list[type[AnyConnector]]:
     """Return the connectors to sync: the named ones, or every configured one, in sync order."""
     known = available()

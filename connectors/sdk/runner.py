@@ -45,7 +45,7 @@ from connectors.sdk.registry import resolve
 from connectors.sdk.sinks import BatchContext, Held
 from connectors.sdk.sinks.entities import write_notices, write_regions, write_services
 from connectors.sdk.sinks.people import write_enrollments, write_people
-from connectors.sdk.sinks.quarantine import open_keys, release, write_quarantine
+from connectors.sdk.sinks.quarantine import open_keys, release, village_choices, write_quarantine
 from connectors.sdk.sinks.withdraw import (
     STORED,
     StoredEnrollment,
@@ -192,6 +192,7 @@ class _SourceSync:
         self.beat = time.monotonic()
         self.summary = SyncSummary(source=self.source)
         self.quarantined: set[str] = set()
+        self.villages: dict[str, str] = {}  # villages stewards chose for ambiguous records, by key
         self.seen: dict[str, set[str]] = {kind: set() for kind in RECONCILED}
         self.listings: dict[str, set[str]] = {}
         settings = connector.settings
@@ -211,6 +212,7 @@ class _SourceSync:
                     full = full or not state or self._reconcile_due(store)
                     state = {} if full else state
                     self.quarantined = open_keys(store, self.source)
+                    self.villages = village_choices(store, self.source)
                 try:
                     self._extract(state, full=full)
                 finally:
@@ -314,7 +316,8 @@ class _SourceSync:
         """Validate and translate one raw item into the batch, or hold it back."""
         model = item.model
         try:
-            raw = model.model_validate(item.payload)
+            chosen = self.villages.get(model.key_of(item.payload)) if self.villages else None
+            raw = model.model_validate(model.with_village(item.payload, chosen))
             if (why := raw.missing_identity()) is not None:
                 # Never created: a row with only a record key would be a resident nobody can find.
                 raise RecordInvalid(Reason.MISSING_IDENTITY, why)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 # pg_advisory_xact_lock key of the sync write lock: any constant the rest of the gateway does not use.
-_PG_LOCK_KEY = 0x58_5A_53_59_4E_43  # "XZSYNC"
+PG_LOCK_KEY = 0x58_5A_53_59_4E_43  # "XZSYNC"
 IN_CHUNK = 500
 
 
@@ -109,7 +109,7 @@ def write_tx(conn: Connection) -> Iterator[Store]:
         # SQLITE_BUSY_SNAPSHOT when the server's audit writer committed in between.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
     try:
         yield Store(conn)
     except BaseException:

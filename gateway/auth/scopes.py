@@ -12,6 +12,8 @@ class Scope(StrEnum):
     RESIDENTS_SENSITIVE_READ = "residents.sensitive:read"
     HOUSEHOLDS_READ = "households:read"
     ENROLLMENTS_READ = "enrollments:read"
+    EMPLOYMENT_READ = "employment:read"
+    MIGRATIONS_READ = "migrations:read"
     SERVICES_READ = "services:read"
     NOTICES_READ = "notices:read"
     NOTICES_WRITE = "notices:write"
@@ -43,6 +45,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.RESIDENTS_SENSITIVE_READ: "See residents' national ID, phone and address unmasked (PIPL Art. 28).",
     Scope.HOUSEHOLDS_READ: "Read registered households (户).",
     Scope.ENROLLMENTS_READ: "Read programme enrolments.",
+    Scope.EMPLOYMENT_READ: "Read residents' employment as HR records it (就业信息).",
+    Scope.MIGRATIONS_READ: "Read residents' migrant-work records (外出务工登记).",
     Scope.SERVICES_READ: "Read public service items (服务事项).",
     Scope.NOTICES_READ: "Read notices (公告).",
     Scope.NOTICES_WRITE: "Publish notices.",

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import Depends
 
 from gateway.auth.dependencies import PrincipalDep
-from gateway.changes.visibility import Viewer, alert_rules_for, decide_all
+from gateway.changes.visibility import Viewer, alert_rules_for, decide_all, quarantine_sources_for
 from gateway.context import RecordDep, RequestRecord
 from gateway.policy.deps import Access, PolicyStateDep, PurposeHeader, SubjectDep, charge_request
 from gateway.policy.errors import GrantMissing, PurposeRequired
+from policies.decide import Decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,11 @@ async def feed_access(
         _deny(record, unstated.reason)
         raise PurposeRequired(unstated.reason, missing=unstated.missing, purpose=purpose)
     primary = allowed.get("resident") or next(iter(allowed.values()), None)
+    stewarded = quarantine_sources_for(subject.department, principal.scopes)
+    if primary is None and stewarded:
+        # A quarantine reader without a read grant still follows its stewards' decisions (no personal data).
+        why = "quarantine readers follow the decisions about their department's held-back records"
+        primary = Decision(True, why, "quarantine", purpose, state.engine.policy.version)
     if primary is None:
         refused = next(iter(decisions.values()), None)
         reason = refused.reason if refused else "the token carries no read scope of a resource in the feed"
@@ -50,7 +56,11 @@ async def feed_access(
     record.reason = primary.reason
     record.fields_disclosed = list(primary.fields_disclosed)
     record.fields_masked = list(primary.fields_masked)
-    viewer = Viewer(allowed, alert_rules=alert_rules_for(state.engine, subject, purpose))
+    viewer = Viewer(
+        allowed,
+        alert_rules=alert_rules_for(state.engine, subject, purpose),
+        quarantine_sources=stewarded,
+    )
     return FeedAccess(viewer, Access(primary, record, state, subject, per_day))
 
 

@@ -38,6 +38,10 @@ Resume with `since` set to the last page's `next`: no change is repeated and non
 A resident change is shown when the caller's grants reach the resident's region and tags for the
 stated purpose (X-Purpose), an enrolment change when its resident is readable too, a notice to
 every caller holding notices:read. An event is shown only with the field it reveals (a death: `status`).
+`record.withdrawn` tells that a source no longer holds a record of a resident you may read (a
+`removed` entry follows when no source holds the person any more). A data steward's decision about a
+held-back record (`quarantine.resolved`, the action as `status`) is shown to the holders of
+quarantine:read in the department owning the source.
 """
 
 
@@ -65,7 +69,7 @@ async def list_changes(
     residents = [
         shown["resident_id"] or change.resident_id or change.record_id
         for change, shown in seen.items
-        if change.resource != "notice"
+        if change.resource not in ("notice", "quarantine")  # about no resident
     ]
     await feed.access.disclose("resident", [r for r in residents if r])
     body = {

@@ -21,6 +21,8 @@ class EventType(StrEnum):
     ENROLLMENT_STARTED = log.ENROLLMENT_STARTED
     ENROLLMENT_STOPPED = log.ENROLLMENT_STOPPED
     NOTICE_PUBLISHED = log.NOTICE_PUBLISHED
+    RECORD_WITHDRAWN = log.RECORD_WITHDRAWN  # a source no longer holds a record of the resident
+    QUARANTINE_RESOLVED = log.QUARANTINE_RESOLVED  # a steward's decision (quarantine readers only)
     ALERT_RAISED = ALERT_RAISED  # an early-warning item on the department's worklist (GET /v1/alerts)
 
 
@@ -31,6 +33,7 @@ class ChangeResource(StrEnum):
     ENROLLMENT = "enrollment"
     NOTICE = "notice"
     ALERT = "alert"
+    QUARANTINE = "quarantine"
 
 
 class ChangeKind(StrEnum):
@@ -61,7 +64,7 @@ class ChangeEntry(BaseModel):
 
     seq: int = Field(description="Position in the change log (ascending; gaps are others' changes).")
     resource: ChangeResource
-    id: str = Field(description="Id of the changed record (resident, enrolment, notice, alert).")
+    id: str = Field(description="Id of the changed record (resident, enrolment, notice, alert, quarantine).")
     change: ChangeKind
     event: EventType | None = Field(default=None, description="The business event, where one applies.")
     fields: list[str] = Field(description="Changed fields the caller may read (in clear or masked).")

@@ -50,7 +50,7 @@ def _resident_rows(decision: Decision) -> ColumnElement[bool]:
 
 
 def visible_clause(
-    decisions: Mapping[str, Decision], *, events: Collection[str] | None = None
+    decisions: Mapping[str, Decision], *, events: Collection[str] | None = None, quarantine: bool = False
 ) -> ColumnElement[bool]:
     """Return a WHERE clause dropping, in SQL, rows a viewer never sees (its rows, resources, events)."""
     kinds: list[ColumnElement[bool]] = []
@@ -63,6 +63,8 @@ def visible_clause(
         kinds.append(C.resource == "notice")
     if "alert" in decisions:
         kinds.append(and_(C.resource == "alert", _resident_rows(decisions["alert"])))
+    if quarantine:
+        kinds.append(C.resource == "quarantine")  # its source checked in Python (Viewer.show)
     clause = or_(*kinds) if kinds else false()
     if events is not None:
         # Equalities, not IN (list): one statement shape per number of events, compiled once.

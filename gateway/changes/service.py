@@ -40,7 +40,9 @@ async def read_visible(
     # Bounded by the head read first: rows the filter skips up to it need never be read again. Log rows
     # commit in seq order (connectors/sdk/changes.py), so none at or below the head can still appear.
     upto = await repository.head(db)
-    where = repository.visible_clause(viewer.decisions, events=events)
+    where = repository.visible_clause(
+        viewer.decisions, events=events, quarantine=bool(viewer.quarantine_sources)
+    )
     position, scanned = after, 0
     while scanned < scan:
         want = min(BATCH, scan - scanned)

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from connectors.sdk.registry import sources_of
 from gateway.auth.scopes import Scope
 from gateway.db import as_utc
 from policies.decide import Decision, FieldPlan, Subject
@@ -38,6 +39,8 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "enrollment.stopped": ("status",),
     "notice.published": (),
     "alert.raised": (),
+    "record.withdrawn": (),  # names no field: where a value came from is provenance, shown to every reader
+    "quarantine.resolved": (),
 }
 
 
@@ -96,10 +99,17 @@ def _shown(plan: FieldPlan) -> frozenset[str]:
 class Viewer:
     """One client's view of the change log for one purpose: allowed decisions by change resource."""
 
-    def __init__(self, decisions: Mapping[str, Decision], *, alert_rules: Collection[str] = ()) -> None:
-        """Keep the allowed decisions, keyed by change-log resource, and the alert rules it reads."""
+    def __init__(
+        self,
+        decisions: Mapping[str, Decision],
+        *,
+        alert_rules: Collection[str] = (),
+        quarantine_sources: Collection[str] = (),
+    ) -> None:
+        """Keep the allowed decisions by change-log resource, the alert rules and quarantines it reads."""
         self.decisions = {k: d for k, d in decisions.items() if d.allowed}
         self.alert_rules = frozenset(alert_rules)
+        self.quarantine_sources = frozenset(quarantine_sources)
 
     def _plan(self, resource: str, place: Placement | None) -> FieldPlan | None:
         decision = self.decisions.get(resource)
@@ -113,6 +123,8 @@ class Viewer:
         """Return the change as this viewer sees it, or None; `resident` places an enrolment's resident."""
         if change.resource == "alert":
             return self._show_alert(change)
+        if change.resource == "quarantine":
+            return self._show_quarantine(change)
         if change.resource == "resident":
             place = Placement(change.regions[0] if change.regions else None, change.tags or ())
             plan = self._plan("resident", place)
@@ -163,6 +175,30 @@ class Viewer:
             "resident_id": change.resident_id if "id" in _shown(plan) else None,
             "changed_at": change.changed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+
+    def _show_quarantine(self, change: LoggedChange) -> dict[str, Any] | None:
+        # The source stands in the entry's one `field`: only readers of that source's quarantine (its own
+        # department, quarantine:read) see a steward's decision; the decision is the entry's status.
+        if not change.fields or change.fields[0] not in self.quarantine_sources:
+            return None
+        return {
+            "seq": change.seq,
+            "resource": change.resource,
+            "id": change.record_id,
+            "change": change.change,
+            "event": change.event,
+            "fields": [],
+            "status": change.status,
+            "resident_id": None,
+            "changed_at": change.changed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+
+def quarantine_sources_for(department: str | None, scopes: Collection[str]) -> frozenset[str]:
+    """Return the sources whose stewards' decisions a client sees: its department's, with quarantine:read."""
+    if Scope.QUARANTINE_READ.value not in scopes or department is None:
+        return frozenset()
+    return frozenset(sources_of(department))
 
 
 def alert_rules_for(engine: PolicyEngine, subject: Subject, purpose: str | None) -> frozenset[str]:

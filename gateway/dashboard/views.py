@@ -20,16 +20,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from gateway.audit.console.labels import beijing
 from gateway.auth.actors import note_sign_in
 from gateway.auth.scopes import Scope
 from gateway.auth.server import StarletteOAuth2Request, form_of
 from gateway.auth.tokens import Principal, TokenRejected
 from gateway.context import record_of_scope
-from gateway.dashboard import worklists
+from gateway.dashboard import quality, worklists
 from gateway.dashboard.svg import bar_chart
 from gateway.deps import EngineDep, ReadDep, SettingsDep
 from gateway.errors import GatewayError, RateLimited
 from gateway.policy.throttle import guarded_sign_in
+from gateway.quality import service as quality_service
 from gateway.stats import repository
 from gateway.stats.models import GroupLevel, StatsReport
 from gateway.stats.report import build_report
@@ -48,6 +50,8 @@ _env.globals.update(
         (labels.get(r.code, r.name or r.code), getattr(r, field)) for r in table.rows
     ],
     pairs=lambda labels, values: list(zip(labels, values, strict=True)),
+    reason_label=quality.reason_label,
+    beijing=beijing,
 )
 _CSS = (HERE / "static" / "dashboard.css").read_bytes()
 _HEADERS = {
@@ -97,12 +101,14 @@ async def dashboard(
     settings: SettingsDep,
     region: Annotated[RegionCode | None, Query()] = None,
     level: Annotated[GroupLevel, Query()] = GroupLevel.VILLAGE,
-) -> HTMLResponse:
+) -> Response:
     """Show the statistics of the caller's region (or a region inside it) as tables and charts."""
     principal = await _principal(request)
     if principal is None:
         return _page("signin.html", expired=COOKIE in request.cookies)
     if Scope.STATISTICS_READ.value not in principal.scopes:
+        if Scope.QUARANTINE_READ.value in principal.scopes:
+            return RedirectResponse("/dashboard/quality", status_code=303)
         return _page("signin.html", status=403, error="该客户端没有统计数据权限(statistics:read)。")
     root = principal.region_code
     chosen = region or root
@@ -111,7 +117,8 @@ async def dashboard(
     labels = await repository.village_labels(db, root)
     options = [(c, labels.get(c, n), lv) for c, n, lv in await repository.regions_within(db, root)]
     page: dict[str, Any] = {"principal": principal, "options": options, "level": level, "labels": labels,
-            "root_name": await repository.region_name(db, root) if root else None}  # fmt: skip
+            "root_name": await repository.region_name(db, root) if root else None,
+            "quality": Scope.QUARANTINE_READ.value in principal.scopes}  # fmt: skip
     if chosen is None:
         return _page("dashboard.html", report=None, **page)
     if root is not None and not in_subtree(chosen, root):
@@ -139,6 +146,38 @@ async def _worklists(
     rules = list(request.app.state.policy.engine.docs.alerts.rules)
     return await worklists.build(
         engine, region=report.region, level=level.value, names=names, rules=rules, k=k
+    )
+
+
+@router.get("/quality")
+async def quality_page(request: Request, engine: EngineDep) -> Response:
+    """Show the quality feedback of the caller's department's sources (quarantine:read)."""
+    principal = await _principal(request)
+    if principal is None:
+        return _page("signin.html", expired=COOKIE in request.cookies)
+    if Scope.QUARANTINE_READ.value not in principal.scopes:
+        return _page("signin.html", status=403, error="该客户端没有数据质量反馈权限(quarantine:read)。")
+    sections = await quality.build(engine, principal)
+    record_of_scope(request.scope).disclose("quality", [q.source for q in sections])
+    stats = Scope.STATISTICS_READ.value in principal.scopes
+    return _page("quality.html", principal=principal, sections=sections, stats=stats)
+
+
+@router.get("/quality/{source}.csv")
+async def quality_csv(request: Request, engine: EngineDep, source: str) -> Response:
+    """Download a source's records to correct as CSV (the department's own record keys)."""
+    principal = await _principal(request)
+    if principal is None or Scope.QUARANTINE_READ.value not in principal.scopes:
+        return RedirectResponse("/dashboard/quality", status_code=303)
+    try:
+        report = await quality_service.feedback(engine, source, principal=principal)
+    except GatewayError as exc:
+        return _page("signin.html", status=exc.status, error=exc.detail)
+    record_of_scope(request.scope).disclose("quality", [source])
+    return Response(
+        quality_service.to_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={**_HEADERS, "Content-Disposition": f'attachment; filename="{source}-to-correct.csv"'},
     )
 
 
@@ -188,8 +227,29 @@ async def sign_out() -> Response:
     return response
 
 
+# Scopes a dashboard session may carry, most first: a client granted only some signs in with those.
+SESSION_SCOPES = (
+    (Scope.STATISTICS_READ.value, Scope.QUARANTINE_READ.value),
+    (Scope.STATISTICS_READ.value,),
+    (Scope.QUARANTINE_READ.value,),
+)
+
+
 async def _token(request: Request, *, client_id: str, secret: str) -> tuple[str | None, int]:
-    """Ask the gateway's own token server for a statistics:read token (RFC 6749 §4.4)."""
+    """Ask the gateway's own token server for a dashboard token (RFC 6749 §4.4): statistics, quality."""
+    for scopes in SESSION_SCOPES:
+        status, body = await _ask_token(request, client_id=client_id, secret=secret, scope=" ".join(scopes))
+        if status == 200:
+            return str(body["access_token"]), int(body.get("expires_in", 600))
+        if body.get("error") != "invalid_scope":
+            break  # wrong credentials, or a disabled client: no other scope will help
+    return None, 0
+
+
+async def _ask_token(
+    request: Request, *, client_id: str, secret: str, scope: str
+) -> tuple[int, dict[str, Any]]:
+    """Run one client-credentials token request through the gateway's token server."""
     auth = request.app.state.auth
     basic = base64.b64encode(f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()).decode()
     oreq = StarletteOAuth2Request(
@@ -198,11 +258,12 @@ async def _token(request: Request, *, client_id: str, secret: str) -> tuple[str 
         headers=Headers(
             {"authorization": f"Basic {basic}", "content-type": "application/x-www-form-urlencoded"}
         ),
-        form={"grant_type": "client_credentials", "scope": Scope.STATISTICS_READ.value},
+        form={"grant_type": "client_credentials", "scope": scope},
     )
     # Authlib's server is synchronous (it reads the client registry): run it off the event loop.
     response: Response = await run_in_threadpool(auth.server.create_token_response, oreq)
-    if response.status_code != 200:
-        return None, 0
-    body = orjson.loads(response.body)
-    return str(body["access_token"]), int(body.get("expires_in", 600))
+    try:
+        body = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        body = {}
+    return response.status_code, body if isinstance(body, dict) else {}

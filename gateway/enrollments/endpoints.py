@@ -19,7 +19,7 @@ from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import EnrollmentsAccess
 from gateway.policy.filters import field_query
 from schemas.codes import EnrollmentKind, EnrollmentStatus
-from schemas.models import Enrollment, Page
+from schemas.models import Enrollment, Page, RegionCode
 
 router = APIRouter(
     prefix="/v1/enrollments", tags=["enrollments"], dependencies=[require_scope(Scope.ENROLLMENTS_READ)]
@@ -53,6 +53,14 @@ async def page(
 async def list_enrollments(
     db: ReadDep,
     access: EnrollmentsAccess,
+    region: Annotated[
+        RegionCode | None,
+        field_query(
+            "residents.region_code",
+            description="Only enrolments of residents registered in this region's subtree (a township: "
+            "its villages). Needs the residents' `region_code` in clear for the same purpose.",
+        ),
+    ] = None,
     kind: Annotated[
         EnrollmentKind | None, field_query("kind", description="Only this programme. Needs `kind`.")
     ] = None,
@@ -69,6 +77,7 @@ async def list_enrollments(
 ) -> Response:
     """List benefit and insurance enrolments of residents the caller may read; follow `next`."""
     flt = repository.EnrollmentFilter(
+        region=region,
         kind=kind.value if kind else None,
         status=status.value if status else None,
         updated_since=updated_since,

@@ -8,19 +8,12 @@ into the one SQL statement. Filters name their fields (gateway/policy/filters.py
 from __future__ import annotations
 
 from gateway.policy.deps import Access
-from policies.assisted import narrow
 from policies.decide import RowScope
 
 
 def resident_scopes(access: Access) -> tuple[RowScope, ...] | None:
     """Return the row scopes of the residents the caller may read for this purpose (() : none)."""
-    state, subject = access.state, access.subject
-    if not state.enabled or subject is None:
-        return None
-    assisted = access.acting_for is not None
-    decision = state.engine.decide(subject, "residents", access.decision.purpose, assisted=assisted)
-    if access.acting_for is not None:
-        decision = narrow(decision, access.acting_for)
+    decision = access.related("residents")
     if not decision.allowed:
         return ()
     return decision.scopes

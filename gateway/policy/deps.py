@@ -150,6 +150,16 @@ class Access:
         """Refuse an exact lookup by a field no grant names (403 filter-not-allowed)."""
         check_lookup(self.decision, field)
 
+    def related(self, resource: str) -> Decision:
+        """Return this request's decision on another resource (same purpose, narrowed under consent)."""
+        state, subject = self.state, self.subject
+        if not state.enabled or subject is None:
+            return _off(state, resource, self.decision.purpose)
+        decision = state.engine.decide(
+            subject, resource, self.decision.purpose, assisted=self.acting_for is not None
+        )
+        return narrow(decision, self.acting_for) if self.acting_for is not None else decision
+
     async def read_of(self, resource: str) -> Access:
         """Enforce another resource's policy for this request (a parameter targets one of its records)."""
         i = self.inputs
@@ -250,7 +260,9 @@ def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
         access = await enforce_policy(resource, state, subject, record, purpose, on_behalf_of, consent_id)
         if request.query_params:
             # Every parameter discloses the field it filters on: refuse hidden ones, audit the rest.
-            used = check_filters(access.decision, request.scope.get("route"), request.query_params)
+            used = check_filters(
+                access.decision, request.scope.get("route"), request.query_params, related=access.related
+            )
             record.fields_disclosed += [f for f in used if f not in record.fields_disclosed]
         return access
 

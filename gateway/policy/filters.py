@@ -5,6 +5,8 @@ A parameter of an operation governed by the policy declares the field it filters
 plans the projection uses, once per request, so a new parameter cannot bypass it: one without a
 declared field is refused until it names one. `@resource` marks a parameter that targets a record
 of another resource; the route then enforces that resource's policy (a read of the record).
+`resource.field` names a field of a related record (an enrolment's resident's `residents.region_code`):
+that resource's decision, for the same request, must show the field.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def _query_params(dependant: Any) -> list[Any]:
 
 def filterable(decision: Decision, field: str, value: str) -> bool:
     """Tell whether the decision shows `field` in clear on every row it reaches (for tags: that tag)."""
+    if not decision.allowed:
+        return False  # a related resource the caller may not read at all shows no field of it
     info = decision.info
     scopes = decision.scopes
     if info is not None and field == info.tags_field and scopes and all(value in s.tags for s in scopes):
@@ -64,8 +68,13 @@ def filterable(decision: Decision, field: str, value: str) -> bool:
     return all(field in plan.clear for plan in decision.plans)
 
 
-def check_filters(decision: Decision, route: Any, query: Any) -> list[str]:
-    """Refuse parameters on fields the decision does not show; return the fields filtered on."""
+def check_filters(
+    decision: Decision, route: Any, query: Any, *, related: Callable[[str], Decision] | None = None
+) -> list[str]:
+    """Refuse parameters on fields the decision does not show; return the fields filtered on.
+
+    `related` returns this request's decision on another resource (for `resource.field` parameters).
+    """
     used: list[str] = []
     if not isinstance(route, APIRoute):
         # No declared parameters to compare with: refuse rather than let a filter through unchecked.
@@ -80,7 +89,8 @@ def check_filters(decision: Decision, route: Any, query: Any) -> list[str]:
             raise FilterNotAllowed(f"parameter {name} names no field of the policy", parameter=name)
         if field.startswith("@"):
             continue  # targets a record of another resource: the route enforces that policy
-        if not filterable(decision, field, query[name]):
+        judged, own = _judged(decision, field, related)
+        if not filterable(judged, own, query[name]):
             raise FilterNotAllowed(
                 f"parameter {name} filters on {field}, which the policy does not show this client "
                 f"for purpose {decision.purpose}",
@@ -89,6 +99,21 @@ def check_filters(decision: Decision, route: Any, query: Any) -> list[str]:
             )
         used.append(field)
     return used
+
+
+def _judged(
+    decision: Decision, field: str, related: Callable[[str], Decision] | None
+) -> tuple[Decision, str]:
+    """Return the decision that must show `field` and its name there (a related resource's, if dotted)."""
+    resource, dot, name = field.partition(".")
+    if not dot:
+        return decision, field
+    if related is None:
+        # No way to ask the related resource's policy: treat the field as hidden rather than unchecked.
+        return Decision(
+            False, "no related decision", resource, decision.purpose, decision.policy_version
+        ), name
+    return related(resource), name
 
 
 def check_lookup(decision: Decision, field: str) -> None:

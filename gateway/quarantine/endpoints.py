@@ -90,8 +90,13 @@ async def resolve_quarantined(
     record_id: RecordId,
     body: Annotated[service.Resolve, Body()],
 ) -> dict[str, Any]:
-    """Decide about an open record: `retry` at the next sync (after a correction), or `dismiss` it."""
+    """Decide about an open record, effective at its source's next sync, audited and in the change feed.
+
+    `retry` (translate again after a correction), `dismiss`, `link` / `split` (an `id_conflict`), or
+    `choose_village` with `village_code` (an `ambiguous_village`).
+    """
     row = await service.resolve(engine, record_id, body, principal=principal, now=dt.datetime.now(dt.UTC))
     record.disclose("quarantine", [str(record_id)])
-    record.reason = f"quarantine {body.action.value}: {body.reason}"
+    chosen = f" {body.village_code}" if body.village_code else ""
+    record.reason = f"quarantine {body.action.value}{chosen}: {body.reason}"
     return service.view(row, principal=principal)

@@ -6,11 +6,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+import orjson
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connectors.sdk.changes import QUARANTINE_RESOLVED
+from connectors.sdk.store import PG_LOCK_KEY
 from gateway.db import as_utc
-from schemas.tables import QuarantineRow
+from schemas.tables import QuarantineRow, RegionRow
+from schemas.tables_changes import ChangeRow
 
 Q = QuarantineRow.__table__  # type: ignore[attr-defined]
 
@@ -70,34 +74,45 @@ async def get(engine: AsyncEngine, record_id: int, *, sources: tuple[str, ...]) 
     return _row(row) if row is not None else None
 
 
-async def close(
-    engine: AsyncEngine, record_id: int, *, resolution: str, note: str, now: dt.datetime
+async def decide(
+    engine: AsyncEngine, record_id: int, *, values: dict[str, Any], note: str, action: str, now: dt.datetime
 ) -> dict[str, Any] | None:
-    """Close an open row with a steward's resolution; None when it was not open."""
+    """Apply a steward's decision to an open row and log it in the change feed; None when not open."""
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Change-log rows commit in seq order under the sync write lock (connectors/sdk/changes.py).
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
         done = await conn.execute(
             update(Q)
             .where(Q.c.id == record_id, Q.c.released_at.is_(None))
-            .values(released_at=now, resolution=resolution, message=Q.c.message + note)
+            .values(message=Q.c.message + note, **values)
         )
         if done.rowcount == 0:
             return None
-        row = (await conn.execute(select(Q).where(Q.c.id == record_id))).one()
-    return _row(row)
-
-
-async def retry(engine: AsyncEngine, record_id: int, *, note: str) -> dict[str, Any] | None:
-    """Mark an open row to be translated again by its source's next sync; None when it was not open."""
-    async with engine.begin() as conn:
-        done = await conn.execute(
-            update(Q)
-            .where(Q.c.id == record_id, Q.c.released_at.is_(None))
-            .values(resolution="retry", message=Q.c.message + note)
+        row = _row((await conn.execute(select(Q).where(Q.c.id == record_id))).one())
+        await conn.execute(
+            insert(ChangeRow.__table__).values(  # type: ignore[attr-defined]
+                resource="quarantine",
+                record_id=str(record_id),
+                change="updated",
+                event=QUARANTINE_RESOLVED,
+                # The source stands in `fields`: the feed shows the entry to that source's stewards only.
+                fields=orjson.dumps([row["source"]]).decode(),
+                status=action,
+                changed_at=now,
+            )
         )
-        if done.rowcount == 0:
-            return None
-        row = (await conn.execute(select(Q).where(Q.c.id == record_id))).one()
-    return _row(row)
+    return row
+
+
+async def village_name(engine: AsyncEngine, code: str) -> str | None:
+    """Return the name of a village of the gazetteer, or None when the code is no village."""
+    stmt = select(RegionRow.__table__.c.name).where(  # type: ignore[attr-defined]
+        RegionRow.__table__.c.code == code,  # type: ignore[attr-defined]
+        RegionRow.__table__.c.level == "village",  # type: ignore[attr-defined]
+    )
+    async with engine.connect() as conn:
+        return (await conn.execute(stmt)).scalar_one_or_none()
 
 
 async def counts(engine: AsyncEngine, source: str) -> list[tuple[str, str, str | None, int]]:

@@ -201,6 +201,7 @@ async def _details(
     "/{resident_id}/employment",
     summary="A resident's employment",
     response_model=Employment,
+    dependencies=[require_scope(Scope.EMPLOYMENT_READ)],
     responses=problem_responses(403, 404, 422, 429),
 )
 async def get_employment(
@@ -217,6 +218,7 @@ async def get_employment(
     "/{resident_id}/migrations",
     summary="A resident's migrant-work records",
     response_model=Page[Migration],
+    dependencies=[require_scope(Scope.MIGRATIONS_READ)],
     responses=problem_responses(403, 404, 422, 429),
 )
 async def list_migrations(

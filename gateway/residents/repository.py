@@ -11,7 +11,14 @@ from gateway.store import ReadStore
 from policies.decide import RowScope
 from schemas.codes import ResidentStatus, Tag
 from schemas.regions import prefix_range, region_prefix
-from schemas.tables import EmploymentRow, MigrationRow, ResidentRow, ResidentSourceRow, ResidentTagRow
+from schemas.tables import (
+    EmploymentRow,
+    MigrationRow,
+    ResidentRow,
+    ResidentSourceHistoryRow,
+    ResidentSourceRow,
+    ResidentTagRow,
+)
 
 R = ResidentRow.__table__.c  # type: ignore[attr-defined]
 T = ResidentTagRow.__table__.c  # type: ignore[attr-defined]
@@ -23,6 +30,12 @@ _SOURCES = (
     select(S.source, S.record_key, S.source_updated_at, S["values"])
     .where(S.resident_id == bindparam("rid"))
     .order_by(S.source, S.record_key)
+)
+H = ResidentSourceHistoryRow.__table__.c  # type: ignore[attr-defined]
+_HISTORY = (
+    select(H.source, H.record_key, H.source_updated_at, H["values"], H.withdrawn_at)
+    .where(H.resident_id == bindparam("rid"))
+    .order_by(H.withdrawn_at, H.id)
 )
 
 
@@ -133,6 +146,13 @@ async def list_docs(
 async def source_rows(db: ReadStore, resident_id: str) -> list[tuple[str, str, dt.datetime | None, str]]:
     """Return (source, record_key, source_updated_at, values JSON) of every stored record of a resident."""
     return [(r[0], r[1], r[2], r[3]) for r in await db.fetch_all(_SOURCES, {"rid": resident_id})]
+
+
+async def history_rows(
+    db: ReadStore, resident_id: str
+) -> list[tuple[str, str, dt.datetime | None, str, dt.datetime]]:
+    """Return (source, record_key, source_updated_at, values JSON, withdrawn_at) of withdrawn records."""
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in await db.fetch_all(_HISTORY, {"rid": resident_id})]
 
 
 _DETAILS = {

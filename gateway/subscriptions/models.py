@@ -36,7 +36,9 @@ class SubscriptionIn(BaseModel):
         },
     )
 
-    events: list[EventType] = Field(min_length=1, max_length=7, description="Event types to deliver.")
+    events: list[EventType] = Field(
+        min_length=1, max_length=len(EventType), description="Event types to deliver."
+    )
     region: RegionCode | None = Field(
         default=None, description="Only changes in this region's subtree (a notice: addressed to it)."
     )

@@ -27,7 +27,7 @@ from gateway.audit.sequencer import Sequencer, open_sequencer
 from gateway.auth.keys import KeyConfigError, key_encryption
 from gateway.auth.scopes import parse_scopes
 from gateway.changes.service import read_visible
-from gateway.changes.visibility import Viewer, alert_rules_for, decide_all
+from gateway.changes.visibility import Viewer, alert_rules_for, decide_all, quarantine_sources_for
 from gateway.db import make_async_engine
 from gateway.policy.state import PolicyState, start_policy, stop_policy
 from gateway.settings import Settings
@@ -115,6 +115,7 @@ class Worker:
                 self.policy.engine, subject, purpose, scopes=parse_scopes(scopes), enabled=self.policy.enabled
             ),
             alert_rules=alert_rules_for(self.policy.engine, subject, purpose),
+            quarantine_sources=quarantine_sources_for(department, parse_scopes(scopes)),
         )
         async with self.engine.begin() as conn:
             cursor = await repository.lock_subscription(conn, sid)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from connectors.sdk.runner import run_connectors
 from gateway import migrate
 from gateway.db import make_sync_engine
 from tests.connectors.conftest import HR_KEY, CivilDb, make_id
+from tests.support.stores import fresh_pg
 
 TODAY = dt.date(2026, 11, 1)
 NAMES = ("王五", "李四", "张伟", "刘洋", "陈静", "杨帆", "赵敏", "黄磊")
@@ -183,7 +185,7 @@ class Reconcile(RuleBasedStateMachine):
     """The state machine; `root`, `template` and `hr` are set by the test before it runs."""
 
     root: Path
-    template: Path
+    new_store: Callable[[Path], str]  # the URL of a fresh migrated store (SQLite file or PostgreSQL)
     hr: FakeHrServer
     runs = 0
 
@@ -219,8 +221,7 @@ class Reconcile(RuleBasedStateMachine):
 
     def _fresh(self, name: str) -> Engine:
         path = self.dir / f"{name}-{self.step if hasattr(self, 'step') else 0}.db"
-        shutil.copy(self.template, path)
-        return make_sync_engine(f"sqlite:///{path}")
+        return make_sync_engine(Reconcile.new_store(path))
 
     def teardown(self) -> None:
         """Dispose of the stores."""
@@ -332,6 +333,12 @@ class Reconcile(RuleBasedStateMachine):
         assert canonical(self.stores["incremental"]) == expected, "incremental differs from a rebuild"
 
 
+def _sqlite_copy(template: Path, path: Path) -> str:
+    """Copy the migrated SQLite template to `path`; return its URL."""
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(scope="module")
 def hr_server() -> Any:
     """Serve HR person items that the machine replaces at every edit."""
@@ -339,12 +346,24 @@ def hr_server() -> Any:
         yield server
 
 
-def test_incremental_full_and_rebuild_agree(tmp_path: Path, template: Path, hr_server: FakeHrServer) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_incremental_full_and_rebuild_agree(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, hr_server: FakeHrServer
+) -> None:
     """Random source edits leave the incremental, --full and rebuilt stores equal after every step."""
-    Reconcile.root, Reconcile.template, Reconcile.hr = tmp_path, template, hr_server
+    examples = int(os.environ.get("XZ_RECONCILE_EXAMPLES", "8"))
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("template")
+        Reconcile.new_store = lambda path: _sqlite_copy(template, path)
+    else:
+        # PostgreSQL's own locking, SQL and types under the same edits; fewer runs (a database per store).
+        cluster, pg_template = request.getfixturevalue("pg_cluster"), request.getfixturevalue("_pg_template")
+        Reconcile.new_store = lambda path: fresh_pg(cluster, pg_template)
+        examples = max(2, examples // 4)
+    Reconcile.root, Reconcile.hr = tmp_path, hr_server
     machine = Reconcile.TestCase
     machine.settings = settings(
-        max_examples=int(os.environ.get("XZ_RECONCILE_EXAMPLES", "8")),
+        max_examples=examples,
         stateful_step_count=5,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

@@ -24,7 +24,8 @@ from tests.disclosure.conftest import TEXT_FIELDS, VILLAGES, World, hidden_or_ma
 FILTER_REFUSED = "/problems/filter-not-allowed"
 # The contract (docs/integrating.md): an operation governed by the policy says which resource in
 # `x-policy-resource`; each of its query parameters names the field it discloses in `x-field` (its
-# schema), `@resource` when it targets a record of another resource; pagination names none.
+# schema), `@resource` when it targets a record of another resource, `resource.field` when it reads a
+# field of a related record (an enrolment's resident's region); pagination names none.
 RESOURCE_KEY, FIELD_KEY = "x-policy-resource", "x-field"
 META_PARAMS = frozenset({"limit", "cursor", "since"})  # pages and feed positions name no field
 SAMPLE_TIME = "2026-01-01T00:00:00Z"
@@ -246,6 +247,15 @@ class Oracle:
         if call.resource is None:
             return []
         decision = self.world.decide(self.client, call.resource, self.purpose)
+        related, dot, name = call.field.partition(".")
+        if dot:
+            # A field of a related record (an enrolment's resident's region): that resource must show it.
+            if not decision.allowed:
+                return []
+            shown = self.world.decide(self.client, related, self.purpose)
+            if not shown.allowed or not _filter_allowed(shown, name, call.value):
+                return [f"filter on {related}'s hidden {name}={call.value} answered"]
+            return []
         if call.method == "post":  # an exact lookup: the field must be granted (in clear or masked)
             granted = set(decision.fields_disclosed) | set(decision.fields_masked)
             return [] if call.field in granted or not decision.allowed else [f"lookup by hidden {call.field}"]

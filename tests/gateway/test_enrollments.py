@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from connectors.demo.fake_hr_store import PersonStore
 from connectors.hr_api.connector import HrApiConnector, HrApiSettings
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
+from policies.loader import DEFAULT_DIR as SHIPPED
 from tests.auth.helpers import auth_settings, fetch_token, register
 from tests.connectors.test_reconcile import hr_item
 from tests.support.civil import HR_KEY, CivilDb, make_id
@@ -44,11 +46,14 @@ def app(store_url: str, store_engine: Engine, tmp_path: Path) -> Iterator[TestCl
         yield c
 
 
-def headers(c: TestClient, engine: Engine, *, department: str, purpose: str, **kw: str) -> dict[str, str]:
-    """Register a client with enrolment and resident scopes; return its headers."""
-    client_id, secret = register(
-        engine, department=department, scopes=["enrollments:read", "residents:read"], **kw
-    )
+READS = ["enrollments:read", "residents:read", "employment:read", "migrations:read"]
+
+
+def headers(
+    c: TestClient, engine: Engine, *, department: str, purpose: str, scopes: list[str] = READS, **kw: str
+) -> dict[str, str]:
+    """Register a client with enrolment, resident, employment and migration scopes; return its headers."""
+    client_id, secret = register(engine, department=department, scopes=scopes, **kw)
     assert secret is not None
     return {"Authorization": f"Bearer {fetch_token(c, client_id, secret)}", "X-Purpose": purpose}
 
@@ -146,3 +151,56 @@ def register_pair(engine: Engine, *, scopes: list[str]) -> tuple[str, str]:
     client_id, secret = register(engine, department="civil_affairs", scopes=scopes)
     assert secret is not None
     return client_id, secret
+
+
+def test_region_filter_selects_the_residents_subtree(app: TestClient, store_engine: Engine) -> None:
+    """`region` keeps the enrolments of residents registered in the subtree (in SQL, with the row scopes)."""
+    for department, purpose in (("civil_affairs", "social-assistance-review"), ("hr", "pension-eligibility")):
+        h = headers(app, store_engine, department=department, purpose=purpose)
+        inside = app.get("/v1/enrollments", headers=h, params={"region": "511599100000"})
+        assert inside.status_code == 200, inside.text
+        assert {i["id"] for i in inside.json()["items"]} >= {"civil_affairs:D1"}
+        village = app.get("/v1/enrollments", headers=h, params={"region": "511599100201"}).json()["items"]
+        assert [i["id"] for i in village] == [i["id"] for i in inside.json()["items"]]
+        outside = app.get("/v1/enrollments", headers=h, params={"region": "511599200000"})
+        assert outside.status_code == 200 and outside.json()["items"] == []
+    bad = app.get("/v1/enrollments", headers=h, params={"region": "51159910"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_region_filter_needs_the_residents_region_in_clear(
+    store_engine: Engine, tmp_path: Path, app: TestClient
+) -> None:
+    """A client whose residents grant hides `region_code` cannot use `region` as an oracle (403)."""
+    policy = tmp_path / "policy"
+    shutil.copytree(SHIPPED, policy, ignore=shutil.ignore_patterns("tests"))
+    grants = policy / "grants.yaml"
+    text_ = grants.read_text(encoding="utf-8")
+    hr_residents = 'fields: ["@identity", phone, region_code, status, employment_status]'
+    assert hr_residents in text_
+    grants.write_text(text_.replace(hr_residents, 'fields: ["@identity", phone, status]'), encoding="utf-8")
+    settings = app.app.state.settings.model_copy(update={"policy_dir": policy})  # type: ignore[attr-defined]
+    with TestClient(create_app(settings)) as c:
+        h = headers(c, store_engine, department="hr", purpose="pension-eligibility")
+        assert c.get("/v1/enrollments", headers=h).status_code == 200
+        r = c.get("/v1/enrollments", headers=h, params={"region": "511599100000"})
+        assert r.status_code == 403, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["type"].endswith("/filter-not-allowed") and r.json()["parameter"] == "region"
+
+
+@pytest.mark.parametrize("detail", ["employment", "migrations"])
+def test_employment_and_migrations_need_their_own_scope(
+    app: TestClient, store_engine: Engine, detail: str
+) -> None:
+    """Residents and enrolments scopes are not enough: each detail has its scope (403 problem+json)."""
+    with store_engine.connect() as conn:
+        rid = conn.execute(text("SELECT id FROM resident")).scalar_one()
+    others = [s for s in READS if not s.startswith(detail)]
+    h = headers(app, store_engine, department="hr", purpose="employment-service", scopes=others)
+    r = app.get(f"/v1/residents/{rid}/{detail}", headers=h)
+    assert r.status_code == 403, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert f"{detail}:read" in r.json()["detail"]
+    granted = headers(app, store_engine, department="hr", purpose="employment-service")
+    assert app.get(f"/v1/residents/{rid}/{detail}", headers=granted).status_code == 200

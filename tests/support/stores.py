@@ -1,7 +1,8 @@
 """The store fixtures: a fresh migrated store per test, copied from a template, on SQLite or PostgreSQL.
 
 Tests asking for `store_url` run on SQLite; those marked `backends` (behaviour that depends on the
-dialect: SQL compiled per backend, locks, the audit sequencer) run on PostgreSQL too.
+dialect: SQL compiled per backend, locks, the audit sequencer) run on PostgreSQL too; XZ_ALL_BACKENDS=1
+runs every one of them on both.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 _counter = itertools.count()
 
 
-def _fresh_pg(cluster: PgCluster, template: str) -> str:
+def fresh_pg(cluster: PgCluster, template: str) -> str:
+    """Create a database from the migrated template; return its URL."""
     name = f"gw_test_{os.getpid()}_{next(_counter)}"
     admin = make_sync_engine(cluster.url())
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -80,7 +82,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if any("store_url" in m.args[0] for m in metafunc.definition.iter_markers("parametrize")):
         return
-    backends = ["sqlite", "postgresql"] if metafunc.definition.get_closest_marker("backends") else ["sqlite"]
+    both = os.environ.get("XZ_ALL_BACKENDS") == "1" or metafunc.definition.get_closest_marker("backends")
+    backends = ["sqlite", "postgresql"] if both else ["sqlite"]
     metafunc.parametrize("store_url", backends, indirect=True)
 
 
@@ -99,7 +102,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copyfile(template, db)
         return f"sqlite:///{db}"
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
-    return _fresh_pg(cluster, request.getfixturevalue("_pg_template"))
+    return fresh_pg(cluster, request.getfixturevalue("_pg_template"))
 
 
 @pytest.fixture
@@ -113,7 +116,7 @@ def sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
 @pytest.fixture
 def pg_url(pg_cluster: PgCluster, _pg_template: str) -> str:
     """Return the URL of a fresh migrated PostgreSQL database."""
-    return _fresh_pg(pg_cluster, _pg_template)
+    return fresh_pg(pg_cluster, _pg_template)
 
 
 @pytest.fixture

@@ -44,6 +44,16 @@ def open_keys(store: Store, source: str) -> set[str]:
     }
 
 
+def village_choices(store: Store, source: str) -> dict[str, str]:
+    """Return the villages data stewards chose for a source's ambiguous records, by record key."""
+    return dict(
+        store.rows(
+            "SELECT record_key, chosen_region FROM quarantine WHERE source = ? AND chosen_region IS NOT NULL",
+            (source,),
+        )
+    )
+
+
 def write_quarantine(ctx: BatchContext, *, already: set[str]) -> Counter[str]:
     """Upsert the batch's held records (first_seen kept, last_seen now); return counts by reason.
 
@@ -58,7 +68,10 @@ def write_quarantine(ctx: BatchContext, *, already: set[str]) -> Counter[str]:
         "(source, record_key, raw, reason, message, first_seen, last_seen, released_at, resolution) "
         "VALUES (?,?,?,?,?,?,?,NULL,NULL) ON CONFLICT (source, record_key) DO UPDATE SET "
         "raw = excluded.raw, reason = excluded.reason, message = excluded.message, "
-        "last_seen = excluded.last_seen, released_at = NULL, resolution = NULL",
+        "last_seen = excluded.last_seen, released_at = NULL, resolution = NULL "
+        # A steward dismissed it: it stays closed while the source sends the same record unchanged.
+        "WHERE quarantine.resolution IS NULL OR quarantine.resolution <> 'dismissed' "
+        "OR quarantine.raw <> excluded.raw",
         [
             (
                 ctx.source,

@@ -6,7 +6,9 @@ served, yet the source will not send them again: they are moved to quarantine wi
 marker payload (`{"__stored__": doc, "person_key": key}`), reason `resident_held_back` (or
 `unknown_resident` when the person is gone from the source), and restored at the end of the first sync
 that stores their person again. A full sync, or a source that lists its keys, withdraws stored records
-the source no longer holds and closes their quarantine rows as `withdrawn`.
+the source no longer holds and closes their quarantine rows as `withdrawn`; a withdrawn person record's
+values stay as provenance history (`resident_source_history`) and its resident gets a `record.withdrawn`
+change-feed entry (then the refresh's own `updated` or `removed` one).
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ def withdraw(ctx: BatchContext, present: dict[str, set[str]]) -> int:
     gone_people = sorted(people - present["person"]) if "person" in present else []
     total = len(gone_people)
     if gone_people:
+        keep_history(ctx, gone_people)
         forget_people(ctx, gone_people, linked_reason=Reason.UNKNOWN_RESIDENT)
     if "enrollment" in present:
         remaining = people.difference(gone_people)
@@ -158,6 +161,43 @@ def withdraw(ctx: BatchContext, present: dict[str, set[str]]) -> int:
         if gone:
             forget_services(ctx, gone)
     return total
+
+
+def keep_history(ctx: BatchContext, keys: list[str]) -> None:
+    """Keep withdrawn person records' values as provenance history; log `record.withdrawn` per resident."""
+    store, source = ctx.store, ctx.source
+    rows = list(
+        store.rows_in(
+            'SELECT record_key, resident_id, source_updated_at, "values" FROM resident_source '
+            "WHERE source = ? AND record_key IN ({in})",
+            keys,
+            before=(source,),
+        )
+    )
+    store.many(
+        'INSERT INTO resident_source_history (resident_id, source, record_key, source_updated_at, "values", '
+        "withdrawn_at) VALUES (?,?,?,?,?,?)",
+        [(rid, source, key, updated, values, ctx.now_ts) for key, rid, updated, values in rows],
+    )
+    docs = dict(store.rows_in("SELECT id, doc FROM resident WHERE id IN ({in})", {r[1] for r in rows}))
+    log: list[changes.Change] = []
+    for rid in sorted(docs):
+        doc = orjson.loads(docs[rid])
+        region = doc.get("region_code")
+        log.append(
+            changes.Change(
+                "resident",
+                rid,
+                "updated",
+                (),
+                event=changes.RECORD_WITHDRAWN,
+                status=doc.get("status"),
+                regions=(region,) if region else (),
+                tags=tuple(doc.get("tags") or ()),
+                resident_id=rid,
+            )
+        )
+    changes.append(store, log, now=ctx.now)
 
 
 def close_withdrawn(ctx: BatchContext, present: Iterable[str]) -> int:
