@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, DateTime, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 TS = DateTime(timezone=True)
@@ -68,3 +68,48 @@ class OAuthUsedAssertionRow(SQLModel, table=True):
     client_id: str = Field(primary_key=True, max_length=64)
     jti: str = Field(primary_key=True, max_length=255)
     expires_at: dt.datetime = Field(sa_type=TS)
+
+
+class StaffCredentialRow(SQLModel, table=True):
+    """A staff account's sign-in factors: an argon2 password hash and an RFC 6238 TOTP secret.
+
+    The account itself is an oauth_client row without a machine secret (region, department, scopes).
+    """
+
+    __tablename__ = "staff_credential"
+
+    client_id: str = Field(primary_key=True, max_length=64, foreign_key="oauth_client.client_id")
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    totp_secret: str = Field(max_length=64)
+    # The last TOTP time step accepted: a code is never accepted twice (RFC 6238 §5.2).
+    totp_last_step: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    created_at: dt.datetime = Field(sa_type=TS)
+    updated_at: dt.datetime = Field(sa_type=TS)
+
+
+class SignInLockRow(SQLModel, table=True):
+    """Failed human sign-ins of an account or an address; 5 within 15 minutes lock it for 15 minutes."""
+
+    __tablename__ = "signin_lock"
+
+    key: str = Field(primary_key=True, max_length=200)  # "account:<id>" or "address:<ip>"
+    failures: int = Field(default=0)
+    first_failure_at: dt.datetime = Field(sa_type=TS)
+    locked_until: dt.datetime | None = Field(default=None, sa_type=TS)
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A signed-in person on an HTML console: ends after 15 idle minutes, at sign-out, or when the
+    account is disabled or reset (its token generation moves on)."""
+
+    __tablename__ = "web_session"
+    __table_args__ = (Index("ix_web_session_client", "client_id"),)
+
+    id: str = Field(primary_key=True, max_length=32)  # public: the audit events' token_id
+    secret_hash: str = Field(max_length=64)  # SHA-256 of the cookie's secret half
+    client_id: str = Field(max_length=64)
+    site: str = Field(max_length=16)  # "dashboard" or "console"
+    address: str | None = Field(default=None, max_length=64)
+    generation: int = Field(default=0)
+    created_at: dt.datetime = Field(sa_type=TS)
+    last_seen_at: dt.datetime = Field(sa_type=TS)

@@ -167,8 +167,13 @@ def create_client(
     region_code: str | None = None,
     jwks: dict[str, Any] | None = None,
     client_id: str | None = None,
+    human: bool = False,
 ) -> tuple[ClientRecord, str | None]:
-    """Register a client; return it and its secret, which is shown this once and never stored."""
+    """Register a client; return it and its secret, which is shown this once and never stored.
+
+    A `human` client (a staff account, gateway/auth/staff.py) gets no secret: it signs in to the HTML
+    consoles with a password and a TOTP code and never obtains a token.
+    """
     if client_id is not None and not _CLIENT_ID.fullmatch(client_id):
         raise RegistryError("a client id is 2-64 of a-z, 0-9, '-' and '_'")
     if bad := unknown_scopes(scopes):
@@ -181,9 +186,9 @@ def create_client(
         if not jwks:
             raise RegistryError("private_key_jwt clients must register their public JWKS")
         _check_jwks(jwks)
-    else:
-        if jwks:
-            raise RegistryError("a JWKS is only registered for private_key_jwt clients")
+    elif jwks:
+        raise RegistryError("a JWKS is only registered for private_key_jwt clients")
+    elif not human:
         secret = secrets.token_urlsafe(32)
         secret_hash = hash_secret(secret)
     now = _now()
@@ -265,6 +270,8 @@ def rotate_secret(engine: Engine, client_id: str) -> tuple[ClientRecord, str]:
         raise RegistryError(f"no client {client_id}")
     if found.auth_method is AuthMethod.PRIVATE_KEY_JWT:
         raise RegistryError("a private_key_jwt client has no secret: register a new JWKS instead")
+    if found.secret_hash is None:
+        raise RegistryError("a staff account has no machine secret: gateway clients reset-staff")
     secret = secrets.token_urlsafe(32)
     now = _now()
     with engine.begin() as conn:

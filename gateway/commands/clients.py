@@ -1,4 +1,5 @@
-"""`gateway clients`: the OAuth client registry (create, list, show, disable, enable, rotate-secret)."""
+"""`gateway clients`: the OAuth client registry (create, list, show, disable, enable, rotate-secret) and
+staff accounts for the HTML consoles (create-staff, reset-staff)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import Any
 import typer
 from sqlalchemy import Engine
 
-from gateway.auth import clients
+from gateway.auth import clients, staff
 from gateway.auth.clients import AuthMethod, ClientRecord, ClientStatus, RegistryError
+from gateway.auth.staff import StaffSecrets
 from gateway.commands.recorded import record
 from gateway.db import make_sync_engine
 from gateway.settings import get_settings
@@ -167,3 +169,63 @@ def revoke_tokens(client_id: str, as_json: bool = JSON_OPT) -> None:
             return
     record("clients revoke-tokens", targets=[client_id])
     _show(revoked, as_json=as_json)
+
+
+def _show_staff(record: ClientRecord, issued: StaffSecrets, *, as_json: bool) -> None:
+    view: dict[str, Any] = record.public_view() | {
+        "password": issued.password,
+        "totp_secret": issued.totp_secret,
+        "otpauth_uri": issued.otpauth_uri(record.client_id),
+    }
+    if as_json:
+        typer.echo(json.dumps(view, ensure_ascii=False))
+        return
+    _show(record, as_json=False)
+    typer.echo(f"{'password':12} {issued.password}")
+    typer.echo(f"{'totp secret':12} {issued.totp_secret}")
+    typer.echo(f"{'otpauth uri':12} {issued.otpauth_uri(record.client_id)}")
+    typer.echo(
+        "hand these to the person now (the URI goes into an authenticator app): they are shown this once",
+        err=True,
+    )
+
+
+@app.command("create-staff")
+def create_staff(
+    account: str = typer.Argument(
+        ..., help="The sign-in name (2-64 of a-z, 0-9, - and _), e.g. qingshan-li."
+    ),
+    name: str = typer.Option(..., help="The person and post, e.g. 李敏(青山村村委会)."),
+    region: str = typer.Option(..., help="Region code (12 digits): the person sees this region only."),
+    department: str = typer.Option("village", help="Department code, e.g. village, township, audit."),
+    scope: list[str] = typer.Option(
+        ["statistics:read"], "--scope", "-s", help="statistics:read (dashboard) or audit:read (console)."
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Provision a staff account for the dashboard or the auditor console; prints password and TOTP once."""
+    with _engine() as engine:
+        try:
+            created, issued = staff.create_staff(
+                engine, client_id=account, name=name, department=department, region_code=region, scopes=scope
+            )
+        except RegistryError as exc:
+            record("clients create-staff", targets=[account], outcome="deny", reason=str(exc)[:256])
+            _fail(str(exc))
+            return
+    record("clients create-staff", targets=[created.client_id, *created.scopes])
+    _show_staff(created, issued, as_json=as_json)
+
+
+@app.command("reset-staff")
+def reset_staff(account: str, as_json: bool = JSON_OPT) -> None:
+    """Give a staff account a new password and TOTP secret (shown once); end its sessions, lift its lock."""
+    with _engine() as engine:
+        try:
+            reset, issued = staff.reset_staff(engine, account)
+        except RegistryError as exc:
+            record("clients reset-staff", targets=[account], outcome="deny", reason=str(exc)[:256])
+            _fail(str(exc))
+            return
+    record("clients reset-staff", targets=[account])
+    _show_staff(reset, issued, as_json=as_json)

@@ -25,6 +25,7 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gateway.demo import staff as demo_staff
 from gateway.demo.county import SHIFAN, DemoCounty, load_county, sample_residents
 from gateway.demo.envfile import ready_block, receiver_url, write_env
 from gateway.federation import demo as federation_demo
@@ -67,17 +68,19 @@ def demo_env(root: Path, *, port: int, kek: Path, audit: Path) -> dict[str, str]
 
 def build(
     root: Path, *, county: DemoCounty, residents: int, port: int
-) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """Build a county from scratch in root (store, keys, clients, env.sh); return env and clients."""
+) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
+    """Build a county from scratch in root (store, keys, clients, staff, env.sh); return env, clients
+    and staff accounts."""
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     kek, audit = _keys(root)
     env = demo_env(root, port=port, kek=kek, audit=audit)
     creds = load_county(county, root=root, residents=residents, env=env)
+    staff = demo_staff.provision(root, env=env)
     samples = sample_residents(county, database_url=env["GATEWAY_DATABASE_URL"])
-    write_env(root / "env.sh", env=env, kek_file=kek, creds=creds, samples=samples)
-    return env, creds
+    write_env(root / "env.sh", env=env, kek_file=kek, creds=creds, samples=samples, staff=staff)
+    return env, creds, staff
 
 
 def _die_with_parent() -> None:
@@ -122,7 +125,7 @@ def main(
     ),
 ) -> None:
     """Build the demo county from scratch and serve it on 127.0.0.1."""
-    env, creds = build(root, county=SHIFAN, residents=residents, port=port)
+    env, creds, staff = build(root, county=SHIFAN, residents=residents, port=port)
     base = env["GATEWAY_PUBLIC_URL"]
     if second_county:  # gateway/federation/demo.py: county B, and env.sh gains the federation settings
         env, env_b = federation_demo.build_second_county(root, env_a=env, port=port + 1, make_keys=_keys)
@@ -134,5 +137,5 @@ def main(
         typer.echo(f"demo loaded in {root}; serve it with: source {root / 'env.sh'} && gateway serve")
         return
     raise typer.Exit(
-        serve_until_stopped(env, base=base, block=ready_block(base=base, root=root, creds=creds))
+        serve_until_stopped(env, base=base, block=ready_block(base=base, root=root, creds=creds, staff=staff))
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 # Operator settings a shell needs so that `gateway worker`, `gateway audit …` and the other commands act
@@ -20,6 +21,8 @@ OPERATOR_SETTINGS = (
     "GATEWAY_TOKEN_TTL_SECONDS",
 )
 RECEIVER_PORT = 8765
+CONSOLES = {"/dashboard/": "village dashboard", "/audit/": "auditor console"}
+TOTP_NOW = "import sys, pyotp; print(pyotp.TOTP(sys.argv[1]).now())"  # env.sh's `totp SECRET`
 
 
 def receiver_url(port: int = RECEIVER_PORT) -> str:
@@ -34,8 +37,10 @@ def write_env(
     kek_file: Path,
     creds: list[dict[str, str]],
     samples: dict[str, str],
+    staff: Sequence[dict[str, str]] = (),
 ) -> None:
-    """Write env.sh (0600): the demo's settings, every demo client's id and secret, residents that exist."""
+    """Write env.sh (0600): the demo's settings, every demo client's id and secret, the staff accounts'
+    factors and a `totp` command, residents that exist."""
     q = shlex.quote
     lines = [
         "# Written by `make demo`. In a shell: source var/demo/env.sh",
@@ -60,6 +65,16 @@ def write_env(
             f"{prefix}_PURPOSE={q(c['purpose'])}  # {c['name']}"
         )
     lines.append(f"export PURPOSE={q(creds[0]['purpose'])}")
+    lines += [
+        "# Staff accounts of the dashboard and the auditor console (password + TOTP, RFC 6238).",
+        '# `totp "$DASHBOARD_TOTP_SECRET"` prints the current 6-digit code, as an authenticator app would.',
+        f'totp() {{ {q(sys.executable)} -c {q(TOTP_NOW)} "$1"; }}',
+    ]
+    for s in staff:
+        lines.append(
+            f"export {s['env']}_USER={q(s['account'])} {s['env']}_PASSWORD={q(s['password'])} "
+            f"{s['env']}_TOTP_SECRET={q(s['totp_secret'])}  # {s['name']}, {s['site']}"
+        )
     lines.append("# Residents that exist in this demo (RESIDENT_ID and NATIONAL_ID are one person).")
     lines.append("export " + " ".join(f"{k}={q(v)}" for k, v in samples.items()))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -67,10 +82,32 @@ def write_env(
         fh.write("\n".join(lines) + "\n")
 
 
-def ready_block(*, base: str, root: Path, creds: list[dict[str, str]]) -> str:
-    """Return the block that ends `make demo`: where, ready, how to stop, what to do next."""
+def _sign_in_lines(base: str, env_sh: Path, staff: Sequence[dict[str, str]]) -> str:
+    """Return how to sign in to each console: account, password, and the command printing the code."""
+    out = []
+    for s in staff:
+        out.append(
+            f"{CONSOLES.get(s['site'], s['site']):18} {base}{s['site']}\n"
+            f"  account {s['account']}   password {s['password']}\n"
+            f'  code    source {env_sh} && totp "${s["env"]}_TOTP_SECRET"\n'
+            f"          (or add to an authenticator app: {s['otpauth_uri']})"
+        )
+    return "\n".join(out)
+
+
+def ready_block(
+    *,
+    base: str,
+    root: Path,
+    creds: list[dict[str, str]],
+    staff: Sequence[dict[str, str]] = (),
+) -> str:
+    """Return the block that ends `make demo`: where, ready, how to stop, how to sign in, what next."""
     env_sh = root / "env.sh"
     ids = ", ".join(c["client_id"] for c in creds)
+    consoles = _sign_in_lines(base, env_sh, staff) or (
+        f"auditor console    {base}/audit/\nvillage dashboard  {base}/dashboard/"
+    )
     bar = "=" * 78
     return f"""
 {bar}
@@ -85,8 +122,8 @@ In another terminal, from this directory:
   then paste the README's "A short tour", or follow docs/integrating.md.
 
 API docs (offline) {base}/docs
-auditor console    {base}/audit/
-village dashboard  {base}/dashboard/
+Sign in to the consoles as staff: account, password and the 6-digit code (TOTP) of the moment.
+{consoles}
 Webhooks: targets under {receiver_url()} are allowed; run a receiver with
   python -m gateway.demo.receiver    and deliver with    gateway worker
 {bar}

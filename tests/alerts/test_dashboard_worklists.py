@@ -15,10 +15,10 @@ from gateway.app import create_app
 from gateway.db import make_sync_engine
 from schemas.tables_alerts import AppealRow
 from tests.alerts.conftest import evaluate, populate
-from tests.auth.helpers import auth_settings, register
+from tests.auth.helpers import Staff, auth_settings, register_staff
 from tests.conftest import skip_or_fail
 from tests.support import factories
-from tests.support.browser import chromium_available, offline_page
+from tests.support.browser import chromium_available, offline_page, sign_in
 from tests.support.live import LiveServer
 
 TOWN = "511599100000"
@@ -50,8 +50,8 @@ def _appeals(engine: Engine, n: int, *, region: str, category: str, state: str) 
 
 
 @pytest.fixture
-def live(sqlite_url: str) -> Iterator[tuple[LiveServer, str, str]]:
-    """Serve a township with raised alerts and recorded requests; yield its statistics client."""
+def live(sqlite_url: str) -> Iterator[tuple[LiveServer, Staff]]:
+    """Serve a township with raised alerts and recorded requests; yield its staff account."""
     engine = make_sync_engine(sqlite_url)
     factories.county(engine)
     populate(engine)
@@ -59,24 +59,26 @@ def live(sqlite_url: str) -> Iterator[tuple[LiveServer, str, str]]:
     _appeals(engine, 7, region="511599100201", category="pension", state="accepted")
     _appeals(engine, 6, region="511599100202", category="pension", state="answered")
     _appeals(engine, 2, region="511599100202", category="employment", state="closed")
-    client_id, secret = register(engine, scopes=["statistics:read"], region_code=TOWN)
+    person = register_staff(engine, department="township", region_code=TOWN)
     engine.dispose()
-    assert secret is not None
     with LiveServer(create_app(auth_settings(sqlite_url))) as server:
-        yield server, client_id, secret
+        yield server, person
 
 
-def test_worklists_per_village_suppressed_in_the_browser(live: tuple[LiveServer, str, str]) -> None:
+def test_worklists_per_village_suppressed_in_the_browser(live: tuple[LiveServer, Staff]) -> None:
     if not chromium_available():
         skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
-    server, client_id, secret = live
+    server, person = live
     with offline_page() as (page, blocked):
         page: Any
         page.set_viewport_size({"width": 1280, "height": 900})
-        page.goto(server.url + "/dashboard/")
-        page.fill("input[name=client_id]", client_id)
-        page.fill("input[name=client_secret]", secret)
-        page.click("button[type=submit]")
+        sign_in(
+            page,
+            server.url + "/dashboard/",
+            username=person.account,
+            password=person.password,
+            code=person.code(),
+        )
         page.wait_for_selector("#alerts table", timeout=20_000)
         alerts = page.locator("#alerts")
         heads = alerts.locator("thead th").all_inner_texts()

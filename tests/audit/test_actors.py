@@ -3,6 +3,7 @@ every CLI command that reads personal data or changes state (also with no server
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from gateway.auth.actors import token_facts
 from gateway.cli import app as cli
 from gateway.settings import get_settings
 from tests.audit.support import make_key
-from tests.auth.helpers import auth_settings, register
+from tests.auth.helpers import auth_settings, register, register_staff
 
 
 def _events(engine: Engine, **where: str) -> list[dict[str, Any]]:
@@ -62,23 +63,27 @@ def test_token_issue_and_refusal_name_the_client_claimed_and_authenticated(
 
 
 def test_console_and_dashboard_sign_ins_name_the_client(app: TestClient, store_engine: Engine) -> None:
-    auditor, a_secret = register(store_engine, scopes=["audit:read"], department="county_audit")
-    viewer, v_secret = register(store_engine, scopes=["statistics:read"], department="township")
-    assert a_secret and v_secret
-    form = {"client_id": auditor, "client_secret": "nope"}
-    assert app.post("/audit/login", data=form, follow_redirects=False).status_code == 401
-    form = {"client_id": auditor, "client_secret": a_secret}
-    assert app.post("/audit/login", data=form, follow_redirects=False).status_code == 303
-    form = {"client_id": viewer, "client_secret": "nope"}
-    assert app.post("/dashboard/signin", data=form, follow_redirects=False).status_code == 401
+    auditor = register_staff(store_engine, scopes=["audit:read"], department="county_audit")
+    viewer = register_staff(store_engine, scopes=["statistics:read"], department="township")
+    assert (
+        app.post("/audit/login", data=auditor.form(password="nope"), follow_redirects=False).status_code
+        == 401
+    )
+    assert app.post("/audit/login", data=auditor.form(), follow_redirects=False).status_code == 303
+    assert (
+        app.post("/dashboard/signin", data=viewer.form(password="nope"), follow_redirects=False).status_code
+        == 401
+    )
     failed_console, console, failed_dashboard = (
         e for e in _events(store_engine) if e["route"] in ("/audit/login", "/dashboard/signin")
     )
-    assert failed_console["client_id"] == auditor and failed_console["decision"] == "deny"
+    assert failed_console["client_id"] == auditor.account and failed_console["decision"] == "deny"
     assert failed_console["details"]["client_id_authenticated"] is None
-    assert console["details"]["client_id_authenticated"] == auditor and console["token_id"]
-    assert failed_dashboard["client_id"] == viewer and failed_dashboard["decision"] == "deny"
-    assert failed_dashboard["details"]["client_id_claimed"] == viewer
+    assert console["details"]["client_id_authenticated"] == auditor.account and console["token_id"]
+    assert failed_dashboard["client_id"] == viewer.account and failed_dashboard["decision"] == "deny"
+    assert failed_dashboard["details"]["client_id_claimed"] == viewer.account
+    # One audit behaviour: both consoles refuse with the same reason.
+    assert failed_console["reason"] == failed_dashboard["reason"] == "signin-refused"
 
 
 def test_admin_events_name_the_client_acted_on(app: TestClient, store_engine: Engine) -> None:
@@ -145,3 +150,42 @@ def test_cli_commands_record_operator_command_and_targets_without_a_server(
         assert e["details"]["command"] == e["route"]
     # Each command (but verify) signed a checkpoint over its event and wrote it to the witness.
     assert len(list((tmp_path / "witness").iterdir())) == len(events) - 1
+
+
+def test_staff_accounts_are_provisioned_and_reset_by_audited_commands(
+    cli_env: CliRunner, store_engine: Engine
+) -> None:
+    """create-staff prints the factors once (password, TOTP secret, otpauth URI); reset-staff replaces them
+    and lifts the lock; rotate-secret refuses a person's account; each is an audit event."""
+    from gateway.auth.staff import LOCKS, STAFF
+
+    args = ["clients", "create-staff", "qingshan-li", "--name", "李敏", "--region", "511599100201", "--json"]
+    created = cli_env.invoke(cli, args)
+    assert created.exit_code == 0, created.output
+    view = json.loads(created.stdout)
+    assert view["scopes"] == ["statistics:read"] and view["region_code"] == "511599100201"
+    assert len(view["password"]) == 19 and view["otpauth_uri"].startswith("otpauth://totp/")
+    assert f"secret={view['totp_secret']}" in view["otpauth_uri"]
+    with store_engine.begin() as conn:
+        stored = conn.execute(STAFF.select()).mappings().one()
+        conn.execute(
+            LOCKS.insert().values(
+                key="account:qingshan-li",
+                failures=5,
+                first_failure_at=dt.datetime.now(dt.UTC),
+                locked_until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15),
+            )
+        )
+    assert view["password"] not in stored["password_hash"]  # argon2 only
+    assert cli_env.invoke(cli, ["clients", "rotate-secret", "qingshan-li"]).exit_code == 1
+    reset = cli_env.invoke(cli, ["clients", "reset-staff", "qingshan-li", "--json"])
+    assert reset.exit_code == 0, reset.output
+    assert json.loads(reset.stdout)["totp_secret"] != view["totp_secret"]
+    with store_engine.connect() as conn:
+        assert conn.execute(LOCKS.select()).first() is None
+    commands = [(e["route"], e["decision"]) for e in _events(store_engine, method="CLI")]
+    assert commands == [
+        ("clients create-staff", "allow"),
+        ("clients rotate-secret", "deny"),
+        ("clients reset-staff", "allow"),
+    ]

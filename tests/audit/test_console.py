@@ -10,10 +10,10 @@ from sqlalchemy import Engine
 
 from gateway.app import create_app
 from tests.audit.support import make_key
-from tests.auth.helpers import ALL_READ_SCOPES, auth_settings, register
+from tests.auth.helpers import ALL_READ_SCOPES, auth_settings, register, register_staff
 from tests.conftest import skip_or_fail
 from tests.support import factories
-from tests.support.browser import assert_renders_chinese, chromium_available, offline_page
+from tests.support.browser import assert_renders_chinese, chromium_available, offline_page, sign_in
 from tests.support.live import LiveServer
 
 
@@ -30,7 +30,7 @@ def test_console_end_to_end(sqlite_url: str, tmp_path: Path) -> None:
         engine, scopes=[s for s in ALL_READ_SCOPES if s not in ("audit:read", "disclosures:read")]
     )
     other_id, other_secret = register(engine, department="human_resources")
-    auditor_id, auditor_secret = register(engine, scopes=["audit:read"], department="county_audit")
+    auditor = register_staff(engine, scopes=["audit:read"], department="county_audit")
     make_key(tmp_path)
     app = create_app(
         auth_settings(sqlite_url, audit_key_file=tmp_path / "audit-key.pem", audit_checkpoint_every=3)
@@ -45,14 +45,10 @@ def test_console_end_to_end(sqlite_url: str, tmp_path: Path) -> None:
                 httpx.get(f"{live.url}/v1/residents/{rid}", headers=headers)
         with offline_page() as (page_obj, blocked):
             page = page_obj  # type: ignore[assignment]
-            page.goto(live.url + "/audit/")  # type: ignore[attr-defined]
-            page.fill("#client_id", auditor_id)  # type: ignore[attr-defined]
-            page.fill("#client_secret", "wrong")  # type: ignore[attr-defined]
-            page.click("#login")  # type: ignore[attr-defined]
+            url = live.url + "/audit/"
+            sign_in(page, url, username=auditor.account, password="wrong", code=auditor.code())
             assert "不正确" in page.content()  # type: ignore[attr-defined]
-            page.fill("#client_id", auditor_id)  # type: ignore[attr-defined]
-            page.fill("#client_secret", auditor_secret or "")  # type: ignore[attr-defined]
-            page.click("#login")  # type: ignore[attr-defined]
+            sign_in(page, url, username=auditor.account, password=auditor.password, code=auditor.code())
             page.wait_for_selector("#events")  # type: ignore[attr-defined]
             assert "通过" in page.inner_text("#cp-result")  # type: ignore[attr-defined]
             assert_renders_chinese(page)

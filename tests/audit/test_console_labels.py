@@ -12,15 +12,16 @@ import httpx
 from sqlalchemy import Engine, update
 
 from gateway.app import create_app
-from gateway.audit.console.labels import beijing, reason_label
+from gateway.audit.console.labels import reason_label
 from gateway.auth.clients import create_client
 from gateway.db import make_sync_engine
+from gateway.web.pages import beijing
 from schemas.tables_auth import OAuthClientRow
 from tests.audit.support import make_key
-from tests.auth.helpers import auth_settings
+from tests.auth.helpers import auth_settings, register_staff
 from tests.conftest import skip_or_fail
 from tests.support import factories
-from tests.support.browser import chromium_available, offline_page
+from tests.support.browser import chromium_available, offline_page, sign_in
 from tests.support.live import LiveServer
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -103,6 +104,7 @@ def test_console_speaks_chinese(sqlite_url: str, tmp_path: Path) -> None:
     factories.county(engine)
     resident = factories.add_resident(engine, region_code="511599100201", name="王建国").id
     secrets = _register(engine)
+    auditor = register_staff(engine, scopes=["audit:read"], department="audit")
     make_key(tmp_path)
     settings = auth_settings(
         sqlite_url, audit_key_file=tmp_path / "audit-key.pem", sources_config=tmp_path / "none.yaml"
@@ -112,10 +114,8 @@ def test_console_speaks_chinese(sqlite_url: str, tmp_path: Path) -> None:
         with offline_page() as (page_obj, blocked):
             page: Any = page_obj
             page.set_viewport_size({"width": 1400, "height": 1000})
-            page.goto(live.url + "/audit/")
-            page.fill("#client_id", "sj")
-            page.fill("#client_secret", secrets["sj"])
-            page.click("#login")
+            url = live.url + "/audit/"
+            sign_in(page, url, username=auditor.account, password=auditor.password, code=auditor.code())
             page.wait_for_selector("#events")
             page.goto(live.url + "/audit/")  # a second console view: hidden all the same
             page.wait_for_selector("#events")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.support.callers import ALL_READ_SCOPES, COUNTY, auth_settings, register
+from tests.support.callers import ALL_READ_SCOPES, COUNTY, Staff, auth_settings, register, register_staff
 
-__all__ = ["ALL_READ_SCOPES", "COUNTY", "auth_settings", "fetch_token", "register"]
+__all__ = ["ALL_READ_SCOPES", "COUNTY", "Staff", "auth_settings", "fetch_token", "register", "register_staff"]
 
 
 def fetch_token(tc: TestClient, client_id: str, secret: str, *, scope: str | None = None) -> str:

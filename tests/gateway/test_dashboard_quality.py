@@ -15,10 +15,11 @@ from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
 from gateway.db import make_sync_engine
-from tests.auth.helpers import auth_settings, register
+from tests.auth.helpers import Staff, auth_settings, register_staff
 from tests.conftest import skip_or_fail
 from tests.support import factories
 from tests.support.browser import assert_renders_chinese, chromium_available, offline_page
+from tests.support.browser import sign_in as staff_sign_in
 from tests.support.civil import CivilDb, make_id
 from tests.support.live import LiveServer
 
@@ -32,8 +33,8 @@ def mistyped(number: str) -> str:
 
 
 @pytest.fixture
-def live(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, tuple[str, str]]]]:
-    """Serve a store where civil affairs sent two mistyped IDs and corrected one; yield the clients."""
+def live(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, Staff]]]:
+    """Serve a store where civil affairs sent two mistyped IDs and corrected one; yield staff accounts."""
     engine = make_sync_engine(sqlite_url)
     factories.county(engine)
     civil = CivilDb(tmp_path / "civil.sqlite")
@@ -50,23 +51,20 @@ def live(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str
         ("both", "civil_affairs", ["quarantine:read", "statistics:read"]),
         ("stats", "civil_affairs", ["statistics:read"]),
     ):
-        client_id, secret = register(engine, department=department, scopes=scopes)
-        assert secret is not None
-        clients[name] = (client_id, secret)
+        clients[name] = register_staff(engine, department=department, scopes=scopes)
     engine.dispose()
     with LiveServer(create_app(auth_settings(sqlite_url))) as server:
         yield server, clients
 
 
-def sign_in(page: Any, url: str, client: tuple[str, str]) -> None:
-    """Sign in to the dashboard with a client's credentials."""
-    page.goto(url + "/dashboard/")
-    page.fill("input[name=client_id]", client[0])
-    page.fill("input[name=client_secret]", client[1])
-    page.click("button[type=submit]")
+def sign_in(page: Any, url: str, person: Staff) -> None:
+    """Sign in to the dashboard as a staff account (password and TOTP code)."""
+    staff_sign_in(
+        page, url + "/dashboard/", username=person.account, password=person.password, code=person.code()
+    )
 
 
-def test_quality_page_in_the_browser(live: tuple[LiveServer, dict[str, tuple[str, str]]]) -> None:
+def test_quality_page_in_the_browser(live: tuple[LiveServer, dict[str, Staff]]) -> None:
     if not chromium_available():
         skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
     server, clients = live

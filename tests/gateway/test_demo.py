@@ -42,6 +42,15 @@ curl -sS --fail-with-body -o /dev/null -H "Authorization: Bearer $PUB" -H "Idemp
        "gov:region": ["511599000000"], "gov:audience": ["全体村民"]}]}'
 gateway worker --once
 """
+# The READY block's sign-in: each staff account with its password and the code `totp` prints.
+SIGN_IN = """
+for pair in DASHBOARD:/dashboard/signin AUDITOR:/audit/login; do
+  who=${pair%%:*} path=${pair#*:} user=${who}_USER password=${who}_PASSWORD secret=${who}_TOTP_SECRET
+  curl -s -o /dev/null -w "%{http_code} " --data-urlencode "username=${!user}" \\
+       --data-urlencode "password=${!password}" --data-urlencode "totp=$(totp "${!secret}")" \\
+       "$GATEWAY_URL$path"
+done; echo
+"""
 CLIENTS = {"civil-affairs", "hr", "publicity", "qingshan-township", "auditor", "qingshan-agent"}
 
 
@@ -98,7 +107,7 @@ def test_demo_says_it_is_ready_and_its_env_works(tmp_path: Path) -> None:
         # READY is said only once the server answers.
         assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
         root = tmp_path / "var" / "demo"
-        for secret in ("env.sh", "clients.json", "key-encryption.key", "audit-key.pem"):
+        for secret in ("env.sh", "clients.json", "staff.json", "key-encryption.key", "audit-key.pem"):
             assert (root / secret).stat().st_mode & 0o777 == 0o600, secret
         assert {c["client_id"] for c in json.loads((root / "clients.json").read_text())} == CLIENTS
 
@@ -111,6 +120,13 @@ def test_demo_says_it_is_ready_and_its_env_works(tmp_path: Path) -> None:
         statuses, resident = shell.stdout.split("\n", 1)
         assert statuses.split() == ["200"] * 6
         assert json.loads(resident)["region_code"].startswith("511599100")
+
+        # The READY block says how to sign in to both consoles, and what it says works (password + TOTP).
+        assert f"{base}/dashboard/" in block and "account qingshan-li" in block
+        assert f"{base}/audit/" in block and "account county-auditor" in block
+        assert 'totp "$DASHBOARD_TOTP_SECRET"' in block and "otpauth://totp/" in block
+        done = _in_demo_shell(SIGN_IN, cwd=tmp_path)
+        assert done.returncode == 0 and done.stdout.split() == ["303", "303"], (done.stdout, done.stderr)
 
         # The CLI and the webhook worker work on the demo's store with the demo's keys, quietly.
         for command, expected in (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -14,7 +16,8 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from policies.loader import DEFAULT_DIR
 from tests.audit.support import make_key
-from tests.auth.helpers import auth_settings, fetch_token, register
+from tests.auth.helpers import Staff, auth_settings, fetch_token, register, register_staff
+from tests.support import factories
 
 PER_MINUTE = 4
 
@@ -122,18 +125,50 @@ def test_guesses_across_client_ids_back_off_per_address(
     assert statuses[:5] == [401] * 5 and statuses[5] == 429, statuses
 
 
-@pytest.mark.parametrize(("path", "field"), [("/audit/login", "login"), ("/dashboard/signin", "signin")])
+SITES = [("/dashboard", "/signin", "statistics:read"), ("/audit", "/login", "audit:read")]
+
+
+def _person(engine: Engine, scope: str) -> Staff:
+    department = "audit" if scope == "audit:read" else "township"
+    return register_staff(engine, scopes=[scope], department=department, region_code="511599100000")
+
+
+@pytest.mark.parametrize(("prefix", "action", "scope"), SITES)
 def test_console_and_dashboard_sign_in_back_off(
-    reader: tuple[TestClient, Engine, str, str, Settings], path: str, field: str
+    reader: tuple[TestClient, Engine, str, str, Settings], prefix: str, action: str, scope: str
 ) -> None:
     """The two sign-in forms answer 429 (a page in Chinese) after five failures."""
-    tc, _, cid, _, _ = reader
+    tc, engine, _, _, _ = reader
+    person = _person(engine, scope)
     statuses = []
     for i in range(6):
-        r = tc.post(path, data={"client_id": cid, "client_secret": f"guess-{i}"}, follow_redirects=False)
+        r = tc.post(prefix + action, data=person.form(password=f"guess-{i}"), follow_redirects=False)
         statuses.append(r.status_code)
-    assert statuses[:5] == [401] * 5 and statuses[5] == 429, (field, statuses)
+    assert statuses[:5] == [401] * 5 and statuses[5] == 429, (prefix, statuses)
     assert "稍后再试" in r.text and "Retry-After" in r.headers
+
+
+@pytest.mark.parametrize(("prefix", "action", "scope"), SITES)
+def test_cookie_pages_count_against_the_persons_limit(
+    sqlite_url: str, tmp_path: Path, prefix: str, action: str, scope: str
+) -> None:
+    """Page views of the dashboard and the console spend the signed-in account's per-minute limit."""
+    from gateway.db import make_sync_engine
+
+    engine = make_sync_engine(sqlite_url)
+    factories.county(engine)
+    person = _person(engine, scope)
+    settings = _settings(sqlite_url, tmp_path, limited=person.account)
+    # At the start of a minute: the limiter's fixed window does not roll over in the middle.
+    minute = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    with time_machine.travel(minute, tick=True), TestClient(create_app(settings)) as tc:
+        assert tc.post(prefix + action, data=person.form(), follow_redirects=False).status_code == 303
+        pages = [tc.get(prefix + "/") for _ in range(PER_MINUTE + 1)]
+    engine.dispose()
+    assert [p.status_code for p in pages] == [200] * PER_MINUTE + [429]
+    assert pages[0].headers["RateLimit-Policy"] == f"{PER_MINUTE};w=60"
+    assert pages[0].headers["RateLimit"].startswith(f"limit={PER_MINUTE}, remaining={PER_MINUTE - 1}")
+    assert "稍后再试" in pages[-1].text and int(pages[-1].headers["Retry-After"]) >= 1
 
 
 def test_audit_export_stops_at_the_auditors_record_quota(sqlite_url: str, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import json
 
 from gateway.errors import GatewayError, problem_types
 from gateway.pagination import encode_cursor
+from tests.auth.helpers import register_staff
 from tests.security.conftest import World
 
 # Every route that takes a cursor, with the client that may call it (and its query name).
@@ -98,9 +99,8 @@ def test_tampered_cursor_is_refused_and_a_signed_one_works(world: World) -> None
 
 def test_console_refuses_a_forged_cursor(world: World) -> None:
     """The auditor console pages with the same cursors: a forged one is 400, not a 500 page."""
-    r = world.tc.post(
-        "/audit/login", data={"client_id": "auditor", "client_secret": world.secrets["auditor"]}
-    )
+    auditor = register_staff(world.engine, scopes=["audit:read"], department="audit")
+    r = world.tc.post("/audit/login", data=auditor.form())
     assert r.status_code in (200, 303), r.text
     r = world.tc.get(f"/audit/?cursor={_forged([2**63])}")
     assert r.status_code == 400, r.text
@@ -181,7 +181,9 @@ def test_the_console_escapes_what_callers_put_in_the_log(world: World) -> None:
     """A path holding a script is logged as sent and shown escaped in the auditor console (stored XSS)."""
     evil = "/v1/residents/%3Cscript%3Ealert(1)%3C%2Fscript%3E"
     world.tc.get(evil, headers=world.headers("civil-affairs"))
-    world.tc.post("/audit/login", data={"client_id": "auditor", "client_secret": world.secrets["auditor"]})
+    world.tc.post(
+        "/audit/login", data=register_staff(world.engine, scopes=["audit:read"], department="audit").form()
+    )
     page = world.tc.get("/audit/")
     assert page.status_code == 200
     assert "<script>alert(1)" not in page.text

@@ -113,3 +113,12 @@ def _fontconfig_env(fonts_dir: str) -> dict[str, str]:
         encoding="utf-8",
     )
     return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
+def sign_in(page: Any, url: str, *, username: str, password: str, code: str) -> None:
+    """Open a console's sign-in page and sign in with a staff account, its password and a TOTP code."""
+    page.goto(url)
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.fill("#totp", code)
+    page.click("#login")

@@ -1,10 +1,15 @@
-"""Callers of the API in tests: a test app and its settings, and one way to register a client (any id)."""
+"""Callers of the API in tests: a test app and its settings, one way to register a client (any id) or a
+staff account."""
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyotp
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -12,6 +17,7 @@ from sqlalchemy import Engine
 from gateway.app import create_app
 from gateway.auth.clients import AuthMethod, create_client
 from gateway.auth.scopes import Role, Scope, role_of
+from gateway.auth.staff import create_staff
 from gateway.settings import Settings
 
 COUNTY = "511599000000"
@@ -62,3 +68,41 @@ def make_app(store_url: str, policy_dir: Path | None = None, **extra: object) ->
         database_url=store_url, db_pool_size=4, policy_dir=policy_dir, policy_refresh_seconds=0.2, **extra
     )  # type: ignore[arg-type]
     return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A provisioned staff account: its sign-in name and the factors the operator handed over."""
+
+    account: str
+    password: str
+    totp_secret: str
+
+    def code(self, *, at: dt.datetime | None = None) -> str:
+        """Return the TOTP code of `at` (default now), as the person's authenticator app shows it."""
+        return pyotp.TOTP(self.totp_secret).at(at or dt.datetime.now(dt.UTC))
+
+    def form(self, *, password: str | None = None, code: str | None = None) -> dict[str, str]:
+        """Return the sign-in form of both consoles (gateway/web/templates/_signin_form.html)."""
+        return {"username": self.account, "password": password or self.password, "totp": code or self.code()}
+
+
+def register_staff(
+    engine: Engine,
+    *,
+    scopes: list[str] | None = None,
+    department: str = "village",
+    region_code: str = COUNTY,
+    account: str | None = None,
+) -> Staff:
+    """Provision a staff account through the registry (as `gateway clients create-staff` does)."""
+    name = account or f"staff-{secrets.token_hex(4)}"
+    _, issued = create_staff(
+        engine,
+        client_id=name,
+        name="测试工作人员",
+        department=department,
+        region_code=region_code,
+        scopes=scopes or ["statistics:read"],
+    )
+    return Staff(name, issued.password, issued.totp_secret)

@@ -1,16 +1,14 @@
 """The console in the auditor's language: Chinese labels read from the code tables, the sharing catalogue,
-the purposes and the client registry (so they stay in step with the policy), and Beijing time."""
+the purposes and the client registry (so they stay in step with the policy)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from policies.engine import CN_TZ, PolicyEngine
+from policies.engine import PolicyEngine
 from schemas.codes import Department
 
 DECISIONS = {"allow": "允许", "deny": "拒绝", "error": "错误"}
@@ -63,16 +61,6 @@ def reason_label(reason: str | None) -> str:
         if pattern.search(reason):
             return label
     return reason
-
-
-def beijing(value: Any) -> str:
-    """Render an RFC 3339 time (or datetime) in Beijing time, to the second: 2026-11-01 08:00:00."""
-    if not value:
-        return ""
-    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(CN_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def is_resident(record_id: str, *, resource: str | None) -> bool:
