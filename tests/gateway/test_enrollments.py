@@ -153,6 +153,7 @@ def register_pair(engine: Engine, *, scopes: list[str]) -> tuple[str, str]:
     return client_id, secret
 
 
+@pytest.mark.backends
 def test_region_filter_selects_the_residents_subtree(app: TestClient, store_engine: Engine) -> None:
     """`region` keeps the enrolments of residents registered in the subtree (in SQL, with the row scopes)."""
     for department, purpose in (("civil_affairs", "social-assistance-review"), ("hr", "pension-eligibility")):
