@@ -16,6 +16,16 @@ def _names(values: list[str]) -> list[str]:
 
 def parse(argv: list[str] | None = None) -> Options:
     """Turn the command line into Options (quick = 1 run of 3 s, 1 s warm-up)."""
+    args = _parser().parse_args(argv)
+    if args.list:
+        for s in load_rows():
+            print(f"{s.name:<16} {s.title}{'  (ceiling)' if s.ceiling else ''}")
+        raise SystemExit(0)
+    return _options(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Return the command line's parser."""
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument(
         "--only",
@@ -51,11 +61,11 @@ def parse(argv: list[str] | None = None) -> Options:
     ap.add_argument("--work-dir", type=Path, help="keep stores, scripts and server logs here")
     ap.add_argument("--cache-dir", type=Path, help="where built SQLite stores are cached for reuse")
     ap.add_argument("--note", default="", help="a line for the report's header (what tree, why)")
-    args = ap.parse_args(argv)
-    if args.list:
-        for s in load_rows():
-            print(f"{s.name:<16} {s.title}{'  (ceiling)' if s.ceiling else ''}")
-        raise SystemExit(0)
+    return ap
+
+
+def _options(args: argparse.Namespace) -> Options:
+    """Return the Options the parsed arguments ask for, quick defaults applied."""
     quick = bool(args.quick)
     opts = Options(
         only=_names(args.only),

@@ -145,12 +145,17 @@ def _load(avg: tuple[float, float, float]) -> str:
 
 def render(outcome: Outcome) -> str:
     """Return the report as Markdown."""
-    o = outcome.options
     rows = summarise_rows(outcome)
+    lines = [*_header(outcome), *_summary(rows), *_targets(rows), *_every_run(outcome), *_profile(outcome)]
+    return "\n".join(lines) + "\n"
+
+
+def _header(outcome: Outcome) -> list[str]:
+    """Return the title and the conditions of the measurement."""
+    o = outcome.options
     backends = sorted({u.fixture.backend for u in outcome.units if u.fixture.backend})
     conns = ", ".join(sorted({str(u.scenario.connections) for u in outcome.units}))
-
-    lines = [
+    return [
         f"# Bench {outcome.started:%Y-%m-%d}" + (" (quick smoke run: not a measurement)" if o.quick else ""),
         "",
         f"- when: {outcome.started:%Y-%m-%d %H:%M %Z} to {outcome.finished:%H:%M}; commit {_git()}",
@@ -169,6 +174,12 @@ def render(outcome: Outcome) -> str:
         "(by-id: one id per request; list: one cursor per request)",
         *([f"- note: {o.note}"] if o.note else []),
         "",
+    ]
+
+
+def _summary(rows: list[RowSummary]) -> list[str]:
+    """Return the table of medians, one row a line, and how to read it."""
+    lines = [
         "| row | what | req/s | p50 ms | p99 ms | ratio to hello | server CPU µs/req | CPU ratio to hello "
         "| req/s min–max | non-2xx / errors |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -189,6 +200,12 @@ def render(outcome: Outcome) -> str:
         *[f"- socket errors of {r.label}: {r.error_kinds}" for r in rows if r.error_kinds],
         "",
     ]
+    return lines
+
+
+def _targets(rows: list[RowSummary]) -> list[str]:
+    """Return the verdicts of the rows that have a target ratio."""
+    lines: list[str] = []
     targets = [r for r in rows if r.target is not None and r.ratio is not None]
     if targets:
         lines += ["## Targets (as ratios to the ceiling)", ""]
@@ -198,7 +215,12 @@ def render(outcome: Outcome) -> str:
             cpu = f" (CPU ratio {r.cpu_ratio:.2f})" if r.cpu_ratio else ""
             lines.append(f"- {r.label}: {r.ratio:.2f} of hello{cpu}; target ≥ {r.target:.2f}: {verdict}")
         lines.append("")
-    lines += [
+    return lines
+
+
+def _every_run(outcome: Outcome) -> list[str]:
+    """Return the table of every run of every row."""
+    lines = [
         "## Every run",
         "",
         "| run | row | req/s | p50 ms | p99 ms | ratio | CPU µs/req | CPU ratio |",
@@ -212,18 +234,23 @@ def render(outcome: Outcome) -> str:
             f"{s.result.p99_ms:.2f} | {_ratio(ratio)} | {s.cpu_us_per_request or 0:,.0f} | "
             f"{_ratio(_cpu_ratio(s, ceiling_cpu))} |"
         )
-    if outcome.profile is not None:
-        lines += [
-            "",
-            f"## Profile of {outcome.profile_label}",
-            "",
-            f"Raw collapsed stacks: `{outcome.profile.raw.relative_to(REPO)}` (speedscope opens them).",
-            "",
-            "```",
-            outcome.profile.summary.rstrip(),
-            "```",
-        ]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _profile(outcome: Outcome) -> list[str]:
+    """Return the profile's summary, when a row was profiled."""
+    if outcome.profile is None:
+        return []
+    return [
+        "",
+        f"## Profile of {outcome.profile_label}",
+        "",
+        f"Raw collapsed stacks: `{outcome.profile.raw.relative_to(REPO)}` (speedscope opens them).",
+        "",
+        "```",
+        outcome.profile.summary.rstrip(),
+        "```",
+    ]
 
 
 def default_path(outcome: Outcome) -> Path:

@@ -129,8 +129,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purposes=list(app.state.policy.engine.policy.purposes),
     )
     app.state.auth.server.private_key_jwt.member_keys = app.state.federation.member_keys
-    app.state.audit_writer = await start_audit(settings) if app.state.controls.audit else None
-    app.state.ingest = start_ingest(settings)
+    app.state.audit_writer = (
+        await start_audit(settings, metrics=app.state.metrics) if app.state.controls.audit else None
+    )
+    app.state.ingest = start_ingest(settings, metrics=app.state.metrics)
     try:
         yield
     finally:

@@ -14,6 +14,7 @@ from gateway.commands import (
     quarantine,
     schemas,
     serve,
+    stats,
     sync,
     worker,
 )
@@ -35,3 +36,4 @@ app.command("serve")(serve.serve)
 app.command("sync")(sync.sync)
 app.command("worker")(worker.worker)
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(stats.app, name="stats")

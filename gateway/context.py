@@ -3,35 +3,23 @@ the audit middleware reads it once the response status is known."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.types import Scope
 
+from gateway.audit.events import RequestFacts
+
 _KEY = "xz_record"
 
 
-@dataclass(slots=True)
-class RequestRecord:
+@dataclass(slots=True, kw_only=True)
+class RequestRecord(RequestFacts):
     """Facts about one request for the audit event; every field may stay empty for anonymous probes."""
 
-    client_id: str | None = None
-    department: str | None = None
-    token_id: str | None = None
-    purpose: str | None = None
-    end_user: str | None = None
-    case_id: str | None = None
-    on_behalf_of: str | None = None
-    consent_id: str | None = None
-    resource: str | None = None
-    record_ids: list[str] = field(default_factory=list)
-    fields_disclosed: list[str] = field(default_factory=list)
-    fields_masked: list[str] = field(default_factory=list)
-    decision: str | None = None
+    decision: str | None = None  # unset: the middleware derives it from the response status
     reason: str | None = None
-    policy_version: str | None = None
-    details: dict[str, Any] | None = None  # actors beyond the columns (e.g. a token's claimed client)
 
     def note(self, **facts: Any) -> None:
         """Add facts to the event's details (e.g. the client or sharing request an action targets)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,11 +96,6 @@ def _pragmas(timeouts: Timeouts | None) -> Any:
     return lambda conn, record: _sqlite_pragmas(conn, record, busy_ms=busy_ms)
 
 
-def is_sqlite(raw_url: str) -> bool:
-    """Tell whether a URL names an SQLite store."""
-    return make_url(raw_url).get_backend_name() == "sqlite"
-
-
 def make_sync_engine(raw_url: str, *, pool_size: int = 5, timeouts: Timeouts | None = None) -> Engine:
     """Build the sync engine used by the CLI, migrations and connector syncs (server paths pass timeouts)."""
     url = _url(raw_url, _SYNC_DRIVERS)
@@ -137,9 +131,3 @@ def make_async_engine(raw_url: str, *, pool_size: int = 16, timeouts: Timeouts |
         pool_timeout=timeouts.connect,
         connect_args=timeouts.asyncpg_args(),
     )
-
-
-def as_utc(value: dt.datetime | str) -> dt.datetime:
-    """Return a stored timestamp as an aware UTC datetime (SQLite returns it without a zone)."""
-    stamp = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from pydantic import BeforeValidator
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from gateway.pagination import MAX_LIMIT
 from gateway.settings import Settings
 from gateway.store import ReadStore
 
@@ -30,13 +29,6 @@ async def get_engine(request: Request) -> AsyncEngine:
     """Return the app's async engine (built in the lifespan)."""
     engine: AsyncEngine = request.app.state.engine
     return engine
-
-
-async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """Yield a pooled connection for the duration of one request."""
-    engine: AsyncEngine = request.app.state.engine
-    async with engine.connect() as conn:
-        yield conn
 
 
 async def get_read_store(request: Request) -> ReadStore:
@@ -71,7 +63,6 @@ IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
-ConnDep = Annotated[AsyncConnection, Depends(get_connection)]
 ReadDep = Annotated[ReadStore, Depends(get_read_store)]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-500).")]
 ResidentQuery = Annotated[
@@ -86,4 +77,3 @@ CursorQuery = Annotated[
         "content is not part of the contract; an altered or made-up cursor is 400 invalid-cursor.",
     ),
 ]
-DEFAULT_PAGE = DEFAULT_LIMIT

@@ -15,22 +15,18 @@ import socket
 from typing import Any
 
 import uvicorn
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from gateway.middleware import HttpMiddleware
 
 log = logging.getLogger(__name__)
 
 
-class DrainMiddleware:
+class DrainMiddleware(HttpMiddleware):
     """Answer with `Connection: close` once the server is draining."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass through; add `Connection: close` to responses started while draining."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         state = scope["app"].state
 
         async def send_closing(message: Message) -> None:

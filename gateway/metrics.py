@@ -1,4 +1,4 @@
-"""OpenTelemetry metrics: request counts and durations, denials, audit batches, sync outcomes.
+"""OpenTelemetry metrics: request counts and durations, denials, audit batches, pushed records.
 
 Readers come from OTEL_METRICS_EXPORTER (otlp, console, none; default none) and, when
 GATEWAY_METRICS_PORT is set, a Prometheus text endpoint on that port (bound to GATEWAY_METRICS_HOST,
@@ -7,7 +7,6 @@ GATEWAY_METRICS_PORT is set, a Prometheus text endpoint on that port (bound to G
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +19,14 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
+from gateway.otel import exporters_from_env
+
 METER_NAME = "xiangzhi.gateway"
 
 
 @dataclass(frozen=True, slots=True)
 class Metrics:
-    """The gateway's instruments; one set per app, recorded from the request path and the jobs."""
+    """The gateway's instruments, one set per app, recorded by requests, the audit writer and pushes."""
 
     request_duration: Histogram
     denials: Counter
@@ -53,7 +54,7 @@ class Metrics:
                 description="Time from enqueue to commit of audit batches.",
             ),
             sync_records=meter.create_counter(
-                "xz.sync.records", description="Source records by source and outcome."
+                "xz.sync.records", description="Pushed source records by source and outcome."
             ),
             quarantined=meter.create_counter(
                 "xz.quarantine.records", description="Quarantined records by reason."
@@ -62,27 +63,9 @@ class Metrics:
 
 
 def _readers() -> list[MetricReader]:
-    names = [n.strip() for n in os.environ.get("OTEL_METRICS_EXPORTER", "none").split(",") if n.strip()]
-    out: list[MetricReader] = []
-    for name in names:
-        if name == "console":
-            out.append(PeriodicExportingMetricReader(ConsoleMetricExporter()))
-        elif name == "otlp":
-            protocol = os.environ.get(
-                "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
-                os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-            )
-            if protocol == "grpc":
-                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as Grpc
-
-                out.append(PeriodicExportingMetricReader(Grpc()))
-            else:
-                from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
-
-                out.append(PeriodicExportingMetricReader(Http()))
-        elif name not in ("none", "prometheus"):
-            raise ValueError(f"OTEL_METRICS_EXPORTER: unknown exporter {name!r} (otlp, console, none)")
-    return out
+    # "prometheus" is served by PrometheusEndpoint (GATEWAY_METRICS_PORT), not by an exporter.
+    exporters = exporters_from_env("metrics", console=ConsoleMetricExporter, ignored=("none", "prometheus"))
+    return [PeriodicExportingMetricReader(e) for e in exporters]
 
 
 class PrometheusEndpoint:

@@ -7,17 +7,29 @@ import secrets
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class RequestIdMiddleware:
-    """Give every request an id (honouring a sane incoming X-Request-Id) and echo it in the response."""
+class HttpMiddleware:
+    """Pure ASGI middleware over HTTP requests; other scopes (lifespan, websockets) pass straight through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Tag the scope and the response headers with the request id."""
+        """Hand HTTP requests to `http`; pass anything else on untouched."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request (subclasses)."""
+        raise NotImplementedError
+
+
+class RequestIdMiddleware(HttpMiddleware):
+    """Give every request an id (honouring a sane incoming X-Request-Id) and echo it in the response."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Tag the scope and the response headers with the request id."""
         state = scope.setdefault("state", {})
         # The trace id (set by the tracing middleware outside us) is unique already and costs nothing.
         request_id = incoming_request_id(scope) or state.get("trace_id") or secrets.token_hex(16)

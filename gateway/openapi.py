@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from gateway.audit.events import DISCLOSURE_FIELDS
 from gateway.errors import (
     PROBLEM_JSON,
     BadGateway,
@@ -506,21 +507,6 @@ _CHECKPOINT_EXAMPLE: dict[str, Any] = {
     "signed_body": '{"tree_size":1042,"time":"2026-11-01T08:00:05Z"}',
     "signature": "MEUCIQ...",
 }
-_DISCLOSURE_FIELDS = (
-    "seq",
-    "time",
-    "department",
-    "client_id",
-    "purpose",
-    "case_id",
-    "end_user",
-    "on_behalf_of",
-    "consent_id",
-    "route",
-    "resource",
-    "fields_disclosed",
-    "fields_masked",
-)
 # Examples of responses whose routes return raw bytes (no response model): (method, path, status, media type).
 RESPONSE_EXAMPLES: dict[tuple[str, str, str, str], Any] = {
     ("get", "/v1/audit/events", "200", "application/json"): {"items": [_EVENT_EXAMPLE], "next": "WzEwNDJd"},
@@ -559,7 +545,7 @@ RESPONSE_EXAMPLES: dict[tuple[str, str, str, str], Any] = {
         ]
     },
     ("get", "/v1/residents/{resident_id}/disclosures", "200", "application/json"): {
-        "items": [{k: _EVENT_EXAMPLE.get(k) for k in _DISCLOSURE_FIELDS}],
+        "items": [{k: _EVENT_EXAMPLE.get(k) for k in DISCLOSURE_FIELDS}],
         "next": None,
         "period": {
             "from": "2025-11-01T00:00:00.000000Z",

@@ -12,11 +12,16 @@ import binascii
 import hashlib
 import hmac
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import orjson
+from sqlalchemy import ColumnElement, Select
 
 from gateway.errors import InvalidCursor
+
+S = TypeVar("S", bound=Select[Any])
+R = TypeVar("R")
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -78,3 +83,16 @@ def page_body(docs: list[str], *, next_cursor: str | None) -> bytes:
     """Assemble a page from stored JSON documents without re-serialising them."""
     nxt = orjson.dumps(next_cursor)
     return b'{"items":[' + ",".join(docs).encode() + b'],"next":' + nxt + b"}"
+
+
+def keyset(stmt: S, key: ColumnElement[Any], *, after: Any, limit: int) -> S:
+    """Order `stmt` by `key`, start strictly after `after`, and fetch one row past `limit` (more to come?)."""
+    if after is not None:
+        stmt = stmt.where(key > after)
+    return stmt.order_by(key).limit(limit + 1)
+
+
+def cut_page(rows: Sequence[R], limit: int) -> tuple[list[R], R | None]:
+    """Split rows fetched by `keyset` into the page and, when another page follows, the page's last row."""
+    page = list(rows[:limit])
+    return page, (page[-1] if len(rows) > limit else None)

@@ -21,11 +21,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.context import record_of_scope
 from gateway.metrics import Metrics
-from gateway.middleware import incoming_request_id
+from gateway.middleware import HttpMiddleware, incoming_request_id
+from gateway.otel import exporters_from_env
 
 TRACER_NAME = "xiangzhi.gateway"
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -47,27 +48,8 @@ _GETTER = _ScopeHeaders()
 
 
 def _exporters() -> list[SpanExporter]:
-    names = [n.strip() for n in os.environ.get("OTEL_TRACES_EXPORTER", "none").split(",") if n.strip()]
-    out: list[SpanExporter] = []
-    for name in names:
-        if name == "console":
-            out.append(ConsoleSpanExporter())
-        elif name == "otlp":
-            protocol = os.environ.get(
-                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-                os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-            )
-            if protocol == "grpc":
-                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
-
-                out.append(Grpc())
-            else:
-                from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as Http
-
-                out.append(Http())
-        elif name != "none":
-            raise ValueError(f"OTEL_TRACES_EXPORTER: unknown exporter {name!r} (otlp, console, none)")
-    return out
+    exporters: list[SpanExporter] = exporters_from_env("traces", console=ConsoleSpanExporter)
+    return exporters
 
 
 def _sampler(default_ratio: float) -> Sampler | None:
@@ -98,17 +80,11 @@ def trace_id_of(scope: Scope) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class TracingMiddleware:
+class TracingMiddleware(HttpMiddleware):
     """Open one SERVER span per HTTP request; honour incoming traceparent; expose the trace id."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request inside its span."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         tracer: Tracer | None = getattr(scope["app"].state, "tracer", None)
         if tracer is None:  # lifespan not run (some test transports): serve untraced
             await self.app(scope, receive, send)

@@ -14,11 +14,11 @@ def narrow(decision: Decision, resident_id: str) -> Decision:
         return decision  # a refusal stays one; open data is nobody's in particular
     if info.resident_field is None:
         return Decision(
-            False,
-            f"{decision.resource} rows are not about one resident: assisted access cannot reach them",
-            decision.resource,
-            decision.purpose,
-            decision.policy_version,
+            allowed=False,
+            reason=f"{decision.resource} rows are not about one resident: assisted access cannot reach them",
+            resource=decision.resource,
+            purpose=decision.purpose,
+            policy_version=decision.policy_version,
             missing="consent-invalid",
         )
     # An unrestricted decision has one plan for its one (implicit) scope, so plans stay aligned.

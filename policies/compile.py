@@ -177,27 +177,64 @@ def expand(res: ResourceInfo, refs: list[str]) -> tuple[set[str], list[tuple[int
     return out, bad
 
 
+Problems = list[tuple[tuple[str | int, ...], str]]
+
+
 def compile_grant(
     grant: Grant, resources: dict[str, ResourceInfo], purposes: dict[str, Purpose], *, origin: str
-) -> tuple[CompiledGrant | None, list[tuple[tuple[str | int, ...], str]]]:
+) -> tuple[CompiledGrant | None, Problems]:
     """Compile one grant; return it (or None) and (location, message) problems relative to the grant."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
     res = resources.get(grant.resource)
     if res is None:
         return None, [(("resource",), f"unknown resource {grant.resource!r}")]
+    problems: Problems = []
     clear, bad = expand(res, list(grant.fields))
     problems += [(("fields", i), m) for i, m in bad]
     masked, bad = expand(res, list(grant.masked))
     problems += [(("masked", i), m) for i, m in bad]
     masked -= clear  # clear wins where both name a field
-    explicit = {r for r in (*grant.fields, *grant.masked) if r != "*" and not r.startswith("@")}
+    problems += _reference_problems(grant, res, purposes)
+    problems += _sharing_problems(grant, res, purposes)
+    problems += _row_problems(grant, res)
+    if problems:
+        return None, problems
+    compiled = CompiledGrant(
+        id=grant.id,
+        origin=origin,
+        client=grant.client,
+        department=grant.department.value if grant.department else None,
+        resource=grant.resource,
+        clear=frozenset(clear),
+        masked=frozenset(masked),
+        regions=tuple(grant.regions),
+        purposes=frozenset(grant.purposes),
+        tags=tuple(sorted(t.value for t in grant.rows.tags)),
+        valid_from=grant.valid_from,
+        valid_until=grant.valid_until,
+        approval=grant.approval,
+        requires_consent=grant.requires_consent,
+    )
+    return compiled, []
+
+
+def _reference_problems(grant: Grant, res: ResourceInfo, purposes: dict[str, Purpose]) -> Problems:
+    """Return masks the catalogue lacks and purposes nobody declared."""
+    problems: Problems = []
     for i, ref in enumerate(grant.masked):
         if ref in res.fields and res.fields[ref].mask is None:
             problems.append((("masked", i), f"{res.name}.{ref} has no mask in the catalogue"))
     for i, p in enumerate(grant.purposes):
         if p not in purposes:
             problems.append((("purposes", i), f"unknown purpose {p!r}"))
+    return problems
+
+
+def _sharing_problems(grant: Grant, res: ResourceInfo, purposes: dict[str, Purpose]) -> Problems:
+    """Return the explicitly named fields the grant may not give, by sharing class and sensitivity."""
+    problems: Problems = []
     dept = grant.department.value if grant.department else None
+    explicit = {r for r in (*grant.fields, *grant.masked) if r != "*" and not r.startswith("@")}
+    sensitive_ok = any(purposes[p].sensitive for p in grant.purposes if p in purposes)
     for name in sorted(explicit):
         info = res.fields.get(name)
         if info is None or (dept is not None and dept == info.owner):
@@ -212,37 +249,21 @@ def compile_grant(
             problems.append(
                 (loc, f"{res.name}.{name} is conditional (有条件共享): the grant needs `approval`")
             )
-        if info.sensitivity is Sensitivity.SENSITIVE and not any(
-            purposes[p].sensitive for p in grant.purposes if p in purposes
-        ):
+        if info.sensitivity is Sensitivity.SENSITIVE and not sensitive_ok:
             # PIPL Art. 28: sensitive personal information only for a specific, sufficient purpose.
             problems.append((loc, f"{res.name}.{name} is sensitive (PIPL Art. 28) and no purpose allows it"))
+    return problems
+
+
+def _row_problems(grant: Grant, res: ResourceInfo) -> Problems:
+    """Return row conditions the resource cannot carry (tags, one resident under consent)."""
+    problems: Problems = []
     if grant.rows.tags and res.tags_field is None:
         problems.append((("rows", "tags"), f"{res.name} has no tags to condition rows on"))
     if grant.requires_consent and res.resident_field is None and not res.open:
         # A consent names one resident; a resource whose rows name no resident cannot be narrowed to one.
         problems.append((("requires_consent",), f"{res.name} has no resident_field to narrow rows to"))
-    if problems:
-        return None, problems
-    return (
-        CompiledGrant(
-            id=grant.id,
-            origin=origin,
-            client=grant.client,
-            department=dept,
-            resource=grant.resource,
-            clear=frozenset(clear),
-            masked=frozenset(masked),
-            regions=tuple(grant.regions),
-            purposes=frozenset(grant.purposes),
-            tags=tuple(sorted(t.value for t in grant.rows.tags)),
-            valid_from=grant.valid_from,
-            valid_until=grant.valid_until,
-            approval=grant.approval,
-            requires_consent=grant.requires_consent,
-        ),
-        [],
-    )
+    return problems
 
 
 def _alert_issues(docs: Documents, purposes: dict[str, Purpose], policy: CompiledPolicy) -> list[Issue]:

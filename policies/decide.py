@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from policies.compile import CompiledGrant, CompiledPolicy, ResourceInfo
+from policies.compile import CompiledGrant, CompiledPolicy, FieldInfo, ResourceInfo
 from policies.masks import Mask
 from policies.models import Sensitivity, SharingClass
 from schemas.regions import region_prefix
@@ -95,7 +95,7 @@ class FieldRule:
     rule: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Decision:
     """The outcome for (client, resource, purpose): rows, fields, and why; cached per policy generation."""
 
@@ -165,9 +165,31 @@ def _union(plans: list[FieldPlan]) -> FieldPlan:
     return FieldPlan(clear, tuple(masked.items()), all(p.everything for p in plans) or False)
 
 
-def deny(policy: CompiledPolicy, resource: str, purpose: str | None, reason: str, missing: str) -> Decision:
+def deny(
+    policy: CompiledPolicy, *, resource: str, purpose: str | None, reason: str, missing: str
+) -> Decision:
     """Return a refusal naming what is missing."""
-    return Decision(False, reason, resource, purpose, policy.version, missing=missing)
+    return Decision(
+        allowed=False,
+        reason=reason,
+        resource=resource,
+        purpose=purpose,
+        policy_version=policy.version,
+        missing=missing,
+    )
+
+
+def allow_everything(info: ResourceInfo, *, resource: str, purpose: str | None, reason: str) -> Decision:
+    """Return a decision showing every row and field (benchmarks' LegalControls(policy=False))."""
+    return Decision(
+        allowed=True,
+        reason=reason,
+        resource=resource,
+        purpose=purpose,
+        policy_version="off",
+        info=info,
+        plans=(FieldPlan(frozenset(info.order), (), True),),
+    )
 
 
 def _scope(grant: CompiledGrant, subject: Subject, res: ResourceInfo) -> RowScope | None:
@@ -189,6 +211,47 @@ def _scope(grant: CompiledGrant, subject: Subject, res: ResourceInfo) -> RowScop
     return RowScope(kept, grant.tags)
 
 
+_UNCONDITIONAL = "public and shared unconditionally (无条件共享)"
+_NO_APPROVAL = "conditional (有条件共享) and no approved request"
+
+
+def _field_rule(
+    name: str,
+    info: FieldInfo,
+    *,
+    grants: list[CompiledGrant],
+    department: str | None,
+    purpose: str,
+    sensitive_ok: bool,
+) -> FieldRule:
+    """Return whether one (non-public) field is shown in clear, masked or hidden, and why."""
+    own = department is not None and department == info.owner
+    # For a conditional field only a grant carrying an approval counts (政务数据共享条例).
+    conditional = info.sharing is SharingClass.CONDITIONAL and not own
+    usable = [g for g in grants if g.approval] if conditional else grants
+    by_clear = next((g for g in usable if name in g.clear), None)
+    by_mask = next((g for g in usable if name in g.masked), None)
+    grant = by_clear or by_mask
+    if grant is None:
+        if conditional and any(name in g.clear or name in g.masked for g in grants):
+            return FieldRule(name, "hidden", None, _NO_APPROVAL)
+        return FieldRule(name, "hidden", None, "no grant names this field (PIPL Art. 6 minimum necessity)")
+    if own:
+        # The owning department sees its own data as it holds it (PIPL Art. 34: its statutory duties).
+        return FieldRule(name, "clear", grant.id, f"owned by {info.owner}, the caller's department")
+    if info.sharing is SharingClass.NONE:
+        return FieldRule(name, "hidden", None, "not shared (不予共享) outside " + info.owner)
+    if info.sharing is SharingClass.CONDITIONAL and grant.approval is None:
+        return FieldRule(name, "hidden", None, _NO_APPROVAL)
+    if info.sensitivity is Sensitivity.SENSITIVE and not sensitive_ok:
+        reason = f"sensitive (PIPL Art. 28); purpose {purpose} does not allow it"
+        return FieldRule(name, "hidden", None, reason)
+    if by_clear is not None:
+        return FieldRule(name, "clear", by_clear.id, f"granted in clear by {by_clear.id}")
+    assert by_mask is not None
+    return FieldRule(name, "masked", by_mask.id, f"granted masked ({info.mask_kind}) by {by_mask.id}")
+
+
 def _field_plan(
     policy: CompiledPolicy, res: ResourceInfo, grants: list[CompiledGrant], subject: Subject, purpose: str
 ) -> tuple[FieldPlan, list[FieldRule]]:
@@ -198,62 +261,23 @@ def _field_plan(
     rules: list[FieldRule] = []
     for name in res.order:
         info = res.fields[name]
-        own = subject.department is not None and subject.department == info.owner
         if name in res.always:
-            clear.add(name)
-            rules.append(FieldRule(name, "clear", None, "public and shared unconditionally (无条件共享)"))
-            continue
-        # For a conditional field only a grant carrying an approval counts (政务数据共享条例).
-        usable = (
-            [g for g in grants if g.approval]
-            if info.sharing is SharingClass.CONDITIONAL and not own
-            else grants
-        )
-        by_clear = next((g for g in usable if name in g.clear), None)
-        by_mask = next((g for g in usable if name in g.masked), None)
-        if (
-            by_clear is None
-            and by_mask is None
-            and usable is not grants
-            and any(name in g.clear or name in g.masked for g in grants)
-        ):
-            rules.append(FieldRule(name, "hidden", None, "conditional (有条件共享) and no approved request"))
-            continue
-        grant = by_clear or by_mask
-        if grant is None:
-            rules.append(
-                FieldRule(name, "hidden", None, "no grant names this field (PIPL Art. 6 minimum necessity)")
-            )
-            continue
-        if own:
-            # The owning department sees its own data as it holds it (PIPL Art. 34: its statutory duties).
-            clear.add(name)
-            rules.append(
-                FieldRule(name, "clear", grant.id, f"owned by {info.owner}, the caller's department")
-            )
-            continue
-        if info.sharing is SharingClass.NONE:
-            rules.append(FieldRule(name, "hidden", None, "not shared (不予共享) outside " + info.owner))
-            continue
-        if info.sharing is SharingClass.CONDITIONAL and grant.approval is None:
-            rules.append(FieldRule(name, "hidden", None, "conditional (有条件共享) and no approved request"))
-            continue
-        if info.sensitivity is Sensitivity.SENSITIVE and not sensitive_ok:
-            rules.append(
-                FieldRule(
-                    name, "hidden", None, f"sensitive (PIPL Art. 28); purpose {purpose} does not allow it"
-                )
-            )
-            continue
-        if by_clear is not None:
-            clear.add(name)
-            rules.append(FieldRule(name, "clear", by_clear.id, f"granted in clear by {by_clear.id}"))
+            rule = FieldRule(name, "clear", None, _UNCONDITIONAL)
         else:
-            assert by_mask is not None and info.mask is not None
-            masked[name] = info.mask
-            rules.append(
-                FieldRule(name, "masked", by_mask.id, f"granted masked ({info.mask_kind}) by {by_mask.id}")
+            rule = _field_rule(
+                name,
+                info,
+                grants=grants,
+                department=subject.department,
+                purpose=purpose,
+                sensitive_ok=sensitive_ok,
             )
+        rules.append(rule)
+        if rule.outcome == "clear":
+            clear.add(name)
+        elif rule.outcome == "masked":
+            assert info.mask is not None
+            masked[name] = info.mask
     everything = len(clear) == len(res.fields)
     return FieldPlan(frozenset(clear), tuple(masked.items()), everything), rules
 
@@ -275,89 +299,105 @@ def decide(
     """
     res = policy.resources.get(resource)
     if res is None:
-        return deny(policy, resource, purpose, f"{resource} is not in the sharing catalogue", "grant-missing")
+        reason = f"{resource} is not in the sharing catalogue"
+        return deny(policy, resource=resource, purpose=purpose, reason=reason, missing="grant-missing")
     if res.open:
-        plan = FieldPlan(frozenset(res.order), (), True)
-        rules = tuple(
-            FieldRule(n, "clear", None, "public and shared unconditionally (无条件共享)") for n in res.order
-        )
-        return Decision(
-            True,
-            "open data: every field is public and shared unconditionally",
-            resource,
-            purpose,
-            policy.version,
-            res,
-            None,
-            (plan,),
-            (),
-            res.order,
-            (),
-            rules,
-        )
+        return _open(policy, res, resource=resource, purpose=purpose)
     if not purpose:
-        return deny(
-            policy,
-            resource,
-            None,
-            f"{resource} holds personal data: state a purpose in X-Purpose (PIPL Art. 6)",
-            "purpose-required",
-        )
-    pool = [
-        g
-        for g in (
-            *policy.by_client.get(subject.client_id, ()),
-            *(policy.by_department.get(subject.department, ()) if subject.department else ()),
-            *((extra or {}).get(subject.client_id, ())),
-        )
-        if g.resource == resource and g.valid_on(today)
-    ]
+        reason = f"{resource} holds personal data: state a purpose in X-Purpose (PIPL Art. 6)"
+        return deny(policy, resource=resource, purpose=None, reason=reason, missing="purpose-required")
+    pool = _pool(policy, subject, resource=resource, today=today, extra=extra)
+    matching = _matching(policy, subject, resource=resource, purpose=purpose, pool=pool, assisted=assisted)
+    if isinstance(matching, Decision):
+        return matching
+    # Grants reaching the same rows share one plan; different row scopes get one plan each.
+    groups: dict[RowScope, list[CompiledGrant]] = {}
+    for g in matching:
+        scope = _scope(g, subject, res)
+        if scope is not None:
+            groups.setdefault(scope, []).append(g)
+    if not groups:
+        reason = f"client {subject.client_id} has no region for its grants"
+        return deny(policy, resource=resource, purpose=purpose, reason=reason, missing="grant-missing")
+    return _allow(
+        policy, res, subject=subject, purpose=purpose, resource=resource, groups=groups, matching=matching
+    )
+
+
+def _open(policy: CompiledPolicy, res: ResourceInfo, *, resource: str, purpose: str | None) -> Decision:
+    """Return the decision for open data: every row, every field in clear."""
+    return Decision(
+        allowed=True,
+        reason="open data: every field is public and shared unconditionally",
+        resource=resource,
+        purpose=purpose,
+        policy_version=policy.version,
+        info=res,
+        plans=(FieldPlan(frozenset(res.order), (), True),),
+        fields_disclosed=res.order,
+        rules=tuple(FieldRule(n, "clear", None, _UNCONDITIONAL) for n in res.order),
+    )
+
+
+def _pool(
+    policy: CompiledPolicy,
+    subject: Subject,
+    *,
+    resource: str,
+    today: dt.date,
+    extra: Mapping[str, list[CompiledGrant]] | None,
+) -> list[CompiledGrant]:
+    """Return the grants in force on `today` that give this client or its department `resource`."""
+    held = (
+        *policy.by_client.get(subject.client_id, ()),
+        *(policy.by_department.get(subject.department, ()) if subject.department else ()),
+        *((extra or {}).get(subject.client_id, ())),
+    )
+    return [g for g in held if g.resource == resource and g.valid_on(today)]
+
+
+def _matching(
+    policy: CompiledPolicy,
+    subject: Subject,
+    *,
+    resource: str,
+    purpose: str,
+    pool: list[CompiledGrant],
+    assisted: bool,
+) -> list[CompiledGrant] | Decision:
+    """Return the grants that serve `purpose`, or the refusal saying what is missing."""
     candidates = pool if assisted else [g for g in pool if not g.requires_consent]
     if not assisted and not any(purpose in g.purposes for g in candidates):
         needing = sorted(g.id for g in pool if g.requires_consent and purpose in g.purposes)
         if needing:
             # PIPL Art. 13(1)(1) and Art. 14: here the legal basis is the resident's own informed consent.
-            return deny(
-                policy,
-                resource,
-                purpose,
+            reason = (
                 f"{', '.join(needing)} reach {resource} for {purpose!r} only acting for one resident "
-                "with their recorded consent (代办): send X-On-Behalf-Of and X-Consent-Id",
-                "consent-required",
+                "with their recorded consent (代办): send X-On-Behalf-Of and X-Consent-Id"
             )
+            return deny(policy, resource=resource, purpose=purpose, reason=reason, missing="consent-required")
     if not candidates:
-        return deny(
-            policy,
-            resource,
-            purpose,
-            f"no grant gives client {subject.client_id} access to {resource}",
-            "grant-missing",
-        )
+        reason = f"no grant gives client {subject.client_id} access to {resource}"
+        return deny(policy, resource=resource, purpose=purpose, reason=reason, missing="grant-missing")
     matching = [g for g in candidates if purpose in g.purposes]
     if purpose not in policy.purposes or not matching:
         granted = sorted({p for g in candidates for p in g.purposes})
-        return deny(
-            policy,
-            resource,
-            purpose,
-            f"no grant for purpose {purpose!r} on {resource}; granted purposes: {', '.join(granted)}",
-            "grant-missing",
-        )
-    # Grants reaching the same rows share one plan; different row scopes get one plan each.
-    groups: dict[RowScope | None, list[CompiledGrant]] = {}
-    for g in matching:
-        scope = _scope(g, subject, res)
-        if scope is None:
-            continue
-        groups.setdefault(scope, []).append(g)
-    if not groups:
-        return deny(
-            policy,
-            resource,
-            purpose,
-            f"client {subject.client_id} has no region for its grants",
-            "grant-missing",
-        )
+        reason = f"no grant for purpose {purpose!r} on {resource}; granted purposes: {', '.join(granted)}"
+        return deny(policy, resource=resource, purpose=purpose, reason=reason, missing="grant-missing")
+    return matching
+
+
+def _allow(
+    policy: CompiledPolicy,
+    res: ResourceInfo,
+    *,
+    subject: Subject,
+    purpose: str,
+    resource: str,
+    groups: dict[RowScope, list[CompiledGrant]],
+    matching: list[CompiledGrant],
+) -> Decision:
+    """Return the allowing decision: one field plan per row scope, and the rules that explain it."""
     scopes = tuple(groups)
     # Approval grants add fields to the rows the client already reaches for this purpose.
     plans: list[FieldPlan] = []
@@ -366,24 +406,22 @@ def decide(
         plan, scope_rules = _field_plan(policy, res, groups[scope], subject, purpose)
         plans.append(plan)
         all_rules.append(scope_rules)
-    unrestricted = (
-        len(scopes) == 1 and scopes[0] is not None and scopes[0].prefixes is None and not scopes[0].tags
-    )
+    unrestricted = len(scopes) == 1 and scopes[0].prefixes is None and not scopes[0].tags
     union = _union(plans)
-    rules = tuple(all_rules[0]) if len(all_rules) == 1 else _merge_rules(all_rules)
+    granted = tuple(sorted(g.id for g in matching))
     return Decision(
         allowed=True,
-        reason="allowed by " + ", ".join(sorted(g.id for g in matching)),
+        reason="allowed by " + ", ".join(granted),
         resource=resource,
         purpose=purpose,
         policy_version=policy.version,
         info=res,
-        scopes=None if unrestricted else scopes,  # type: ignore[arg-type]
+        scopes=None if unrestricted else scopes,
         plans=tuple(plans),
-        grants=tuple(sorted(g.id for g in matching)),
+        grants=granted,
         fields_disclosed=tuple(n for n in res.order if n in union.clear),
         fields_masked=tuple(n for n, _ in union.masked),
-        rules=rules,
+        rules=tuple(all_rules[0]) if len(all_rules) == 1 else _merge_rules(all_rules),
     )
 
 

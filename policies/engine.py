@@ -11,21 +11,16 @@ from policies.compile import CompiledGrant, CompiledPolicy, compile_documents, c
 from policies.decide import Decision, Subject, decide
 from policies.loader import DEFAULT_DIR, Documents, load_documents
 from policies.models import Grant
+from schemas.time import today_cn
 
 log = logging.getLogger(__name__)
 _CACHE_MAX = 4096
-CN_TZ = dt.timezone(dt.timedelta(hours=8))  # validity dates are China Standard Time calendar days
 
 
 def load_policy(directory: Path | str = DEFAULT_DIR) -> tuple[Documents, CompiledPolicy]:
     """Load, validate and compile a policy directory (raises PolicyInvalid)."""
     docs = load_documents(directory)
     return docs, compile_documents(docs)
-
-
-def today_cn() -> dt.date:
-    """Return today's date in China Standard Time."""
-    return dt.datetime.now(CN_TZ).date()
 
 
 class PolicyEngine:

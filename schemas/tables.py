@@ -257,3 +257,6 @@ from schemas import tables_ingest as tables_ingest  # noqa: E402
 
 # The access policy's tables (sharing requests, approval grants, rate counters).
 from schemas import tables_policy as tables_policy  # noqa: E402
+
+# The statistics releases (one per county and day; the kept ones are the series).
+from schemas import tables_stats as tables_stats  # noqa: E402

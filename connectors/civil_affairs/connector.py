@@ -19,7 +19,7 @@ from connectors.civil_affairs.translate import translate_enrollment, translate_r
 from connectors.sdk.base import Connector, Extracted
 from connectors.sdk.config import SourceSettings
 from connectors.sdk.errors import FatalSourceError
-from connectors.sdk.normalise import beijing_to_utc, iso_utc, parse_instant, utc_to_beijing_text
+from connectors.sdk.normalise import beijing_to_utc, later_watermark, parse_instant, utc_to_beijing_text
 from connectors.sdk.records import Checkpoint, Listing, RawItem, RawRecord, Translation
 from schemas.codes import Department
 
@@ -133,7 +133,7 @@ class CivilAffairsConnector(Connector[CivilAffairsSettings]):
                         top = stamp
                 yield _listing(conn, model, table=table, key=key)
                 mark["after"] = None
-                mark["watermark"] = _later(mark.get("watermark"), top)
+                mark["watermark"] = later_watermark(mark.get("watermark"), _gxsj(top))
                 yield Checkpoint(
                     state={k: dict(v) for k, v in state.items()}, final=True, watermark=_summary(state)
                 )
@@ -159,17 +159,12 @@ def _listing(conn: Any, model: type[RawRecord], *, table: str, key: str) -> List
     return Listing(model.kind, keys)
 
 
-def _later(current: str | None, gxsj: str | None) -> str | None:
-    """Return the later of a UTC watermark and a GXSJ (Beijing text) as a UTC RFC 3339 watermark."""
-    if gxsj is None:
-        return current
+def _gxsj(gxsj: str | None) -> dt.datetime | None:
+    """Return a GXSJ (Beijing text) as UTC; None when absent or unreadable (it cannot advance the mark)."""
     try:
-        moment = beijing_to_utc(gxsj)
+        return beijing_to_utc(gxsj) if gxsj is not None else None
     except ValueError:
-        return current  # an unreadable GXSJ cannot advance the watermark
-    if current is None or moment > parse_instant(current, field="watermark"):
-        return iso_utc(moment)
-    return current
+        return None
 
 
 def _summary(state: dict[str, Any]) -> str | None:

@@ -21,6 +21,7 @@ class CivilResidentRow(RawRecord):
     """T_HJ_JMXX: a registered resident (户籍居民信息). Every column is text."""
 
     key_alias = "JMID"
+    identity = ("sfzhm", "xm", "xzqhdm")  # a person needs a citizen ID, or a name and a village
     kind = "person"
 
     jmid: str = Field(
@@ -51,12 +52,6 @@ class CivilResidentRow(RawRecord):
     gxsj: str | None = Field(
         max_length=DATE_LEN, default=None, alias="GXSJ", description="last updated, Beijing time"
     )
-
-    def missing_identity(self) -> str | None:
-        """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
-        if _filled(self.sfzhm) or (_filled(self.xm) and _filled(self.xzqhdm)):
-            return None
-        return "neither a citizen ID number nor a name with a village"
 
 
 class CivilEnrollmentRow(RawRecord):
@@ -168,7 +163,3 @@ class CivilAffairsPush(PushBatch):
         alias="T_FW_FWSX",
         description="Service items (服务事项), columns SXBM, SXMC, BLQD, BLDD, CNQX, SXZT, GXSJ.",
     )
-
-
-def _filled(value: str | None) -> bool:
-    return bool(value and value.strip())

@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 
 from connectors.demo.reference import HR_SERVICES
+from schemas.time import CHINA
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 _PERSON_ID = re.compile(rb'"personId"\s*:\s*"([^"]*)"')
 _UPDATED_AT = re.compile(rb'"updatedAt"\s*:\s*"([^"]*)"')
 
@@ -23,7 +23,7 @@ def parse_instant(text: str) -> int:
     """Parse an RFC 3339 timestamp to epoch microseconds (naive ones are taken as Beijing time)."""
     moment = dt.datetime.fromisoformat(text.strip().replace(" ", "+", 1) if "T" in text else text.strip())
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=BEIJING)
+        moment = moment.replace(tzinfo=CHINA)
     return round(moment.timestamp() * 1_000_000)
 
 

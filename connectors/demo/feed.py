@@ -12,8 +12,8 @@ from xml.sax.saxutils import escape
 from connectors.demo.gazetteer import COUNTY, Gazetteer
 from connectors.demo.quirks import QuirkBook
 from connectors.demo.reference import NOTICE_AUDIENCES, NOTICE_CATEGORIES, NOTICE_TITLES, REFERENCE_DAY
+from schemas.time import CHINA
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 BASE = "https://media.shifan.example"
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -88,7 +88,7 @@ def write_feed(path: Path, *, gaz: Gazetteer, residents: int, rng: random.Random
     notices: list[_Notice] = []
     edits: list[_Notice] = []
     window = int((REFERENCE_DAY - dt.date(2026, 6, 1)).days * 24)
-    start = dt.datetime(2026, 6, 1, tzinfo=BEIJING)
+    start = dt.datetime(2026, 6, 1, tzinfo=CHINA)
     expired_needed = True
     for i in range(feed_size(residents)):
         title = NOTICE_TITLES[int(r() * len(NOTICE_TITLES))]

@@ -20,25 +20,6 @@ def check_char(first17: str) -> str:
     return CHECK_CHARS[total % 11]
 
 
-def is_valid_id18(number: str) -> bool:
-    """Tell whether an 18-character ID has a correct check character and a real birth date."""
-    if len(number) != 18 or not number[:17].isdigit():
-        return False
-    if number[17].upper() != check_char(number[:17]):
-        return False
-    try:
-        dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return False
-    return True
-
-
-def upgrade_legacy(number15: str) -> str:
-    """Upgrade a legacy 15-digit ID number to 18 characters."""
-    first17 = number15[:6] + "19" + number15[6:]
-    return first17 + check_char(first17)
-
-
 def to_legacy(number18: str) -> str:
     """Return the legacy 15-digit form of an 18-character ID born in the 1900s."""
     return number18[:6] + number18[8:17]

@@ -19,22 +19,11 @@ from connectors.demo.quirks import (
     QuirkBook,
 )
 from connectors.demo.reference import REFERENCE_DAY, WORK_PLACES
+from connectors.hr_migrant_register.models import (
+    HEADER,  # the register's columns, as the department keeps them
+)
 
 SOURCE = "hr_migrant_register"
-HEADER = [
-    "序号",
-    "姓名",
-    "身份证号码",
-    "性别",
-    "户籍所在村",
-    "村代码",
-    "务工省份",
-    "务工城市",
-    "外出时间",
-    "返乡时间",
-    "联系电话",
-    "登记日期",
-]
 SCIENTIFIC_ID = "5.11599E+17"  # what a spreadsheet makes of any 18-digit 511599... number
 _LEFT_SINCE = dt.date(2019, 1, 1).toordinal()
 DATE_FORMS = ("slash", "dash", "cn_month", "dot")

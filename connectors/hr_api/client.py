@@ -1,5 +1,9 @@
 """HTTP client of the HR API: the envelope, retries with backoff and jitter, 429 with Retry-After.
 
+Classifying an answer (`_envelope_data`: data, Transient, RateLimited or fatal) is kept apart from the
+retry policy (`HrClient._retrying`, on tenacity), as singer-sdk keeps its error classes apart from
+its backoff.
+
 Every answer is HTTP 200 with an envelope `{"code", "msg", "data"}`; code 0000 is success, 1001 a bad
 key (fatal), 2003 an expired page token (the listing restarts), 5000 an internal error (retried). HTTP
 429 is waited out for Retry-After seconds; 503, 502, 504, 500, timeouts, dropped connections and
@@ -13,10 +17,12 @@ import email.utils
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from connectors.sdk.errors import FatalSourceError, RetriableSourceError
 
@@ -25,6 +31,18 @@ _RETRY_HTTP = frozenset({500, 502, 503, 504})
 
 class PageTokenExpired(RetriableSourceError):
     """Envelope code 2003: the page token expired; the listing must restart."""
+
+
+class Transient(Exception):
+    """A failure another attempt may cure: 5xx, timeouts, dropped connections, truncated bodies, 5000."""
+
+
+class RateLimited(Transient):
+    """HTTP 429: waited out for the Retry-After the response asks, on a budget of its own."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__("HTTP 429")
+        self.response = response
 
 
 class HrClient:
@@ -60,7 +78,6 @@ class HrClient:
         self.max_rate_limited = max_rate_limited
         self._sleep = sleep
         self._jitter = jitter
-        self.retries = 0
         self.waited = 0.0
 
     def close(self) -> None:
@@ -92,63 +109,92 @@ class HrClient:
 
     def data(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         """GET `path` and return the `data` of a successful envelope, retrying what can be retried."""
-        failures = limited = 0
-        while True:
-            problem = self._attempt(path, params)
-            if isinstance(problem, dict):
-                return problem
-            if problem == "429":
-                limited += 1
-                if limited > self.max_rate_limited:
-                    raise RetriableSourceError(
-                        f"HR API {path}: still rate limited (HTTP 429) after {limited - 1} waits"
-                    )
-                assert self._last is not None
-                self._pause(self.retry_after(self._last, limited))
-                continue
-            failures += 1
-            if failures >= self.max_attempts:
+        data: dict[str, Any] = self._retrying(path)(self._attempt, path, params)
+        return data
+
+    def _retrying(self, path: str) -> Retrying:
+        """Return the retry policy of one request: two budgets, 429s waited out, the rest backed off."""
+        tally = _Tally()
+
+        def count(state: RetryCallState) -> None:
+            if isinstance(_problem(state), RateLimited):
+                tally.limited += 1
+            else:
+                tally.failures += 1
+
+        def wait(state: RetryCallState) -> float:
+            problem = _problem(state)
+            if isinstance(problem, RateLimited):
+                return self.retry_after(problem.response, tally.limited)
+            return self.delay(tally.failures)
+
+        def give_up(state: RetryCallState) -> Any:
+            problem = _problem(state)
+            if isinstance(problem, RateLimited):
                 raise RetriableSourceError(
-                    f"HR API {path}: {problem}, still failing after {failures} attempts; "
-                    "the pages committed so far are kept and the next sync resumes after them"
+                    f"HR API {path}: still rate limited (HTTP 429) after {tally.limited - 1} waits"
                 )
-            self.retries += 1
-            self._pause(self.delay(failures))
+            raise RetriableSourceError(
+                f"HR API {path}: {problem}, still failing after {tally.failures} attempts; "
+                "the pages committed so far are kept and the next sync resumes after them"
+            )
 
-    _last: httpx.Response | None = None
+        return Retrying(
+            retry=retry_if_exception_type(Transient),
+            after=count,
+            stop=lambda _: tally.limited > self.max_rate_limited or tally.failures >= self.max_attempts,
+            wait=wait,
+            sleep=self._pause,
+            retry_error_callback=give_up,
+        )
 
-    def _attempt(self, path: str, params: dict[str, Any]) -> dict[str, Any] | str:
-        """Make one request: the data on success, else a description of a retriable problem."""
-        self._last = None
+    def _attempt(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Make one request and return its data; classify a failure as Transient, RateLimited or fatal."""
         try:
             response = self._http.get(path, params=params)
         except httpx.TimeoutException as exc:
-            return f"timed out ({type(exc).__name__})"
+            raise Transient(f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
-            return f"connection failed ({type(exc).__name__})"
-        self._last = response
-        if response.status_code == 429:
-            return "429"
-        if response.status_code in _RETRY_HTTP:
-            return f"HTTP {response.status_code}"
-        if response.status_code != 200:
-            raise FatalSourceError(f"HR API {path}: unexpected HTTP {response.status_code}")
-        try:
-            envelope = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            return "truncated or malformed JSON body"
-        if not isinstance(envelope, dict):
-            raise FatalSourceError(f"HR API {path}: the answer is not an envelope")
-        code = str(envelope.get("code"))
-        if code == "0000":
-            data = envelope.get("data")
-            return data if isinstance(data, dict) else {}
-        if code == "1001":
-            raise FatalSourceError(
-                "HR API rejected the API key (code 1001): check the variable named by api_key_env"
-            )
-        if code == "2003":
-            raise PageTokenExpired(f"HR API {path}: page token expired (code 2003)")
-        if code == "5000":
-            return "internal error (code 5000)"
-        raise FatalSourceError(f"HR API {path}: error code {code}: {envelope.get('msg')}")
+            raise Transient(f"connection failed ({type(exc).__name__})") from exc
+        return _envelope_data(path, response)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What one request has spent of its two budgets."""
+
+    failures: int = 0
+    limited: int = 0
+
+
+def _problem(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome is not None else None
+
+
+def _envelope_data(path: str, response: httpx.Response) -> dict[str, Any]:
+    """Return the data of a successful envelope; raise Transient, RateLimited or FatalSourceError."""
+    if response.status_code == 429:
+        raise RateLimited(response)
+    if response.status_code in _RETRY_HTTP:
+        raise Transient(f"HTTP {response.status_code}")
+    if response.status_code != 200:
+        raise FatalSourceError(f"HR API {path}: unexpected HTTP {response.status_code}")
+    try:
+        envelope = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        raise Transient("truncated or malformed JSON body") from None
+    if not isinstance(envelope, dict):
+        raise FatalSourceError(f"HR API {path}: the answer is not an envelope")
+    code = str(envelope.get("code"))
+    if code == "0000":
+        data = envelope.get("data")
+        return data if isinstance(data, dict) else {}
+    if code == "1001":
+        raise FatalSourceError(
+            "HR API rejected the API key (code 1001): check the variable named by api_key_env"
+        )
+    if code == "2003":
+        raise PageTokenExpired(f"HR API {path}: page token expired (code 2003)")
+    if code == "5000":
+        raise Transient("internal error (code 5000)")
+    raise FatalSourceError(f"HR API {path}: error code {code}: {envelope.get('msg')}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -13,7 +14,7 @@ from connectors.hr_api.translate import translate_person, translate_service
 from connectors.sdk.base import Connector, Extracted
 from connectors.sdk.config import SourceSettings
 from connectors.sdk.errors import FatalSourceError, RetriableSourceError
-from connectors.sdk.normalise import iso_utc, parse_instant
+from connectors.sdk.normalise import later_watermark, parse_instant
 from connectors.sdk.records import Checkpoint, RawItem, RawRecord, Translation
 from schemas.codes import Department
 
@@ -101,7 +102,7 @@ class HrApiConnector(Connector[HrApiSettings]):
                 continue
             for item in data.get("items") or []:
                 yield RawItem(HrPerson, item if isinstance(item, dict) else {"item": item})
-                newest = _newer(newest, item.get("updatedAt") if isinstance(item, dict) else None)
+                newest = later_watermark(newest, _updated_at(item))
             token = data.get("nextPageToken") or None
             if token is None:
                 break
@@ -124,14 +125,12 @@ class HrApiConnector(Connector[HrApiSettings]):
         raise TypeError(f"not an HR item: {type(raw).__name__}")
 
 
-def _newer(current: str | None, stamp: Any) -> str | None:
-    """Return the later of two RFC 3339 instants as UTC text (an unreadable stamp changes nothing)."""
+def _updated_at(item: Any) -> dt.datetime | None:
+    """Return an item's updatedAt instant; None when absent or unreadable (it cannot advance the mark)."""
+    stamp = item.get("updatedAt") if isinstance(item, dict) else None
     if not isinstance(stamp, str):
-        return current
+        return None
     try:
-        moment = parse_instant(stamp, field="updatedAt")
+        return parse_instant(stamp, field="updatedAt")
     except Exception:
-        return current
-    if current is None or moment > parse_instant(current, field="watermark"):
-        return iso_utc(moment)
-    return current
+        return None

@@ -45,6 +45,7 @@ class HrPerson(RawRecord):
     """A person item of GET /api/v2/persons."""
 
     key_alias = "personId"
+    identity = ("id_card_no", "name", "region_code")  # a person needs a citizen ID, or a name and a village
     kind = "person"
 
     person_id: str = Field(max_length=KEY_LEN, alias="personId", min_length=1)
@@ -57,12 +58,6 @@ class HrPerson(RawRecord):
     employment: HrEmployment | None = None
     insurances: list[HrInsurance] = Field(default_factory=list)
     updated_at: str = Field(max_length=DATE_LEN, alias="updatedAt")
-
-    def missing_identity(self) -> str | None:
-        """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
-        if _filled(self.id_card_no) or (_filled(self.name) and _filled(self.region_code)):
-            return None
-        return "neither a citizen ID number nor a name with a village"
 
 
 class HrService(RawRecord):
@@ -116,7 +111,3 @@ class HrApiPush(PushBatch):
 
     persons: list[Payload] = Field(default_factory=list, description="Person items of /api/v2/persons.")
     services: list[Payload] = Field(default_factory=list, description="Service items of /api/v2/services.")
-
-
-def _filled(value: str | None) -> bool:
-    return bool(value and value.strip())

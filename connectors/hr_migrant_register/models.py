@@ -18,6 +18,7 @@ from connectors.sdk.records import (
     TEXT_LEN,
     RawItem,
     RawRecord,
+    identity_missing,
 )
 
 FILE_FIELD = "_file"  # added by extract: the file a row came from (its month)
@@ -64,9 +65,7 @@ class RegisterRow(RawRecord):
 
     def missing_identity(self) -> str | None:
         """A person needs a citizen ID number, or else a name and a village (never just a record key)."""
-        if _filled(self.id_no) or (_filled(self.name) and _filled(self.village_code or self.village)):
-            return None
-        return "neither a citizen ID number nor a name with a village"
+        return identity_missing(self.id_no, self.name, self.village_code or self.village)
 
     @classmethod
     def key_of(cls, payload: Mapping[str, Any]) -> str:
@@ -123,7 +122,3 @@ class MigrantRegisterPush(PushBatch):
         """Yield the rows with the file they belong to, as extract reads them from the directory."""
         for payload in self.rows:
             yield RawItem(RegisterRow, {**payload, FILE_FIELD: self.file})
-
-
-def _filled(value: str | None) -> bool:
-    return bool(value and value.strip())

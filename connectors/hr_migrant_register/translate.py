@@ -8,8 +8,9 @@ import re
 from connectors.gazetteer.reader import VillageIndex
 from connectors.hr_migrant_register.models import RegisterRow
 from connectors.sdk.errors import Reason, RecordInvalid
-from connectors.sdk.normalise import BEIJING, birth_date_from_id, citizen_id, loose_date, person_name, phone
+from connectors.sdk.normalise import birth_date_from_id, citizen_id, loose_date, person_name, phone
 from connectors.sdk.records import PersonRecord
+from schemas.time import in_china
 
 SEX = {"男": "male", "女": "female"}
 # What a spreadsheet makes of a long number: 5.11599E+17. The last 12 digits are gone for good.
@@ -54,11 +55,7 @@ def translate_row(row: RegisterRow, *, villages: VillageIndex) -> PersonRecord:
         "migration": trip,
     }
     seq = row.seq.strip()
-    updated = (
-        dt.datetime.fromisoformat(registered).replace(tzinfo=BEIJING).astimezone(dt.UTC)
-        if registered
-        else None
-    )
+    updated = in_china(dt.datetime.fromisoformat(registered)).astimezone(dt.UTC) if registered else None
     return PersonRecord(
         record_key=row.key(),
         national_id=nid,

@@ -8,8 +8,7 @@ from functools import lru_cache
 
 from connectors.sdk.errors import Reason, RecordInvalid
 from schemas.citizen_id import InvalidCitizenId, normalise_citizen_id
-
-BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+from schemas.time import CHINA
 
 # GB 11643-1999: check = (12 - sum(w_i * d_i) mod 11) mod 11 with w_i = 2^(17-i) mod 11; 10 is written X.
 _CHECK_OF = "0123456789X"
@@ -139,12 +138,12 @@ def beijing_to_utc(text: str) -> dt.datetime:
     value = text.strip()
     if len(value) != 19 or value[10] != " ":
         raise ValueError(f"not a time YYYY-MM-DD HH:MM:SS: {text!r}")
-    return dt.datetime.fromisoformat(value).replace(tzinfo=BEIJING).astimezone(dt.UTC)
+    return dt.datetime.fromisoformat(value).replace(tzinfo=CHINA).astimezone(dt.UTC)
 
 
 def utc_to_beijing_text(moment: dt.datetime) -> str:
     """Write a datetime as the legacy systems' 'YYYY-MM-DD HH:MM:SS' Beijing time."""
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def parse_instant(text: str, *, field: str) -> dt.datetime:
@@ -162,7 +161,7 @@ def _instant(text: str) -> dt.datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=BEIJING)
+        moment = moment.replace(tzinfo=CHINA)
     return moment.astimezone(dt.UTC)
 
 
@@ -184,3 +183,12 @@ def region_code(raw: str | None, *, field: str) -> str | None:
     if not text.isdigit() or not text.isascii() or len(text) > 12 or len(text) < 6:
         raise RecordInvalid(Reason.INVALID_REGION, f"{field}: {text!r} is not a region code")
     return text.ljust(12, "0")
+
+
+def later_watermark(current: str | None, moment: dt.datetime | None) -> str | None:
+    """Return the later of a UTC RFC 3339 watermark and `moment`, as a watermark (None changes nothing)."""
+    if moment is None:
+        return current
+    if current is None or moment > parse_instant(current, field="watermark"):
+        return iso_utc(moment)
+    return current

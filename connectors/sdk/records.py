@@ -52,9 +52,15 @@ class RawRecord(BaseModel):
         by name only override this; the others have no ambiguous village to choose)."""
         return payload
 
+    # A person record names its attributes holding the citizen ID, the name and the village.
+    identity: ClassVar[tuple[str, str, str] | None] = None
+
     def missing_identity(self) -> str | None:
         """Return why the record lacks the identity its source requires (None: it has it)."""
-        return None
+        if self.identity is None:
+            return None
+        id_number, name, village = (getattr(self, attr) for attr in self.identity)
+        return identity_missing(id_number, name, village)
 
     def key(self) -> str:
         """Return the key of this record within its source."""
@@ -143,3 +149,14 @@ def content_hash(record: Translation) -> str:
     else:
         data = orjson.dumps(record, option=_HASH_OPTS)
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def identity_missing(id_number: str | None, name: str | None, village: str | None) -> str | None:
+    """Return why a person record cannot be told apart: it needs a citizen ID, or a name and a village."""
+    if _filled(id_number) or (_filled(name) and _filled(village)):
+        return None
+    return "neither a citizen ID number nor a name with a village"
+
+
+def _filled(value: str | None) -> bool:
+    return bool(value and value.strip())

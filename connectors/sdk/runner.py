@@ -32,7 +32,6 @@ from connectors.sdk.errors import (
     SyncLocked,
 )
 from connectors.sdk.linking.refresh import refresh
-from connectors.sdk.normalise import BEIJING
 from connectors.sdk.records import (
     Checkpoint,
     EnrollmentRecord,
@@ -67,6 +66,7 @@ from connectors.sdk.state import (
 from connectors.sdk.store import sync_connection, write_tx
 from connectors.sdk.summary import Progress, SyncReport, SyncSummary, _Quiet
 from schemas.models import Notice, Region, Service
+from schemas.time import today_cn
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -96,7 +96,7 @@ _SINKS: tuple[tuple[str, Callable[[BatchContext, Any], None]], ...] = (
 def sync_clock() -> tuple[dt.datetime, dt.date]:
     """Return now (UTC, whole seconds) and the county's date (Beijing time) for a sync run."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    return now, now.astimezone(BEIJING).date()
+    return now, today_cn(now)
 
 
 def build_connectors(names: Sequence[str] | None, *, config: SourcesConfig) -> list[AnyConnector]:
@@ -327,11 +327,25 @@ class _SourceSync:
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             batch.hold(
-                Held(model.key_of(item.payload), item.payload, Reason.INVALID_RECORD, problems, model.kind)
+                Held(
+                    key=model.key_of(item.payload),
+                    payload=item.payload,
+                    reason=Reason.INVALID_RECORD,
+                    message=problems,
+                    kind=model.kind,
+                )
             )
             self._saw_held(model)(item.payload)
         except RecordInvalid as exc:
-            batch.hold(Held(model.key_of(item.payload), item.payload, exc.reason, exc.message, model.kind))
+            batch.hold(
+                Held(
+                    key=model.key_of(item.payload),
+                    payload=item.payload,
+                    reason=exc.reason,
+                    message=exc.message,
+                    kind=model.kind,
+                )
+            )
             self._saw_held(model)(item.payload)
 
     def _saw(self, record: Any) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 
 from connectors.sdk.errors import SyncLocked
-from connectors.sdk.store import Store, parse_ts
+from connectors.sdk.store import Store
+from schemas.time import as_utc
 
 log = logging.getLogger(__name__)
 # A sync renews its lease at every commit and at least every HEARTBEAT while it reads.
@@ -94,7 +95,7 @@ def acquire_lease(store: Store, source: str, *, holder: str, now: dt.datetime) -
         note = f"took over the sync lease of {source} from {other}: that process is gone"
         log.warning(note)
         return note
-    since = parse_ts(rows[0][1])
+    since = as_utc(rows[0][1])
     raise SyncLocked(
         f"a sync of {source} is already running ({other}, since {since:%Y-%m-%d %H:%M:%S} UTC); "
         f"try again when it ends (a lease with no heartbeat for {LEASE} is taken over; "

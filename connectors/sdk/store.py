@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from schemas.time import sqlite_text
+
 # pg_advisory_xact_lock key of the sync write lock: any constant the rest of the gateway does not use.
 PG_LOCK_KEY = 0x58_5A_53_59_4E_43  # "XZSYNC"
 IN_CHUNK = 500
@@ -39,8 +41,7 @@ class Store:
         if text is None:
             if len(self._ts) > 100_000:
                 self._ts.clear()
-            utc = moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
-            text = self._ts[moment] = utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+            text = self._ts[moment] = sqlite_text(moment)
         return text
 
     def day(self, value: dt.date | None) -> Any:
@@ -89,14 +90,6 @@ class Store:
             self.cursor.execute(self.sql(text.format(**{"in": marks})), (*before, *chunk))
             total += int(self.cursor.rowcount or 0)
         return total
-
-
-def parse_ts(value: Any) -> dt.datetime | None:
-    """Read a stored timestamp back as an aware UTC datetime (SQLite returns naive UTC text)."""
-    if value is None:
-        return None
-    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 @contextmanager

@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import as_utc
+from gateway.pagination import cut_page, keyset
 from gateway.residents.repository import R, policy_clause
 from gateway.stats.repository import Scope
 from policies.decide import RowScope
 from schemas.regions import prefix_range, region_prefix
 from schemas.tables import ResidentRow
 from schemas.tables_alerts import AlertRow
+from schemas.time import as_utc
 
 A = AlertRow.__table__.c  # type: ignore[attr-defined]
 _RESIDENT = ResidentRow.__table__  # type: ignore[attr-defined]
@@ -58,13 +59,11 @@ async def page(
     stmt = _worklist(department=department, purpose=purpose, scopes=scopes)
     if region is not None:
         stmt = stmt.where(_in_region(region))
-    if after is not None:
-        stmt = stmt.where(A.id > after)
     async with engine.connect() as conn:
-        rows = (await conn.execute(stmt.order_by(A.id).limit(limit + 1))).all()
-    more = len(rows) > limit
-    items = [(_row(r), r.doc) for r in rows[:limit]]
-    return items, (items[-1][0]["id"] if more else None)
+        found = (await conn.execute(keyset(stmt, A.id, after=after, limit=limit))).all()
+    rows, last = cut_page(found, limit)
+    items = [(_row(r), r.doc) for r in rows]
+    return items, (items[-1][0]["id"] if last else None)
 
 
 async def get(

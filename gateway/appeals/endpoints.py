@@ -26,8 +26,8 @@ from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQu
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
-from policies.engine import today_cn
 from schemas.models import Page
+from schemas.time import today_cn
 
 router = APIRouter(prefix="/v1/appeals", tags=["appeals"])
 AppealId = Annotated[str, Path(pattern=APPEAL_ID_PATTERN, description="The request's reference.")]

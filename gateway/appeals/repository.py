@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.db import as_utc
+from gateway.pagination import cut_page, keyset
 from gateway.stats.repository import Scope
 from schemas.regions import prefix_range, region_prefix
 from schemas.tables_alerts import AppealRow, AppealStepRow
+from schemas.time import as_utc
 
 Q = AppealRow.__table__  # type: ignore[attr-defined]
 S = AppealStepRow.__table__  # type: ignore[attr-defined]
@@ -106,11 +107,9 @@ async def page(
 ) -> tuple[list[str], str | None]:
     """Return the ids of a page of visible requests, ordered by id, and the key to continue from."""
     stmt = select(Q.c.id).where(where, *(Q.c[k] == v for k, v in filters.items() if v is not None))
-    if after is not None:
-        stmt = stmt.where(Q.c.id > after)
     async with engine.connect() as conn:
-        ids = [r[0] for r in (await conn.execute(stmt.order_by(Q.c.id).limit(limit + 1))).all()]
-    return ids[:limit], (ids[limit - 1] if len(ids) > limit else None)
+        ids = [r[0] for r in (await conn.execute(keyset(stmt, Q.c.id, after=after, limit=limit))).all()]
+    return cut_page(ids, limit)
 
 
 async def counts(engine: AsyncEngine, *, scope: Scope) -> list[tuple[str | None, str, str, int]]:

@@ -28,6 +28,7 @@ from gateway.audit.findings import Finding, Report
 from gateway.audit.merkle import Frontier
 from gateway.audit.retention import PROVISION_SQL, access_floor, provision_floor
 from gateway.settings import Settings
+from schemas.time import as_utc, sqlite_text
 
 FORMAT = "xiangzhi-audit-archive/1"
 MANIFEST_COMMAND = "audit archive"
@@ -41,7 +42,7 @@ class NothingDue(ArchiveRefused):
     """No signed checkpoint covers events old enough to archive (a scheduled run exits 0)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ArchiveResult:
     """What an archive run moved, and where its manifest was recorded."""
 
@@ -66,7 +67,7 @@ def due_before(engine: Engine, *, now: dt.datetime) -> dt.datetime:
             {"p": _db_ts(engine, provision_floor(now))},
         ).scalar()
     if young is not None:
-        cutoff = min(cutoff, _aware(young))
+        cutoff = min(cutoff, as_utc(young))
     return cutoff
 
 
@@ -113,36 +114,16 @@ def archive(
         base_seq, base_hash, base_frontier = conn.execute(
             text("SELECT base_seq, base_hash, base_frontier FROM audit_head WHERE id = 1")
         ).one()
-        first_new = conn.execute(
-            text("SELECT min(seq) FROM audit_event WHERE ts >= :b"), {"b": _db_ts(engine, cutoff)}
-        ).scalar()
-        limit = int(first_new) if first_new is not None else 2**62
-        cp = conn.execute(
-            text(
-                "SELECT tree_size, ts, root_hash, chain_hash, key_id, body, signature, frontier "
-                "FROM audit_checkpoint WHERE tree_size < :l AND tree_size > :b "
-                "ORDER BY tree_size DESC LIMIT 1"
-            ),
-            {"l": limit, "b": base_seq},
-        ).first()
-        if cp is None:
-            raise NothingDue(f"nothing to archive: no signed checkpoint covers events before {cutoff.date()}")
+        base_seq = int(base_seq)
+        cp = _last_checkpoint_before(conn, engine, cutoff=cutoff, base=base_seq)
         through = int(cp[0])
-        broken = _check_floors(conn, engine, before=cutoff, base=int(base_seq), through=through, now=now)
-        if broken and not override:
-            raise ArchiveRefused("; ".join(broken) + " (an override needs --override-retention REASON)")
-        if broken:
-            record_command(
-                settings,
-                command="audit archive override",
-                targets=[f"{int(base_seq) + 1}..{through}"],
-                reason=override[:256] if override else None,
-                extra={"floors_broken": broken},
-            )
+        _enforce_floors(
+            conn, engine, settings, cutoff=cutoff, base=base_seq, through=through, now=now, override=override
+        )
         keys = conn.execute(text("SELECT key_id, public_key FROM audit_key")).all()
         header: dict[str, Any] = {
             "format": FORMAT,
-            "from_seq": int(base_seq) + 1,
+            "from_seq": base_seq + 1,
             "through_seq": through,
             "base": {"chain_hash": bytes(base_hash).hex(), "frontier": orjson.loads(base_frontier)},
             "checkpoint": {
@@ -152,7 +133,7 @@ def archive(
             },
             "keys": {k: base64.b64encode(bytes(p)).decode() for k, p in keys},
         }
-        out = settings.audit_archive_dir / f"audit-archive-{int(base_seq) + 1:012d}-{through:012d}.jsonl"
+        out = settings.audit_archive_dir / f"audit-archive-{base_seq + 1:012d}-{through:012d}.jsonl"
         _write(conn, out, header=header, key=key)
     found = verify_archive(out)
     if not found.ok:
@@ -162,20 +143,71 @@ def archive(
     manifest = {
         "archive": out.name,
         "archive_sha256": digest,
-        "from_seq": int(base_seq) + 1,
+        "from_seq": base_seq + 1,
         "through_seq": through,
         "root_hash": bytes(cp[2]).hex(),
     }
     # The manifest enters the chain before any event leaves the store.
     seq = record_command(settings, command=MANIFEST_COMMAND, targets=[out.name], extra=manifest)
+    _remove_archived(engine, through=through, chain=bytes(cp[3]), frontier=cp[7])
+    return ArchiveResult(
+        path=out, from_seq=base_seq + 1, through_seq=through, sha256=digest, manifest_seq=seq
+    )
+
+
+def _last_checkpoint_before(conn: Connection, engine: Engine, *, cutoff: dt.datetime, base: int) -> Any:
+    """Return the last signed checkpoint after the base that covers only events before `cutoff`."""
+    first_new = conn.execute(
+        text("SELECT min(seq) FROM audit_event WHERE ts >= :b"), {"b": _db_ts(engine, cutoff)}
+    ).scalar()
+    limit = int(first_new) if first_new is not None else 2**62
+    cp = conn.execute(
+        text(
+            "SELECT tree_size, ts, root_hash, chain_hash, key_id, body, signature, frontier "
+            "FROM audit_checkpoint WHERE tree_size < :l AND tree_size > :b "
+            "ORDER BY tree_size DESC LIMIT 1"
+        ),
+        {"l": limit, "b": base},
+    ).first()
+    if cp is None:
+        raise NothingDue(f"nothing to archive: no signed checkpoint covers events before {cutoff.date()}")
+    return cp
+
+
+def _enforce_floors(
+    conn: Connection,
+    engine: Engine,
+    settings: Settings,
+    *,
+    cutoff: dt.datetime,
+    base: int,
+    through: int,
+    now: dt.datetime,
+    override: str | None,
+) -> None:
+    """Refuse to break a retention floor, unless overridden with a reason (which is audited)."""
+    broken = _check_floors(conn, engine, before=cutoff, base=base, through=through, now=now)
+    if broken and not override:
+        raise ArchiveRefused("; ".join(broken) + " (an override needs --override-retention REASON)")
+    if broken:
+        record_command(
+            settings,
+            command="audit archive override",
+            targets=[f"{base + 1}..{through}"],
+            reason=override[:256] if override else None,
+            extra={"floors_broken": broken},
+        )
+
+
+def _remove_archived(engine: Engine, *, through: int, chain: bytes, frontier: str) -> None:
+    """Delete the archived events and move the head's base to the archive's closing checkpoint."""
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event_record WHERE seq <= :t"), {"t": through})
         conn.execute(text("DELETE FROM audit_event WHERE seq <= :t"), {"t": through})
         conn.execute(
             text("UPDATE audit_head SET base_seq = :t, base_hash = :h, base_frontier = :f WHERE id = 1"),
-            {"t": through, "h": bytes(cp[3]), "f": cp[7]},
+            {"t": through, "h": chain, "f": frontier},
         )
-    return ArchiveResult(out, int(base_seq) + 1, through, digest, seq)
 
 
 def _write(conn: Connection, out: Path, *, header: dict[str, Any], key: AuditKey) -> None:
@@ -198,16 +230,8 @@ def _write(conn: Connection, out: Path, *, header: dict[str, Any], key: AuditKey
         os.fsync(fh.fileno())
 
 
-def _aware(value: Any) -> dt.datetime:
-    # SQLite returns SQLAlchemy's naive-UTC text; PostgreSQL an aware datetime.
-    if isinstance(value, str):
-        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _db_ts(engine: Engine, moment: dt.datetime) -> Any:
-    moment = moment.astimezone(dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f") if engine.dialect.name == "sqlite" else moment
+    return sqlite_text(moment) if engine.dialect.name == "sqlite" else moment.astimezone(dt.UTC)
 
 
 def verify_archive(path: Path) -> Report:

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from gateway.audit.chain import GENESIS, link
+from gateway.audit.chain import link
 from gateway.audit.checkpoints import AuditKey, Checkpoint
 from gateway.audit.events import AuditEvent
 from gateway.audit.merkle import Frontier
@@ -48,7 +48,7 @@ def index_ids(record_ids: list[str]) -> list[str]:
     return list(dict.fromkeys(r for r in record_ids if len(r) <= RECORD_ID_WIDTH))
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class PreparedBatch:
     """Rows of one batch: events (seq, ts, *columns, body, hash) and record index (record_id, seq)."""
 
@@ -72,7 +72,7 @@ def prepare(head_seq: int, head_hash: bytes, events: list[AuditEvent]) -> Prepar
         _, prev = link(prev, body)
         rows.append((seq, ev.time.astimezone(dt.UTC), *columns_of(doc), body, prev))
         records.extend((rid, seq) for rid in index_ids(ev.record_ids))
-    return PreparedBatch(rows, records, head_seq + 1, seq, prev)
+    return PreparedBatch(events=rows, records=records, first_seq=head_seq + 1, last_seq=seq, last_hash=prev)
 
 
 @dataclass(slots=True)
@@ -82,11 +82,6 @@ class Base:
     size: int
     chain: bytes
     frontier: Frontier
-
-    @classmethod
-    def genesis(cls) -> Base:
-        """Return the base of the empty log."""
-        return cls(0, GENESIS, Frontier())
 
     @classmethod
     def stored(cls, size: int, chain: bytes, frontier_json: str) -> Base:

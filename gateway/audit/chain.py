@@ -9,12 +9,10 @@ from gateway.audit.merkle import leaf_hash
 GENESIS = b"\x00" * 32  # the chain hash "before" event 1
 
 
-def chain_hash(prev: bytes, leaf: bytes) -> bytes:
-    """Return SHA-256(prev || leaf), leaf = SHA-256(0x00 || body) (docs/audit-verification.md §3)."""
-    return hashlib.sha256(prev + leaf).digest()
-
-
 def link(prev: bytes, body: bytes) -> tuple[bytes, bytes]:
-    """Return (leaf hash, chain hash) of the event `body` following chain hash `prev`."""
+    """Return (leaf hash, chain hash) of the event `body` following chain hash `prev`.
+
+    The chain hash is SHA-256(prev || leaf), leaf = SHA-256(0x00 || body) (docs/audit-verification.md §3).
+    """
     leaf = leaf_hash(body)
     return leaf, hashlib.sha256(prev + leaf).digest()

@@ -15,17 +15,17 @@ from starlette.responses import Response
 from gateway.audit import export, proofs
 from gateway.audit import repository as repo
 from gateway.audit.archives import archived_disclosures
-from gateway.audit.events import format_time
+from gateway.audit.events import DISCLOSURE_FIELDS, format_time
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import Principal
 from gateway.context import RecordDep
-from gateway.db import as_utc
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, SettingsDep
 from gateway.errors import Conflict, InsufficientScope, NotFound
 from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.throttle import RecordQuota
+from schemas.time import as_utc
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[require_scope(Scope.AUDIT_READ)])
 disclosures_router = APIRouter(prefix="/v1/residents", tags=["residents"])
@@ -229,23 +229,6 @@ def _may_read_disclosures(principal: Principal) -> None:
             "this operation needs scope audit:read or disclosures:read",
             headers={"WWW-Authenticate": 'Bearer realm="xiangzhi", error="insufficient_scope"'},
         )
-
-
-DISCLOSURE_FIELDS = (
-    "seq",
-    "time",
-    "department",
-    "client_id",
-    "purpose",
-    "case_id",
-    "end_user",
-    "on_behalf_of",
-    "consent_id",
-    "route",
-    "resource",
-    "fields_disclosed",
-    "fields_masked",
-)
 
 
 def disclosure_item(body: bytes) -> dict[str, Any]:

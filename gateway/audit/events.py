@@ -11,7 +11,7 @@ package by property, and `verify` rejects any stored body that is not in canonic
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -40,11 +40,9 @@ def parse_time(text: str) -> dt.datetime:
 
 
 @dataclass(slots=True, kw_only=True)
-class AuditEvent:
-    """One decision: who asked for what, for which purpose, what was disclosed, and the outcome."""
+class RequestFacts:
+    """What a request states and what it disclosed: gathered by its RequestRecord, kept by its AuditEvent."""
 
-    time: dt.datetime
-    kind: str = KIND_ACCESS
     client_id: str | None = None
     department: str | None = None
     token_id: str | None = None
@@ -53,53 +51,45 @@ class AuditEvent:
     case_id: str | None = None
     on_behalf_of: str | None = None
     consent_id: str | None = None  # the resident's consent an assisted (代办) request acted under
-    method: str | None = None
-    route: str | None = None
     resource: str | None = None
     record_ids: list[str] = field(default_factory=list)
     fields_disclosed: list[str] = field(default_factory=list)
     fields_masked: list[str] = field(default_factory=list)
-    decision: str = "allow"
-    reason: str | None = None
     policy_version: str | None = None
-    status: int = 200
-    trace_id: str | None = None
-    duration_us: int = 0
-    source: str | None = None
     # Who acted and on what, beyond the columns: e.g. the CLI operator and command, a token's client id
     # as claimed and as authenticated, an archive's manifest. Strings, integers and lists of strings only
     # (canonical JSON); absent from the body when empty, so older bodies keep their bytes.
     details: dict[str, Any] | None = None
 
+
+FACT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RequestFacts))
+DISCLOSED_LISTS = ("record_ids", "fields_disclosed", "fields_masked")  # emptied when nothing was disclosed
+
+
+@dataclass(slots=True, kw_only=True)
+class AuditEvent(RequestFacts):
+    """One decision: who asked for what, for which purpose, what was disclosed, and the outcome."""
+
+    time: dt.datetime
+    kind: str = KIND_ACCESS
+    method: str | None = None
+    route: str | None = None
+    decision: str = "allow"
+    reason: str | None = None
+    status: int = 200
+    trace_id: str | None = None
+    duration_us: int = 0
+    source: str | None = None
+
     def document(self, *, seq: int) -> dict[str, Any]:
         """Return the event as the JSON object that is canonicalised and hashed."""
-        doc = {
-            "v": FORMAT_VERSION,
-            "seq": seq,
-            "time": format_time(self.time),
-            "kind": self.kind,
-            "client_id": self.client_id,
-            "department": self.department,
-            "token_id": self.token_id,
-            "purpose": self.purpose,
-            "end_user": self.end_user,
-            "case_id": self.case_id,
-            "on_behalf_of": self.on_behalf_of,
-            "consent_id": self.consent_id,
-            "method": self.method,
-            "route": self.route,
-            "resource": self.resource,
-            "record_ids": list(self.record_ids),
-            "fields_disclosed": list(self.fields_disclosed),
-            "fields_masked": list(self.fields_masked),
-            "decision": self.decision,
-            "reason": self.reason,
-            "policy_version": self.policy_version,
-            "status": self.status,
-            "trace_id": self.trace_id,
-            "duration_us": min(max(self.duration_us, 0), MAX_SAFE_INT),
-            "source": self.source,
-        }
+        doc: dict[str, Any] = {"v": FORMAT_VERSION, "seq": seq}
+        for name in _BODY_FIELDS:
+            doc[name] = getattr(self, name)
+        doc["time"] = format_time(self.time)
+        for name in DISCLOSED_LISTS:
+            doc[name] = list(doc[name])
+        doc["duration_us"] = min(max(self.duration_us, 0), MAX_SAFE_INT)
         if self.details:
             doc["details"] = self.details
         return doc
@@ -109,29 +99,26 @@ class AuditEvent:
         return canonical(self.document(seq=seq))
 
 
+_BODY_FIELDS = tuple(f.name for f in fields(AuditEvent) if f.name != "details")
+
+# What a resident is told of an event that disclosed their data: who, when, why, which fields (PIPL Art. 45).
+DISCLOSURE_FIELDS = (
+    "seq",
+    "time",
+    "department",
+    "client_id",
+    "purpose",
+    "case_id",
+    "end_user",
+    "on_behalf_of",
+    "consent_id",
+    "route",
+    "resource",
+    "fields_disclosed",
+    "fields_masked",
+)
+
+
 def canonical(doc: Any) -> bytes:
     """Encode a JSON value of the event's types canonically (RFC 8785-equal, see module docstring)."""
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
-
-
-def is_canonical(body: bytes, doc: Any) -> bool:
-    """Tell whether `body` is the canonical encoding of `doc` (its own parse)."""
-    return canonical(doc) == body
-
-
-# Columns copied from the body so filters can use indexes; verify checks they still match it.
-INDEXED_FIELDS: tuple[str, ...] = (
-    "kind",
-    "client_id",
-    "department",
-    "purpose",
-    "end_user",
-    "case_id",
-    "method",
-    "route",
-    "resource",
-    "decision",
-    "reason",
-    "status",
-    "trace_id",
-)

@@ -16,6 +16,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.audit.events import (
+    DISCLOSED_LISTS,
+    FACT_FIELDS,
     KIND_ACCESS,
     KIND_ADMIN,
     KIND_AUDIT,
@@ -110,31 +112,21 @@ def build_event(
         decision = NOT_FOUND if status == 404 else "deny" if status < 500 else "error"
         reason = f"http-{status}"
     client = scope.get("client")
+    facts = {name: getattr(record, name) for name in FACT_FIELDS}
+    for name in DISCLOSED_LISTS:
+        facts[name] = list(facts[name]) if disclosed else []
     return AuditEvent(
+        **facts,
         time=now,
         kind=kind_of(scope.get("path", "")),
-        client_id=record.client_id,
-        department=record.department,
-        token_id=record.token_id,
-        purpose=record.purpose,
-        end_user=record.end_user,
-        case_id=record.case_id,
-        on_behalf_of=record.on_behalf_of,
-        consent_id=record.consent_id,
         method=scope.get("method"),
         route=template,
-        resource=record.resource,
-        record_ids=list(record.record_ids) if disclosed else [],
-        fields_disclosed=list(record.fields_disclosed) if disclosed else [],
-        fields_masked=list(record.fields_masked) if disclosed else [],
         decision=decision,
         reason=reason,
-        policy_version=record.policy_version,
         status=status,
         trace_id=trace_id_for(scope),
         duration_us=int((time.perf_counter() - started) * 1_000_000),
         source=client[0] if client else None,
-        details=record.details,
     )
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 
 from gateway.audit.events import REFUSALS
-from gateway.db import as_utc
 from gateway.store import ReadStore
 from schemas.tables_audit import (
     AuditCheckpointRow,
@@ -23,6 +22,7 @@ from schemas.tables_audit import (
     AuditKeyRow,
 )
 from schemas.tables_auth import OAuthClientRow
+from schemas.time import CHINA_UTC_OFFSET_HOURS, CHINA_ZONE_NAME, as_utc
 
 E = AuditEventRow.__table__.c  # type: ignore[attr-defined]
 RECORDS = AuditEventRecordRow.__table__  # type: ignore[attr-defined]
@@ -42,12 +42,14 @@ class local_day(FunctionElement[str]):
 
 @compiles(local_day, "sqlite")
 def _day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
+    return f"date({compiler.process(element.clauses, **kw)}, '+{CHINA_UTC_OFFSET_HOURS} hours')"
 
 
 @compiles(local_day, "postgresql")
 def _day_pg(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"
+    return (
+        f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE '{CHINA_ZONE_NAME}', 'YYYY-MM-DD')"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

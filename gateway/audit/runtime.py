@@ -11,11 +11,12 @@ from gateway.audit.sequencer import open_sequencer
 from gateway.audit.witness import witnesses_of
 from gateway.audit.writer import AuditWriter, WriterOptions
 from gateway.db import Timeouts
+from gateway.metrics import Metrics
 from gateway.settings import Settings
 
 
-async def start_audit(settings: Settings) -> AuditWriter:
-    """Load the audit key, open the sequencer and start the writer."""
+async def start_audit(settings: Settings, *, metrics: Metrics | None = None) -> AuditWriter:
+    """Load the audit key, open the sequencer and start the writer (recording its batches in `metrics`)."""
     key = load_or_create_key(settings.audit_key_file)
     sequencer = await open_sequencer(settings.database_url, timeouts=Timeouts.audit(settings))
     witnesses = witnesses_of(settings)
@@ -23,6 +24,7 @@ async def start_audit(settings: Settings) -> AuditWriter:
         sequencer,
         key=key,
         witnesses=witnesses,
+        metrics=metrics,
         options=WriterOptions(
             batch_max=settings.audit_batch_max,
             linger_ms=settings.audit_linger_ms,

@@ -22,6 +22,7 @@ from gateway.audit.checkpoints import AuditKey, Checkpoint
 from gateway.audit.events import AuditEvent
 from gateway.db import Timeouts
 from gateway.resilience import Backoff, StoreUnavailable
+from schemas.time import as_utc
 
 PROBE_LOCK_MS = 250  # how long a readiness probe waits for the audit locks (appends queue behind it)
 LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a PostgreSQL store takes
@@ -154,7 +155,7 @@ class SqliteSequencer:
         conn = self._connect()
         head, base_seq, base_hash, base_frontier = conn.execute(_HEAD).fetchone()
         last = conn.execute(_LAST_CP).fetchone()
-        prior = (last[0], _parse_sqlite_ts(last[3])) if last else None
+        prior = (last[0], as_utc(last[3])) if last else None
         if not _due(prior, head, every=every, seconds=seconds):
             return None
         base = Base.stored(*last[:3]) if last else Base.stored(base_seq, base_hash, base_frontier)
@@ -207,10 +208,6 @@ class SqliteSequencer:
 def _sqlite_ts(moment: dt.datetime) -> str:
     # SQLAlchemy's SQLite DATETIME storage format (naive UTC), so Core filters compare like with like.
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _parse_sqlite_ts(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.UTC)
 
 
 class PgSequencer:

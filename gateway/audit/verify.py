@@ -106,6 +106,45 @@ def _walk(
     progress: Callable[[int], None] | None,
     trust: Trust | None,
 ) -> None:
+    cps = _checkpoints(dbapi, report, trust=trust, postgres=postgres)
+    head_seq, head_hash, base = _archive_base(dbapi, cps, report, postgres=postgres)
+    pending = [r for r in cps.rows if r[0] > base.size]
+    report.first_seq = base.size + 1
+    marks = Marks(
+        cps,
+        [w for w in (trust.witnessed if trust else []) if w.checkpoint.tree_size > base.size],
+        last_cp=base.size,
+    )
+    if trust is not None and len(marks.pending) < len(trust.witnessed):
+        report.notes.append(
+            f"witnessed checkpoints up to {base.size} precede the archive base: verify the archives for them"
+        )
+    expected_last, last_hash = _events(
+        dbapi, base, pending, report, postgres=postgres, progress=progress, marks=marks
+    )
+    if marks.pending:
+        raise failed(truncated(marks.pending[0], store_last=expected_last))
+    if pending:
+        size = pending[0][0]
+        raise Failed(
+            Finding(
+                expected_last + 1,
+                "deleted",
+                f"checkpoint {size} signs events up to {size}; the store ends at {expected_last}",
+            )
+        )
+    if expected_last != head_seq or last_hash != head_hash:
+        kind = "deleted" if expected_last < head_seq else "inserted"
+        seq = expected_last + 1 if expected_last < head_seq else head_seq + 1
+        raise Failed(
+            Finding(seq, kind, f"the chain head says {head_seq} events; the store ends at {expected_last}")
+        )
+    if trust is not None:
+        check_tail(dbapi, report, trust=trust, anchor=max(marks.last_cp, marks.matched), postgres=postgres)
+
+
+def _checkpoints(dbapi: Any, report: Report, *, trust: Trust | None, postgres: bool) -> StoredCheckpoints:
+    """Read the checkpoints and check their signatures, the witnesses' and the time-stamps."""
     keys = {
         k: bytes(p) for k, p in _one(dbapi, "SELECT key_id, public_key FROM audit_key", postgres=postgres)
     }
@@ -130,6 +169,13 @@ def _walk(
         if stamped:
             report.notes.append(stamped)
     report.checkpoints = len(cps.rows)
+    return cps
+
+
+def _archive_base(
+    dbapi: Any, cps: StoredCheckpoints, report: Report, *, postgres: bool
+) -> tuple[int, bytes, Base]:
+    """Return the head's seq and hash and the base events are verified from (a signed checkpoint)."""
     head_seq, head_hash, base_seq, base_hash, base_frontier = _one(
         dbapi,
         "SELECT seq, hash, base_seq, base_hash, base_frontier FROM audit_head WHERE id = 1",
@@ -145,38 +191,58 @@ def _walk(
                 )
             )
         report.notes.append(f"events 1..{base_seq} are archived; verified from checkpoint {base_seq}")
-    pending = [r for r in cps.rows if r[0] > base_seq]
-    report.first_seq = base_seq + 1
-    marks = Marks(
-        cps,
-        [w for w in (trust.witnessed if trust else []) if w.checkpoint.tree_size > base_seq],
-        last_cp=base_seq,
-    )
-    if trust is not None and len(marks.pending) < len(trust.witnessed):
-        report.notes.append(
-            f"witnessed checkpoints up to {base_seq} precede the archive base: verify the archives for them"
-        )
-    last = _events(dbapi, base, pending, report, postgres=postgres, progress=progress, marks=marks)
-    expected_last, last_hash = last
-    if marks.pending:
-        raise failed(truncated(marks.pending[0], store_last=expected_last))
-    if pending:
-        size = pending[0][0]
-        raise Failed(
-            Finding(
-                expected_last + 1,
-                "deleted",
-                f"checkpoint {size} signs events up to {size}; the store ends at {expected_last}",
-            )
-        )
-    if expected_last != head_seq or last_hash != bytes(head_hash):
-        kind = "deleted" if expected_last < head_seq else "inserted"
-        seq = expected_last + 1 if expected_last < head_seq else head_seq + 1
-        raise Failed(
-            Finding(seq, kind, f"the chain head says {head_seq} events; the store ends at {expected_last}")
-        )
-    if trust is not None:
-        check_tail(dbapi, report, trust=trust, anchor=max(marks.last_cp, marks.matched), postgres=postgres)
+    return head_seq, bytes(head_hash), base
+
+
+class _RecordIndex:
+    """The record index (audit_event_record), read in seq order alongside the events."""
+
+    def __init__(self, rows: Iterator[tuple[Any, ...]]) -> None:
+        self._rows = rows
+        self._next = next(rows, None)
+
+    def ids_of(self, seq: int) -> list[str]:
+        """Return the record ids indexed for event `seq`; raise when the index names a missing event."""
+        ids: list[str] = []
+        rec = self._next
+        while rec is not None and rec[0] <= seq:
+            if rec[0] < seq:
+                raise Failed(
+                    Finding(rec[0], "index", f"record index names event {rec[0]}, which is not there")
+                )
+            ids.append(rec[1])
+            rec = next(self._rows, None)
+        self._next = rec
+        return ids
+
+    def finish(self) -> None:
+        """Raise when the index names events after the last one."""
+        if self._next is not None:
+            seq = self._next[0]
+            raise Failed(Finding(seq, "index", f"record index names event {seq}, which is not there"))
+
+
+def _check_event(
+    seq: int, ts: Any, body: bytes, stored: bytes, columns: tuple[Any, ...], *, recent: deque[bytes]
+) -> tuple[bytes, bytes, dict[str, Any]]:
+    """Return one event's leaf hash, chain hash and document; raise the first check it fails."""
+    sha256 = hashlib.sha256
+    leaf = sha256(b"\x00" + body).digest()  # link() inlined: this is verify's hot path
+    chained = sha256(recent[-1] + leaf).digest()
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Failed(Finding(seq, "modified", f"event {seq}: body is not JSON")) from None
+    own = doc.get("seq") if isinstance(doc, dict) else None
+    if own != seq:
+        raise Failed(_misplaced(seq, own, leaf, stored, recent))
+    if chained != stored:
+        raise Failed(Finding(seq, "modified", f"event {seq}: body or hash changed (chain hash differs)"))
+    if orjson.dumps(doc, option=orjson.OPT_SORT_KEYS) != body:
+        raise Failed(Finding(seq, "modified", f"event {seq}: body is not in canonical form"))
+    if not _columns_match(columns, doc) or _ts_text(ts) != doc.get("time"):
+        raise Failed(Finding(seq, "modified", f"event {seq}: a filter column differs from the hashed body"))
+    return leaf, chained, doc
 
 
 def _events(
@@ -197,87 +263,62 @@ def _events(
         postgres=postgres,
         name="audit_verify_events",
     )
-    records = _rows(
-        dbapi,
-        "SELECT seq, record_id FROM audit_event_record ORDER BY seq, record_id",
-        (),
-        postgres=postgres,
-        name="audit_verify_records",
+    index = _RecordIndex(
+        _rows(
+            dbapi,
+            "SELECT seq, record_id FROM audit_event_record ORDER BY seq, record_id",
+            (),
+            postgres=postgres,
+            name="audit_verify_records",
+        )
     )
-    rec = next(records, None)
     frontier = base.frontier.copy()
     prev = base.chain
     expected = base.size + 1
     recent: deque[bytes] = deque(maxlen=WINDOW)  # recent[-1] is the hash before `expected`
     recent.append(prev)
     next_cp = pending.pop(0) if pending else None
-    sha256 = hashlib.sha256
     last_cp = base.size
     n = 0
     for seq, ts, body, stored, *columns in events:
-        body = _bytes(body)
-        stored = _bytes(stored)
         if seq != expected:
-            if seq < expected:
-                raise Failed(
-                    Finding(seq, "inserted", f"event {seq} lies before the archive base {base.size}")
-                )
-            raise Failed(Finding(expected, "deleted", f"events {expected}..{seq - 1} are missing"))
-        leaf = sha256(b"\x00" + body).digest()  # link() inlined: this loop is verify's hot path
-        chained = sha256(prev + leaf).digest()
-        try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise Failed(Finding(seq, "modified", f"event {seq}: body is not JSON")) from None
-        own = doc.get("seq") if isinstance(doc, dict) else None
-        if own != seq:
-            raise Failed(_misplaced(seq, own, leaf, stored, recent))
-        if chained != stored:
-            raise Failed(Finding(seq, "modified", f"event {seq}: body or hash changed (chain hash differs)"))
-        if orjson.dumps(doc, option=orjson.OPT_SORT_KEYS) != body:
-            raise Failed(Finding(seq, "modified", f"event {seq}: body is not in canonical form"))
-        if not _columns_match(tuple(columns), doc) or _ts_text(ts) != doc.get("time"):
-            raise Failed(
-                Finding(seq, "modified", f"event {seq}: a filter column differs from the hashed body")
-            )
-        ids: list[str] = []
-        while rec is not None and rec[0] <= seq:
-            if rec[0] < seq:
-                raise Failed(
-                    Finding(rec[0], "index", f"record index names event {rec[0]}, which is not there")
-                )
-            ids.append(rec[1])
-            rec = next(records, None)
-        if ids != sorted(index_ids(doc.get("record_ids") or [])):
+            raise Failed(_gap(seq, expected=expected, base=base.size))
+        leaf, prev, doc = _check_event(seq, ts, _bytes(body), _bytes(stored), tuple(columns), recent=recent)
+        if index.ids_of(seq) != sorted(index_ids(doc.get("record_ids") or [])):
             raise Failed(Finding(seq, "index", f"event {seq}: the record index differs from the hashed body"))
         frontier.append(leaf)
-        prev = chained
         recent.append(prev)
         expected += 1
         n += 1
         if marks.pending and marks.pending[0].checkpoint.tree_size == seq:
             marks.check(seq, root=frontier.root(), chain=prev)
         if next_cp is not None and next_cp[0] == seq:
-            if frontier.root() != bytes(next_cp[2]) or prev != bytes(next_cp[3]):
-                lo = last_cp
-                raise Failed(
-                    Finding(
-                        lo + 1,
-                        "checkpoint",
-                        f"events {lo + 1}..{seq} do not reproduce checkpoint {seq}: rewritten after signing",
-                    )
-                )
+            _check_checkpoint(next_cp, root=frontier.root(), chain=prev, since=last_cp)
             last_cp = marks.last_cp = seq
             next_cp = pending.pop(0) if pending else None
         if progress is not None and not n % 100_000:
             progress(n)
-    if rec is not None:
-        raise Failed(Finding(rec[0], "index", f"record index names event {rec[0]}, which is not there"))
+    index.finish()
     if next_cp is not None:
         pending.insert(0, next_cp)
     report.events = n
     report.last_seq = expected - 1
     return expected - 1, prev
+
+
+def _check_checkpoint(cp: tuple[Any, ...], *, root: bytes, chain: bytes, since: int) -> None:
+    """Raise unless the events up to a signed checkpoint reproduce its Merkle root and chain hash."""
+    if root != bytes(cp[2]) or chain != bytes(cp[3]):
+        size = cp[0]
+        message = f"events {since + 1}..{size} do not reproduce checkpoint {size}: rewritten after signing"
+        raise Failed(Finding(since + 1, "checkpoint", message))
+
+
+def _gap(seq: int, *, expected: int, base: int) -> Finding:
+    """Return the finding of an event found where `expected` should be."""
+    if seq < expected:
+        return Finding(seq, "inserted", f"event {seq} lies before the archive base {base}")
+    return Finding(expected, "deleted", f"events {expected}..{seq - 1} are missing")
 
 
 def _misplaced(seq: int, own: Any, leaf: bytes, stored: bytes, recent: deque[bytes]) -> Finding:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from gateway.audit.events import AuditEvent
 from gateway.audit.sequencer import Sequencer
 from gateway.audit.witness import Witness
 from gateway.errors import Unavailable
+from gateway.metrics import Metrics
 from gateway.resilience import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
@@ -54,8 +56,10 @@ class AuditWriter:
         key: AuditKey,
         options: WriterOptions | None = None,
         witnesses: tuple[Witness, ...] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         self._seq = sequencer
+        self._metrics = metrics
         self._witnesses = witnesses
         self._key = key
         self._opts = options or WriterOptions()
@@ -154,6 +158,11 @@ class AuditWriter:
                 fut.set_result(seq)
         self.batches += 1
         self.committed += len(batch)
+        if self._metrics is not None:
+            self._metrics.audit_batch_size.record(len(batch))
+            # An event's time is taken as its response is decided, just before it is queued.
+            waited = dt.datetime.now(dt.UTC) - min(ev.time for ev, _ in batch)
+            self._metrics.audit_batch_latency.record(max(waited.total_seconds(), 0.0))
         self._since_checkpoint += len(batch)
 
     async def _maybe_checkpoint(self, *, force: bool = False) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.auth.scopes import mixed_roles, unknown_scopes
 from schemas.tables_auth import OAuthClientRow
+from schemas.time import as_utc
 
 CLIENTS = OAuthClientRow.__table__  # type: ignore[attr-defined]
 # OWASP's argon2id profile (m=19 MiB, t=2, p=1): secrets are 256-bit random, so the hash guards a
@@ -89,16 +90,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    # SQLite returns naive datetimes; they were stored in UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
 def record_of_row(row: Any) -> ClientRecord:
     """Build a ClientRecord from an oauth_client row mapping."""
-    created = _aware(row["created_at"])
+    created = as_utc(row["created_at"])
     assert created is not None
     return ClientRecord(
         client_id=row["client_id"],
@@ -110,7 +104,7 @@ def record_of_row(row: Any) -> ClientRecord:
         auth_method=AuthMethod(row["auth_method"]),
         status=ClientStatus(row["status"]),
         created_at=created,
-        rotated_at=_aware(row["rotated_at"]),
+        rotated_at=as_utc(row["rotated_at"]),
         jwks=json.loads(row["jwks"]) if row["jwks"] else None,
         secret_hash=row["secret_hash"],
         generation=int(row.get("token_generation") or 0),

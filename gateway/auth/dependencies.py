@@ -94,15 +94,8 @@ def require_scope(*scopes: Scope | str) -> Any:
     return Security(authenticate, scopes=[str(s) for s in scopes])
 
 
-def principal_of(request: Request) -> Principal | None:
-    """Return the principal a dependency already authenticated for this request (middleware side)."""
-    found: Principal | None = request.scope.get("state", {}).get(_PRINCIPAL_KEY)
-    return found
-
-
 # The caller of the request; routes that need it take `principal: PrincipalDep`.
 PrincipalDep = Annotated[Principal, Security(authenticate)]
-ClientDep = PrincipalDep
 
 
 def _protected(dependant: Any) -> bool:

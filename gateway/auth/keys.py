@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select, text, update
 
 from gateway.settings import Settings
 from schemas.tables_auth import OAuthSigningKeyRow
+from schemas.time import as_utc
 
 log = logging.getLogger(__name__)
 KEYS = OAuthSigningKeyRow.__table__  # type: ignore[attr-defined]
@@ -45,12 +46,6 @@ class KeyRing:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
 
 
 def generate_key(alg: str) -> AnyKey:
@@ -239,7 +234,7 @@ def load_keyring(engine: Engine, settings: Settings) -> KeyRing:
     fernet: Fernet | None = None
     next_expiry: float | None = None
     for row in rows:
-        until = _aware(row["publish_until"])
+        until = as_utc(row["publish_until"])
         if row["retired_at"] is not None and (until is None or until <= now):
             continue
         if until is not None:

@@ -76,14 +76,6 @@ DESCRIPTIONS: dict[Scope, str] = {
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
 
-# What the existing read API needs; regions need a valid token but no scope (public reference data).
-READ_SCOPES: tuple[Scope, ...] = (
-    Scope.RESIDENTS_READ,
-    Scope.HOUSEHOLDS_READ,
-    Scope.SERVICES_READ,
-    Scope.NOTICES_READ,
-)
-
 
 class Role(StrEnum):
     """Separation of duties (三权分立, MLPS 2.0 8.1.4.1): a client holds scopes of one role only."""

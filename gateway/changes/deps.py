@@ -45,7 +45,13 @@ async def feed_access(
     if primary is None and stewarded:
         # A quarantine reader without a read grant still follows its stewards' decisions (no personal data).
         why = "quarantine readers follow the decisions about their department's held-back records"
-        primary = Decision(True, why, "quarantine", purpose, state.engine.policy.version)
+        primary = Decision(
+            allowed=True,
+            reason=why,
+            resource="quarantine",
+            purpose=purpose,
+            policy_version=state.engine.policy.version,
+        )
     if primary is None:
         refused = next(iter(decisions.values()), None)
         reason = refused.reason if refused else "the token carries no read scope of a resource in the feed"

@@ -17,10 +17,10 @@ import orjson
 
 from connectors.sdk.registry import sources_of
 from gateway.auth.scopes import Scope
-from gateway.db import as_utc
-from policies.decide import Decision, FieldPlan, Subject
+from policies.decide import Decision, FieldPlan, Subject, allow_everything
 from policies.engine import PolicyEngine
 from schemas.regions import in_subtree
+from schemas.time import as_utc
 
 # Change-log resource -> (policy resource, scope needed to read it).
 RESOURCES: dict[str, tuple[str, Scope]] = {
@@ -232,8 +232,7 @@ def decide_all(
             out[resource] = engine.decide(subject, policy_resource, purpose)
         else:  # benchmarks only (LegalControls(policy=False), bench/apps.py): every row, every field
             info = engine.policy.resources[policy_resource]
-            plan = FieldPlan(frozenset(info.order), (), True)
-            out[resource] = Decision(
-                True, "policy disabled", policy_resource, purpose, "off", info, None, (plan,)
+            out[resource] = allow_everything(
+                info, resource=policy_resource, purpose=purpose, reason="policy disabled"
             )
     return out

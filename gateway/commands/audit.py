@@ -18,7 +18,7 @@ from gateway.audit.tsa import load_roots
 from gateway.audit.verify import Report, verify_store
 from gateway.audit.witness import WitnessInvalid, read_witnesses
 from gateway.commands.recorded import record
-from gateway.db import make_sync_engine
+from gateway.commands.store import command_engine
 from gateway.federation.pairing import pair_logs
 from gateway.settings import get_settings
 
@@ -98,14 +98,11 @@ def verify(
         return
     # Appended unsigned: verify must never sign what it is checking.
     record("audit verify", targets=[str(a) for a in archives], sign=False)
-    engine = make_sync_engine(get_settings().database_url)
-    try:
+    with command_engine() as engine:
         base, recorded = store_manifests(engine)
         if archives or recorded:
             _print(verify_archives(archives, store_base=base, recorded=recorded), f"{len(archives)} archives")
         _print(verify_store(engine, trust=trust), "store")
-    finally:
-        engine.dispose()
 
 
 @app.command("public-key")
@@ -129,16 +126,16 @@ def archive_cmd(
 ) -> None:
     """Write a signed archive of events past their retention floor, record its manifest, remove them."""
     settings = get_settings()
-    engine = make_sync_engine(settings.database_url)
     try:
-        result = archive(
-            engine,
-            settings=settings,
-            key=load_or_create_key(settings.audit_key_file),
-            now=dt.datetime.now(dt.UTC),
-            before=before.replace(tzinfo=dt.UTC) if before else None,
-            override=override_retention,
-        )
+        with command_engine() as engine:
+            result = archive(
+                engine,
+                settings=settings,
+                key=load_or_create_key(settings.audit_key_file),
+                now=dt.datetime.now(dt.UTC),
+                before=before.replace(tzinfo=dt.UTC) if before else None,
+                override=override_retention,
+            )
     except NothingDue as exc:
         typer.echo(str(exc))
         return
@@ -146,8 +143,6 @@ def archive_cmd(
         record("audit archive", outcome="deny", reason=str(exc)[:256])
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    finally:
-        engine.dispose()
     typer.echo(
         f"archived events {result.from_seq}..{result.through_seq} to {result.path} "
         f"(sha256 {result.sha256}; manifest recorded as event {result.manifest_seq})"
@@ -164,12 +159,8 @@ def pair_cmd(
     record(
         "audit pair", targets=[make_url(u).render_as_string(hide_password=True) for u in (asking, answering)]
     )
-    engines = [make_sync_engine(asking), make_sync_engine(answering)]
-    try:
-        result = pair_logs(engines[0], engines[1])
-    finally:
-        for engine in engines:
-            engine.dispose()
+    with command_engine(asking) as asked, command_engine(answering) as answered:
+        result = pair_logs(asked, answered)
     for item in result.pairs:
         typer.echo(orjson.dumps(item).decode())
     for item in result.unpaired:

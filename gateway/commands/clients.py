@@ -4,33 +4,20 @@ staff accounts for the HTML consoles (create-staff, reset-staff)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy import Engine
 
 from gateway.auth import clients, staff
 from gateway.auth.clients import AuthMethod, ClientRecord, ClientStatus, RegistryError
 from gateway.auth.staff import StaffSecrets
 from gateway.commands.recorded import record
-from gateway.db import make_sync_engine
-from gateway.settings import get_settings
+from gateway.commands.store import command_engine
 
 app = typer.Typer(help="Manage OAuth clients (department subsystems).", no_args_is_help=True)
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
-
-
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    engine = make_sync_engine(get_settings().database_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def _fail(message: str) -> None:
@@ -69,7 +56,7 @@ def create(
 ) -> None:
     """Register a client; prints its secret once (with --json: {"client_id", "client_secret", ...})."""
     jwks = json.loads(jwks_file.read_text(encoding="utf-8")) if jwks_file else None
-    with _engine() as engine:
+    with command_engine() as engine:
         try:
             created, secret = clients.create_client(
                 engine,
@@ -97,7 +84,7 @@ def list_(
 ) -> None:
     """List registered clients (never their secrets)."""
     record("clients list", targets=[department] if department else [])
-    with _engine() as engine:
+    with command_engine() as engine:
         found = clients.list_clients(engine, department=department)
     if as_json:
         typer.echo(json.dumps([c.public_view() for c in found], ensure_ascii=False))
@@ -110,7 +97,7 @@ def list_(
 def show(client_id: str, as_json: bool = JSON_OPT) -> None:
     """Show one client."""
     record("clients show", targets=[client_id])
-    with _engine() as engine:
+    with command_engine() as engine:
         found = clients.get_client(engine, client_id)
     if found is None:
         _fail(f"no client {client_id}")
@@ -120,7 +107,7 @@ def show(client_id: str, as_json: bool = JSON_OPT) -> None:
 
 def _set_status(client_id: str, status: ClientStatus, as_json: bool) -> None:
     command = f"clients {'enable' if status is ClientStatus.ACTIVE else 'disable'}"
-    with _engine() as engine:
+    with command_engine() as engine:
         try:
             changed = clients.set_status(engine, client_id, status=status)
         except RegistryError as exc:
@@ -146,7 +133,7 @@ def enable(client_id: str, as_json: bool = JSON_OPT) -> None:
 @app.command("rotate-secret")
 def rotate_secret(client_id: str, as_json: bool = JSON_OPT) -> None:
     """Give a client a new secret (printed once); the old one stops working at once."""
-    with _engine() as engine:
+    with command_engine() as engine:
         try:
             rotated, secret = clients.rotate_secret(engine, client_id)
         except RegistryError as exc:
@@ -160,7 +147,7 @@ def rotate_secret(client_id: str, as_json: bool = JSON_OPT) -> None:
 @app.command("revoke-tokens")
 def revoke_tokens(client_id: str, as_json: bool = JSON_OPT) -> None:
     """Revoke every token a client holds now (its key or secret leaked); it may ask for new ones."""
-    with _engine() as engine:
+    with command_engine() as engine:
         try:
             revoked = clients.revoke_tokens(engine, client_id)
         except RegistryError as exc:
@@ -204,7 +191,7 @@ def create_staff(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Provision a staff account for the dashboard or the auditor console; prints password and TOTP once."""
-    with _engine() as engine:
+    with command_engine() as engine:
         try:
             created, issued = staff.create_staff(
                 engine, client_id=account, name=name, department=department, region_code=region, scopes=scope
@@ -220,7 +207,7 @@ def create_staff(
 @app.command("reset-staff")
 def reset_staff(account: str, as_json: bool = JSON_OPT) -> None:
     """Give a staff account a new password and TOTP secret (shown once); end its sessions, lift its lock."""
-    with _engine() as engine:
+    with command_engine() as engine:
         try:
             reset, issued = staff.reset_staff(engine, account)
         except RegistryError as exc:

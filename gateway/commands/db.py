@@ -6,8 +6,7 @@ import typer
 
 from gateway import migrate
 from gateway.commands.recorded import record
-from gateway.db import make_sync_engine
-from gateway.settings import get_settings
+from gateway.commands.store import command_engine
 
 app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 
@@ -15,13 +14,10 @@ app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 @app.command()
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Migrate the store (GATEWAY_DATABASE_URL) to the latest schema."""
-    engine = make_sync_engine(get_settings().database_url)
-    try:
+    with command_engine() as engine:
         migrate.upgrade(engine, revision=revision)
         with engine.connect() as conn:
             revisions = sorted(migrate.current_revisions(conn))
-    finally:
-        engine.dispose()
     if revision in ("head", "heads"):
         record("db upgrade", targets=revisions)  # at head the audit tables exist
     typer.echo(f"store at revision {', '.join(revisions)}")
@@ -30,12 +26,9 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 @app.command()
 def current() -> None:
     """Print the store's revision and whether it is current."""
-    engine = make_sync_engine(get_settings().database_url)
-    try:
+    with command_engine() as engine:
         with engine.connect() as conn:
             cur = sorted(migrate.current_revisions(conn))
             ok = migrate.is_current(conn)
         typer.echo(f"{', '.join(cur) or '(unmigrated)'}{'' if ok else ' (behind: run gateway db upgrade)'}")
         raise typer.Exit(0 if ok else 1)
-    finally:
-        engine.dispose()

@@ -8,7 +8,7 @@ import typer
 
 from gateway.auth.keys import KeyConfigError, ensure_signing_key, load_keyring, rotate_key
 from gateway.commands.recorded import record
-from gateway.db import make_sync_engine
+from gateway.commands.store import command_engine
 from gateway.settings import get_settings
 
 app = typer.Typer(help="Manage token signing keys.", no_args_is_help=True)
@@ -21,15 +21,13 @@ def rotate(
 ) -> None:
     """Add a signing key and sign with it; old public keys stay published until their tokens expire."""
     settings = get_settings()
-    engine = make_sync_engine(settings.database_url)
     try:
-        kid = rotate_key(engine, settings, alg=alg)
+        with command_engine() as engine:
+            kid = rotate_key(engine, settings, alg=alg)
     except KeyConfigError as exc:
         record("keys rotate", outcome="deny", reason=str(exc)[:256])
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
     record("keys rotate", targets=[kid])
     typer.echo(json.dumps({"kid": kid}) if as_json else f"signing with {kid} (replicas switch within ~1 s)")
 
@@ -38,15 +36,13 @@ def rotate(
 def list_(as_json: bool = typer.Option(False, "--json", help="Print the published JWKS.")) -> None:
     """Show the signing key and the published public keys."""
     settings = get_settings()
-    engine = make_sync_engine(settings.database_url)
     try:
-        ensure_signing_key(engine, settings)
-        ring = load_keyring(engine, settings)
+        with command_engine() as engine:
+            ensure_signing_key(engine, settings)
+            ring = load_keyring(engine, settings)
     except KeyConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
     if as_json:
         typer.echo(json.dumps(ring.jwks))
         return

@@ -50,15 +50,13 @@ def explain(
 ) -> None:
     """Say which grant allowed which fields and which rule hid or masked each other field."""
     engine = _engine(directory)
-    settings = get_settings()
     record = None
     if department is None or id is not None:
         from gateway.auth.clients import get_client
-        from gateway.db import make_sync_engine
+        from gateway.commands.store import command_engine
         from gateway.residents.repository import R
 
-        store = make_sync_engine(settings.database_url)
-        try:
+        with command_engine() as store:
             if department is None:
                 found = get_client(store, client)
                 if found is None:
@@ -77,8 +75,6 @@ def explain(
                     typer.echo(f"no resident {id}", err=True)
                     raise typer.Exit(2)
                 record = orjson.loads(raw)
-        finally:
-            store.dispose()
     decision = engine.decide(Subject(client, department, region), resource, purpose)
     out = explain_decision(decision, record=record)
     typer.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() if as_json else render_text(out))

@@ -6,27 +6,15 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
-from gateway import migrate
 from gateway.commands.recorded import record as audit_record
-from gateway.db import make_sync_engine
-from gateway.settings import get_settings
+from gateway.commands.store import command_engine
 from schemas.models import QuarantinedRecord
 from schemas.tables import QuarantineRow
 
 app = typer.Typer(help="Inspect records held back by the connectors.", no_args_is_help=True)
 Q = QuarantineRow.__table__.c  # type: ignore[attr-defined]
-
-
-def _engine() -> Engine:
-    engine = make_sync_engine(get_settings().database_url)
-    with engine.connect() as conn:
-        if not migrate.is_current(conn):
-            engine.dispose()
-            typer.echo("the store is not at the current schema: run `gateway db upgrade` first", err=True)
-            raise typer.Exit(2)
-    return engine
 
 
 @app.command("list")
@@ -37,9 +25,8 @@ def list_(
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many rows."),
 ) -> None:
     """List quarantined records (open ones unless --released), newest first, with counts by reason."""
-    engine = _engine()
-    audit_record("quarantine list", targets=[t for t in (source, reason) if t])
-    try:
+    with command_engine(current=True) as engine:
+        audit_record("quarantine list", targets=[t for t in (source, reason) if t])
         where = []
         if source:
             where.append(Q.source == source)
@@ -57,8 +44,6 @@ def list_(
                 .order_by(Q.last_seen.desc(), Q.id.desc())
                 .limit(limit)
             ).all()
-    finally:
-        engine.dispose()
     console = Console()
     table = Table(title="quarantine")
     for name in ("id", "source", "record", "reason", "message", "last seen", "released"):
@@ -82,13 +67,10 @@ def show(
     record_id: int = typer.Argument(..., help="Quarantine id (from `gateway quarantine list`)."),
 ) -> None:
     """Print one quarantined record with its raw payload as JSON."""
-    engine = _engine()
-    audit_record("quarantine show", targets=[str(record_id)])  # its raw payload holds citizen IDs
-    try:
+    with command_engine(current=True) as engine:
+        audit_record("quarantine show", targets=[str(record_id)])  # its raw payload holds citizen IDs
         with engine.connect() as conn:
             row = conn.execute(select(*Q).where(Q.id == record_id)).first()
-    finally:
-        engine.dispose()
     if row is None:
         typer.echo(f"no quarantined record {record_id}", err=True)
         raise typer.Exit(1)

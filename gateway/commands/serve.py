@@ -8,7 +8,7 @@ import typer
 import uvicorn
 
 from gateway import migrate
-from gateway.db import make_sync_engine
+from gateway.commands.store import command_engine
 from gateway.drain import DrainingServer
 from gateway.limits import server_options
 from gateway.settings import get_settings
@@ -16,13 +16,9 @@ from gateway.settings import get_settings
 
 def check_migrated(database_url: str) -> None:
     """Exit with a clear message when the store is unmigrated or behind the code."""
-    engine = make_sync_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            current = migrate.current_revisions(conn)
-            ok = migrate.is_current(conn)
-    finally:
-        engine.dispose()
+    with command_engine(database_url) as engine, engine.connect() as conn:
+        current = migrate.current_revisions(conn)
+        ok = migrate.is_current(conn)
     if not ok:
         state = ", ".join(sorted(current)) or "unmigrated"
         typer.echo(

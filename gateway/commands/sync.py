@@ -17,10 +17,9 @@ from connectors.sdk.errors import ConfigError
 from connectors.sdk.runner import SyncReport, SyncSummary, run_sync
 from connectors.sdk.state import break_lease
 from connectors.sdk.store import write_tx
-from gateway import migrate
 from gateway.audit.direct import record_admin_action
 from gateway.commands.recorded import record
-from gateway.db import make_sync_engine
+from gateway.commands.store import command_engine
 from gateway.settings import get_settings
 
 
@@ -135,14 +134,7 @@ def sync(
     """Sync department sources into the store (GATEWAY_DATABASE_URL); exit 1 when any source fails."""
     settings = get_settings()
     console = Console(stderr=True)
-    engine = make_sync_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            if not migrate.is_current(conn):
-                console.print(
-                    "[red]the store is not at the current schema: run `gateway db upgrade` first[/red]"
-                )
-                raise typer.Exit(2)
+    with command_engine(settings.database_url, current=True) as engine:
         if break_lock is not None:
             _break_lock(engine, break_lock, database_url=settings.database_url, console=console)
             return
@@ -161,8 +153,6 @@ def sync(
         except ConfigError as exc:
             console.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
     record("sync", targets=sources or ["all"], outcome="allow" if report.ok else "error")
     out = Console()
     if not out.is_terminal:  # a log or a pipe: wide enough that no column is cut

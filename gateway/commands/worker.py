@@ -1,4 +1,5 @@
-"""`gateway worker`: deliver webhooks (fan-out, signed POSTs, retries, dead letters), outside any request."""
+"""`gateway worker`: deliver webhooks (fan-out, signed POSTs, retries, dead letters), outside any request,
+and keep each county's monthly statistics snapshot."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import typer
 
 from gateway.auth.keys import KeyConfigError
 from gateway.commands.serve import check_migrated
+from gateway.commands.stats import monthly_loop
 from gateway.settings import get_settings
 from gateway.subscriptions.worker import PassReport, serve
 
@@ -21,13 +23,19 @@ async def _run(*, once: bool) -> PassReport:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)  # finish the pass in hand, then exit
-    return await serve(settings, once=once, stop=stop)
+    # The monthly statistics snapshot rides along: one task beside the webhook passes.
+    snapshots = asyncio.create_task(monthly_loop(settings, stop=stop, once=once))
+    try:
+        return await serve(settings, once=once, stop=stop)
+    finally:
+        stop.set()
+        await snapshots
 
 
 def worker(
     once: bool = typer.Option(False, "--once", help="Run one pass (fan out, deliver what is due) and exit."),
 ) -> None:
-    """Deliver webhook subscriptions until stopped (SIGTERM ends after the current pass)."""
+    """Deliver webhook subscriptions and keep monthly statistics snapshots until stopped (SIGTERM)."""
     check_migrated(get_settings().database_url)
     try:
         report = asyncio.run(_run(once=once))

@@ -9,8 +9,9 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import as_utc
+from gateway.pagination import cut_page, keyset
 from schemas.tables_consent import ConsentRow
+from schemas.time import as_utc
 
 C = ConsentRow.__table__  # type: ignore[attr-defined]
 
@@ -54,13 +55,11 @@ async def list_for(
     stmt = select(C).where(C.c.agent_client_id == agent_client_id)
     if resident_id is not None:
         stmt = stmt.where(C.c.resident_id == resident_id)
-    if after is not None:
-        stmt = stmt.where(C.c.id > after)
     async with engine.connect() as conn:
-        rows = (await conn.execute(stmt.order_by(C.c.id).limit(limit + 1))).all()
-    more = len(rows) > limit
-    page = [_row(r) for r in rows[:limit]]
-    return page, (page[-1]["id"] if more else None)
+        rows, last = cut_page(
+            (await conn.execute(keyset(stmt, C.c.id, after=after, limit=limit))).all(), limit
+        )
+    return [_row(r) for r in rows], (last.id if last else None)
 
 
 async def revoke(

@@ -21,12 +21,14 @@ from gateway.auth.scopes import Scope
 from gateway.context import record_of_scope
 from gateway.dashboard import quality, worklists
 from gateway.dashboard.svg import bar_chart
+from gateway.dashboard.trends import build as trend_charts
 from gateway.deps import EngineDep, ReadDep, SettingsDep
 from gateway.errors import GatewayError
 from gateway.quality import service as quality_service
 from gateway.stats import repository
 from gateway.stats.models import GroupLevel, StatsReport
-from gateway.stats.report import build_report
+from gateway.stats.report import build_report, county_release, root_of
+from gateway.store import ReadStore
 from gateway.web.pages import HEADERS, Pages, add_stylesheet
 from gateway.web.signin import Site, add_sign_in_routes, current
 from schemas.models import RegionCode
@@ -118,16 +120,18 @@ async def _report_page(
     if root is not None and not in_subtree(chosen, root):
         return PAGES.render(template, status=403, report=None, error="所选区域不在您的管辖范围内。", **page)
     try:
-        report = await build_report(db, region=chosen, level=level, min_cell=min_cell)
+        report = await build_report(db, engine=engine, region=chosen, level=level, min_cell=min_cell)
     except GatewayError as exc:
         return PAGES.render(template, status=exc.status, report=None, error=exc.detail, **page)
     record_of_scope(request.scope).disclose("statistics", [])
-    lists = await _worklists(request, engine, report, level=level, labels=labels, k=min_cell)
-    return PAGES.render(template, report=report, worklists=lists, **page)
+    lists = await _worklists(request, db, engine, report, level=level, labels=labels, k=min_cell)
+    trends = await trend_charts(engine, region=chosen, level=level, labels=labels)
+    return PAGES.render(template, report=report, worklists=lists, trends=trends, **page)
 
 
 async def _worklists(
     request: Request,
+    db: ReadStore,
     engine: AsyncEngine,
     report: StatsReport,
     *,
@@ -135,12 +139,11 @@ async def _worklists(
     labels: dict[str, str],
     k: int,
 ) -> Any:
-    """Count the alerts and requests sections for the report's rows (same regions, names, protection)."""
+    """Cut the alerts and requests sections for the report's rows from the same release of the day."""
     names = {r.code: labels.get(r.code, r.name or r.code) for r in report.elderly_living_alone.rows}
     rules = list(request.app.state.policy.engine.docs.alerts.rules)
-    return await worklists.build(
-        engine, region=report.region, level=level.value, names=names, rules=rules, k=k
-    )
+    rel = await county_release(db, engine, root_of(report.region), today=report.as_of, k=k)
+    return worklists.build(rel, region=report.region, level=level, names=names, rules=rules)
 
 
 @router.get("/quality")

@@ -1,19 +1,18 @@
 """The dashboard's worklist sections: open early-warning items by rule and residents' requests by category
-and state, per region, counted in SQL and protected like every other table (small cells suppressed)."""
+and state, per region, cut from the county's statistics release of the day (gateway/stats/county.py), so
+they are suppressed over the whole hierarchy like every other table, not view by view."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from gateway.alerts import repository as alerts
-from gateway.appeals import repository as appeals
 from gateway.appeals.models import AppealCategory, AppealState
-from gateway.stats.repository import Scope
-from gateway.stats.suppression import Shown, protect_cross, protect_list
+from gateway.stats.county import CountyRelease
+from gateway.stats.models import GroupLevel
+from gateway.stats.release import Node
+from gateway.stats.report import view_nodes
+from gateway.stats.suppression import Shown
 from policies.alerts import AlertRule
-from schemas.regions import pad_region_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,41 +47,44 @@ class Worklists:
 
 
 def _cross(
-    title: str, codes: list[str], names: dict[str, str], columns: list[tuple[str, str]],
-    counts: dict[tuple[str, str], int], *, k: int,
+    title: str, rel: CountyRelease, table: str, columns: list[tuple[str, str]], node: Node,
+    rows: list[Node], names: dict[str, str],
 ) -> CrossView:  # fmt: skip
-    matrix = [[counts.get((c, key), 0) for key, _ in columns] for c in codes]
-    res = protect_cross(matrix, k=k) if codes and columns else None
-    if res is None:
-        return CrossView(title, [label for _, label in columns], [], [], 0, False)
-    rows = [(names.get(c, c), res.cells[i], res.row_totals[i]) for i, c in enumerate(codes)]
-    return CrossView(title, [label for _, label in columns], rows, res.column_totals, res.total, res.withheld)
+    """Cut a regions x columns view from the release: a column it does not hold is zero everywhere."""
+    released, k = rel.tables[table], rel.min_cell
+    index = {key: j for j, key in enumerate(rel.columns[table])}
+    total = len(rel.columns[table])
+
+    def cells(r: Node) -> list[Shown | None]:
+        return [released.shown((r, index[key]), k=k) if key in index else 0 for key, _ in columns]
+
+    return CrossView(
+        title,
+        [label for _, label in columns],
+        [(names.get(r[1], r[1]), cells(r), released.shown((r, total), k=k)) for r in rows],
+        cells(node),
+        released.shown((node, total), k=k),
+        released.withheld,
+    )
 
 
-async def build(
-    engine: AsyncEngine, *, region: str, level: str, names: dict[str, str], rules: list[AlertRule], k: int
+def build(
+    rel: CountyRelease, *, region: str, level: GroupLevel, names: dict[str, str], rules: list[AlertRule]
 ) -> Worklists:
-    """Count and protect the worklist tables of a region, a row per region of `level` inside it."""
-    scope = Scope(region, level)
-    raised: dict[tuple[str, str], int] = {}
-    for code, rule, n in await alerts.open_counts(engine, scope=scope):
-        raised[(pad_region_code(code or ""), rule)] = n
-    by_category: dict[tuple[str, str], int] = {}
-    by_state: dict[str, int] = {}
-    for code, category, state, n in await appeals.counts(engine, scope=scope):
-        key = (pad_region_code(code or ""), category)
-        by_category[key] = by_category.get(key, 0) + n
-        by_state[state] = by_state.get(state, 0) + n
-    codes = sorted(set(names) | {c for c, _ in raised} | {c for c, _ in by_category})
+    """Cut the worklist tables of a region from its county's release of the day (one row per region of
+    `level` inside it), so they are protected with every other view of that release."""
+    node, rows = view_nodes(rel.tree, region, level)
+    named = {r.id: r.name for r in rules}
     rule_columns = [(r.id, r.name) for r in rules]
+    rule_columns += [(rule, rule) for rule in rel.columns["alerts"] if rule not in named]
     categories = [(c.value, c.label.split("(")[0]) for c in AppealCategory]
-    states = protect_list([by_state.get(s.value, 0) for s in AppealState], k=k)
+    states = _cross("", rel, "appeal_states", [(s.value, s.label) for s in AppealState], node, [], names)
     return Worklists(
-        alerts=_cross("预警事项(未办结)", codes, names, rule_columns, raised, k=k),
-        appeals=_cross("群众诉求(按类别)", codes, names, categories, by_category, k=k),
+        alerts=_cross("预警事项(未办结)", rel, "alerts", rule_columns, node, rows, names),
+        appeals=_cross("群众诉求(按类别)", rel, "appeals", categories, node, rows, names),
         appeal_states=ListView(
             "群众诉求(按办理状态)",
-            [(s.label, v) for s, v in zip(AppealState, states.cells, strict=True)],
+            [(s.label, v) for s, v in zip(AppealState, states.column_totals, strict=True)],
             states.total,
             states.withheld,
         ),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, false, select
 
+from gateway.pagination import cut_page, keyset
 from gateway.residents.repository import R, _in_subtree, policy_clause
 from gateway.store import ReadStore
 from policies.decide import RowScope
@@ -51,16 +52,12 @@ def list_query(flt: EnrollmentFilter, *, after: str | None, limit: int) -> Selec
         clause = policy_clause(scopes) if scopes else false()
         if clause is not None:
             stmt = stmt.where(clause)
-    if after is not None:
-        stmt = stmt.where(E.id > after)
-    return stmt.order_by(E.id).limit(limit + 1)
+    return keyset(stmt, E.id, after=after, limit=limit)
 
 
 async def list_docs(
     db: ReadStore, flt: EnrollmentFilter, *, after: str | None, limit: int
 ) -> tuple[list[str], list[str], str | None]:
     """Return ids and documents of up to `limit` enrolments after `after`, and the key to continue from."""
-    rows = await db.fetch_all(list_query(flt, after=after, limit=limit))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [r[0] for r in rows], [r[1] for r in rows], (rows[-1][0] if more else None)
+    rows, last = cut_page(await db.fetch_all(list_query(flt, after=after, limit=limit)), limit)
+    return [r[0] for r in rows], [r[1] for r in rows], (last[0] if last else None)

@@ -10,7 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from connectors.sdk.store import Store, parse_ts
+from connectors.sdk.store import Store
+from schemas.time import as_utc
 
 PROCESSING, DONE = "processing", "done"
 
@@ -63,7 +64,7 @@ def claim(store: Store, *, ref: KeyRef, fingerprint: str, now: dt.datetime, leas
         return Claim(Claimed.MISMATCH)
     if state == DONE:
         return Claim(Claimed.REPLAY, status=status, response=response)
-    until = parse_ts(locked_until)
+    until = as_utc(locked_until)
     if until is not None and until > now:
         return Claim(Claimed.IN_FLIGHT)
     # The process that claimed it died mid-push (its transaction rolled back): take the key over, once.

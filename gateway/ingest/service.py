@@ -34,6 +34,7 @@ from gateway.ingest import repository
 from gateway.ingest.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, SourceNotConfigured
 from gateway.ingest.models import IngestResult
 from gateway.ingest.repository import Claimed, KeyRef
+from gateway.metrics import Metrics
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class IngestRuntime:
 
     engine: Engine
     sources_config: Path
+    metrics: Metrics | None = None
     _connectors: dict[str, Connector[Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,10 +104,12 @@ class IngestRuntime:
             return None
 
 
-def start_ingest(settings: Settings) -> IngestRuntime:
+def start_ingest(settings: Settings, *, metrics: Metrics | None = None) -> IngestRuntime:
     """Build the push runtime of this process (the engine connects on the first push)."""
     return IngestRuntime(
-        engine=make_sync_engine(settings.database_url, pool_size=2), sources_config=settings.sources_config
+        engine=make_sync_engine(settings.database_url, pool_size=2),
+        sources_config=settings.sources_config,
+        metrics=metrics,
     )
 
 
@@ -171,7 +175,26 @@ def _ingest(runtime: IngestRuntime, *, source: Pushable, ref: KeyRef, batch: Pus
             with runtime.engine.begin() as conn:
                 repository.release(Store(conn), ref=ref)
         raise
+    _record(runtime.metrics, result)
     return Answer(answer["body"], replayed=False, summary=_summary(result))
+
+
+def _record(metrics: Metrics | None, result: PushResult) -> None:
+    """Count a push's records by outcome, and its quarantined ones by reason."""
+    if metrics is None:
+        return
+    outcomes = {
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "superseded": result.superseded,
+        "quarantined": len(result.quarantined),
+    }
+    for outcome, n in outcomes.items():
+        if n:
+            metrics.sync_records.add(n, {"source": result.source, "outcome": outcome})
+    for reason, n in result.reasons.items():
+        metrics.quarantined.add(n, {"source": result.source, "reason": reason})
 
 
 def _summary(result: PushResult) -> str:

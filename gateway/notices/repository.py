@@ -10,12 +10,13 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
-from gateway.db import as_utc
+from gateway.pagination import cut_page
 from gateway.residents import repository as residents
 from gateway.store import ReadStore
 from schemas.codes import Audience, NoticeCategory, ResidentStatus, Tag
 from schemas.regions import ancestors_or_self, prefix_range, region_prefix
 from schemas.tables import NoticeRegionRow, NoticeRow
+from schemas.time import as_utc, today_cn
 
 N = NoticeRow.__table__.c  # type: ignore[attr-defined]
 NR = NoticeRegionRow.__table__.c  # type: ignore[attr-defined]
@@ -36,7 +37,6 @@ class NoticeFilter:
 
 ELDERLY_AGE = 60
 ADULT_AGE = 18
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ async def for_resident(
     person = view(orjson.loads(doc)) if doc is not None else None
     if person is None:
         return None
-    today = today or dt.datetime.now(CHINA).date()
+    today = today or today_cn()
     tags = set(person.get("tags") or ())
     age = _age(person.get("birth_date"), today)
     audiences = [Audience.EVERYONE]
@@ -138,8 +138,6 @@ async def list_docs(
     if after is not None:
         published = as_utc(after[0])
         stmt = stmt.where(or_(N.published_at < published, and_(N.published_at == published, N.id > after[1])))
-    rows = await db.fetch_all(stmt.order_by(N.published_at.desc(), N.id).limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = (as_utc(rows[-1][2]).isoformat(), rows[-1][0]) if more else None
-    return [r[1] for r in rows], last
+    found = await db.fetch_all(stmt.order_by(N.published_at.desc(), N.id).limit(limit + 1))
+    rows, last = cut_page(found, limit)
+    return [r[1] for r in rows], ((as_utc(last[2]).isoformat(), last[0]) if last else None)

@@ -20,8 +20,8 @@ from gateway.policy.filters import POLICY_RESOURCE_ATTR, check_filters, check_lo
 from gateway.policy.ratelimit import check_request, spend_records
 from gateway.policy.state import PolicyState
 from policies.assisted import narrow
-from policies.decide import Decision, RowScope, Subject
-from policies.engine import today_cn
+from policies.decide import Decision, RowScope, Subject, allow_everything
+from schemas.time import today_cn
 
 PURPOSE_HEADER = "X-Purpose"
 PurposeHeader = Annotated[
@@ -285,11 +285,8 @@ def _note(
 
 def _off(state: PolicyState, resource: str, purpose: str | None) -> Decision:
     """Return an allow-everything decision (benchmarks only: LegalControls(policy=False) in bench/apps.py)."""
-    from policies.decide import FieldPlan
-
     info = state.engine.policy.resources[resource]
-    plan = FieldPlan(frozenset(info.order), (), True)
-    return Decision(True, "policy disabled", resource, purpose, "off", info, None, (plan,))
+    return allow_everything(info, resource=resource, purpose=purpose, reason="policy disabled")
 
 
 ResidentsAccess = Annotated[Access, Depends(policy_for("residents"))]

@@ -110,9 +110,14 @@ def _judged(
         return decision, field
     if related is None:
         # No way to ask the related resource's policy: treat the field as hidden rather than unchecked.
-        return Decision(
-            False, "no related decision", resource, decision.purpose, decision.policy_version
-        ), name
+        hidden = Decision(
+            allowed=False,
+            reason="no related decision",
+            resource=resource,
+            purpose=decision.purpose,
+            policy_version=decision.policy_version,
+        )
+        return hidden, name
     return related(resource), name
 
 

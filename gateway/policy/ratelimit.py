@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import RateLimited
 from gateway.resilience import store_errors
+from schemas.time import CHINA_OFFSET_SECONDS  # quotas reset at midnight China Standard Time
 
 # The WHERE refuses a reservation that would pass the limit: no row is returned and nothing is added.
 _RESERVE = text(
@@ -41,7 +42,6 @@ _RELEASE = text(
 )
 # The previous window stays: sliding-window readers weigh it.
 _PURGE = text("DELETE FROM rate_counter WHERE key = :key AND win < :window - 1")
-CN_OFFSET = 8 * 3600  # quotas reset at midnight China Standard Time
 
 
 def batch_size(limit: int, *, need: int) -> int:
@@ -200,9 +200,13 @@ def usage_headers(usage: Usage) -> dict[str, str]:
 async def check_request(limiter: StoreLimiter, *, client_id: str, per_day: int) -> Usage:
     """Spend the first record of the client's daily quota (its request was counted at authentication)."""
     # One record up front proves the quota is not exhausted; the rest of a page is counted after it.
-    return await limiter.take(f"records:{client_id}", n=1, limit=per_day, period=86400, offset=CN_OFFSET)
+    return await limiter.take(
+        f"records:{client_id}", n=1, limit=per_day, period=86400, offset=CHINA_OFFSET_SECONDS
+    )
 
 
 async def spend_records(limiter: StoreLimiter, *, client_id: str, n: int, per_day: int) -> None:
     """Count the records a response disclosed beyond the first (taken by check_request)."""
-    await limiter.spend_after(f"records:{client_id}", n=n - 1, limit=per_day, period=86400, offset=CN_OFFSET)
+    await limiter.spend_after(
+        f"records:{client_id}", n=n - 1, limit=per_day, period=86400, offset=CHINA_OFFSET_SECONDS
+    )

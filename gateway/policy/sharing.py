@@ -19,8 +19,8 @@ from gateway.policy import sharing_repository as repo
 from gateway.policy.deps import PolicyStateDep
 from gateway.policy.errors import SharingRequestInvalid
 from policies.compile import compile_grant, expand
-from policies.engine import today_cn
 from policies.models import Grant, SharingClass
+from schemas.time import today_cn
 
 router = APIRouter(prefix="/v1/sharing-requests", tags=["policy"])
 RequestId = Annotated[int, Path(ge=1, le=2**62, description="Sharing request id.")]  # fits BIGINT

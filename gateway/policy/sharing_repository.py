@@ -9,9 +9,9 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import as_utc
 from policies.models import Grant
 from schemas.tables_policy import PolicyGrantRow, SharingRequestRow
+from schemas.time import as_utc
 
 S = SharingRequestRow.__table__  # type: ignore[attr-defined]
 G = PolicyGrantRow.__table__  # type: ignore[attr-defined]

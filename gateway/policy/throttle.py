@@ -20,11 +20,13 @@ from urllib.parse import unquote
 
 import limits
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.context import record_of_scope
 from gateway.errors import RateLimited
-from gateway.policy.ratelimit import CN_OFFSET, StoreLimiter, Usage, check_request, usage_headers
+from gateway.middleware import HttpMiddleware
+from gateway.policy.ratelimit import StoreLimiter, Usage, check_request, usage_headers
+from schemas.time import CHINA_OFFSET_SECONDS
 
 T = TypeVar("T")
 _PURPOSE = re.compile(r"[a-z][a-z0-9\-]{0,63}")  # the X-Purpose pattern (gateway.policy.deps)
@@ -137,15 +139,19 @@ class RecordQuota:
         if need == 0:
             return n
         try:
-            await self.limiter.take(self.key, n=need, limit=self.limit, period=86400, offset=CN_OFFSET)
+            await self.limiter.take(
+                self.key, n=need, limit=self.limit, period=86400, offset=CHINA_OFFSET_SECONDS
+            )
             return n
         except RateLimited:
             pass
-        room = self.limit - await self.limiter.used_now(self.key, period=86400, offset=CN_OFFSET)
+        room = self.limit - await self.limiter.used_now(self.key, period=86400, offset=CHINA_OFFSET_SECONDS)
         if room <= 0:
             return n - need
         try:
-            await self.limiter.take(self.key, n=room, limit=self.limit, period=86400, offset=CN_OFFSET)
+            await self.limiter.take(
+                self.key, n=room, limit=self.limit, period=86400, offset=CHINA_OFFSET_SECONDS
+            )
         except RateLimited:
             return n - need
         return n - need + room
@@ -179,17 +185,11 @@ async def guarded_sign_in(
     return result
 
 
-class RateLimitHeaders:
+class RateLimitHeaders(HttpMiddleware):
     """Add RateLimit and RateLimit-Policy headers (IETF draft) to answers of rate-limited requests."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass through; on response start add the usage a dependency noted, unless headers are set."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
 
         async def send_with_usage(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
+from gateway.pagination import cut_page, keyset
 from gateway.store import ReadStore
 from schemas.tables import ServiceRow
 
@@ -20,12 +21,8 @@ async def list_docs(
         stmt = stmt.where(S.department == department)
     if active is not None:
         stmt = stmt.where(S.active == active)
-    if after is not None:
-        stmt = stmt.where(S.id > after)
-    rows = await db.fetch_all(stmt.order_by(S.id).limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [r[1] for r in rows], (rows[-1][0] if more else None)
+    rows, last = cut_page(await db.fetch_all(keyset(stmt, S.id, after=after, limit=limit)), limit)
+    return [r[1] for r in rows], (last[0] if last else None)
 
 
 async def get_doc(db: ReadStore, service_id: str) -> str | None:

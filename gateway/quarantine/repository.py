@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.sdk.changes import QUARANTINE_RESOLVED
 from connectors.sdk.store import PG_LOCK_KEY
-from gateway.db import as_utc
+from gateway.pagination import cut_page, keyset
 from schemas.tables import QuarantineRow, RegionRow
 from schemas.tables_changes import ChangeRow
+from schemas.time import as_utc
 
 Q = QuarantineRow.__table__  # type: ignore[attr-defined]
 
@@ -58,12 +59,11 @@ async def page(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Return up to `limit` rows after id `after` (id order: stable), and the id to continue from."""
     stmt = select(Q).where(*_where(flt))
-    if after is not None:
-        stmt = stmt.where(Q.c.id > after)
     async with engine.connect() as conn:
-        rows = (await conn.execute(stmt.order_by(Q.c.id).limit(limit + 1))).all()
-    items = [_row(r) for r in rows[:limit]]
-    return items, (items[-1]["id"] if len(rows) > limit else None)
+        found = (await conn.execute(keyset(stmt, Q.c.id, after=after, limit=limit))).all()
+    rows, last = cut_page(found, limit)
+    items = [_row(r) for r in rows]
+    return items, (items[-1]["id"] if last else None)
 
 
 async def get(engine: AsyncEngine, record_id: int, *, sources: tuple[str, ...]) -> dict[str, Any] | None:

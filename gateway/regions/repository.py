@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
+from gateway.pagination import cut_page, keyset
 from gateway.store import ReadStore
 from schemas.regions import prefix_range, region_prefix
 from schemas.tables import RegionRow
@@ -24,12 +25,8 @@ async def list_docs(
             stmt = stmt.where(G.code < high)
     if level is not None:
         stmt = stmt.where(G.level == level)
-    if after is not None:
-        stmt = stmt.where(G.code > after)
-    rows = await db.fetch_all(stmt.order_by(G.code).limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [r[1] for r in rows], (rows[-1][0] if more else None)
+    rows, last = cut_page(await db.fetch_all(keyset(stmt, G.code, after=after, limit=limit)), limit)
+    return [r[1] for r in rows], (last[0] if last else None)
 
 
 async def get_doc(db: ReadStore, code: str) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal_column, or_, select
 
+from gateway.pagination import cut_page, keyset
 from gateway.store import ReadStore
 from policies.decide import RowScope
 from schemas.codes import ResidentStatus, Tag
@@ -128,19 +129,15 @@ def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[
         clause = policy_clause(flt.policy_scopes)
         if clause is not None:
             stmt = stmt.where(clause)
-    if after is not None:
-        stmt = stmt.where(R.id > after)
-    return stmt.order_by(R.id).limit(limit + 1)
+    return keyset(stmt, R.id, after=after, limit=limit)
 
 
 async def list_docs(
     db: ReadStore, flt: ResidentFilter, *, after: str | None, limit: int
 ) -> tuple[list[str], list[str], str | None]:
     """Return ids and documents of up to `limit` residents after key `after`, and the key to continue from."""
-    rows = await db.fetch_all(list_query(flt, after=after, limit=limit))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [r[0] for r in rows], [r[1] for r in rows], (rows[-1][0] if more else None)
+    rows, last = cut_page(await db.fetch_all(list_query(flt, after=after, limit=limit)), limit)
+    return [r[0] for r in rows], [r[1] for r in rows], (last[0] if last else None)
 
 
 async def source_rows(db: ReadStore, resident_id: str) -> list[tuple[str, str, dt.datetime | None, str]]:

@@ -1,7 +1,7 @@
 """Village statistics (村级统计): SQL aggregates, small-cell suppression, one report for API and dashboard.
 
-Package notes. Each response is protected on its own (see suppression.py). The same counts asked
-for another subtree or grouping level form further equations across responses (a township's
-village table and the county's township table share that township's total); auditing those
-together needs the hierarchical table protected once, which is not done yet.
+Package notes. Every view (any region, grouped by township or village) is cut from one release per
+county and day (release.py, county.py), stored so that every process serves the same one; kept
+releases are the snapshots of the series (snapshots.py), and each release is suppressed with the
+previous one in view, so neither differencing regions nor differencing months recovers a hidden cell.
 """

@@ -163,3 +163,65 @@ class StatsReport(BaseModel):
     left_behind_children: CountTable = Field(description="留守儿童: residents tagged left-behind child.")
     migrant_workers: MigrantTable
     insurance_coverage: CoverageTable
+
+
+class StatsTable(LabelledEnum):
+    """A table of the statistics, as a series over months."""
+
+    ELDERLY_LIVING_ALONE = "elderly_living_alone", "独居老人"
+    LOW_INCOME_HOUSEHOLDS = "low_income_households", "低收入家庭(户)"
+    LEFT_BEHIND_CHILDREN = "left_behind_children", "留守儿童"
+    MIGRANT_WORKERS = "migrant_workers", "外出务工人员"
+    INSURANCE_COVERAGE = "insurance_coverage", "成年人养老、医疗保险参保情况"
+
+
+class SeriesPoint(BaseModel):
+    """One kept snapshot's view of the table: the same cells `GET /v1/stats` published that day."""
+
+    period: str = Field(description="Month of the snapshot (YYYY-MM).", examples=["2026-11"])
+    as_of: dt.date = Field(description="Day the snapshot was taken (UTC+8).")
+    min_cell: int = Field(description='Counts from 1 to min_cell-1 were shown as "<min_cell".')
+    table: CountTable | MigrantTable | CoverageTable
+
+
+class StatsSeries(BaseModel):
+    """A table of a region's statistics over months, from the kept snapshots (monthly and on demand)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "table": "elderly_living_alone",
+                    "region": "511599100000",
+                    "region_name": "青山镇",
+                    "level": "village",
+                    "start": "2026-10",
+                    "end": "2026-11",
+                    "points": [
+                        {
+                            "period": "2026-10",
+                            "as_of": "2026-10-01",
+                            "min_cell": 5,
+                            "table": {
+                                "title": "独居老人",
+                                "rows": [
+                                    {"code": "511599100201", "name": "青山村", "count": 12},
+                                    {"code": "511599100202", "name": "竹林村", "count": "<5"},
+                                ],
+                                "total": "*",
+                                "withheld": False,
+                            },
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    table: StatsTable
+    region: RegionCode
+    region_name: str | None
+    level: GroupLevel
+    start: str = Field(description="First month asked for (YYYY-MM).")
+    end: str = Field(description="Last month asked for (YYYY-MM).")
+    points: list[SeriesPoint] = Field(description="Kept snapshots in the months asked for, oldest first.")

@@ -17,9 +17,19 @@ too, repeated until no component hides another cell:
 - each parent with its children is a sub-table of the shapes in suppression.py (migrant workers by
   province: a two-way table with its margins; insurance coverage: the joint network), which adds
   the equations between columns.
-If a component cannot be protected the whole statistic is withheld. The disclosure
+If a component cannot be protected the whole statistic is withheld.
+
+Over time (the series, gateway/stats/snapshots.py). A reader who knows that a count did not change
+since the previous release (nobody moved in or out of a village) equates the two releases' cells.
+So a cell unchanged since the previous release keeps its fate: hidden there (as a complement),
+hidden here from the start; published there, never chosen as a complement here (hiding a value
+the reader already knows protects nothing). Primary cells keep theirs by value. And the changes
+themselves are protected: when only one village's count changed, the change of a published total
+would reveal it, so a changed hidden cell must lie on a cycle of changes the reader cannot know
+(`_changes_hidden`). The disclosure
 suite (tests/disclosure/test_stats_release.py) checks the result as an attacker would: by linear
-programming over every published cell of every view a client may request.
+programming over every published cell of every view a client may request, and over the months of
+the series with unchanged cells equated (tests/disclosure/test_series_release.py).
 """
 
 from __future__ import annotations
@@ -128,30 +138,105 @@ def tree_component(tree: Tree, values: dict[Cell, int], column: int) -> tuple[li
     return arcs, cells
 
 
+Before = Mapping[Cell, tuple[int, Mark]]  # each cell's count and mark in the previous release
+
+
 def release(
-    tree: Tree, values: dict[Cell, int], subtable: SubTable | None, *, columns: int, k: int
+    tree: Tree,
+    values: dict[Cell, int],
+    subtable: SubTable | None,
+    *,
+    columns: int,
+    k: int,
+    before: Before | None = None,
 ) -> Released:
-    """Suppress one statistic over the whole hierarchy (see the module notes)."""
+    """Suppress one statistic over the whole hierarchy (see the module notes).
+
+    `before`: the previous release's cells (a cell missing there was a published zero).
+    """
     components = [tree_component(tree, values, j) for j in range(columns)]
     if subtable is not None:
         components += [subtable(tree.children[p], p) for p in tree.parents() if tree.children[p]]
-    hidden: set[Cell] = set()
-    grew = True
-    while grew:
-        grew = False
-        for arcs, cells in components:
-            found = protect(arcs, k=k, hidden={i for i, c in enumerate(cells) if c in hidden})
-            if found and found[0] is Mark.WITHHELD:
-                return Released(values, withheld=True)
-            for cell, mark in zip(cells, found, strict=True):
-                if mark is Mark.COMPLEMENT and cell not in hidden:
-                    hidden.add(cell)
-                    grew = True
+    old = {c: (before or {}).get(c, (0, Mark.PUBLISHED)) for c in values} if before is not None else {}
+    same = {c for c, (v, _) in old.items() if v == values[c]}
+    hidden: set[Cell] = {c for c in same if old[c][1] is Mark.COMPLEMENT and values[c] >= k}
+    known = {c for c in same if old[c][1] is Mark.PUBLISHED}
+    while True:
+        if not _grow(components, hidden, known, k=k):
+            return Released(values, withheld=True)
+        if not old:
+            break
+        changes = _changes_hidden(components, values, old, same, hidden, k=k)
+        if changes is None:
+            return Released(values, withheld=True)
+        if not changes:
+            break
+        hidden |= changes
     marks = {
         c: Mark.PRIMARY if 0 < v < k else Mark.COMPLEMENT if c in hidden else Mark.PUBLISHED
         for c, v in values.items()
     }
     return Released(values, marks)
+
+
+Component = tuple[list[Arc], list[Cell]]
+
+
+def _grow(components: list[Component], hidden: set[Cell], known: set[Cell], *, k: int) -> bool:
+    """Hide complements until no component hides another cell; False when one cannot be protected."""
+    grew = True
+    while grew:
+        grew = False
+        for arcs, cells in components:
+            found = protect(
+                arcs,
+                k=k,
+                hidden={i for i, c in enumerate(cells) if c in hidden},
+                fixed={i for i, c in enumerate(cells) if c in known},
+            )
+            if found and found[0] is Mark.WITHHELD:
+                return False
+            for cell, mark in zip(cells, found, strict=True):
+                if mark is Mark.COMPLEMENT and cell not in hidden:
+                    hidden.add(cell)
+                    grew = True
+    return True
+
+
+def _changes_hidden(
+    components: list[Component],
+    values: dict[Cell, int],
+    old: dict[Cell, tuple[int, Mark]],
+    same: set[Cell],
+    hidden: set[Cell],
+    *,
+    k: int,
+) -> set[Cell] | None:
+    """Return the cells to hide so that no hidden cell's change since the previous release is known.
+
+    The changes form a circulation too (the difference of two): a change is known for an unchanged
+    cell (zero) and for a cell published in both releases; a changed cell hidden in either is
+    unknown. A reader who knows which counts did not change solves an unknown change lying on no
+    cycle of unknown changes (then the cell is the previous count plus it), so the same network method
+    covers them, here with published changed cells as complements. None: no cover exists.
+    """
+    more: set[Cell] = set()
+    for arcs, cells in components:
+        unknown = {
+            i
+            for i, c in enumerate(cells)
+            if c not in same and (c in hidden or 0 < values[c] < k or old[c][1] is not Mark.PUBLISHED)
+        }
+        if not unknown:
+            continue
+        # Changes may go either way: every arc is "large" so that a hidden change moves both ways.
+        delta = [Arc(a.tail, a.head, max(a.value, 2 * k + 1)) for a in arcs]
+        cannot = {i for i, c in enumerate(cells) if c in same or values[c] < k}
+        found = protect(delta, k=k, hidden=unknown, fixed=cannot)
+        if found and found[0] is Mark.WITHHELD:
+            return None
+        more |= {cells[i] for i, m in enumerate(found) if m is Mark.COMPLEMENT and i not in unknown}
+    return more
 
 
 def cross_subtable(values: dict[Cell, int], columns: int) -> SubTable:

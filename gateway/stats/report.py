@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import BadRequest, NotFound
 from gateway.stats import repository
+from gateway.stats.county import COUNT_TABLES, CountyRelease, compute, from_body, to_body
 from gateway.stats.models import (
     CountTable,
     CoverageRow,
@@ -22,49 +24,20 @@ from gateway.stats.models import (
     RegionCount,
     StatsReport,
 )
-from gateway.stats.release import (
-    Node,
-    Released,
-    Tree,
-    aggregate,
-    build_tree,
-    coverage_subtable,
-    cross_subtable,
-    release,
-)
-from gateway.stats.repository import Scope
+from gateway.stats.release import Node, Released, Tree
 from gateway.stats.suppression import FIELDS, Shown
 from gateway.store import ReadStore
 from schemas.regions import LEVELS, pad_region_code, region_level
+from schemas.time import today_cn
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
 UNKNOWN_PROVINCE_LABEL = "未登记"
 
 
-def today_in_china() -> dt.date:
-    """Return today's date in China (ages are counted on local days)."""
-    return dt.datetime.now(CHINA).date()
-
-
-@dataclass(slots=True)
-class CountyRelease:
-    """Every statistic of one county for one date, suppressed once (gateway/stats/release.py)."""
-
-    tree: Tree
-    names: dict[str, str]
-    provinces: list[str]
-    tables: dict[str, Released]
-
-
-# One release per read store, county, date and minimum cell: every view of the day agrees.
-_RELEASES: weakref.WeakKeyDictionary[ReadStore, dict[tuple[str, dt.date, int], CountyRelease]] = (
+# One release per read store, county and date: every view of the day agrees (and it is stored, so
+# every process and the series agree too).
+_RELEASES: weakref.WeakKeyDictionary[ReadStore, dict[tuple[str, dt.date], CountyRelease]] = (
     weakref.WeakKeyDictionary()
 )
-COUNT_TABLES = {
-    "elderly_living_alone": "独居老人",
-    "low_income_households": "低收入家庭(户)",
-    "left_behind_children": "留守儿童",
-}
 
 
 def root_of(region: str) -> str:
@@ -75,52 +48,40 @@ def root_of(region: str) -> str:
     return pad_region_code(region[:6])
 
 
-async def county_release(db: ReadStore, root: str, *, today: dt.date, k: int) -> CountyRelease:
-    """Return the day's release of a county, computing it on first use."""
+async def county_release(
+    db: ReadStore, engine: AsyncEngine, root: str, *, today: dt.date, k: int, by: str = "serve"
+) -> CountyRelease:
+    """Return the day's release of a county: cached, else stored, else computed and stored.
+
+    The first process to store a county's release of a day wins; the others serve the stored one, so
+    the minimum cell size of a release is the one in force when it was taken.
+    """
     per_store = _RELEASES.setdefault(db, {})
-    key = (root, today, k)
+    key = (root, today)
     if key not in per_store:
         for old in [x for x in per_store if x[1] != today]:
             del per_store[old]  # yesterday's releases are not served again
-        per_store[key] = await _compute(db, root, today=today, k=k)
+        per_store[key] = await _stored_or_computed(db, engine, root, today=today, k=k, by=by)
     return per_store[key]
 
 
-async def _compute(db: ReadStore, root: str, *, today: dt.date, k: int) -> CountyRelease:
-    villages = await repository.region_names(db, Scope(region=root, level="village"))
-    townships = await repository.region_names(db, Scope(region=root, level="township"))
-    scope = Scope(region=root, level="village")
-    counts = {
-        "elderly_living_alone": await repository.elderly_living_alone(db, scope),
-        "low_income_households": await repository.low_income_households(db, scope),
-        "left_behind_children": await repository.left_behind_children(db, scope),
-    }
-    migrants = await repository.migrant_workers(db, scope)
-    coverage = await repository.insurance_coverage(db, scope, today=today)
-    codes = set(villages).union(*counts.values(), {c for c, _ in migrants}, coverage)
-    tree = build_tree(root, codes, townships)
-    tables: dict[str, Released] = {}
-    for name, per_code in counts.items():
-        values = aggregate(tree, {("village", c): (n,) for c, n in per_code.items()}, 1)
-        tables[name] = release(tree, values, None, columns=1, k=k)
-    # Known provinces by name; the unregistered column last.
-    provinces = sorted({p for _, p in migrants}, key=lambda p: (p == repository.UNKNOWN_PROVINCE, p))
-    leaf: dict[Node, list[int]] = {}
-    for (code, p), n in migrants.items():
-        row = leaf.setdefault(("village", code), [0] * (len(provinces) + 1))
-        row[provinces.index(p)] += n
-        row[-1] += n
-    values = aggregate(tree, leaf, len(provinces) + 1)
-    tables["migrant_workers"] = release(
-        tree, values, cross_subtable(values, len(provinces)), columns=len(provinces) + 1, k=k
-    )
-    rows = {("village", c): (a, p, a - p, m, a - m) for c, (a, p, m) in coverage.items()}
-    values = aggregate(tree, rows, len(FIELDS))
-    tables["insurance_coverage"] = release(tree, values, coverage_subtable(values), columns=len(FIELDS), k=k)
-    return CountyRelease(tree, {**villages, **townships}, provinces, tables)
+async def _stored_or_computed(
+    db: ReadStore, engine: AsyncEngine, root: str, *, today: dt.date, k: int, by: str
+) -> CountyRelease:
+    stored = await repository.stored_release(engine, root, today)
+    if stored is not None:
+        return from_body(stored)
+    before = await repository.release_before(engine, root, today)
+    rel = await compute(db, engine, root, today=today, k=k, previous=from_body(before) if before else None)
+    body = to_body(rel)
+    if not await repository.insert_release(
+        engine, root=root, as_of=today, min_cell=k, kept=False, by=by, body=body
+    ):
+        return from_body(await repository.stored_release(engine, root, today) or body)
+    return rel
 
 
-def _view(tree: Tree, region: str, level: GroupLevel) -> tuple[Node, list[Node]]:
+def view_nodes(tree: Tree, region: str, level: GroupLevel) -> tuple[Node, list[Node]]:
     """Return the node of a region and the nodes of its view's rows."""
     own = region_level(region)
     node: Node = tree.root if region == tree.root[1] else (own, region)
@@ -133,18 +94,38 @@ def _view(tree: Tree, region: str, level: GroupLevel) -> tuple[Node, list[Node]]
     return node, list(tree.children.get(node, []))
 
 
-async def build_report(
-    db: ReadStore, *, region: str, level: GroupLevel, min_cell: int, today: dt.date | None = None
-) -> StatsReport:
-    """Cut the view of one region and grouping level from the day's release of its county."""
+async def check_view(db: ReadStore, *, region: str, level: GroupLevel) -> str:
+    """Return the name of a region whose statistics may be grouped by `level`, or raise."""
     if LEVELS.index(region_level(region)) > LEVELS.index(level.value):
         raise BadRequest(f"cannot group a {region_level(region)} by {level.value}: choose a lower level")
     region_name = await repository.region_name(db, region)
     if region_name is None:
         raise NotFound(f"no region {region}")
-    today = today or today_in_china()
-    rel = await county_release(db, root_of(region), today=today, k=min_cell)
-    node, rows = _view(rel.tree, region, level)
+    return region_name
+
+
+async def build_report(
+    db: ReadStore,
+    *,
+    engine: AsyncEngine,
+    region: str,
+    level: GroupLevel,
+    min_cell: int,
+    today: dt.date | None = None,
+) -> StatsReport:
+    """Cut the view of one region and grouping level from the day's release of its county."""
+    region_name = await check_view(db, region=region, level=level)
+    today = today or today_cn()
+    rel = await county_release(db, engine, root_of(region), today=today, k=min_cell)
+    return cut_report(rel, region=region, region_name=region_name, level=level, today=today)
+
+
+def cut_report(
+    rel: CountyRelease, *, region: str, region_name: str, level: GroupLevel, today: dt.date
+) -> StatsReport:
+    """Return the view of one region and grouping level cut from a county's release."""
+    min_cell = rel.min_cell
+    node, rows = view_nodes(rel.tree, region, level)
     names = rel.names
     tables = {
         name: _count_table(title, node, rows, names, rel.tables[name], k=min_cell)

@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, func, insert, literal_column, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -23,6 +25,7 @@ from schemas.tables import (
     ResidentRow,
     ResidentTagRow,
 )
+from schemas.tables_stats import StatsReleaseRow
 
 R_T = ResidentRow.__table__  # type: ignore[attr-defined]
 T_T = ResidentTagRow.__table__  # type: ignore[attr-defined]
@@ -31,6 +34,8 @@ H = HouseholdRow.__table__.c  # type: ignore[attr-defined]
 M = MigrationRow.__table__.c  # type: ignore[attr-defined]
 E = EnrollmentRow.__table__.c  # type: ignore[attr-defined]
 G = RegionRow.__table__.c  # type: ignore[attr-defined]
+SR_T = StatsReleaseRow.__table__  # type: ignore[attr-defined]
+SR = SR_T.c
 
 PENSION = (EnrollmentKind.URBAN_RURAL_PENSION.value, EnrollmentKind.EMPLOYEE_PENSION.value)
 MEDICAL = (EnrollmentKind.URBAN_RURAL_MEDICAL.value,)
@@ -237,3 +242,65 @@ async def village_labels(db: ReadStore, root: str | None) -> dict[str, str]:
     if root is not None:
         stmt = stmt.where(Scope(region=root, level="village").within(G.code))
     return {code: f"{name}({township})" for code, name, township in await db.fetch_all(stmt)}
+
+
+# -- stored releases (through the engine: dates come back as dates on both backends) -----------------
+
+
+async def stored_release(engine: AsyncEngine, root: str, as_of: dt.date) -> str | None:
+    """Return the body of a county's release of one day, or None when none was taken."""
+    async with engine.connect() as conn:
+        return (await conn.execute(select(SR.body).where(SR.root == root, SR.as_of == as_of))).scalar()
+
+
+async def release_before(engine: AsyncEngine, root: str, as_of: dt.date) -> str | None:
+    """Return the body of a county's latest release before a day, or None."""
+    stmt = select(SR.body).where(SR.root == root, SR.as_of < as_of).order_by(SR.as_of.desc()).limit(1)
+    async with engine.connect() as conn:
+        return (await conn.execute(stmt)).scalar()
+
+
+async def insert_release(
+    engine: AsyncEngine, *, root: str, as_of: dt.date, min_cell: int, kept: bool, by: str, body: str
+) -> bool:
+    """Store a release; False when one of that county and day exists already (it wins)."""
+    row = {"root": root, "as_of": as_of, "min_cell": min_cell, "kept": kept, "taken_by": by[:128]}
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(insert(SR_T).values(**row, taken_at=dt.datetime.now(dt.UTC), body=body))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def keep_release(engine: AsyncEngine, *, root: str, as_of: dt.date) -> None:
+    """Mark a stored release as a snapshot of the series."""
+    async with engine.begin() as conn:
+        await conn.execute(update(SR_T).where(SR.root == root, SR.as_of == as_of).values(kept=True))
+
+
+async def kept_releases(
+    engine: AsyncEngine, root: str, *, start: dt.date, end: dt.date
+) -> list[tuple[dt.date, str]]:
+    """Return (date, body) of a county's kept snapshots from start to end (inclusive), oldest first."""
+    stmt = (
+        select(SR.as_of, SR.body)
+        .where(SR.root == root, SR.kept.is_(True), SR.as_of >= start, SR.as_of <= end)
+        .order_by(SR.as_of)
+    )
+    async with engine.connect() as conn:
+        return [(d, b) for d, b in (await conn.execute(stmt)).all()]
+
+
+async def kept_roots(engine: AsyncEngine, *, since: dt.date) -> set[str]:
+    """Return the counties with a kept snapshot on or after a day."""
+    stmt = select(SR.root).where(SR.kept.is_(True), SR.as_of >= since).distinct()
+    async with engine.connect() as conn:
+        return set((await conn.execute(stmt)).scalars())
+
+
+async def county_codes(engine: AsyncEngine) -> list[str]:
+    """Return the codes of the gazetteer's counties."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(G.code).where(G.level == "county").order_by(G.code))
+        return list(rows.scalars())

@@ -68,10 +68,14 @@ class Arc:
     value: int
 
 
-def protect(arcs: Sequence[Arc], *, k: int, hidden: Collection[int] = ()) -> list[Mark]:
+def protect(
+    arcs: Sequence[Arc], *, k: int, hidden: Collection[int] = (), fixed: Collection[int] = ()
+) -> list[Mark]:
     """Return the mark of every cell so that no hidden cell can be recovered.
 
-    `hidden`: cells already hidden as complements elsewhere (another table of a hierarchy sharing them).
+    `hidden`: cells already hidden as complements elsewhere (another table of a hierarchy sharing them,
+    or the same cell, unchanged, in the previous release). `fixed`: published cells the reader knows
+    anyway (unchanged since a release that published them): hiding them would protect nothing.
     """
     if k < 3:
         raise ValueError("the minimum cell size must be at least 3")
@@ -81,12 +85,12 @@ def protect(arcs: Sequence[Arc], *, k: int, hidden: Collection[int] = ()) -> lis
         Mark.PRIMARY if 0 < a.value < k else Mark.COMPLEMENT if i in hidden else Mark.PUBLISHED
         for i, a in enumerate(arcs)
     ]
-    _line_rule(arcs, marks)
+    _line_rule(arcs, marks, fixed=fixed)
     while True:
         stuck = _recoverable(arcs, marks, k=k)
         if not stuck:
             return marks
-        path = _cheapest_cover(arcs, marks, stuck[0], k=k)
+        path = _cheapest_cover(arcs, marks, stuck[0], k=k, fixed=fixed)
         if path is None:
             return [Mark.WITHHELD] * len(arcs)
         for i in path:
@@ -111,7 +115,7 @@ def _moves(value: int, mark: Mark, *, k: int) -> tuple[bool, bool]:
     return True, value - 1 >= k
 
 
-def _line_rule(arcs: Sequence[Arc], marks: list[Mark]) -> None:
+def _line_rule(arcs: Sequence[Arc], marks: list[Mark], *, fixed: Collection[int]) -> None:
     """Classic pass: no equation may hold exactly one hidden cell; hide its smallest positive peer."""
     by_node: dict[int, list[int]] = defaultdict(list)
     for i, a in enumerate(arcs):
@@ -123,7 +127,9 @@ def _line_rule(arcs: Sequence[Arc], marks: list[Mark]) -> None:
         for members in by_node.values():
             if sum(marks[i] is not Mark.PUBLISHED for i in members) != 1:
                 continue
-            peers = [i for i in members if marks[i] is Mark.PUBLISHED and arcs[i].value > 0]
+            peers = [
+                i for i in members if marks[i] is Mark.PUBLISHED and arcs[i].value > 0 and i not in fixed
+            ]
             if peers:
                 marks[min(peers, key=lambda i: (arcs[i].value, i))] = Mark.COMPLEMENT
                 changed = True
@@ -175,7 +181,9 @@ def _recoverable(arcs: Sequence[Arc], marks: Sequence[Mark], *, k: int) -> list[
     return stuck
 
 
-def _cheapest_cover(arcs: Sequence[Arc], marks: Sequence[Mark], target: int, *, k: int) -> list[int] | None:
+def _cheapest_cover(
+    arcs: Sequence[Arc], marks: Sequence[Mark], target: int, *, k: int, fixed: Collection[int]
+) -> list[int] | None:
     """Return the published cells to hide, cheapest first, that put `target` on a residual cycle."""
     # Edges: (to, cost, cell to hide or -1). Hidden cells cost nothing; published positive cells cost
     # their count (a complement is never a zero: its marker promises at least k).
@@ -184,7 +192,7 @@ def _cheapest_cover(arcs: Sequence[Arc], marks: Sequence[Mark], target: int, *, 
         if i == target:
             continue
         if marks[i] is Mark.PUBLISHED:
-            if a.value >= k:
+            if a.value >= k and i not in fixed:
                 edges[a.tail].append((a.head, a.value, i))
                 if a.value >= k + 1:
                     edges[a.head].append((a.tail, a.value, i))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.pagination import keyset
 from gateway.store import Row
 from schemas.tables_auth import OAuthClientRow
 from schemas.tables_changes import ChangeRow, DeliveryRow, SubscriptionRow
@@ -39,9 +40,7 @@ async def list_for_client(
 ) -> list[Row]:
     """Return up to limit+1 of a client's subscriptions after id `after`, by id."""
     stmt = select(*_PUBLIC).where(S.client_id == client_id)
-    if after is not None:
-        stmt = stmt.where(S.id > after)
-    return list((await conn.execute(stmt.order_by(S.id).limit(limit + 1))).all())
+    return list((await conn.execute(keyset(stmt, S.id, after=after, limit=limit))).all())
 
 
 async def owned(conn: AsyncConnection, subscription_id: str, client_id: str) -> bool:
@@ -61,9 +60,7 @@ async def dead_letters(
 ) -> list[Row]:
     """Return up to limit+1 dead messages of a subscription after id `after`, by id."""
     stmt = select(*_DEAD).where(D.subscription_id == subscription_id, D.state == "dead")
-    if after is not None:
-        stmt = stmt.where(D.id > after)
-    return list((await conn.execute(stmt.order_by(D.id).limit(limit + 1))).all())
+    return list((await conn.execute(keyset(stmt, D.id, after=after, limit=limit))).all())
 
 
 async def requeue(conn: AsyncConnection, subscription_id: str, delivery_id: str, *, now: dt.datetime) -> bool:

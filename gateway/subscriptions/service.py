@@ -13,9 +13,8 @@ from connectors.sdk.sinks import new_id
 from gateway.auth.keys import key_encryption
 from gateway.auth.tokens import Principal
 from gateway.changes.visibility import decide_all
-from gateway.db import as_utc
 from gateway.errors import NotFound, ValidationFailed
-from gateway.pagination import encode_cursor
+from gateway.pagination import cut_page, encode_cursor
 from gateway.policy.errors import GrantMissing, PurposeRequired
 from gateway.policy.state import PolicyState
 from gateway.settings import Settings
@@ -24,6 +23,7 @@ from gateway.subscriptions.models import SubscriptionIn
 from gateway.subscriptions.signing import new_secret
 from gateway.subscriptions.targets import allowed_target, normalise
 from policies.decide import Subject
+from schemas.time import as_utc
 
 # The change-log resources an event type is about (an enrolment is read with its resident).
 EVENT_RESOURCES = {
@@ -113,10 +113,9 @@ async def create(
 async def page(engine: AsyncEngine, client_id: str, *, after: str | None, limit: int) -> dict[str, Any]:
     """Return a page of the client's subscriptions."""
     async with engine.connect() as conn:
-        rows = await repository.list_for_client(conn, client_id, after=after, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": [public(r) for r in rows], "next": encode_cursor([rows[-1][0]]) if more else None}
+        found = await repository.list_for_client(conn, client_id, after=after, limit=limit)
+    rows, last = cut_page(found, limit)
+    return {"items": [public(r) for r in rows], "next": encode_cursor([last[0]]) if last else None}
 
 
 async def _owned(conn: Any, subscription_id: str, client_id: str) -> None:
@@ -137,9 +136,8 @@ async def dead_letters(
     """Return a page of a subscription's dead letters."""
     async with engine.connect() as conn:
         await _owned(conn, subscription_id, client_id)
-        rows = await repository.dead_letters(conn, subscription_id, after=after, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
+        found = await repository.dead_letters(conn, subscription_id, after=after, limit=limit)
+    rows, last = cut_page(found, limit)
     items = [
         {
             "id": r[0],
@@ -153,7 +151,7 @@ async def dead_letters(
         }
         for r in rows
     ]
-    return {"items": items, "next": encode_cursor([rows[-1][0]]) if more else None}
+    return {"items": items, "next": encode_cursor([last[0]]) if last else None}
 
 
 async def replay(

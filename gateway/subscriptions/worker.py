@@ -71,7 +71,7 @@ class PassReport:
     audited: list[int] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Worker:
     """The worker's engine, policy, HTTP client, audit sequencer and secrets key (built by open_worker)."""
 
@@ -181,28 +181,7 @@ class Worker:
                 "cannot decrypt the webhook secrets: GATEWAY_KEY_ENCRYPTION_KEY is not the key "
                 "the API that created the subscriptions uses"
             ) from exc
-        raw = body.encode()
-        stamp = int(dt.datetime.now(dt.UTC).timestamp())
-        status: int | None = None
-        error: str | None
-        try:
-            # Checked at every attempt: the operator may withdraw a prefix, and a name may re-point.
-            checked = await check_target(url, self.settings.webhook_allowed_urls)
-        except TargetRefused as exc:
-            checked, error = None, str(exc)[:ERROR_WIDTH]
-        if checked is not None:
-            headers = signing.headers(secret, msg_id=msg_id, timestamp=stamp, body=raw)
-            try:
-                response = await self.http.post(
-                    checked.url,
-                    content=raw,
-                    headers={**headers, "Host": checked.host_header},
-                    extensions={"sni_hostname": checked.server_name} if checked.server_name else None,
-                )
-                status = response.status_code
-                error = None if 200 <= status < 300 else f"HTTP {status}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:ERROR_WIDTH]
+        status, error = await self._post(url, secret=secret, msg_id=msg_id, body=body)
         attempts += 1
         values: dict[str, Any] = {"attempts": attempts, "last_status": status, "last_error": error}
         if error is None:
@@ -236,6 +215,28 @@ class Worker:
             status=status or 0,
         )
 
+    async def _post(self, url: str, *, secret: str, msg_id: str, body: str) -> tuple[int | None, str | None]:
+        """POST one signed message; return the status and the error (None when delivered)."""
+        raw = body.encode()
+        stamp = int(dt.datetime.now(dt.UTC).timestamp())
+        try:
+            # Checked at every attempt: the operator may withdraw a prefix, and a name may re-point.
+            checked = await check_target(url, self.settings.webhook_allowed_urls)
+        except TargetRefused as exc:
+            return None, str(exc)[:ERROR_WIDTH]
+        headers = signing.headers(secret, msg_id=msg_id, timestamp=stamp, body=raw)
+        try:
+            response = await self.http.post(
+                checked.url,
+                content=raw,
+                headers={**headers, "Host": checked.host_header},
+                extensions={"sni_hostname": checked.server_name} if checked.server_name else None,
+            )
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:ERROR_WIDTH]
+        status = response.status_code
+        return status, None if 200 <= status < 300 else f"HTTP {status}"
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -255,7 +256,14 @@ async def open_worker(settings: Settings) -> Worker:
         timeout=settings.webhook_timeout_seconds, follow_redirects=False, trust_env=False
     )
     sequencer = await open_sequencer(settings.database_url)
-    return Worker(settings, engine, policy, http, sequencer, key_encryption(settings))
+    return Worker(
+        settings=settings,
+        engine=engine,
+        policy=policy,
+        http=http,
+        sequencer=sequencer,
+        fernet=key_encryption(settings),
+    )
 
 
 async def close_worker(worker: Worker) -> None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, Response
 
-from policies.engine import CN_TZ
+from schemas.time import CHINA
 
 SHARED = Path(__file__).parent / "templates"  # the sign-in form both consoles include
 HEADERS = {
@@ -31,7 +31,7 @@ def beijing(value: Any, *, seconds: bool = True) -> str:
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(CN_TZ).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def now_beijing() -> str:

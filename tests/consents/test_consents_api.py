@@ -9,7 +9,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
-from policies.engine import today_cn
+from schemas.time import today_cn
 from tests.consents.conftest import AGENT, PAPER, PURPOSE, SCAN_SHA256, World
 
 PROBLEM = "application/problem+json"

@@ -23,9 +23,10 @@ from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN
 from gateway.settings import Settings
 from policies.decide import Decision, Subject
-from policies.engine import PolicyEngine, today_cn
+from policies.engine import PolicyEngine
 from schemas.codes import EmploymentStatus, Ethnicity, Relation, Sex, Tag
 from schemas.tables_changes import ChangeRow
+from schemas.time import today_cn
 from tests.stats import data as stats_data
 from tests.support import factories
 from tests.support.callers import register

@@ -9,8 +9,9 @@ subject to all of that; the range must leave the cell undetermined.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,21 @@ class Release:
 
     def ranges(self, children: dict[str, list[str]]) -> dict[Key, tuple[float, float, Any]]:
         """Return (min, max, marker) of every hidden cell over all views, by linear programming."""
+        variables, rows, bounds = self.system(children)
+        index = {v: i for i, v in enumerate(variables)}
+        hidden = {key: next(iter(v)) for key, v in self.hidden().items()}
+        found = solve_ranges(len(variables), rows, bounds, {key: index[key] for key in hidden})
+        return {key: (lo, hi, hidden[key]) for key, (lo, hi) in found.items()}
+
+    def hidden(self) -> dict[Key, set[Any]]:
+        """Return the cells published nowhere, with their markers."""
+        # A cell published in some view is reported by inconsistent().
+        return {k: v for k, v in self.seen.items() if not any(isinstance(x, int) for x in v)}
+
+    def system(
+        self, children: dict[str, list[str]]
+    ) -> tuple[list[Key], list[list[tuple[int, int]]], list[tuple[float, float | None]]]:
+        """Return the variables, the equations (index, coefficient) = 0 and the bounds a reader knows."""
         for regions, listed in getattr(self, "_unlisted", []):
             for r in regions:
                 for p in self.provinces - listed:
@@ -70,24 +86,7 @@ class Release:
         variables = sorted(set(self.seen) | self.zeros | set(self._tree_keys(children)))
         index = {v: i for i, v in enumerate(variables)}
         rows = list(self._equations(children, index))
-        a_eq = np.zeros((len(rows), len(variables)))
-        for r, eq in enumerate(rows):
-            for i, c in eq:
-                a_eq[r, i] += c
-        bounds = [self._bounds(v) for v in variables]
-        out: dict[Key, tuple[float, float, Any]] = {}
-        for key, values in self.seen.items():
-            if any(isinstance(v, int) for v in values):
-                continue  # published somewhere: reported by inconsistent()
-            shown = next(iter(values))
-            c = np.zeros(len(variables))
-            c[index[key]] = 1.0
-            lo = linprog(c, A_eq=a_eq, b_eq=np.zeros(len(rows)), bounds=bounds, method="highs")
-            hi = linprog(-c, A_eq=a_eq, b_eq=np.zeros(len(rows)), bounds=bounds, method="highs")
-            assert lo.status == 0, (key, lo.message)
-            high = float("inf") if hi.status == 3 else -hi.fun
-            out[key] = (lo.fun, high, shown)
-        return out
+        return variables, rows, [self._bounds(v) for v in variables]
 
     def _bounds(self, key: Key) -> tuple[float, float | None]:
         if key in self.zeros:
@@ -144,3 +143,61 @@ class Release:
 
 def _hashable(v: Any) -> Any:
     return v if v is None or isinstance(v, int | str) else str(v)
+
+
+def solve_ranges(
+    size: int,
+    rows: list[list[tuple[int, int]]],
+    bounds: list[tuple[float, float | None]],
+    targets: dict[Any, int],
+) -> dict[Any, tuple[float, float]]:
+    """Return (min, max) of each target variable subject to the equations (each = 0) and bounds."""
+    a_eq = np.zeros((max(len(rows), 1), size))
+    for r, eq in enumerate(rows):
+        for i, c in eq:
+            a_eq[r, i] += c
+    b_eq = np.zeros(a_eq.shape[0])
+    out: dict[Any, tuple[float, float]] = {}
+    for key, i in targets.items():
+        c = np.zeros(size)
+        c[i] = 1.0
+        lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        hi = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        assert lo.status == 0, (key, lo.message)
+        out[key] = (lo.fun, float("inf") if hi.status == 3 else -hi.fun)
+    return out
+
+
+def joint_ranges(
+    months: dict[str, Release],
+    children: dict[str, list[str]],
+    unchanged: Callable[[str, str, Key], bool],
+) -> dict[tuple[str, Key], tuple[float, float, Any]]:
+    """Return (min, max, marker) of every hidden cell of every month, all months solved together.
+
+    The reader equates a cell of consecutive months when it knows the count did not change
+    (`unchanged(earlier, later, key)`): the strongest differencing over time.
+    """
+    offset = 0
+    index: dict[tuple[str, Key], int] = {}
+    rows: list[list[tuple[int, int]]] = []
+    bounds: list[tuple[float, float | None]] = []
+    targets: dict[tuple[str, Key], int] = {}
+    markers: dict[tuple[str, Key], Any] = {}
+    for month, rel in months.items():
+        variables, eqs, bnds = rel.system(children)
+        for i, v in enumerate(variables):
+            index[(month, v)] = offset + i
+        rows += [[(offset + i, c) for i, c in eq] for eq in eqs]
+        bounds += bnds
+        for key, shown in rel.hidden().items():
+            targets[(month, key)] = index[(month, key)]
+            markers[(month, key)] = next(iter(shown))
+        offset += len(variables)
+    order = list(months)
+    for earlier, later in itertools.pairwise(order):
+        for month, key in list(index):
+            if month == earlier and (later, key) in index and unchanged(earlier, later, key):
+                rows.append([(index[(earlier, key)], 1), (index[(later, key)], -1)])
+    found = solve_ranges(offset, rows, bounds, targets)
+    return {key: (lo, hi, markers[key]) for key, (lo, hi) in found.items()}

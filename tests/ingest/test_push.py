@@ -218,3 +218,45 @@ def test_pushed_notices_are_safe_in_every_field(api: Api) -> None:
     assert notice["link"] is None
     assert "<script" not in notice["body_text"].lower()
     assert "<script" not in listed.text
+
+
+def test_a_push_is_counted_by_outcome_and_by_quarantine_reason(
+    sqlite_url: str, tmp_path: Path, samples: Path
+) -> None:
+    """The sync-record and quarantine instruments count what a push answered, outcome by outcome."""
+    from fastapi.testclient import TestClient
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from gateway.app import create_app
+    from tests.auth.helpers import auth_settings
+
+    reader = InMemoryMetricReader()
+    settings = auth_settings(sqlite_url, sources_config=tmp_path / "absent.yaml")
+    app = create_app(settings, meter_provider=MeterProvider(metric_readers=[reader]))
+    engine = make_sync_engine(sqlite_url)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as tc:
+            r = Api(tc, engine).push("civil_affairs", {"T_HJ_JMXX": civil_rows(samples, "T_HJ_JMXX")})
+    finally:
+        engine.dispose()
+    assert r.status_code == 200, r.text
+    body = r.json()
+    data = reader.get_metrics_data()
+    assert data is not None
+
+    def counted(name: str, key: str) -> dict[str, int]:
+        return {
+            str(p.attributes[key]): p.value
+            for rm in data.resource_metrics
+            for sm in rm.scope_metrics
+            for m in sm.metrics
+            if m.name == name
+            for p in m.data.data_points
+            if p.attributes["source"] == "civil_affairs"
+        }
+
+    outcomes = counted("xz.sync.records", "outcome")
+    assert outcomes["created"] == body["created"] > 0
+    assert outcomes.get("quarantined", 0) == body["quarantined"] > 0
+    assert counted("xz.quarantine.records", "reason") == body["quarantined_by_reason"]

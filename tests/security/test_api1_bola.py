@@ -21,7 +21,7 @@ def test_a_resident_outside_the_region_answers_like_a_missing_one(world: World) 
 
 def test_another_clients_consent_is_not_found(world: World) -> None:
     """A consent is visible to the client that recorded it only."""
-    today = __import__("policies.engine", fromlist=["today_cn"]).today_cn()
+    today = __import__("schemas.time", fromlist=["today_cn"]).today_cn()
     body = {
         "resident_id": world.people.a,
         "purpose": "pension-eligibility",
@@ -39,7 +39,7 @@ def test_another_clients_consent_is_not_found(world: World) -> None:
 
 def test_a_cursor_is_no_key_to_someone_elses_rows(world: World) -> None:
     """A valid cursor issued to one client pages only the caller's own rows when another presents it."""
-    today = __import__("policies.engine", fromlist=["today_cn"]).today_cn()
+    today = __import__("schemas.time", fromlist=["today_cn"]).today_cn()
     for resident in (world.people.a, world.people.b):
         body = {
             "resident_id": resident,

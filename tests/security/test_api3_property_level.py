@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.engine import today_cn
+from schemas.time import today_cn
 from tests.security.conftest import World
 
 

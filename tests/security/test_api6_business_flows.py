@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from connectors.demo.ids import check_char
-from policies.engine import today_cn
+from schemas.time import today_cn
 from tests.security.conftest import World
 
 AGENT = "qingshan-agent"

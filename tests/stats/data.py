@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 
+from opentelemetry import trace
 from sqlalchemy import Engine, insert
 
+from gateway.db import make_async_engine
+from gateway.stats.snapshots import take_snapshot
+from gateway.store import open_read_store
 from schemas.codes import Tag
 from schemas.models import Enrollment, Migration
 from schemas.tables import EnrollmentRow, MigrationRow
@@ -112,3 +117,18 @@ def populate(engine: Engine) -> None:
     add_enrollment(engine, zl[1].id, "urban_rural_medical")
     add_enrollment(engine, zl[1].id, "urban_rural_medical", status="stopped")
     add_enrollment(engine, zl[2].id, "urban_rural_pension", status="stopped")
+
+
+def snapshot(url: str, as_of: dt.date, *, root: str = COUNTY) -> None:
+    """Keep a county's statistics release of a day, as `gateway stats snapshot` does."""
+
+    async def run() -> None:
+        engine = make_async_engine(url, pool_size=1)
+        db = await open_read_store(url, pool_size=1, tracer=trace.get_tracer("test"))
+        try:
+            await take_snapshot(db, engine, root, today=as_of, k=5, by="test")
+        finally:
+            await db.close()
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from gateway.app import create_app
-from policies.engine import CN_TZ
+from schemas.time import CHINA
 from tests.auth.helpers import Staff, auth_settings, register_staff
 from tests.conftest import skip_or_fail
 from tests.stats.data import QINGSHAN, TOWN_QS, populate
@@ -50,7 +50,7 @@ def page_and_blocked() -> Iterator[tuple[Any, Any]]:
 
 def _beijing_minutes() -> set[str]:
     """Return this minute and the last one in Beijing time (a page rendered just before the minute turned)."""
-    now = dt.datetime.now(CN_TZ)
+    now = dt.datetime.now(CHINA)
     return {(now - dt.timedelta(minutes=m)).strftime("%Y-%m-%d %H:%M") for m in (0, 1)}
 
 

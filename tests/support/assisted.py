@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from gateway.auth.tokens import issue_access_token
-from policies.engine import today_cn
 from schemas.codes import Tag
+from schemas.time import today_cn
 from tests.support import callers, factories
 from tests.support.keys import write_audit_key
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -113,6 +114,22 @@ def test_request_metrics_by_route_and_denials(store_url: str, store_engine: Engi
     }
     assert by_status[("/v1/regions/{code}", 200)] == 3
     assert by_status[("/v1/regions/{code}", 404)] == 1
+    # Every audited request went through an audit batch: sizes add up, each batch had a latency.
+    sizes = _points(data, "xz.audit.batch.size")
+    latencies = _points(data, "xz.audit.batch.latency")
+    assert sum(p.sum for p in sizes) >= 4
+    assert sum(p.count for p in latencies) == sum(p.count for p in sizes) >= 1
+
+
+def _points(data: Any, name: str) -> list[Any]:
+    return [
+        p
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == name
+        for p in m.data.data_points
+    ]
 
 
 def test_prometheus_endpoint_on_its_own_loopback_port(sqlite_url: str) -> None:

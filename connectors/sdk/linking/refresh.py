@@ -132,31 +132,55 @@ def _refresh_keys(
 ) -> None:
     """Recompute one chunk of dirty keys, widened to whole households."""
     residents = {k for k in keys if k.startswith("R")}
-    households = {k for k in keys if k.startswith("H")}
-    households.update(
-        h
-        for (h,) in store.rows_in(
-            "SELECT household_id FROM resident_source "
-            "WHERE household_id IS NOT NULL AND resident_id IN ({in})",
-            residents,
-        )
-    )
-    households.update(
-        h
-        for (h,) in store.rows_in(
-            "SELECT household_id FROM resident WHERE household_id IS NOT NULL AND id IN ({in})", residents
-        )
-    )
-    rows: dict[str, list[SourceRow]] = {}
+    households = {k for k in keys if k.startswith("H")} | _households_of(store, residents)
     members = residents | _members(store, households)
+    rows: dict[str, list[SourceRow]] = {}
     _load(store, members, rows)
     merged = {rid: merge(rid, r) for rid, r in rows.items()}
+    _widen(store, rows=rows, merged=merged, members=members, households=households)
+    groups = _tag_households(store, merged, today=today)
+    linked = steward_links(store, merged)
+    if linked:  # a data steward declared clashing records one person: merge them after all
+        for rid in {
+            rid
+            for rid, m in merged.items()
+            if any((r.source, r.record_key) in linked for r, _ in m.conflicts)
+        }:
+            merged[rid] = merge(rid, rows[rid], linked=linked)
+    hold_conflicts(store, merged, rows, now=now)
+    moved = _write_residents(store, merged, members=members, now=now, summary=summary)
+    _write_details(store, merged, members=members, now=now)
+    _write_households(store, households, groups=groups, moved=moved, now=now, summary=summary)
+
+
+def _households_of(store: Store, residents: set[str]) -> set[str]:
+    """Return the households the residents are in, as stored and as any source record says."""
+    return {
+        h
+        for sql in (
+            "SELECT household_id FROM resident_source "
+            "WHERE household_id IS NOT NULL AND resident_id IN ({in})",
+            "SELECT household_id FROM resident WHERE household_id IS NOT NULL AND id IN ({in})",
+        )
+        for (h,) in store.rows_in(sql, residents)
+    }
+
+
+def _widen(
+    store: Store,
+    *,
+    rows: dict[str, list[SourceRow]],
+    merged: dict[str, Merged],
+    members: set[str],
+    households: set[str],
+) -> None:
+    """Load the members of households the merged residents are served in but the chunk lacks (in place)."""
     for _ in range(3):  # a member whose served household is not yet loaded widens the chunk once more
         more = {
             m.values["household_id"] for m in merged.values() if m.values.get("household_id")
         } - households
         if not more:
-            break
+            return
         households |= more
         extra = _members(store, more) - members
         members |= extra
@@ -165,6 +189,11 @@ def _refresh_keys(
         rows.update(fresh)
         merged.update((rid, merge(rid, r)) for rid, r in fresh.items())
 
+
+def _tag_households(
+    store: Store, merged: dict[str, Merged], *, today: dt.date
+) -> dict[str | None, list[Merged]]:
+    """Tag the merged residents household by household; return them grouped by household."""
     # Only what tags read: active enrolments of the kinds that make someone low income or disabled.
     receiving = receiving_kinds(
         store.rows_in(
@@ -182,19 +211,7 @@ def _refresh_keys(
                 household_tags([person], receiving=receiving, today=today, registered=False)
         else:
             household_tags(people, receiving=receiving, today=today, registered=True)
-
-    linked = steward_links(store, merged)
-    if linked:  # a data steward declared clashing records one person: merge them after all
-        for rid in {
-            rid
-            for rid, m in merged.items()
-            if any((r.source, r.record_key) in linked for r, _ in m.conflicts)
-        }:
-            merged[rid] = merge(rid, rows[rid], linked=linked)
-    hold_conflicts(store, merged, rows, now=now)
-    moved = _write_residents(store, merged, members=members, now=now, summary=summary)
-    _write_details(store, merged, members=members, now=now)
-    _write_households(store, households, groups=groups, moved=moved, now=now, summary=summary)
+    return groups
 
 
 def _stem(doc: str) -> str:
@@ -233,25 +250,41 @@ def _write_residents(
         else:
             summary.residents_updated += 1
             retag.append((rid,))
-        v = m.values
-        birth = v.get("birth_date")
-        writes.append(
-            (
-                rid,
-                m.national_id,
-                v.get("region_code"),
-                v.get("household_id"),
-                v.get("status") or "active",
-                m.needs_review,
-                store.day(dt.date.fromisoformat(birth)) if birth else None,
-                store.ts(now),
-                store.ts(now),
-                stem + stamp,
-            )
-        )
+        writes.append(_resident_row(store, m, doc=stem + stamp, now=now))
         tags.extend((rid, t) for t in m.tags)
     gone = [rid for rid in current if rid not in merged]
     summary.residents_removed += len(gone)
+    log.extend(_removed(current, gone, moved=moved))
+    changes.append(store, log, now=now)
+    store.many(_UPSERT_RESIDENT, writes)
+    store.many("DELETE FROM resident_tag WHERE resident_id = ?", retag)
+    store.many("INSERT INTO resident_tag (resident_id, tag) VALUES (?, ?)", tags)
+    for table, column in (("resident_tag", "resident_id"), ("enrollment", "resident_id"), ("resident", "id")):
+        store.run_in(f"DELETE FROM {table} WHERE {column} IN ({{in}})", gone)  # noqa: S608 - fixed names
+    return moved
+
+
+def _resident_row(store: Store, m: Merged, *, doc: str, now: dt.datetime) -> tuple[Any, ...]:
+    """Return the resident table row of a merged resident (in _UPSERT_RESIDENT's order)."""
+    v = m.values
+    birth = v.get("birth_date")
+    return (
+        m.resident_id,
+        m.national_id,
+        v.get("region_code"),
+        v.get("household_id"),
+        v.get("status") or "active",
+        m.needs_review,
+        store.day(dt.date.fromisoformat(birth)) if birth else None,
+        store.ts(now),
+        store.ts(now),
+        doc,
+    )
+
+
+def _removed(current: dict[str, str], gone: list[str], *, moved: set[str]) -> list[changes.Change]:
+    """Return the change-log entries of residents no record holds any more; note their households."""
+    log = []
     for rid in gone:
         last = orjson.loads(current[rid])  # where it was: the readers who could see it learn it is gone
         if last.get("household_id"):
@@ -268,13 +301,7 @@ def _write_residents(
                 resident_id=rid,
             )
         )
-    changes.append(store, log, now=now)
-    store.many(_UPSERT_RESIDENT, writes)
-    store.many("DELETE FROM resident_tag WHERE resident_id = ?", retag)
-    store.many("INSERT INTO resident_tag (resident_id, tag) VALUES (?, ?)", tags)
-    for table, column in (("resident_tag", "resident_id"), ("enrollment", "resident_id"), ("resident", "id")):
-        store.run_in(f"DELETE FROM {table} WHERE {column} IN ({{in}})", gone)  # noqa: S608 - fixed names
-    return moved
+    return log
 
 
 def _write_details(store: Store, merged: dict[str, Merged], *, members: set[str], now: dt.datetime) -> None:

@@ -37,7 +37,7 @@ new_resident_id = IdMint("R")
 new_household_id = IdMint("H")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Held:
     """A record the batch holds back: its key, raw payload, reason code and message."""
 
@@ -73,7 +73,7 @@ class BatchContext:
 
     def hold(self, key: str, payload: dict[str, Any], *, reason: str, message: str, kind: str) -> None:
         """Hold one record back for quarantine."""
-        self.held.append(Held(key, payload, reason, message, kind))
+        self.held.append(Held(key=key, payload=payload, reason=reason, message=message, kind=kind))
 
     def flush_dirty(self) -> None:
         """Record the dirty marks of the batch in the store (they survive a crash until refreshed)."""

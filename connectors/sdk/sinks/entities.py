@@ -8,8 +8,8 @@ import orjson
 
 from connectors.sdk import changes
 from connectors.sdk.sinks import BatchContext
-from connectors.sdk.store import parse_ts
 from schemas.models import Notice, Region, Service
+from schemas.time import as_utc
 
 
 def write_services(ctx: BatchContext, items: list[tuple[dict[str, Any], Service]]) -> None:
@@ -52,7 +52,7 @@ def write_notices(ctx: BatchContext, items: list[tuple[dict[str, Any], Notice]])
         ctx.stored.append(notice.id)
     ctx.superseded += len(items) - len(latest)  # older copies within the batch
     stored = {
-        nid: (doc, parse_ts(published))
+        nid: (doc, as_utc(published))
         for nid, doc, published in store.rows_in(
             "SELECT id, doc, published_at FROM notice WHERE id IN ({in})", latest
         )

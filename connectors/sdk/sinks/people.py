@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -27,7 +28,20 @@ UPSERT_ENROLLMENT = (
 )
 
 
-def enrollment_row(ctx: BatchContext, rec: EnrollmentRecord, *, resident_id: str) -> tuple[Any, ...]:
+class EnrollmentRow(NamedTuple):
+    """One row of the enrollment table, in UPSERT_ENROLLMENT's column order."""
+
+    id: str
+    resident_id: str
+    kind: str
+    status: str
+    source: str
+    record_key: str
+    updated_at: Any
+    doc: str
+
+
+def enrollment_row(ctx: BatchContext, rec: EnrollmentRecord, *, resident_id: str) -> EnrollmentRow:
     """Build the enrollment row (its doc is schemas.models.Enrollment JSON); id = '{source}:{record_key}'."""
     eid = f"{ctx.source}:{rec.record_key}"
     doc = {
@@ -42,15 +56,15 @@ def enrollment_row(ctx: BatchContext, rec: EnrollmentRecord, *, resident_id: str
         "source": ctx.source,
         "record_key": rec.record_key,
     }
-    return (
-        eid,
-        resident_id,
-        rec.kind.value,
-        rec.status.value,
-        ctx.source,
-        rec.record_key,
-        ctx.store.ts(rec.updated_at or ctx.now),
-        orjson.dumps(doc).decode(),
+    return EnrollmentRow(
+        id=eid,
+        resident_id=resident_id,
+        kind=rec.kind.value,
+        status=rec.status.value,
+        source=ctx.source,
+        record_key=rec.record_key,
+        updated_at=ctx.store.ts(rec.updated_at or ctx.now),
+        doc=orjson.dumps(doc).decode(),
     )
 
 
@@ -59,119 +73,176 @@ def child_range(person_key: str) -> tuple[str, str]:
     return person_key + "/", person_key + "0"  # '0' is the character after '/'
 
 
+class Stored(NamedTuple):
+    """What the store holds of one person record of this source."""
+
+    resident_id: str
+    content_hash: str
+    household_id: str | None
+    national_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A person record whose content differs from what is stored (or that is new)."""
+
+    rec: PersonRecord
+    digest: str
+    old: Stored | None
+
+
+@dataclass(slots=True, kw_only=True)
+class Links:
+    """Resident and household ids found for a batch's changed records."""
+
+    by_national_id: dict[str, str]  # citizen ID -> resident id
+    household_of: dict[str, str]  # resident id -> household id, as other sources hold it
+    returning: dict[str, str]  # record key -> resident id it had before being held back
+    households: dict[str, str]  # household number -> household id
+
+
+@dataclass(slots=True)
+class Writes:
+    """What a batch of changed person records writes, gathered before one bulk statement each."""
+
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    children_gone: list[tuple[str, str, str]] = field(default_factory=list)
+    children: list[EnrollmentRow] = field(default_factory=list)
+    relinked: list[tuple[str, str]] = field(default_factory=list)
+
+
 def write_people(ctx: BatchContext, items: list[tuple[dict[str, Any], PersonRecord]]) -> None:
     """Upsert a batch of person records: unchanged ones cost one bulk lookup, changed ones are linked."""
-    store, source = ctx.store, ctx.source
     latest: dict[str, PersonRecord] = {}
     for _payload, rec in items:  # the same key twice in a batch: the later read wins
         latest[rec.record_key] = rec
     ctx.superseded += len(items) - len(latest)
+    changed = _changed(ctx, latest)
+    if not changed:
+        return
+    links = _links(ctx, changed)
+    writes = Writes()
+    for change in changed:
+        _write_one(ctx, change, links=links, writes=writes)
+    ctx.store.many(_UPSERT_SOURCE, writes.rows)
+    _replace_enrollments(ctx, writes)
+    for old_rid, new_rid in writes.relinked:
+        _move_orphaned(ctx, old_rid, new_rid)
+
+
+def _changed(ctx: BatchContext, latest: dict[str, PersonRecord]) -> list[Change]:
+    """Return the records whose content hash differs from the stored one; count the unchanged."""
     existing = {
-        row[0]: row[1:]
-        for row in store.rows_in(
+        key: Stored(*rest)
+        for key, *rest in ctx.store.rows_in(
             "SELECT record_key, resident_id, content_hash, household_id, national_id FROM resident_source "
             "WHERE source = ? AND record_key IN ({in})",
             latest,
-            before=(source,),
+            before=(ctx.source,),
         )
     }
-    changed: list[tuple[PersonRecord, str, tuple[Any, ...] | None]] = []
+    changed: list[Change] = []
     for key, rec in latest.items():
         digest = content_hash(rec)
         old = existing.get(key)
-        if old is not None and old[1] == digest:
+        if old is not None and old.content_hash == digest:
             ctx.unchanged += 1
             ctx.stored.append(key)
             continue
-        changed.append((rec, digest, old))
-    if not changed:
-        return
+        changed.append(Change(rec, digest, old))
+    return changed
 
-    # Link by normalised citizen ID (GB 11643-1999): one bulk lookup over every source's records.
+
+def _links(ctx: BatchContext, changed: list[Change]) -> Links:
+    """Find residents by normalised citizen ID (GB 11643-1999) over every source's records, in bulk."""
     wanted = {
-        r.national_id for r, _, old in changed if r.national_id and not (old and old[3] == r.national_id)
+        c.rec.national_id
+        for c in changed
+        if c.rec.national_id and not (c.old and c.old.national_id == c.rec.national_id)
     }
-    linked: dict[str, str] = {}
-    known_household: dict[str, str] = {}
-    for nid, rid, hid in store.rows_in(
+    links = Links(by_national_id={}, household_of={}, returning={}, households={})
+    for nid, rid, hid in ctx.store.rows_in(
         "SELECT national_id, resident_id, household_id FROM resident_source WHERE national_id IN ({in})",
         wanted,
     ):
-        linked[nid] = rid
+        links.by_national_id[nid] = rid
         if hid:
-            known_household[rid] = hid
+            links.household_of[rid] = hid
+    links.returning = _returning(ctx, [c.rec.record_key for c in changed if c.old is None])
+    links.households = _households(ctx, {c.rec.household_no for c in changed if c.rec.household_no})
+    return links
 
-    returning = _returning(ctx, [r.record_key for r, _, old in changed if old is None])
-    households = _households(ctx, {r.household_no for r, _, _ in changed if r.household_no})
-    rows: list[tuple[Any, ...]] = []
-    children_gone: list[tuple[str, str, str]] = []
-    children: list[tuple[Any, ...]] = []
-    relinked: list[tuple[str, str]] = []
-    for rec, digest, old in changed:
-        if rec.national_id is None:
-            # No ID number at all: the person is kept apart as their own resident, never merged.
-            rid = old[0] if old is not None and old[3] is None else new_resident_id()
-        elif old is not None and old[3] == rec.national_id:
-            rid = old[0]
-        else:
-            rid = linked.get(rec.national_id) or linked.setdefault(
-                rec.national_id, returning.pop(rec.record_key, "") or new_resident_id()
-            )
-        hid = households.get(rec.household_no) if rec.household_no else None
-        values = dict(rec.values)
-        values["national_id"] = rec.national_id
-        values["department"] = ctx.department
-        values["version"] = rec.version
-        if hid is not None:
-            values["household_id"] = hid
-            values["household_no"] = rec.household_no
-        rows.append(
-            (
-                source,
-                rec.record_key,
-                rid,
-                rec.national_id,
-                hid,
-                store.ts(rec.updated_at),
-                digest,
-                orjson.dumps(values).decode(),
-                ctx.now_ts,
-                ctx.now_ts,
-            )
-        )
-        ctx.dirty.add(hid or known_household.get(rid) or (old[2] if old is not None and old[2] else rid))
-        if old is None:
-            ctx.created += 1
-        else:
-            ctx.updated += 1
-            if old[2] and old[2] != hid:
-                ctx.dirty.add(old[2])
-            if old[0] != rid:
-                ctx.dirty.add(old[0])
-                relinked.append((old[0], rid))
-            low, high = child_range(rec.record_key)
-            children_gone.append((source, low, high))
-        for child in rec.enrollments:
-            if not child.record_key.startswith(rec.record_key + "/"):
-                raise ValueError(f"enrolment key {child.record_key!r} must start with {rec.record_key!r}/")
-            children.append(enrollment_row(ctx, child, resident_id=rid))
-        ctx.stored.append(rec.record_key)
-    store.many(_UPSERT_SOURCE, rows)
-    before: dict[str, str] = {}
-    for _source, low, high in children_gone:
-        before.update(
-            store.rows(
-                "SELECT id, doc FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?",
-                (source, low, high),
-            )
-        )
-    store.many(
-        "DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?", children_gone
+
+def _resident_id(change: Change, links: Links) -> str:
+    """Return the resident a changed record belongs to, minting one where nobody holds its ID."""
+    rec, old = change.rec, change.old
+    if rec.national_id is None:
+        # No ID number at all: the person is kept apart as their own resident, never merged.
+        return old.resident_id if old is not None and old.national_id is None else new_resident_id()
+    if old is not None and old.national_id == rec.national_id:
+        return old.resident_id
+    return links.by_national_id.get(rec.national_id) or links.by_national_id.setdefault(
+        rec.national_id, links.returning.pop(rec.record_key, "") or new_resident_id()
     )
-    store.many(UPSERT_ENROLLMENT, children)
-    changes.append(store, changes.enrollment_changes(before, {c[0]: c[7] for c in children}), now=ctx.now)
-    for old_rid, new_rid in relinked:
-        _move_orphaned(ctx, old_rid, new_rid)
+
+
+def _write_one(ctx: BatchContext, change: Change, *, links: Links, writes: Writes) -> None:
+    """Gather one changed record's source row and enrolments, and mark what it makes dirty."""
+    rec, old = change.rec, change.old
+    rid = _resident_id(change, links)
+    hid = links.households.get(rec.household_no) if rec.household_no else None
+    values = dict(rec.values)
+    values["national_id"] = rec.national_id
+    values["department"] = ctx.department
+    values["version"] = rec.version
+    if hid is not None:
+        values["household_id"] = hid
+        values["household_no"] = rec.household_no
+    updated_at = ctx.store.ts(rec.updated_at)
+    doc = orjson.dumps(values).decode()
+    row = (ctx.source, rec.record_key, rid, rec.national_id, hid, updated_at, change.digest, doc)
+    writes.rows.append((*row, ctx.now_ts, ctx.now_ts))
+    old_household = old.household_id if old is not None else None
+    ctx.dirty.add(hid or links.household_of.get(rid) or old_household or rid)
+    if old is None:
+        ctx.created += 1
+    else:
+        ctx.updated += 1
+        if old_household and old_household != hid:
+            ctx.dirty.add(old_household)
+        if old.resident_id != rid:
+            ctx.dirty.add(old.resident_id)
+            writes.relinked.append((old.resident_id, rid))
+        writes.children_gone.append((ctx.source, *child_range(rec.record_key)))
+    for child in rec.enrollments:
+        if not child.record_key.startswith(rec.record_key + "/"):
+            raise ValueError(f"enrolment key {child.record_key!r} must start with {rec.record_key!r}/")
+        writes.children.append(enrollment_row(ctx, child, resident_id=rid))
+    ctx.stored.append(rec.record_key)
+
+
+def _replace_enrollments(ctx: BatchContext, writes: Writes) -> None:
+    """Replace the enrolments of changed people with the ones they carry now, logging the changes."""
+    before = _enrollments_in(ctx, writes.children_gone)
+    ctx.store.many(
+        "DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?", writes.children_gone
+    )
+    ctx.store.many(UPSERT_ENROLLMENT, writes.children)
+    after = {c.id: c.doc for c in writes.children}
+    changes.append(ctx.store, changes.enrollment_changes(before, after), now=ctx.now)
+
+
+def _enrollments_in(ctx: BatchContext, ranges: list[tuple[str, str, str]]) -> dict[str, str]:
+    """Return the stored enrolment documents by id within (source, low, high) key ranges."""
+    before: dict[str, str] = {}
+    for params in ranges:
+        before.update(
+            ctx.store.rows(
+                "SELECT id, doc FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?",
+                params,
+            )
+        )
+    return before
 
 
 def _returning(ctx: BatchContext, keys: list[str]) -> dict[str, str]:
@@ -258,14 +329,7 @@ def forget_people(
         "DELETE FROM resident_source WHERE source = ? AND record_key IN ({in})", keys, before=(ctx.source,)
     )
     ranges = [(ctx.source, *child_range(k)) for k in keys]
-    before: dict[str, str] = {}
-    for params in ranges:
-        before.update(
-            store.rows(
-                "SELECT id, doc FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?",
-                params,
-            )
-        )
+    before = _enrollments_in(ctx, ranges)
     store.many("DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?", ranges)
     changes.append(store, changes.enrollment_changes(before, {}), now=ctx.now)
     hold_linked_enrollments(ctx, owners, reason=linked_reason)
@@ -274,16 +338,16 @@ def forget_people(
 def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], EnrollmentRecord]]) -> None:
     """Upsert enrolments that link to a resident through a person record of the same source."""
     store = ctx.store
-    people = {
-        row[0]: row[1:]
-        for row in store.rows_in(
+    people: dict[str, tuple[str, str | None]] = {
+        key: (rid, hid)
+        for key, rid, hid in store.rows_in(
             "SELECT record_key, resident_id, household_id FROM resident_source "
             "WHERE source = ? AND record_key IN ({in})",
             {rec.person_key for _, rec in items},
             before=(ctx.source,),
         )
     }
-    ready: dict[str, tuple[tuple[Any, ...], str]] = {}
+    ready: dict[str, tuple[EnrollmentRow, str]] = {}
     for payload, rec in items:
         person = people.get(rec.person_key)
         if person is None:
@@ -296,14 +360,15 @@ def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], Enrol
                 kind="enrollment",
             )
             continue
-        row = enrollment_row(ctx, rec, resident_id=person[0])
-        ready[row[0]] = (row, person[1] or person[0])
+        resident_id, household_id = person
+        row = enrollment_row(ctx, rec, resident_id=resident_id)
+        ready[row.id] = (row, household_id or resident_id)
     docs = dict(store.rows_in("SELECT id, doc FROM enrollment WHERE id IN ({in})", ready))
     writes = []
     for eid, (row, mark) in ready.items():
-        ctx.stored.append(row[5])
+        ctx.stored.append(row.record_key)
         old = docs.get(eid)
-        if old == row[7]:
+        if old == row.doc:
             ctx.unchanged += 1
             continue
         if old is None:
@@ -311,14 +376,14 @@ def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], Enrol
         else:
             ctx.updated += 1
             old_rid = orjson.loads(old).get("resident_id")
-            if old_rid and old_rid != row[1]:
+            if old_rid and old_rid != row.resident_id:
                 ctx.dirty.add(old_rid)
         ctx.dirty.add(mark)
         writes.append(row)
     store.many(UPSERT_ENROLLMENT, writes)
-    old_docs = {row[0]: docs[row[0]] for row in writes if row[0] in docs}
+    old_docs = {row.id: docs[row.id] for row in writes if row.id in docs}
     changes.append(
-        store, changes.enrollment_changes(old_docs, {row[0]: row[7] for row in writes}), now=ctx.now
+        store, changes.enrollment_changes(old_docs, {row.id: row.doc for row in writes}), now=ctx.now
     )
 
 

@@ -28,7 +28,7 @@ from gateway.deps import ReadDep
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.web.pages import Pages, add_stylesheet
 from gateway.web.signin import Site, add_sign_in_routes, current
-from policies.engine import CN_TZ
+from schemas.time import in_china
 
 HERE = Path(__file__).parent
 PAGE = 50
@@ -65,7 +65,7 @@ def _filter(params: dict[str, str]) -> repo.EventFilter:
         except ValueError:
             return None
         # A bare date in the form means that day in China Standard Time.
-        return value if value.tzinfo else value.replace(tzinfo=CN_TZ)
+        return in_china(value)
 
     status = params.get("status", "")
     return repo.EventFilter(
