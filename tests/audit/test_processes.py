@@ -23,7 +23,7 @@ from tests.audit.support import make_key
 from tests.support.pgcluster import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-PER_THREAD = 50  # requests of each of the 12 client threads (4 per server) in the three-process test
+PER_THREAD = 120  # requests of each of the 12 client threads (4 per server) in the three-process test
 
 
 @contextmanager
