@@ -1,22 +1,18 @@
-"""Shared fixtures: a fresh migrated store per test on SQLite and on a throwaway PostgreSQL cluster."""
+"""The suite's root: loads the harness (tests/support) and keeps generated keys out of the checkout."""
 
 from __future__ import annotations
 
-import itertools
 import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
 
-from gateway import migrate
-from gateway.db import make_sync_engine
-from tests.support.pgcluster import PgCluster, find_pg_bin
+from tests.support.env import IN_CI, REPO, skip_or_fail
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
-REPO = Path(__file__).resolve().parents[1]
+__all__ = ["IN_CI", "REPO", "skip_or_fail"]  # imported by tests that predate tests/support/env.py
+
+pytest_plugins = ["tests.support.plugin", "tests.support.stores"]
+
 SAMPLES = REPO / "tests" / "fixtures" / "samples"
 _VAR_BEFORE = pytest.StashKey[set[str]]()
 
@@ -33,18 +29,12 @@ def pytest_configure(config: pytest.Config) -> None:
     """Keep the suite's generated keys out of the checkout; note what var/ holds before it runs."""
     import tempfile
 
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from tests.support.keys import write_audit_key
 
     # Apps built without an audit key would create ./var/audit-key.pem in the checkout.
     keys = Path(tempfile.mkdtemp(prefix="xiangzhi-test-keys-"))
     if "GATEWAY_AUDIT_KEY_FILE" not in os.environ:
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        (keys / "audit-key.pem").write_bytes(pem)
-        (keys / "audit-key.pem").chmod(0o600)
-        os.environ["GATEWAY_AUDIT_KEY_FILE"] = str(keys / "audit-key.pem")
+        os.environ["GATEWAY_AUDIT_KEY_FILE"] = str(write_audit_key(keys / "audit-key.pem"))
     os.environ.setdefault("GATEWAY_KEY_ENCRYPTION_KEY_FILE", str(keys / "key-encryption.key"))
     config.stash[_VAR_BEFORE] = _checkout_var()
 
@@ -57,101 +47,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def skip_or_fail(reason: str) -> None:
-    """Skip with a reason on a user's machine; under CI=true a missing part is a failure."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: this may not skip)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def samples() -> Path:
     """Return the department samples kept in the repository (tests/fixtures/samples, docs/sources.md)."""
     return SAMPLES
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """Start one throwaway PostgreSQL cluster for the session."""
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        skip_or_fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    assert bin_dir is not None
-    cluster = PgCluster(bin_dir).start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(scope="session")
-def _pg_template(pg_cluster: PgCluster) -> str:
-    """Create a migrated template database once; tests clone it."""
-    admin = make_sync_engine(pg_cluster.url())
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("CREATE DATABASE gw_template"))
-    admin.dispose()
-    engine = make_sync_engine(pg_cluster.url("gw_template"))
-    migrate.upgrade(engine)
-    engine.dispose()
-    return "gw_template"
-
-
-@pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Create a migrated SQLite file once; tests copy it."""
-    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
-    engine = make_sync_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    with engine.connect() as conn:
-        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    engine.dispose()
-    return path
-
-
-_counter = itertools.count()
-
-
-def _fresh_pg(cluster: PgCluster, template: str) -> str:
-    name = f"gw_test_{os.getpid()}_{next(_counter)}"
-    admin = make_sync_engine(cluster.url())
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE {template}'))
-    admin.dispose()
-    return cluster.url(name)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Return the URL of a fresh migrated store: once on SQLite, once on PostgreSQL."""
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("_sqlite_template")
-        db = tmp_path / "gateway.db"
-        shutil.copyfile(template, db)
-        return f"sqlite:///{db}"
-    cluster: PgCluster = request.getfixturevalue("pg_cluster")
-    return _fresh_pg(cluster, request.getfixturevalue("_pg_template"))
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
-    """Return the URL of a fresh migrated SQLite store (for tests that need one backend only)."""
-    db = tmp_path / "gateway.db"
-    shutil.copyfile(_sqlite_template, db)
-    return f"sqlite:///{db}"
-
-
-@pytest.fixture
-def pg_url(pg_cluster: PgCluster, _pg_template: str) -> str:
-    """Return the URL of a fresh migrated PostgreSQL database."""
-    return _fresh_pg(pg_cluster, _pg_template)
-
-
-@pytest.fixture
-def store_engine(store_url: str) -> Iterator[Engine]:
-    """Return a sync engine on the fresh store."""
-    engine = make_sync_engine(store_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()

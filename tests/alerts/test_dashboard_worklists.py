@@ -3,50 +3,23 @@ state, per village, small cells suppressed; Chinese text renders (no missing gly
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert
 
 from gateway.app import create_app
 from gateway.db import make_sync_engine
-from schemas.tables_alerts import AppealRow
-from tests.alerts.conftest import evaluate, populate
 from tests.auth.helpers import Staff, auth_settings, register_staff
 from tests.conftest import skip_or_fail
 from tests.support import factories
+from tests.support.alerts import add_appeals, evaluate, populate
 from tests.support.browser import chromium_available, offline_page, sign_in
 from tests.support.live import LiveServer
 
 TOWN = "511599100000"
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
-
-
-def _appeals(engine: Engine, n: int, *, region: str, category: str, state: str) -> None:
-    now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-    with engine.begin() as conn:
-        for i in range(n):
-            conn.execute(
-                insert(AppealRow.__table__).values(  # type: ignore[arg-type]
-                    id=f"Q{category[:4].upper()}{region[-3:]}{state[:2].upper()}{i:04d}"[:17],
-                    resident_id="R1",
-                    region_code=region,
-                    category=category,
-                    description="—",
-                    urgency="normal",
-                    channel="agent",
-                    recorded_by_client="x",
-                    department="hr",
-                    due_date=dt.date(2026, 11, 15),
-                    state=state,
-                    overdue=False,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
 
 
 @pytest.fixture
@@ -56,9 +29,9 @@ def live(sqlite_url: str) -> Iterator[tuple[LiveServer, Staff]]:
     factories.county(engine)
     populate(engine)
     evaluate(engine)
-    _appeals(engine, 7, region="511599100201", category="pension", state="accepted")
-    _appeals(engine, 6, region="511599100202", category="pension", state="answered")
-    _appeals(engine, 2, region="511599100202", category="employment", state="closed")
+    add_appeals(engine, 7, region="511599100201", category="pension", state="accepted")
+    add_appeals(engine, 6, region="511599100202", category="pension", state="answered")
+    add_appeals(engine, 2, region="511599100202", category="employment", state="closed")
     person = register_staff(engine, department="township", region_code=TOWN)
     engine.dispose()
     with LiveServer(create_app(auth_settings(sqlite_url))) as server:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 from tests.changes.support import sync
-from tests.connectors.conftest import CivilDb, make_id
+from tests.support.civil import CivilDb, make_id
 
 
 def _items(store: Engine) -> list[tuple[str, str]]:
@@ -19,6 +20,7 @@ def _items(store: Engine) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
+@pytest.mark.backends
 def test_a_sync_recording_a_death_raises_stop_payment_once(store_engine: Engine, tmp_path: Path) -> None:
     civil = CivilDb(tmp_path / "civil.sqlite")
     civil.person("A", make_id("19800101", 1), hh="H1", birth="19800101")

@@ -7,9 +7,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, text
 
-from tests.alerts.conftest import World, add_enrollment, evaluate
+from tests.alerts.conftest import World
 from tests.changes.test_webhooks import run_pass
 from tests.support import factories
+from tests.support.alerts import add_enrollment, evaluate
 
 # rule -> (department's client, purpose, resident key of the cast)
 SHIPPED = {

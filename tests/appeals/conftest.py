@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.consents.conftest import CLIENTS
-from tests.consents.conftest import world as world
+from tests.support.assisted import CLIENTS
+from tests.support.assisted import world as world
 
 APPEAL_SCOPES = ["appeals:read", "appeals:write"]
 
@@ -25,4 +25,4 @@ def _clients(monkeypatch: pytest.MonkeyPatch) -> None:
     clients["auditor"] = ("audit", "511599000000", ["disclosures:read"])  # reads a disclosure report
     clients["hr"] = ("hr", "511599000000", ["residents:read", *APPEAL_SCOPES])
     clients["shimen-civil"] = ("civil_affairs", "511599200000", ["residents:read", *APPEAL_SCOPES])
-    monkeypatch.setattr("tests.consents.conftest.CLIENTS", clients)
+    monkeypatch.setattr("tests.support.assisted.CLIENTS", clients)

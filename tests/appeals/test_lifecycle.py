@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text, update
 from gateway.policy.sharing_repository import add_working_days
 from schemas.tables_alerts import AppealRow
 from schemas.time import today_cn
-from tests.consents.conftest import AGENT, World
+from tests.support.assisted import AGENT, World
 
 
 def _audit(engine: Engine, seq: str) -> dict[str, Any]:

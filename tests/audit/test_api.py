@@ -9,6 +9,7 @@ import io
 import time
 
 import orjson
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.audit.conftest import Audited
@@ -54,6 +55,7 @@ def _traffic(audited: Audited) -> list[str]:
     return ids
 
 
+@pytest.mark.backends
 def test_filters_cursor_and_auditor_queries_are_audited(audited: Audited) -> None:
     ids = _traffic(audited)
     tc = audited.as_auditor()
@@ -113,6 +115,7 @@ def test_exports_stream_csv_and_jsonl(audited: Audited) -> None:
     assert [int(r["seq"]) for r in rows] == [orjson.loads(x)["seq"] for x in lines]
 
 
+@pytest.mark.backends
 def test_summaries(audited: Audited) -> None:
     _traffic(audited)
     tc = audited.as_auditor()
@@ -123,6 +126,7 @@ def test_summaries(audited: Audited) -> None:
     assert sum(r["count"] for r in reasons) >= 1
 
 
+@pytest.mark.backends
 def test_resident_disclosures(audited: Audited) -> None:
     ids = _traffic(audited)
     tc = audited.as_reader()

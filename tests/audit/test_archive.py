@@ -28,6 +28,7 @@ def _settings(url: str, tmp: Path) -> Settings:
     )
 
 
+@pytest.mark.backends
 def test_archive_then_verify(store_url: str, store_engine: Engine, tmp_path: Path) -> None:
     key = make_key(tmp_path)
     settings = _settings(store_url, tmp_path)

@@ -118,6 +118,7 @@ def _clean(report: Report) -> None:
     assert report.ok, report.finding
 
 
+@pytest.mark.backends
 def test_the_untouched_log_verifies_with_its_uncovered_tail_reported(log: Log) -> None:
     assert len(read_witnesses([log.witness_dir])) == 3  # checkpoints 100, 200, 300 were witnessed
     report = verify_store(log.engine, trust=log.trust())
@@ -128,6 +129,7 @@ def test_the_untouched_log_verifies_with_its_uncovered_tail_reported(log: Log) -
     assert any("only holds against accidental damage" in n for n in unpinned.notes)
 
 
+@pytest.mark.backends
 def test_truncating_the_tail_with_its_checkpoints_and_head_is_named(log: Log) -> None:
     with log.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event_record WHERE seq > 200"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 from sqlalchemy import text
 
 from tests.audit.conftest import Audited
@@ -20,6 +21,7 @@ def _count(audited: Audited) -> int:
         return int(conn.execute(text("SELECT count(*) FROM audit_event")).scalar_one())
 
 
+@pytest.mark.backends
 def test_every_decision_has_one_event(audited: Audited) -> None:
     a = factories.add_resident(audited.engine, region_code="511599100201")
     b = factories.add_resident(audited.engine, region_code="511599100202")
@@ -85,6 +87,7 @@ def test_invalid_accountability_header_is_refused_and_audited(audited: Audited) 
     assert _event(audited, int(r.headers["x-audit-seq"]))["reason"] == "http-400"
 
 
+@pytest.mark.backends
 def test_audit_store_failure_fails_the_request(audited: Audited) -> None:
     a = factories.add_resident(audited.engine, region_code="511599100201")
     writer = audited.app.state.runtime.audit_writer  # type: ignore[attr-defined]

@@ -147,6 +147,7 @@ CASES: dict[str, tuple[Callable[[Connection], int], set[str]]] = {
 }
 
 
+@pytest.mark.backends
 def test_untouched_log_verifies(log: Engine) -> None:
     report = verify_store(log)
     assert report.ok, report.finding
@@ -165,6 +166,7 @@ def test_tampering_is_named(log: Engine, case: str) -> None:
     assert report.finding.kind in kinds, report.finding
 
 
+@pytest.mark.backends
 def test_forged_checkpoint_signature_is_caught(log: Engine) -> None:
     with log.begin() as conn:
         conn.execute(

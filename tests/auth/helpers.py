@@ -1,60 +1,12 @@
-"""Helpers for tests that need real OAuth clients and tokens (used by tests/gateway too)."""
+"""Tokens through the real token endpoint (tests/auth); registration lives in tests/support/callers.py."""
 
 from __future__ import annotations
 
-import datetime as dt
-import secrets
-from dataclasses import dataclass
-from typing import Any
-
-import pyotp
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
-from gateway.auth.clients import AuthMethod, create_client
-from gateway.auth.scopes import Role, Scope, role_of
-from gateway.auth.staff import create_staff
-from gateway.settings import Settings
+from tests.support.callers import ALL_READ_SCOPES, COUNTY, Staff, auth_settings, register, register_staff
 
-COUNTY = "511599000000"
-# Every read scope of a department system: the read API tests act as a county-wide reader (the audit
-# role's reads go to a separate client: separation of duties).
-ALL_READ_SCOPES = [s.value for s in Scope if s.value.endswith(":read") and role_of(s) is Role.RESOURCE]
-
-
-def auth_settings(store_url: str, **extra: Any) -> Settings:
-    """Return settings for a test app: a fresh key-encryption key, so nothing lands in ./var."""
-    values: dict[str, Any] = {
-        "database_url": store_url,
-        "db_pool_size": 4,
-        "key_encryption_key": Fernet.generate_key().decode(),
-    }
-    values.update(extra)
-    return Settings(**values)
-
-
-def register(
-    engine: Engine,
-    *,
-    scopes: list[str] | None = None,
-    department: str = "civil_affairs",
-    region_code: str | None = COUNTY,
-    auth_method: AuthMethod = AuthMethod.CLIENT_SECRET_BASIC,
-    jwks: dict[str, Any] | None = None,
-) -> tuple[str, str | None]:
-    """Register a client through the registry; return its id and secret."""
-    record, secret = create_client(
-        engine,
-        name="test client",
-        department=department,
-        subsystem="tests",
-        scopes=scopes if scopes is not None else ALL_READ_SCOPES,
-        auth_method=auth_method,
-        region_code=region_code,
-        jwks=jwks,
-    )
-    return record.client_id, secret
+__all__ = ["ALL_READ_SCOPES", "COUNTY", "Staff", "auth_settings", "fetch_token", "register", "register_staff"]
 
 
 def fetch_token(tc: TestClient, client_id: str, secret: str, *, scope: str | None = None) -> str:
@@ -66,41 +18,3 @@ def fetch_token(tc: TestClient, client_id: str, secret: str, *, scope: str | Non
     assert r.status_code == 200, r.text
     token: str = r.json()["access_token"]
     return token
-
-
-@dataclass(frozen=True)
-class Staff:
-    """A provisioned staff account: its sign-in name and the factors the operator handed over."""
-
-    account: str
-    password: str
-    totp_secret: str
-
-    def code(self, *, at: dt.datetime | None = None) -> str:
-        """Return the TOTP code of `at` (default now), as the person's authenticator app shows it."""
-        return pyotp.TOTP(self.totp_secret).at(at or dt.datetime.now(dt.UTC))
-
-    def form(self, *, password: str | None = None, code: str | None = None) -> dict[str, str]:
-        """Return the sign-in form of both consoles (gateway/web/templates/_signin_form.html)."""
-        return {"username": self.account, "password": password or self.password, "totp": code or self.code()}
-
-
-def register_staff(
-    engine: Engine,
-    *,
-    scopes: list[str] | None = None,
-    department: str = "village",
-    region_code: str = COUNTY,
-    account: str | None = None,
-) -> Staff:
-    """Provision a staff account through the registry (as `gateway clients create-staff` does)."""
-    name = account or f"staff-{secrets.token_hex(4)}"
-    _, issued = create_staff(
-        engine,
-        client_id=name,
-        name="测试工作人员",
-        department=department,
-        region_code=region_code,
-        scopes=scopes or ["statistics:read"],
-    )
-    return Staff(name, issued.password, issued.totp_secret)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
 from connectors.sdk.runner import SyncReport, run_connectors
 from tests.auth.helpers import fetch_token, register
-from tests.connectors.conftest import CivilDb
+from tests.support.civil import CivilDb
 
 COUNTY = "511599000000"
 QINGSHAN = "511599100000"  # the township of CivilDb's village 511599100201

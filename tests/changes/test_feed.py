@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings
 from tests.changes.support import COUNTY, QINGSHAN, SHIMEN, api_client, feed, sync
-from tests.connectors.conftest import CivilDb, make_id
+from tests.support.civil import CivilDb, make_id
 
 FEED_SCOPES = ["changes:read", "residents:read", "notices:read", "enrollments:read"]
 
@@ -109,6 +109,7 @@ def test_a_death_is_one_feed_entry_shown_as_each_reader_may_read_it(
     assert "tags" in {f for e in everything for f in e["fields"]}  # civil affairs reads tags
 
 
+@pytest.mark.backends
 def test_feed_resumes_from_its_cursor_without_gaps_or_duplicates(
     tc: TestClient, store_engine: Engine, civil: CivilDb
 ) -> None:

@@ -24,7 +24,7 @@ from gateway.settings import Settings
 from gateway.subscriptions.worker import PassReport, close_worker, open_worker
 from tests.auth.helpers import auth_settings
 from tests.changes.support import COUNTY, SHIMEN, Receiver, api_client, feed, sync
-from tests.connectors.conftest import CivilDb, make_id
+from tests.support.civil import CivilDb, make_id
 
 ROOT = Path(__file__).resolve().parents[2]
 SCOPES = ["changes:read", "residents:read", "enrollments:read", "notices:read", "subscriptions:write"]
@@ -164,6 +164,7 @@ def test_a_death_reaches_hr_once_signed_and_no_one_outside_the_policy(
     assert [tuple(a) for a in audited] == [(owner, "resident", 204)]
 
 
+@pytest.mark.backends
 def test_a_failing_receiver_gets_retries_then_dead_letters_then_replay(
     tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
 ) -> None:
@@ -259,6 +260,7 @@ def test_subscriptions_refuse_urls_off_the_allow_list_and_stay_private(
     assert tc.get("/v1/subscriptions", headers=hr).json()["items"] == []
 
 
+@pytest.mark.backends
 def test_two_workers_at_once_deliver_a_death_once(
     tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
 ) -> None:

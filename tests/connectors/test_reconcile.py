@@ -95,6 +95,7 @@ def test_enrolment_survives_its_resident_held_back(store_engine: Engine, civil: 
     assert one(store_engine, "SELECT resolution FROM quarantine WHERE record_key = 'D1'") == "released"
 
 
+@pytest.mark.backends
 def test_civil_deletions_are_seen_by_an_incremental_sync(store_engine: Engine, civil: CivilDb) -> None:
     """Civil affairs lists its keys: a deleted resident, enrolment or head is withdrawn at once."""
     head, child = make_id("19600101", 21), make_id("19900101", 22)
@@ -159,6 +160,7 @@ def test_civil_record_held_back_while_hr_knows_the_person(
     assert one(store_engine, "SELECT reason FROM quarantine WHERE record_key = 'D1'") == "resident_held_back"
 
 
+@pytest.mark.backends
 def test_a_dead_holder_on_this_host_is_taken_over(store_engine: Engine, civil: CivilDb) -> None:
     """A sync killed with kill -9 leaves its lease; the next sync on the host takes it over at once."""
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -175,6 +177,7 @@ def test_a_dead_holder_on_this_host_is_taken_over(store_engine: Engine, civil: C
     assert one(store_engine, "SELECT COUNT(*) FROM sync_lock") == 0
 
 
+@pytest.mark.backends
 def test_a_live_holder_elsewhere_still_blocks(store_engine: Engine, civil: CivilDb) -> None:
     """A holder on another host (or alive here) is not taken over before its lease expires."""
     with store_engine.connect() as conn, write_tx(conn) as s:
@@ -273,6 +276,7 @@ def test_a_split_id_conflict_is_not_reopened(store_engine: Engine, civil: CivilD
     assert served(store_engine)[number].employment_status is None
 
 
+@pytest.mark.backends
 def test_a_long_pass_heartbeats_its_lease(store_engine: Engine, civil: CivilDb) -> None:
     """Between commits the sync renews its lease at least every HEARTBEAT, so it is never taken over."""
     from connectors.sdk.runner import _SourceSync

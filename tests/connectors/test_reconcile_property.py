@@ -31,8 +31,8 @@ from connectors.hr_api.connector import HrApiConnector, HrApiSettings
 from connectors.sdk.runner import run_connectors
 from gateway import migrate
 from gateway.db import make_sync_engine
-from tests.conftest import _fresh_pg
 from tests.connectors.conftest import HR_KEY, CivilDb, make_id
+from tests.support.stores import fresh_pg
 
 TODAY = dt.date(2026, 11, 1)
 NAMES = ("王五", "李四", "张伟", "刘洋", "陈静", "杨帆", "赵敏", "黄磊")
@@ -358,7 +358,7 @@ def test_incremental_full_and_rebuild_agree(
     else:
         # PostgreSQL's own locking, SQL and types under the same edits; fewer runs (a database per store).
         cluster, pg_template = request.getfixturevalue("pg_cluster"), request.getfixturevalue("_pg_template")
-        Reconcile.new_store = lambda path: _fresh_pg(cluster, pg_template)
+        Reconcile.new_store = lambda path: fresh_pg(cluster, pg_template)
         examples = max(2, examples // 4)
     Reconcile.root, Reconcile.hr = tmp_path, hr_server
     machine = Reconcile.TestCase

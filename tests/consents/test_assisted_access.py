@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import update
 
 from gateway.residents.repository import ResidentFilter, list_query
@@ -73,6 +74,7 @@ def test_refused_without_a_covering_consent(world: World) -> None:
     _refused(tc.get(f"/v1/residents/{p.a}", headers=world.acting(p.a, consent)), "consent-invalid", "revoked")
 
 
+@pytest.mark.backends
 def test_a_valid_consent_reaches_that_resident_only(world: World) -> None:
     tc, p = world.tc, world.people
     consent = str(world.consent(p.a)["id"])

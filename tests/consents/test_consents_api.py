@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import Engine, text
 
 from schemas.time import today_cn
@@ -81,6 +82,7 @@ def test_bad_consent_bodies_answer_precise_422(world: World) -> None:
         assert tc.post("/v1/consents", json=_body(world, evidence=evidence), headers=h).status_code == 201
 
 
+@pytest.mark.backends
 def test_record_read_list_and_revoke(world: World) -> None:
     tc, p = world.tc, world.people
     h = {**world.headers(AGENT), "X-End-User": "0731"}

@@ -12,15 +12,14 @@ import yaml
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
-from gateway.auth.clients import CLIENTS, create_client
 from gateway.settings import Settings
 from policies.loader import DEFAULT_DIR
 from schemas.codes import Audience, Channel, Department, NoticeCategory, Tag
 from schemas.models import Notice, Service
 from tests.stats import data
-from tests.support import factories
+from tests.support import callers, factories
 
 COUNTY, QINGSHAN_TOWN, QINGSHAN_VILLAGE = "511599000000", "511599100000", "511599100201"
 LOOKUP_ID = "511599198503120415"  # the ResidentLookup example: the examples phase finds someone
@@ -100,18 +99,13 @@ PROFILES = {
 
 def register(engine: Engine, profile: Profile) -> str:
     """Register a demo client under its chosen id; return its secret."""
-    record, secret = create_client(
+    _, secret = callers.register(
         engine,
-        name=profile.client_id,
+        client_id=profile.client_id,
         department=profile.department,
-        subsystem="contract-tests",
         scopes=list(profile.scopes),
         region_code=profile.region,
     )
-    with engine.begin() as conn:
-        conn.execute(
-            update(CLIENTS).where(CLIENTS.c.client_id == record.client_id).values(client_id=profile.client_id)
-        )
     assert secret is not None
     return secret
 

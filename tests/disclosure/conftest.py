@@ -27,9 +27,9 @@ from policies.engine import PolicyEngine
 from schemas.codes import EmploymentStatus, Ethnicity, Relation, Sex, Tag
 from schemas.tables_changes import ChangeRow
 from schemas.time import today_cn
-from tests.policies.conftest import register
 from tests.stats import data as stats_data
 from tests.support import factories
+from tests.support.callers import register
 
 SHIPPED = Path(policies.__file__).parent / "default"
 VILLAGES = ("511599100201", "511599100202", "511599200201")
@@ -169,7 +169,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> I
     residents, households = _plant(engine)
     clients = {c.client_id: (c.department, c.region, list(c.scopes)) for c in SHIFAN.clients}
     for cid, (dept, region, scopes) in clients.items():
-        register(engine, cid, dept, region, scopes)
+        register(engine, client_id=cid, department=dept, region_code=region, scopes=scopes)
     engine.dispose()
     settings = Settings(database_url=url, db_pool_size=4, policy_dir=policy_dir)  # type: ignore[call-arg]
     with TestClient(create_app(settings), raise_server_exceptions=False) as tc:

@@ -13,12 +13,11 @@ from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN
 from schemas.regions import in_subtree
 from schemas.tables import RegionRow
-from tests.alerts.conftest import evaluate
-from tests.alerts.conftest import populate as populate_alerts
-from tests.alerts.test_dashboard_worklists import _appeals
 from tests.auth.helpers import register_staff
 from tests.disclosure.conftest import World
 from tests.disclosure.release_lp import solve_ranges
+from tests.support.alerts import add_appeals, evaluate
+from tests.support.alerts import populate as populate_alerts
 
 G = RegionRow.__table__.c  # type: ignore[attr-defined]
 LEVELS = {"county": 0, "township": 1, "village": 2}
@@ -35,10 +34,10 @@ def gazetteer(world: World) -> list[tuple[str, str, str, str | None]]:
     try:
         populate_alerts(engine)
         evaluate(engine)
-        _appeals(engine, 7, region="511599100201", category="pension", state="accepted")
-        _appeals(engine, 6, region="511599100202", category="pension", state="answered")
-        _appeals(engine, 2, region="511599100202", category="employment", state="closed")
-        _appeals(engine, 8, region="511599200201", category="pension", state="forwarded")
+        add_appeals(engine, 7, region="511599100201", category="pension", state="accepted")
+        add_appeals(engine, 6, region="511599100202", category="pension", state="answered")
+        add_appeals(engine, 2, region="511599100202", category="employment", state="closed")
+        add_appeals(engine, 8, region="511599200201", category="pension", state="forwarded")
         with engine.connect() as conn:
             rows = conn.execute(select(G.code, G.name, G.level, G.parent_code)).all()
     finally:

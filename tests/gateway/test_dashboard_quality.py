@@ -17,10 +17,10 @@ from gateway.app import create_app
 from gateway.db import make_sync_engine
 from tests.auth.helpers import Staff, auth_settings, register_staff
 from tests.conftest import skip_or_fail
-from tests.connectors.conftest import CivilDb, make_id
 from tests.support import factories
 from tests.support.browser import assert_renders_chinese, chromium_available, offline_page
 from tests.support.browser import sign_in as staff_sign_in
+from tests.support.civil import CivilDb, make_id
 from tests.support.live import LiveServer
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"

@@ -18,10 +18,10 @@ from connectors.demo.fake_hr_store import PersonStore
 from connectors.hr_api.connector import HrApiConnector, HrApiSettings
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
+from policies.loader import DEFAULT_DIR as SHIPPED
 from tests.auth.helpers import auth_settings, fetch_token, register
-from tests.connectors.conftest import HR_KEY, CivilDb, make_id
 from tests.connectors.test_reconcile import hr_item
-from tests.disclosure.conftest import SHIPPED
+from tests.support.civil import HR_KEY, CivilDb, make_id
 
 NUMBER = make_id("19600101", 95)
 
@@ -90,6 +90,7 @@ def test_hr_sees_status_never_the_amount(app: TestClient, store_engine: Engine) 
     assert refused.status_code == 403
 
 
+@pytest.mark.backends
 def test_rows_follow_the_resident(app: TestClient, store_engine: Engine) -> None:
     """A civil-affairs client of another township reads no enrolment, and a single one answers 404."""
     h = headers(
@@ -152,6 +153,7 @@ def register_pair(engine: Engine, *, scopes: list[str]) -> tuple[str, str]:
     return client_id, secret
 
 
+@pytest.mark.backends
 def test_region_filter_selects_the_residents_subtree(app: TestClient, store_engine: Engine) -> None:
     """`region` keeps the enrolments of residents registered in the subtree (in SQL, with the row scopes)."""
     for department, purpose in (("civil_affairs", "social-assistance-review"), ("hr", "pension-eligibility")):

@@ -18,8 +18,8 @@ from connectors.hr_api.connector import HrApiConnector, HrApiSettings
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings, fetch_token, register
-from tests.connectors.conftest import HR_KEY, CivilDb, make_id
 from tests.connectors.test_reconcile import hr_item
+from tests.support.civil import HR_KEY, CivilDb, make_id
 
 NUMBER = make_id("19700101", 81)
 
@@ -59,6 +59,7 @@ def _rid(engine: Engine) -> str:
         return str(conn.execute(text("SELECT id FROM resident")).scalar_one())
 
 
+@pytest.mark.backends
 def test_every_source_value_and_the_rule(store_url: str, synced: Engine) -> None:
     """Civil affairs sees both names, the civil one served by precedence, the fresher phone served."""
     for c in _client(store_url, synced, department="civil_affairs", purpose="social-assistance-review"):

@@ -15,7 +15,7 @@ from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings, fetch_token, register
-from tests.connectors.conftest import CivilDb, make_id
+from tests.support.civil import CivilDb, make_id
 
 GOOD = make_id("19700101", 91)
 BAD = GOOD[:17] + ("0" if GOOD[17] != "0" else "1")
@@ -51,6 +51,7 @@ def as_client(c: TestClient, engine: Engine, *, department: str, scopes: list[st
     return {"Authorization": f"Bearer {fetch_token(c, client_id, secret)}"}
 
 
+@pytest.mark.backends
 def test_reach_and_masking(app: TestClient, store_engine: Engine, civil: CivilDb) -> None:
     """A reader of the department sees keys and reasons, raw masked; a steward sees raw; HR sees nothing."""
     reader = as_client(app, store_engine, department="civil_affairs", scopes=["quarantine:read"])
@@ -122,8 +123,8 @@ def test_steward_links_or_splits_an_id_conflict(
     from connectors.demo.fake_hr import FakeHrServer
     from connectors.demo.fake_hr_store import PersonStore
     from connectors.hr_api.connector import HrApiConnector, HrApiSettings
-    from tests.connectors.conftest import HR_KEY
     from tests.connectors.test_reconcile import hr_item
+    from tests.support.civil import HR_KEY
 
     civil = CivilDb(tmp_path / "c2.sqlite")
     civil.person("A", GOOD, name="王五", birth="19700101")

@@ -22,9 +22,9 @@ from connectors.sdk.push import run_push
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings, fetch_token, register
-from tests.connectors.conftest import HR_KEY, CivilDb, make_id
 from tests.connectors.test_reconcile import hr_item
 from tests.support import factories
+from tests.support.civil import HR_KEY, CivilDb, make_id
 
 TODAY = dt.date(2026, 11, 1)
 NEW_VILLAGES = {"511599100204": ("新村", "511599100000"), "511599200203": ("新村", "511599200000")}

@@ -30,6 +30,7 @@ def _all_pages(client: TestClient, url: str, **params: object) -> list[dict]:
             return items
 
 
+@pytest.mark.backends
 def test_get_resident_and_lookup_by_national_id(client: TestClient, store_engine: Engine) -> None:
     res = factories.add_resident(
         store_engine,
@@ -47,6 +48,7 @@ def test_get_resident_and_lookup_by_national_id(client: TestClient, store_engine
     assert r.status_code == 200 and r.json()["id"] == res.id
 
 
+@pytest.mark.backends
 def test_region_subtree(client: TestClient, store_engine: Engine) -> None:
     a = factories.add_resident(store_engine, region_code="511599100201")
     b = factories.add_resident(store_engine, region_code="511599100202")
@@ -60,6 +62,7 @@ def test_region_subtree(client: TestClient, store_engine: Engine) -> None:
     assert ids("511599300000") == set()
 
 
+@pytest.mark.backends
 def test_filters_tag_status_household_updated_since(client: TestClient, store_engine: Engine) -> None:
     old = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     a = factories.add_resident(
@@ -74,6 +77,7 @@ def test_filters_tag_status_household_updated_since(client: TestClient, store_en
     assert ids(updated_since="2024-12-31T23:00:00Z") == {a.id, b.id}
 
 
+@pytest.mark.backends
 def test_pagination_consistent_while_rows_are_inserted(client: TestClient, store_engine: Engine) -> None:
     first = {factories.add_resident(store_engine, rid=factories.resident_id(i * 10)).id for i in range(1, 26)}
     seen: list[str] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from opentelemetry.trace import NoOpTracer
 from sqlalchemy import Engine, bindparam, select
 
@@ -16,6 +17,7 @@ G = RegionRow.__table__.c  # type: ignore[attr-defined]
 R = ResidentRow.__table__.c  # type: ignore[attr-defined]
 
 
+@pytest.mark.backends
 def test_in_lists_datetimes_and_cached_shapes(store_url: str, store_engine: Engine) -> None:
     factories.county(store_engine)
     old = factories.add_resident(store_engine, updated_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))

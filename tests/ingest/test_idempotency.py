@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import Engine
 
 from connectors.sdk.store import Store
@@ -16,6 +17,7 @@ from gateway.ingest.service import LEASE
 REF = KeyRef(client_id="mz", source="civil_affairs", key="same-key")
 
 
+@pytest.mark.backends
 def test_two_concurrent_claims_of_one_key_never_both_proceed(store_engine: Engine) -> None:
     """A second claim waits on the first's uncommitted row, then finds it in flight: never both proceed."""
     now = dt.datetime.now(dt.UTC)
@@ -46,6 +48,7 @@ def test_two_concurrent_claims_of_one_key_never_both_proceed(store_engine: Engin
     assert other.outcome is Claimed.MISMATCH
 
 
+@pytest.mark.backends
 def test_answered_keys_expire(store_engine: Engine) -> None:
     """Answered keys older than the expiry are purged; keys still in flight never are."""
     then = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

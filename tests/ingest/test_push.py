@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from connectors.sdk import config_from_dict, run_sync
 from gateway.db import make_sync_engine
 from tests.ingest.conftest import Api, civil_rows
@@ -26,6 +28,7 @@ def _two(samples: Path) -> dict[str, Any]:
     return {"T_HJ_JMXX": [first, second]}
 
 
+@pytest.mark.backends
 def test_push_creates_then_updates_residents(api: Api, samples: Path) -> None:
     """Pushed rows become residents served by GET /v1/residents; a later push of a death updates one."""
     batch = _two(samples)
@@ -47,6 +50,7 @@ def test_push_creates_then_updates_residents(api: Api, samples: Path) -> None:
     assert statuses[batch["T_HJ_JMXX"][0]["XM"].strip()] == "deceased"
 
 
+@pytest.mark.backends
 def test_replay_changes_nothing_and_another_body_is_refused(api: Api, samples: Path) -> None:
     """The same key and body get the first answer and change nothing; the key with another body: 422."""
     batch = _two(samples)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
-from gateway.app import create_app
-from gateway.auth.clients import CLIENTS, create_client
 from gateway.auth.tokens import issue_access_token
-from gateway.settings import Settings
-from tests.support import factories
+from tests.support import callers, factories
+from tests.support.callers import make_app
 
 COUNTY, QINGSHAN, SHIMEN = "511599000000", "511599100000", "511599200000"
 # client id -> (department, region, scopes): the demo's clients, one per department.
@@ -32,23 +29,11 @@ DEMO = {
 
 
 def register(engine: Engine, client_id: str, department: str, region: str | None, scopes: list[str]) -> None:
-    """Register a client under a chosen id (the registry generates ids; the demo names them)."""
-    rec, _ = create_client(
-        engine, name=client_id, department=department, subsystem="test", scopes=scopes, region_code=region
-    )
-    with engine.begin() as conn:
-        conn.execute(update(CLIENTS).where(CLIENTS.c.client_id == rec.client_id).values(client_id=client_id))
+    """Register a demo client under its id (positional: the DEMO table's order)."""
+    callers.register(engine, client_id=client_id, department=department, region_code=region, scopes=scopes)
 
 
 Headers = Callable[..., dict[str, str]]
-
-
-def make_app(store_url: str, policy_dir: Path | None = None, **extra: object) -> TestClient:
-    """Return a client of a fresh app (not yet started)."""
-    settings = Settings(
-        database_url=store_url, db_pool_size=4, policy_dir=policy_dir, policy_refresh_seconds=0.2, **extra
-    )  # type: ignore[arg-type]
-    return TestClient(create_app(settings), raise_server_exceptions=False)
 
 
 def token_headers(tc: TestClient) -> Headers:

@@ -83,6 +83,7 @@ def test_masks() -> None:
     assert mask_address(addr, {"region_code": "511599100202"}, {"511599100202": "竹林村"}) == "竹林村"
 
 
+@pytest.mark.backends
 def test_region_filtered_list_is_index_backed(store_engine: Engine) -> None:
     engine = PolicyEngine.load()
     d = engine.decide(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -44,6 +45,7 @@ def _people(engine: Engine) -> dict[str, str]:
     return {"a": a.id, "b": b.id, "c": c.id}
 
 
+@pytest.mark.backends
 def test_region_subtrees_for_county_township_and_village(
     api: tuple[TestClient, Headers], store_engine: Engine
 ) -> None:
@@ -98,6 +100,7 @@ def test_masks_owner_and_provenance(api: tuple[TestClient, Headers], store_engin
     assert set(ca["provenance"]) == {"phone"}
 
 
+@pytest.mark.backends
 def test_row_conditions_and_pagination(api: tuple[TestClient, Headers], store_engine: Engine) -> None:
     tc, h = api
     elderly = set()

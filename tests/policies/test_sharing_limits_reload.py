@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -75,6 +76,7 @@ def test_conditional_field_before_after_approval_expiry_refusal(
     )
 
 
+@pytest.mark.backends
 def test_sharing_dates_are_iso_strings_and_answers_are_not_ids(api: tuple[TestClient, Headers]) -> None:
     tc, h = api
     body = {"resource": "residents", "fields": ["employment_status"], "purpose": PURPOSE}
@@ -92,6 +94,7 @@ def _policy_copy(tmp_path: Path) -> Path:
     return d
 
 
+@pytest.mark.backends
 def test_rate_limit_across_two_app_instances(demo_store: str, tmp_path: Path) -> None:
     d = _policy_copy(tmp_path)
     (d / "rate_limits.yaml").write_text(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from contextlib import ExitStack
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -13,6 +14,7 @@ from gateway.auth.keys import ensure_signing_key
 from tests.auth.helpers import auth_settings, fetch_token, register
 
 
+@pytest.mark.backends
 def test_replicas_started_together_create_one_key(store_url: str, store_engine: Engine) -> None:
     """Four replicas race at first start: one key in the store, every replica signs with it."""
     settings = auth_settings(store_url)  # one key-encryption key, as replicas of one deployment share

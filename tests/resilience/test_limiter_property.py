@@ -80,6 +80,7 @@ def test_counter_never_exceeds_spent_plus_one_batch_per_process(sqlite_url: str,
     asyncio.run(_scenario(sqlite_url, plan))
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("restarts", [3])
 def test_restarts_under_concurrent_reads_do_not_lock_the_client_out(store_url: str, restarts: int) -> None:
     """The issue's run: 24 concurrent reads, three restarts; the client is never locked out."""

@@ -13,7 +13,7 @@ from gateway import migrate
 from gateway.db import make_sync_engine
 from tests.conftest import skip_or_fail
 from tests.resilience.support import Load, assert_every_answer_audited, ready, replica, wait_for
-from tests.support.pgcluster import PgCluster, find_pg_bin
+from tests.support.pgcluster import PgCluster, find_pg_bin, memory_dir
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def own_cluster() -> object:
     if bin_dir is None:
         skip_or_fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     assert bin_dir is not None
-    cluster = PgCluster(bin_dir).start()
+    cluster = PgCluster(bin_dir, base_dir=memory_dir()).start()
     try:
         yield cluster
     finally:
@@ -98,6 +98,7 @@ def _hold_audit_head(engine: Engine, *, seconds: float, held: threading.Event) -
         conn.rollback()
 
 
+@pytest.mark.backends
 def test_stalled_audit_head_lock_fails_fast(store_url: str, store_engine: Engine, tmp_path: Path) -> None:
     """A transaction holding the audit head: 503 within the commit timeout, not ready, then back."""
     server, token = replica(

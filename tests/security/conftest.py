@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -23,6 +21,7 @@ from gateway.db import make_sync_engine
 from schemas.codes import Tag
 from tests.auth.helpers import auth_settings
 from tests.support import factories
+from tests.support.keys import write_audit_key
 
 COUNTY, VILLAGE, OTHER_VILLAGE = "511599000000", "511599100201", "511599200201"
 # client id -> (department, region, scopes): the attackers and the honest callers of the suite.
@@ -95,15 +94,6 @@ class World:
         if purpose or client_id in PURPOSE:
             out["X-Purpose"] = purpose or PURPOSE[client_id]
         return out
-
-
-def _audit_key(path: Path) -> Path:
-    path.write_bytes(
-        Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return path
 
 
 def _people(engine: Engine) -> Residents:
@@ -179,7 +169,7 @@ def _security_template(_sqlite_template: Path, tmp_path_factory: pytest.TempPath
     with engine.connect() as conn:
         conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     engine.dispose()
-    return _Template(path, people, secrets, kek, _audit_key(base / "audit-key.pem"))
+    return _Template(path, people, secrets, kek, write_audit_key(base / "audit-key.pem"))
 
 
 @pytest.fixture

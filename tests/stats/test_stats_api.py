@@ -20,6 +20,7 @@ from tests.support import factories
 PROBLEM = "application/problem+json"
 
 
+@pytest.mark.backends
 async def test_counts_are_aggregated_in_sql(store_url: str, store_engine: Engine) -> None:
     factories.county(store_engine)
     populate(store_engine)
@@ -64,6 +65,7 @@ def county_client(store_url: str, store_engine: Engine) -> Iterator[TestClient]:
     yield from _client(store_url, store_engine, scopes=["statistics:read"], region_code=COUNTY)
 
 
+@pytest.mark.backends
 def test_village_rows_are_suppressed_with_a_complement(county_client: TestClient) -> None:
     r = county_client.get("/v1/stats", params={"region": TOWN_QS})
     assert r.status_code == 200, r.text
@@ -80,6 +82,7 @@ def test_village_rows_are_suppressed_with_a_complement(county_client: TestClient
     assert "<5" in migrants["rows"][0]["counts"]
 
 
+@pytest.mark.backends
 def test_township_level_and_no_personal_data(county_client: TestClient) -> None:
     r = county_client.get("/v1/stats", params={"region": COUNTY, "level": "township"})
     assert r.status_code == 200, r.text
@@ -117,6 +120,7 @@ def test_statistics_scope_is_required(store_url: str, store_engine: Engine) -> N
         assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
 
 
+@pytest.mark.backends
 def test_views_cannot_be_subtracted(county_client: TestClient) -> None:
     """The issue-12 attack: a township by village, minus one village asked alone, must not recover a
     suppressed village; every view is cut from one release, so a cell hidden once is hidden always."""

@@ -104,6 +104,7 @@ def _ids(c: TestClient, rid: str) -> set[str]:
     return {n["id"] for n in r.json()["items"]}
 
 
+@pytest.mark.backends
 def test_each_resident_hears_their_regions_and_audiences(
     county: tuple[TestClient, Capture], people: dict[str, str]
 ) -> None:

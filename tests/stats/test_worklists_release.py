@@ -9,10 +9,9 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.db import make_sync_engine
-from tests.alerts.conftest import evaluate, populate
-from tests.alerts.test_dashboard_worklists import _appeals
 from tests.auth.helpers import auth_settings, register_staff
 from tests.support import factories
+from tests.support.alerts import add_appeals, evaluate, populate
 
 COUNTY, TOWN = "511599000000", "511599100000"
 QINGSHAN, ZHULIN, SHIMEN = "511599100201", "511599100202", "511599200201"
@@ -37,10 +36,10 @@ def test_a_worklist_cell_shows_the_same_in_every_view(sqlite_url: str) -> None:
     factories.county(engine)
     populate(engine)
     evaluate(engine)
-    _appeals(engine, 7, region=QINGSHAN, category="pension", state="accepted")
-    _appeals(engine, 6, region=ZHULIN, category="pension", state="answered")
-    _appeals(engine, 2, region=ZHULIN, category="employment", state="closed")
-    _appeals(engine, 8, region=SHIMEN, category="pension", state="forwarded")
+    add_appeals(engine, 7, region=QINGSHAN, category="pension", state="accepted")
+    add_appeals(engine, 6, region=ZHULIN, category="pension", state="answered")
+    add_appeals(engine, 2, region=ZHULIN, category="employment", state="closed")
+    add_appeals(engine, 8, region=SHIMEN, category="pension", state="forwarded")
     person = register_staff(engine, department="county", region_code=COUNTY)
     engine.dispose()
     with TestClient(create_app(auth_settings(sqlite_url))) as c:

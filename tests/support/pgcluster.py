@@ -26,6 +26,12 @@ def find_pg_bin() -> Path | None:
     return None
 
 
+def memory_dir() -> Path | None:
+    """Return a RAM-backed directory (Linux's /dev/shm) for a throwaway cluster, or None."""
+    shm = Path("/dev/shm")  # a tmpfs; the cluster gets its own mkdtemp directory in it
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def free_port() -> int:
     """Return a TCP port free on 127.0.0.1 now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -34,12 +40,16 @@ def free_port() -> int:
 
 
 class PgCluster:
-    """Start and stop a private PostgreSQL server; as root it runs as the `postgres` user."""
+    """Start and stop a private PostgreSQL server; as root it runs as the `postgres` user.
 
-    def __init__(self, bin_dir: Path, *, port: int | None = None) -> None:
+    `base_dir` holds the cluster's files: the test suite puts them in RAM (`memory_dir()`), where creating a
+    database per test and removing a few hundred of them at the end cost seconds, not minutes of disk I/O.
+    """
+
+    def __init__(self, bin_dir: Path, *, port: int | None = None, base_dir: Path | None = None) -> None:
         self.bin_dir = bin_dir
         self.port = port or free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="xz-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="xz-pg-", dir=base_dir))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self._as_root = os.geteuid() == 0
