@@ -28,3 +28,14 @@ def test_the_split_functions_stay_short() -> None:
         tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
         (fn,) = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name]
         assert fn.end_lineno is not None and fn.end_lineno - fn.lineno < 60, (path, name)
+
+
+def test_the_layering_contracts_hold() -> None:
+    """Run import-linter's contracts of pyproject.toml (schemas <- policies <- connectors, gateway)."""
+    import subprocess
+    import sys
+
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
