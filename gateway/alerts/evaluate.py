@@ -61,39 +61,69 @@ def _candidates(store: Any, rule: AlertRule) -> set[str] | None:
 
 
 Candidates = list[tuple[AlertRule, set[str]]]
+# Residents read per pass: the facts of one chunk are dropped before the next is read, so memory stays
+# flat in county size (all 100k documents at once cost ~500 MB, bench/results/2026-12-02-session.md).
+CHUNK = 2000
 
 
-def load_facts(store: Any, rules: list[AlertRule]) -> tuple[dict[str, Facts], Candidates]:
-    """Read the residents the rules could apply to, with active enrolments, migration and household;
-    return them with each rule's candidates (each rule is tried on its own candidates only)."""
+def rule_candidates(store: Any, rules: list[AlertRule]) -> Candidates:
+    """Return each rule with the residents it could apply to (each rule is tried on its own only)."""
     found = [(rule, _candidates(store, rule)) for rule in rules]
     everyone: set[str] | None = None
     if any(ids is None for _, ids in found):
         everyone = {r for (r,) in store.rows("SELECT id FROM resident")}
-    per_rule = [(rule, ids if ids is not None else everyone or set()) for rule, ids in found]
-    wanted = set().union(*(ids for _, ids in per_rule))
+    return [(rule, ids if ids is not None else everyone or set()) for rule, ids in found]
+
+
+def load_facts(store: Any, ids: list[str], *, households: set[str]) -> dict[str, Facts]:
+    """Read the documents, active enrolments and migration of `ids`, and households for `households`."""
     facts = {
         rid: Facts(orjson.loads(doc))
-        for rid, doc in store.rows_in("SELECT id, doc FROM resident WHERE id IN ({in})", sorted(wanted))
+        for rid, doc in store.rows_in("SELECT id, doc FROM resident WHERE id IN ({in})", ids)
     }
     sql = "SELECT resident_id, doc FROM enrollment WHERE status = 'active' AND resident_id IN ({in})"
-    for rid, doc in store.rows_in(sql, sorted(facts)):
+    for rid, doc in store.rows_in(sql, facts):
         facts[rid].enrollments.append(orjson.loads(doc))
     for rid, doc in store.rows_in(
-        "SELECT resident_id, doc FROM migration WHERE resident_id IN ({in})", sorted(facts)
+        "SELECT resident_id, doc FROM migration WHERE resident_id IN ({in})", facts
     ):
         facts[rid].migration = orjson.loads(doc)
-    households = sorted(
-        {f.resident["household_id"] for f in facts.values() if f.resident.get("household_id")}
-    )
+    _load_households(store, [f for rid, f in facts.items() if rid in households])
+    return facts
+
+
+def _load_households(store: Any, facts: list[Facts]) -> None:
+    # Only rules about the other members (no_guardian) need them: parsing every member's document for
+    # every candidate was most of the evaluation's time (py-spy, 100k county).
+    homes = sorted({f.resident["household_id"] for f in facts if f.resident.get("household_id")})
     members: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for doc in store.rows_in("SELECT doc FROM resident WHERE household_id IN ({in})", households):
+    for doc in store.rows_in("SELECT doc FROM resident WHERE household_id IN ({in})", homes):
         member = orjson.loads(doc[0])
         members[member["household_id"]].append(member)
-    for f in facts.values():
+    for f in facts:
         home = members.get(f.resident.get("household_id") or "", [])
         f.household = [m for m in home if m.get("id") != f.resident.get("id")]
-    return facts, per_rule
+
+
+Raised = tuple[Hit, str, str | None, tuple[str, ...]]  # the hit, its resident, region and tags
+
+
+def _hits(store: Any, per_rule: Candidates, *, known: set[str], today: dt.date) -> list[Raised]:
+    """Evaluate every rule on its candidates, a chunk of residents at a time; return the new hits."""
+    wanted = sorted(set().union(*(ids for _, ids in per_rule)))
+    households = {rid for rule, ids in per_rule if rule.when.no_guardian for rid in ids}
+    raised: list[Raised] = []
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        facts = load_facts(store, chunk, households=households)
+        for rule, ids in per_rule:
+            for rid in sorted(ids & facts.keys()):
+                for hit in evaluate(rule, facts[rid], today=today):
+                    if hit.key not in known:
+                        known.add(hit.key)
+                        doc = facts[rid].resident
+                        raised.append((hit, rid, doc.get("region_code"), tuple(doc.get("tags") or ())))
+    return raised
 
 
 def raise_alerts(
@@ -105,22 +135,14 @@ def raise_alerts(
         return []
     with write_tx(conn) as store:
         known = {key for (key,) in store.rows("SELECT key FROM alert")}
-        facts, per_rule = load_facts(store, rules)
-        raised: list[tuple[Hit, str, str | None]] = []
-        for rule, ids in per_rule:
-            for rid in sorted(ids & facts.keys()):
-                for hit in evaluate(rule, facts[rid], today=today):
-                    if hit.key not in known:
-                        known.add(hit.key)
-                        raised.append((hit, rid, facts[rid].resident.get("region_code")))
+        raised = _hits(store, rule_candidates(store, rules), known=known, today=today)
         rows, changes, stamp = [], [], store.ts(now)
-        for hit, rid, region in raised:
+        for hit, rid, region, tags in raised:
             aid = new_alert_id()
             r = hit.rule
             rows.append(
                 (aid, hit.key, r.id, r.department.value, r.purpose, rid, region, hit.detail, "open", stamp)
             )
-            tags = tuple(facts[rid].resident.get("tags") or ())
             # The rule id stands in the entry's `fields`: the feed shows the item to the rule's readers only.
             changes.append(
                 Change("alert", aid, "created", (r.id,), event=ALERT_RAISED, status="open",
@@ -130,4 +152,4 @@ def raise_alerts(
         append(store, changes, now=now)
     if raised:
         log.info("early warning: %d new item(s)", len(raised))
-    return [hit for hit, _, _ in raised]
+    return [hit for hit, *_ in raised]
