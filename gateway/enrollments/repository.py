@@ -27,13 +27,27 @@ class EnrollmentFilter:
     resident_id: str | None = None
     enrollment_id: str | None = None
     updated_since: dt.datetime | None = None
-    # Both the enrolments' and the residents' scopes: an enrolment is shown only with a readable resident.
+    # The enrolments' scopes (an enrolment lies in its resident's region: catalogue `resident_region`)
+    # and the residents' (an enrolment is shown only with a readable resident): both test the joined
+    # resident row, so each grant's regions bound the rows it gives.
     policy_scopes: tuple[tuple[RowScope, ...] | None, ...] = ()
 
 
-def list_query(flt: EnrollmentFilter, *, after: str | None, limit: int) -> Select[tuple[str, str]]:
+@dataclass(frozen=True, slots=True)
+class EnrollmentPage:
+    """One page of enrolments: ids, stored documents, their residents' regions, the key to go on from."""
+
+    ids: list[str]
+    docs: list[str]
+    regions: list[str | None]
+    last: str | None
+
+
+def list_query(
+    flt: EnrollmentFilter, *, after: str | None, limit: int
+) -> Select[tuple[str, str, str | None]]:
     """Build the keyset-paginated listing (ordered by the immutable id: no duplicates, no gaps)."""
-    stmt = select(E.id, E.doc).join(ResidentRow.__table__, R.id == E.resident_id)  # type: ignore[attr-defined]
+    stmt = select(E.id, E.doc, R.region_code).join(ResidentRow.__table__, R.id == E.resident_id)  # type: ignore[attr-defined]
     if flt.region is not None:
         stmt = stmt.where(_in_subtree(region_prefix(flt.region)))
     if flt.kind is not None:
@@ -55,9 +69,9 @@ def list_query(flt: EnrollmentFilter, *, after: str | None, limit: int) -> Selec
     return keyset(stmt, E.id, after=after, limit=limit)
 
 
-async def list_docs(
-    db: ReadStore, flt: EnrollmentFilter, *, after: str | None, limit: int
-) -> tuple[list[str], list[str], str | None]:
-    """Return ids and documents of up to `limit` enrolments after `after`, and the key to continue from."""
+async def list_docs(db: ReadStore, flt: EnrollmentFilter, *, after: str | None, limit: int) -> EnrollmentPage:
+    """Return up to `limit` enrolments after `after`, with their residents' regions."""
     rows, last = cut_page(await db.fetch_all(list_query(flt, after=after, limit=limit)), limit)
-    return [r[0] for r in rows], [r[1] for r in rows], (last[0] if last else None)
+    return EnrollmentPage(
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], last[0] if last else None
+    )
