@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, select
 
 from gateway.pagination import cut_page, keyset
-from gateway.residents.repository import R, _in_subtree, policy_clause
+from gateway.residents.repository import R, _in_subtree, within
 from gateway.store import ReadStore
 from policies.decide import RowScope
 from schemas.regions import region_prefix
@@ -61,11 +61,7 @@ def list_query(
     if flt.updated_since is not None:
         stmt = stmt.where(E.updated_at >= flt.updated_since.astimezone(dt.UTC))
     for scopes in flt.policy_scopes:
-        if scopes is None:
-            continue
-        clause = policy_clause(scopes) if scopes else false()
-        if clause is not None:
-            stmt = stmt.where(clause)
+        stmt = within(stmt, scopes)
     return keyset(stmt, E.id, after=after, limit=limit)
 
 

@@ -205,3 +205,48 @@ def test_employment_and_migrations_need_their_own_scope(
     assert f"{detail}:read" in r.json()["detail"]
     granted = headers(app, store_engine, department="hr", purpose="employment-service")
     assert app.get(f"/v1/residents/{rid}/{detail}", headers=granted).status_code == 200
+
+
+def _employment_grants(client: str, *, employment: str) -> str:
+    """Return YAML grants: residents of 青山镇, employment (status only) of the subtree `employment`."""
+    return f"""
+  - id: {client}-residents
+    client: {client}
+    resource: residents
+    fields: [name, region_code, status]
+    regions: ["511599100000"]
+    purposes: [social-assistance-review]
+  - id: {client}-employment
+    client: {client}
+    resource: employment
+    fields: [resident_id, status, since, source, record_key]
+    regions: ["{employment}"]
+    purposes: [social-assistance-review]
+    approval: 人社函〔2026〕99号
+"""
+
+
+@pytest.mark.backends
+def test_employment_rows_follow_the_employment_grants_regions(
+    store_engine: Engine, tmp_path: Path, app: TestClient
+) -> None:
+    """A resident of 青山村 readable through the township: their employment only where its grant reaches."""
+    policy = tmp_path / "policy"
+    shutil.copytree(SHIPPED, policy, ignore=shutil.ignore_patterns("tests"))
+    grants = policy / "grants.yaml"
+    extra = _employment_grants("zhulin-employment", employment="511599100202") + _employment_grants(
+        "qingshan-employment", employment="511599100000"
+    )
+    grants.write_text(grants.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    settings = app.app.state.config.settings.model_copy(update={"policy_dir": policy})  # type: ignore[attr-defined]
+    with store_engine.connect() as conn:
+        rid = conn.execute(text("SELECT id FROM resident")).scalar_one()
+    with TestClient(create_app(settings)) as c:
+        wanted = dict(department="township", purpose="social-assistance-review", region_code="511599100000")
+        inside = headers(c, store_engine, client_id="qingshan-employment", **wanted)
+        r = c.get(f"/v1/residents/{rid}/employment", headers=inside)
+        assert r.status_code == 200 and r.json()["status"] == "migrant", r.text
+        outside = headers(c, store_engine, client_id="zhulin-employment", **wanted)
+        assert c.get(f"/v1/residents/{rid}", headers=outside).status_code == 200
+        r = c.get(f"/v1/residents/{rid}/employment", headers=outside)
+        assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json", r.text
