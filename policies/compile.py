@@ -38,6 +38,7 @@ class ResourceInfo:
     tags_field: str | None
     provenance_field: str | None
     resident_field: str | None
+    resident_region: bool  # rows lie in their resident's region (the row carries no region of its own)
     always: frozenset[str]  # public and unconditional: part of every grant of the resource
     open: bool
 
@@ -136,6 +137,7 @@ def _resource(name: str, res: CatalogueResource) -> ResourceInfo:
         tags_field=res.tags_field,
         provenance_field=res.provenance_field,
         resident_field=res.resident_field,
+        resident_region=res.resident_region,
         always=always,
         open=len(always) == len(fields),
     )
@@ -155,6 +157,9 @@ def _catalogue_issues(docs: Documents, resources: dict[str, ResourceInfo]) -> li
             ref = getattr(res, attr)
             if ref is not None and ref not in res.fields:
                 issues.append(docs.issue("catalogue.yaml", (*loc_base, attr), f"unknown field {ref!r}"))
+        if res.resident_region and (res.resident_field is None or res.region_field is not None):
+            message = "resident_region needs a resident_field and no region_field of its own"
+            issues.append(docs.issue("catalogue.yaml", (*loc_base, "resident_region"), message))
     return issues
 
 

@@ -119,12 +119,14 @@ class Decision:
         """Tell whether stored documents are served unchanged (one plan showing everything, no row check)."""
         return len(self.plans) == 1 and self.plans[0].everything
 
-    def row_plan(self, doc: Mapping[str, Any]) -> FieldPlan | None:
-        """Return the plan for a row, or None when no grant's scope reaches it."""
+    def row_plan(self, doc: Mapping[str, Any], *, region: str | None = None) -> FieldPlan | None:
+        """Return the plan for a row, or None when no grant's scope reaches it; `region` places a row
+        of a `resident_region` resource (its resident's region: the row itself carries none)."""
         if self.scopes is None:
             return self.plans[0]
         assert self.info is not None
-        region = doc.get(self.info.region_field) if self.info.region_field else None
+        if self.info.region_field:
+            region = doc.get(self.info.region_field)
         tags = doc.get(self.info.tags_field) if self.info.tags_field else None
         field_ = self.info.resident_field
         about = residents_of(doc.get(field_)) if field_ and self.scopes[0].resident is not None else ()
@@ -136,20 +138,22 @@ class Decision:
         return self._combined[hit]
 
     def project_doc(
-        self, doc: dict[str, Any], names: Mapping[str, str] = EMPTY_NAMES
+        self, doc: dict[str, Any], names: Mapping[str, str] = EMPTY_NAMES, *, region: str | None = None
     ) -> dict[str, Any] | None:
         """Project one parsed document, or None when it lies outside every scope."""
-        plan = self.row_plan(doc)
+        plan = self.row_plan(doc, region=region)
         if plan is None:
             return None
         assert self.info is not None
         return doc if plan.everything else plan.apply(doc, self.info, names)
 
-    def project(self, raw: str | bytes, names: Mapping[str, str] = EMPTY_NAMES) -> str | bytes | None:
+    def project(
+        self, raw: str | bytes, names: Mapping[str, str] = EMPTY_NAMES, *, region: str | None = None
+    ) -> str | bytes | None:
         """Project one stored JSON document; None when outside every scope (callers answer 404)."""
         if self.passthrough and self.scopes is None:
             return raw
-        out = self.project_doc(orjson.loads(raw), names)
+        out = self.project_doc(orjson.loads(raw), names, region=region)
         if out is None:
             return None
         return raw if self.passthrough else orjson.dumps(out)
@@ -193,7 +197,7 @@ def allow_everything(info: ResourceInfo, *, resource: str, purpose: str | None, 
 
 
 def _scope(grant: CompiledGrant, subject: Subject, res: ResourceInfo) -> RowScope | None:
-    if res.region_field is None:
+    if res.region_field is None and not res.resident_region:
         return RowScope(None, grant.tags)
     prefixes: set[str] = set()
     for code in grant.regions:

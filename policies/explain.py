@@ -63,8 +63,15 @@ def _rows(decision: Decision) -> list[dict[str, Any]] | str:
         return "none"
     if decision.scopes is None:
         return "all"
+    info = decision.info
+    # A row carrying no region (an enrolment) is placed by the resident its `resident_field` names.
+    placed = {"region_of": info.resident_field} if info is not None and info.resident_region else {}
     return [
-        {"region_prefixes": list(s.prefixes) if s.prefixes is not None else "all", "tags": list(s.tags)}
+        {
+            "region_prefixes": list(s.prefixes) if s.prefixes is not None else "all",
+            "tags": list(s.tags),
+            **placed,
+        }
         for s in decision.scopes
     ]
 

@@ -84,6 +84,11 @@ class CatalogueResource(Strict):
         description="Field naming the resident(s) a row is about (a resident id, or a list of objects "
         "with `resident_id`); assisted access (代办) reaches only that resident's rows.",
     )
+    resident_region: bool = Field(
+        default=False,
+        description="Rows lie in the region of the resident `resident_field` names (an enrolment in its "
+        "resident's village): grants' `regions` reach them there.",
+    )
     fields: dict[str, CatalogueField]
     groups: dict[Ident, list[str]] = Field(default_factory=dict, description="Named field groups.")
 

@@ -51,6 +51,10 @@ class Case(_Strict):
         default=None, description="Assisted access (代办): acting for this resident under a valid consent."
     )
     records: list[dict[str, Any]] = Field(default_factory=list)
+    resident_regions: dict[str, str] = Field(
+        default_factory=dict,
+        description="resident id -> region: where the rows of a `resident_region` resource (enrolments) lie.",
+    )
     expect: Expect
 
 
@@ -115,8 +119,10 @@ def _run_case(engine: PolicyEngine, case: Case) -> list[str]:
     if not d.allowed:
         return problems
     shown = {}
+    about = d.info.resident_field if d.info is not None else None
     for rec in case.records:
-        out = d.project_doc(dict(rec))
+        region = case.resident_regions.get(str(rec.get(about))) if about else None
+        out = d.project_doc(dict(rec), region=region)
         if out is not None:
             shown[str(rec.get("id"))] = out
     if case.expect.rows is not None and sorted(shown) != sorted(case.expect.rows):

@@ -53,6 +53,11 @@ class Sequencer(Protocol):
         """Commit the events in order; return their sequence numbers."""
         ...
 
+    @property
+    def signed_size(self) -> int:
+        """Return the tree size of the latest checkpoint the last `checkpoint` call found or signed."""
+        ...
+
     async def checkpoint(self, key: AuditKey, *, every: int, seconds: float) -> Checkpoint | None:
         """Sign a checkpoint when `every` events or `seconds` have passed since the last one."""
         ...
@@ -85,6 +90,12 @@ class SqliteSequencer:
         self._path = path
         self._conn: sqlite3.Connection | None = None
         self._busy = (timeouts or Timeouts(lock=30.0)).lock
+        self._signed = 0
+
+    @property
+    def signed_size(self) -> int:
+        """Return the tree size of the latest checkpoint the last `checkpoint` call found or signed."""
+        return self._signed
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -156,6 +167,7 @@ class SqliteSequencer:
         head, base_seq, base_hash, base_frontier = conn.execute(_HEAD).fetchone()
         last = conn.execute(_LAST_CP).fetchone()
         prior = (last[0], as_utc(last[3])) if last else None
+        self._signed = last[0] if last else base_seq
         if not _due(prior, head, every=every, seconds=seconds):
             return None
         base = Base.stored(*last[:3]) if last else Base.stored(base_seq, base_hash, base_frontier)
@@ -177,6 +189,7 @@ class SqliteSequencer:
                 frontier,
             ),
         )
+        self._signed = cp.tree_size
         return cp
 
     async def checkpoint(self, key: AuditKey, *, every: int, seconds: float) -> Checkpoint | None:
@@ -232,6 +245,12 @@ class PgSequencer:
         self._conn: Any = None
         self._lock = asyncio.Lock()  # one statement stream per connection
         self._backoff = Backoff()
+        self._signed = 0
+
+    @property
+    def signed_size(self) -> int:
+        """Return the tree size of the latest checkpoint the last `checkpoint` call found or signed."""
+        return self._signed
 
     @classmethod
     async def open(cls, raw_url: str, *, timeouts: Timeouts | None = None) -> PgSequencer:
@@ -335,6 +354,7 @@ class PgSequencer:
             conn = await self._connection()
             head, base_seq, base_hash, base_frontier = await conn.fetchrow(_HEAD)
             last = await conn.fetchrow(_LAST_CP)
+            self._signed = last[0] if last else base_seq
             if not _due((last[0], last[3]) if last else None, head, every=every, seconds=seconds):
                 return None
             base = (
@@ -359,6 +379,7 @@ class PgSequencer:
                 cp.signature,
                 frontier,
             )
+            self._signed = cp.tree_size
         return cp
 
     async def publish_key(self, key: AuditKey) -> None:

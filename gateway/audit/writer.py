@@ -73,7 +73,10 @@ class AuditWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._since_checkpoint = 0
+        # Positions in the shared log, which other processes append to as well: the last event this
+        # writer committed, and the largest checkpoint it knows of (its own, or another process's).
+        self._head = 0
+        self._signed = 0
         self._last_checkpoint = time.monotonic()
         self.batches = 0
         self.committed = 0
@@ -113,14 +116,14 @@ class AuditWriter:
     async def _flush_deferred(self) -> None:
         batch = self._deferred[: self._opts.batch_max]
         try:
-            await self._seq.append(batch)
+            seqs = await self._seq.append(batch)
         except Exception as exc:
             log.warning("audit: deferred refusal events still cannot be committed: %s", exc)
             self.failing_since = self.failing_since or time.monotonic()
             return
         del self._deferred[: len(batch)]
         self.committed += len(batch)
-        self._since_checkpoint += len(batch)
+        self._head = max(self._head, *seqs)
 
     async def _run(self) -> None:
         while True:
@@ -169,14 +172,17 @@ class AuditWriter:
             # An event's time is taken as its response is decided, just before it is queued.
             waited = dt.datetime.now(dt.UTC) - min(ev.time for ev, _ in batch)
             self._metrics.audit_batch_latency.record(max(waited.total_seconds(), 0.0))
-        self._since_checkpoint += len(batch)
+        self._head = max(self._head, *seqs)
 
     async def _maybe_checkpoint(self, *, force: bool = False) -> None:
+        # Counted in the shared sequence, not in this writer's own events: with k processes writing,
+        # counting its own would sign once every k * checkpoint_every events of the log.
+        unsigned = self._head - self._signed
         elapsed = time.monotonic() - self._last_checkpoint
         if (
             not force
-            and self._since_checkpoint < self._opts.checkpoint_every
-            and (elapsed < self._opts.checkpoint_seconds or not self._since_checkpoint)
+            and unsigned < self._opts.checkpoint_every
+            and (elapsed < self._opts.checkpoint_seconds or unsigned <= 0)
         ):
             return
         try:
@@ -189,8 +195,9 @@ class AuditWriter:
             # A missed checkpoint delays tamper evidence but loses nothing: the next one covers it.
             log.exception("audit checkpoint failed")
             return
-        self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
+        # Not due: another process signed meanwhile; the sequencer read its size (no asking every batch).
+        self._signed = max(self._signed, cp.tree_size if cp is not None else self._seq.signed_size)
         if cp is not None:
             await self._witness(cp)
 

@@ -1,8 +1,9 @@
 """Which changes a client sees, and how: the read policy applied to change-log rows (feed and webhooks).
 
 A change is shown only when the caller could read the record it is about, for the same purpose: the
-row scopes of the resource's decision must reach the record's region and tags (an enrolment also needs
-its resident to be readable), and the changed field names are cut to the fields the caller is shown.
+row scopes of the resource's decision must reach the record's region and tags (an enrolment lies in its
+resident's region, and also needs that resident to be readable), and the changed field names are cut to
+the fields the caller is shown.
 An event is shown only when the field it reveals is (a death is the `status` field).
 """
 
@@ -117,7 +118,9 @@ class Viewer:
             return None
         if decision.scopes is None:
             return decision.plans[0]
-        return decision.row_plan(place.doc() if place is not None else {})
+        # The region places rows that carry none (an enrolment lies where its resident does).
+        region = place.region if place is not None else None
+        return decision.row_plan(place.doc() if place is not None else {}, region=region)
 
     def show(self, change: LoggedChange, *, resident: Placement | None = None) -> dict[str, Any] | None:
         """Return the change as this viewer sees it, or None; `resident` places an enrolment's resident."""
@@ -129,10 +132,11 @@ class Viewer:
             place = Placement(change.regions[0] if change.regions else None, change.tags or ())
             plan = self._plan("resident", place)
         elif change.resource == "enrollment":
-            # An enrolment is shown only with a resident the viewer may read (not removed from its rows).
+            # An enrolment is shown only with a resident the viewer may read (not removed from its rows),
+            # where the enrolment grant reaches that resident's region.
             if resident is None or self._plan("resident", resident) is None:
                 return None
-            plan = self._plan("enrollment", None)
+            plan = self._plan("enrollment", resident)
         else:
             plan = self._plan(change.resource, None)
         if plan is None:

@@ -38,10 +38,12 @@ async def page(
     """Return one page of enrolments as the caller may see them, disclosed in the audit record."""
     key = decode_cursor(cursor, arity=1)
     scoped = replace(flt, policy_scopes=(access.scopes, service.resident_scopes(access)))
-    ids, docs, last = await repository.list_docs(db, scoped, after=key[0] if key else None, limit=limit)
+    found = await repository.list_docs(db, scoped, after=key[0] if key else None, limit=limit)
     # The residents are disclosed too: their disclosure reports must show who read their enrolments.
-    await access.disclose("enrollment", [*ids, *dict.fromkeys(orjson.loads(d)["resident_id"] for d in docs)])
-    body = page_body(access.project_page(docs), next_cursor=encode_cursor([last]) if last else None)
+    residents = dict.fromkeys(orjson.loads(d)["resident_id"] for d in found.docs)
+    await access.disclose("enrollment", [*found.ids, *residents])
+    shown = access.project_page(found.docs, regions=found.regions)
+    body = page_body(shown, next_cursor=encode_cursor([found.last]) if found.last else None)
     return Response(body, media_type="application/json")
 
 
@@ -118,9 +120,9 @@ async def get_enrollment(
     flt = repository.EnrollmentFilter(
         enrollment_id=enrollment_id, policy_scopes=(access.scopes, service.resident_scopes(access))
     )
-    _ids, docs, _ = await repository.list_docs(db, flt, after=None, limit=1)
-    shown = access.project(docs[0]) if docs else None
+    found = await repository.list_docs(db, flt, after=None, limit=1)
+    shown = access.project(found.docs[0], region=found.regions[0]) if found.docs else None
     if shown is None:
         raise NotFound(f"no enrolment {enrollment_id}")
-    await access.disclose("enrollment", [enrollment_id, orjson.loads(docs[0])["resident_id"]])
+    await access.disclose("enrollment", [enrollment_id, orjson.loads(found.docs[0])["resident_id"]])
     return Response(shown, media_type="application/json")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, select
 
 from gateway.pagination import cut_page, keyset
-from gateway.residents.repository import R, _in_subtree, policy_clause
+from gateway.residents.repository import R, _in_subtree, within
 from gateway.store import ReadStore
 from policies.decide import RowScope
 from schemas.regions import region_prefix
@@ -27,13 +27,27 @@ class EnrollmentFilter:
     resident_id: str | None = None
     enrollment_id: str | None = None
     updated_since: dt.datetime | None = None
-    # Both the enrolments' and the residents' scopes: an enrolment is shown only with a readable resident.
+    # The enrolments' scopes (an enrolment lies in its resident's region: catalogue `resident_region`)
+    # and the residents' (an enrolment is shown only with a readable resident): both test the joined
+    # resident row, so each grant's regions bound the rows it gives.
     policy_scopes: tuple[tuple[RowScope, ...] | None, ...] = ()
 
 
-def list_query(flt: EnrollmentFilter, *, after: str | None, limit: int) -> Select[tuple[str, str]]:
+@dataclass(frozen=True, slots=True)
+class EnrollmentPage:
+    """One page of enrolments: ids, stored documents, their residents' regions, the key to go on from."""
+
+    ids: list[str]
+    docs: list[str]
+    regions: list[str | None]
+    last: str | None
+
+
+def list_query(
+    flt: EnrollmentFilter, *, after: str | None, limit: int
+) -> Select[tuple[str, str, str | None]]:
     """Build the keyset-paginated listing (ordered by the immutable id: no duplicates, no gaps)."""
-    stmt = select(E.id, E.doc).join(ResidentRow.__table__, R.id == E.resident_id)  # type: ignore[attr-defined]
+    stmt = select(E.id, E.doc, R.region_code).join(ResidentRow.__table__, R.id == E.resident_id)  # type: ignore[attr-defined]
     if flt.region is not None:
         stmt = stmt.where(_in_subtree(region_prefix(flt.region)))
     if flt.kind is not None:
@@ -46,18 +60,14 @@ def list_query(flt: EnrollmentFilter, *, after: str | None, limit: int) -> Selec
         stmt = stmt.where(E.id == flt.enrollment_id)
     if flt.updated_since is not None:
         stmt = stmt.where(E.updated_at >= flt.updated_since.astimezone(dt.UTC))
-    for scopes in flt.policy_scopes:
-        if scopes is None:
-            continue
-        clause = policy_clause(scopes) if scopes else false()
-        if clause is not None:
-            stmt = stmt.where(clause)
+    for scopes in dict.fromkeys(flt.policy_scopes):  # equal scopes (the usual [client] grants) once
+        stmt = within(stmt, scopes)
     return keyset(stmt, E.id, after=after, limit=limit)
 
 
-async def list_docs(
-    db: ReadStore, flt: EnrollmentFilter, *, after: str | None, limit: int
-) -> tuple[list[str], list[str], str | None]:
-    """Return ids and documents of up to `limit` enrolments after `after`, and the key to continue from."""
+async def list_docs(db: ReadStore, flt: EnrollmentFilter, *, after: str | None, limit: int) -> EnrollmentPage:
+    """Return up to `limit` enrolments after `after`, with their residents' regions."""
     rows, last = cut_page(await db.fetch_all(list_query(flt, after=after, limit=limit)), limit)
-    return [r[0] for r in rows], [r[1] for r in rows], (last[0] if last else None)
+    return EnrollmentPage(
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], last[0] if last else None
+    )

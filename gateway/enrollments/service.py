@@ -1,8 +1,9 @@
-"""Enrolment reads under the policy: the enrolment decision picks fields, the residents decision rows.
+"""Enrolment reads under the policy: the enrolment decision picks fields and rows, the residents one rows.
 
-An enrolment is about a resident: it is shown only when the caller may read that resident for the same
-purpose (the rule of the change feed, gateway/changes/visibility.py), so both decisions' row scopes go
-into the one SQL statement. Filters name their fields (gateway/policy/filters.py checks them).
+An enrolment lies in its resident's region (catalogue `resident_region`), where the enrolment grant's
+own regions must reach it; and it is shown only when the caller may read that resident for the same
+purpose (the rule of the change feed, gateway/changes/visibility.py). Both decisions' row scopes go into
+the one SQL statement. Filters name their fields (gateway/policy/filters.py checks them).
 """
 
 from __future__ import annotations

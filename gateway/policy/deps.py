@@ -130,21 +130,23 @@ class Access:
         """Return the row scopes to add to the query (None: every row)."""
         return self.decision.scopes
 
-    def project(self, raw: str) -> str | bytes | None:
-        """Return one document as this caller may see it, or None when it is outside its rows (answer 404)."""
-        return self.decision.project(raw, self.state.village_names)
+    def project(self, raw: str, *, region: str | None = None) -> str | bytes | None:
+        """Return one document as this caller may see it, or None when it is outside its rows (answer 404);
+        `region` places a row that carries none (an enrolment: its resident's region)."""
+        return self.decision.project(raw, self.state.village_names, region=region)
 
     def project_dict(self, doc: dict[str, Any]) -> dict[str, Any] | None:
         """Project an already parsed document, or None when outside the caller's rows."""
         return self.decision.project_doc(doc, self.state.village_names)
 
-    def project_page(self, docs: list[str]) -> list[str]:
-        """Project a page of documents (rows were filtered in SQL; a multi-scope row check may still drop)."""
+    def project_page(self, docs: list[str], *, regions: list[str | None] | None = None) -> list[str]:
+        """Project a page of documents (rows were filtered in SQL; a multi-scope row check may still drop);
+        `regions` places each row that carries no region of its own, in order."""
         if self.decision.passthrough and self.decision.scopes is None:
             return docs
         out: list[str] = []
-        for raw in docs:
-            projected = self.decision.project(raw, self.state.village_names)
+        for raw, region in zip(docs, regions or [None] * len(docs), strict=True):
+            projected = self.decision.project(raw, self.state.village_names, region=region)
             if projected is not None:
                 out.append(projected.decode() if isinstance(projected, bytes) else projected)
         return out

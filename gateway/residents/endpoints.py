@@ -274,7 +274,8 @@ async def _details(
     doc = await repository.get_doc(db, resident_id)
     if doc is None or access.project(doc) is None:
         raise NotFound(f"no resident {resident_id}")
-    docs = detail.project_page(await repository.detail_docs(db, table, resident_id))
+    found = await repository.detail_docs(db, table, resident_id, scopes=detail.scopes)
+    docs = detail.project_page([d for d, _ in found], regions=[r for _, r in found])
     await detail.disclose(table, [resident_id] if docs else [])
     return docs
 

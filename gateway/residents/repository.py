@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal_column, or_, select
 
@@ -22,6 +23,7 @@ from schemas.tables import (
 )
 
 R = ResidentRow.__table__.c  # type: ignore[attr-defined]
+SelectT = TypeVar("SelectT", bound=Select[Any])
 T = ResidentTagRow.__table__.c  # type: ignore[attr-defined]
 
 _BY_ID = select(R.doc).where(R.id == bindparam("rid"))
@@ -99,6 +101,14 @@ def policy_clause(scopes: tuple[RowScope, ...]) -> ColumnElement[bool] | None:
     return kept[0] if len(kept) == 1 else or_(*kept)
 
 
+def within(stmt: SelectT, scopes: tuple[RowScope, ...] | None) -> SelectT:
+    """Keep the rows of `stmt` whose resident row lies in `scopes` (None: every row; (): none)."""
+    if scopes is None:
+        return stmt
+    clause = policy_clause(scopes) if scopes else false()
+    return stmt if clause is None else stmt.where(clause)
+
+
 async def get_doc(db: ReadStore, resident_id: str) -> str | None:
     """Return the stored document of one resident, or None."""
     row = await db.fetch_one(_BY_ID, {"rid": resident_id})
@@ -158,8 +168,12 @@ _DETAILS = {
 }
 
 
-async def detail_docs(db: ReadStore, table: str, resident_id: str) -> list[str]:
-    """Return the stored employment or migration documents of a resident (one per source)."""
+async def detail_docs(
+    db: ReadStore, table: str, resident_id: str, *, scopes: tuple[RowScope, ...] | None
+) -> list[tuple[str, str | None]]:
+    """Return (document, resident's region) of a resident's employment or migration records (one per
+    source) inside `scopes`: the detail's own grant, placed in its resident's region (None: every row)."""
     c = _DETAILS[table]
-    stmt = select(c.doc).where(c.resident_id == bindparam("rid")).order_by(c.source)
-    return [r[0] for r in await db.fetch_all(stmt, {"rid": resident_id})]
+    stmt = select(c.doc, R.region_code).join(ResidentRow.__table__, R.id == c.resident_id)  # type: ignore[attr-defined]
+    stmt = within(stmt.where(c.resident_id == bindparam("rid")), scopes).order_by(c.source)
+    return [(r[0], r[1]) for r in await db.fetch_all(stmt, {"rid": resident_id})]

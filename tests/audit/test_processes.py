@@ -23,7 +23,7 @@ from tests.audit.support import make_key
 from tests.support.pgcluster import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-PER_THREAD = 120  # requests of each of the 12 client threads (4 per server) in the three-process test
+PER_THREAD = 50  # requests of each of the 12 client threads (4 per server) in the three-process test
 
 
 @contextmanager
@@ -131,7 +131,9 @@ def test_three_processes_one_linear_log(pg_url: str, tmp_path: Path) -> None:
         assert sorted(int(s) for _, s, _ in answered) == seqs
         report = verify_store(engine)
         assert report.ok, report.finding
-        assert report.checkpoints >= 3  # signed by several processes, one tree
+        # Signed by several processes, one tree, at least every 100 events of the shared log (a checkpoint
+        # may take in a few events committed while it is signed; the last may land exactly at the end).
+        assert report.checkpoints >= len(seqs) // 100 - 1
     finally:
         engine.dispose()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from connectors.demo.fake_hr_store import PersonStore
 from connectors.hr_api.connector import HrApiConnector, HrApiSettings
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
+from gateway.settings import Settings
 from policies.loader import DEFAULT_DIR as SHIPPED
 from tests.auth.helpers import auth_settings, fetch_token, register
 from tests.connectors.test_reconcile import hr_item
@@ -169,18 +170,27 @@ def test_region_filter_selects_the_residents_subtree(app: TestClient, store_engi
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
 
 
+def with_grants(app: TestClient, tmp_path: Path, edit: Callable[[str], str]) -> Settings:
+    """Return the app's settings over a copy of the shipped policy whose grants.yaml `edit` rewrote."""
+    policy = tmp_path / "policy"
+    shutil.copytree(SHIPPED, policy, ignore=shutil.ignore_patterns("tests"))
+    grants = policy / "grants.yaml"
+    grants.write_text(edit(grants.read_text(encoding="utf-8")), encoding="utf-8")
+    settings: Settings = app.app.state.config.settings  # type: ignore[attr-defined]
+    return settings.model_copy(update={"policy_dir": policy})
+
+
 def test_region_filter_needs_the_residents_region_in_clear(
     store_engine: Engine, tmp_path: Path, app: TestClient
 ) -> None:
     """A client whose residents grant hides `region_code` cannot use `region` as an oracle (403)."""
-    policy = tmp_path / "policy"
-    shutil.copytree(SHIPPED, policy, ignore=shutil.ignore_patterns("tests"))
-    grants = policy / "grants.yaml"
-    text_ = grants.read_text(encoding="utf-8")
     hr_residents = 'fields: ["@identity", phone, region_code, status, employment_status]'
-    assert hr_residents in text_
-    grants.write_text(text_.replace(hr_residents, 'fields: ["@identity", phone, status]'), encoding="utf-8")
-    settings = app.app.state.config.settings.model_copy(update={"policy_dir": policy})  # type: ignore[attr-defined]
+
+    def hide_region(grants: str) -> str:
+        assert hr_residents in grants
+        return grants.replace(hr_residents, 'fields: ["@identity", phone, status]')
+
+    settings = with_grants(app, tmp_path, hide_region)
     with TestClient(create_app(settings)) as c:
         h = headers(c, store_engine, department="hr", purpose="pension-eligibility")
         assert c.get("/v1/enrollments", headers=h).status_code == 200
@@ -205,3 +215,44 @@ def test_employment_and_migrations_need_their_own_scope(
     assert f"{detail}:read" in r.json()["detail"]
     granted = headers(app, store_engine, department="hr", purpose="employment-service")
     assert app.get(f"/v1/residents/{rid}/{detail}", headers=granted).status_code == 200
+
+
+def _employment_grants(client: str, *, employment: str) -> str:
+    """Return YAML grants: residents of 青山镇, employment (status only) of the subtree `employment`."""
+    return f"""
+  - id: {client}-residents
+    client: {client}
+    resource: residents
+    fields: [name, region_code, status]
+    regions: ["511599100000"]
+    purposes: [social-assistance-review]
+  - id: {client}-employment
+    client: {client}
+    resource: employment
+    fields: [resident_id, status, since, source, record_key]
+    regions: ["{employment}"]
+    purposes: [social-assistance-review]
+    approval: 人社函〔2026〕99号
+"""
+
+
+@pytest.mark.backends
+def test_employment_rows_follow_the_employment_grants_regions(
+    store_engine: Engine, tmp_path: Path, app: TestClient
+) -> None:
+    """A resident of 青山村 readable through the township: their employment only where its grant reaches."""
+    extra = _employment_grants("zhulin-employment", employment="511599100202") + _employment_grants(
+        "qingshan-employment", employment="511599100000"
+    )
+    settings = with_grants(app, tmp_path, lambda grants: grants + extra)
+    with store_engine.connect() as conn:
+        rid = conn.execute(text("SELECT id FROM resident")).scalar_one()
+    with TestClient(create_app(settings)) as c:
+        wanted = dict(department="township", purpose="social-assistance-review", region_code="511599100000")
+        inside = headers(c, store_engine, client_id="qingshan-employment", **wanted)
+        r = c.get(f"/v1/residents/{rid}/employment", headers=inside)
+        assert r.status_code == 200 and r.json()["status"] == "migrant", r.text
+        outside = headers(c, store_engine, client_id="zhulin-employment", **wanted)
+        assert c.get(f"/v1/residents/{rid}", headers=outside).status_code == 200
+        r = c.get(f"/v1/residents/{rid}/employment", headers=outside)
+        assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json", r.text

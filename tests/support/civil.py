@@ -57,11 +57,12 @@ class CivilDb:
         sex: str = "1",
         status: str = "1",
         phone: str = "13800000000",
+        village: str = "511599100201",
     ) -> None:
         """Insert or replace a resident row (GXSJ advances, as the department's system does)."""
         self.db.execute(
             "INSERT OR REPLACE INTO T_HJ_JMXX VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (jmid, name, sfzhm, sex, birth, "01", hh, relation, "511599100201", "青山村1组", phone, status,
+            (jmid, name, sfzhm, sex, birth, "01", hh, relation, village, "青山村1组", phone, status,
              self._stamp()),
         )  # fmt: skip
 
