@@ -21,10 +21,10 @@ from sqlalchemy import Engine, insert, select, text
 
 from bench.scenarios import Fixture
 from gateway import migrate
-from gateway.db import make_sync_engine
 from schemas.codes import EmploymentStatus, Relation, ResidentStatus, Sex, Tag
 from schemas.models import FieldProvenance, Household, Region, Resident
-from schemas.tables import HouseholdRow, RegionRow, ResidentRow, ResidentTagRow
+from store.engines import make_sync_engine
+from store.tables.records import HouseholdRow, RegionRow, ResidentRow, ResidentTagRow
 
 LOADER = "direct"
 LOADER_DESCRIPTION = (

@@ -13,9 +13,9 @@ from gateway.residents.repository import R, policy_clause
 from gateway.stats.repository import Scope
 from policies.decide import RowScope
 from schemas.regions import prefix_range, region_prefix
-from schemas.tables import ResidentRow
-from schemas.tables_alerts import AlertRow
 from schemas.time import as_utc
+from store.tables.alerts import AlertRow
+from store.tables.records import ResidentRow
 
 A = AlertRow.__table__.c  # type: ignore[attr-defined]
 _RESIDENT = ResidentRow.__table__  # type: ignore[attr-defined]

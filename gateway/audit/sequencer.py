@@ -20,9 +20,9 @@ from sqlalchemy.engine import make_url
 from gateway.audit.batch import COLUMNS, Base, PreparedBatch, extend, prepare
 from gateway.audit.checkpoints import AuditKey, Checkpoint
 from gateway.audit.events import AuditEvent
-from gateway.db import Timeouts
 from gateway.resilience import Backoff, StoreUnavailable
 from schemas.time import as_utc
+from store.engines import Timeouts
 
 PROBE_LOCK_MS = 250  # how long a readiness probe waits for the audit locks (appends queue behind it)
 LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a PostgreSQL store takes

@@ -18,8 +18,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.auth.scopes import mixed_roles, unknown_scopes
-from schemas.tables_auth import OAuthClientRow
 from schemas.time import as_utc
+from store.tables.auth import OAuthClientRow
 
 CLIENTS = OAuthClientRow.__table__  # type: ignore[attr-defined]
 # OWASP's argon2id profile (m=19 MiB, t=2, p=1): secrets are 256-bit random, so the hash guards a

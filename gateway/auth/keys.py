@@ -16,8 +16,8 @@ from joserfc import jwk
 from sqlalchemy import Connection, Engine, select, text, update
 
 from gateway.settings import Settings
-from schemas.tables_auth import OAuthSigningKeyRow
 from schemas.time import as_utc
+from store.tables.auth import OAuthSigningKeyRow
 
 log = logging.getLogger(__name__)
 KEYS = OAuthSigningKeyRow.__table__  # type: ignore[attr-defined]

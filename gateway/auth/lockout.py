@@ -15,8 +15,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from schemas.tables_auth import SignInLockRow
 from schemas.time import as_utc
+from store.tables.auth import SignInLockRow
 
 LOCKS = SignInLockRow.__table__  # type: ignore[attr-defined]
 MAX_FAILURES = 5

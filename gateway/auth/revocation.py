@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
-from schemas.tables_auth import OAuthRevokedTokenRow, OAuthUsedAssertionRow
+from store.tables.auth import OAuthRevokedTokenRow, OAuthUsedAssertionRow
 
 REVOKED = OAuthRevokedTokenRow.__table__  # type: ignore[attr-defined]
 USED = OAuthUsedAssertionRow.__table__  # type: ignore[attr-defined]

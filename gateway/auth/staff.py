@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth import clients
 from gateway.auth.clients import ClientRecord, RegistryError, record_of_row
-from schemas.tables_auth import SignInLockRow, StaffCredentialRow
+from store.tables.auth import SignInLockRow, StaffCredentialRow
 
 STAFF = StaffCredentialRow.__table__  # type: ignore[attr-defined]
 LOCKS = SignInLockRow.__table__  # type: ignore[attr-defined]

@@ -16,11 +16,11 @@ from connectors.sdk.config import load_config
 from connectors.sdk.errors import ConfigError
 from connectors.sdk.runner import SyncReport, SyncSummary, run_sync
 from connectors.sdk.state import break_lease
-from connectors.sdk.store import write_tx
 from gateway.audit.direct import record_admin_action
 from gateway.commands.recorded import record
 from gateway.commands.store import command_engine
 from gateway.settings import get_settings
+from store.bulk import write_tx
 
 
 class RichProgress:

@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from connectors.demo.county import generate_county
 from connectors.demo.fake_hr import FakeHrServer
 from gateway.auth.clients import create_client
-from gateway.db import make_sync_engine
-from schemas.tables import ResidentRow
+from store.engines import make_sync_engine
+from store.tables.records import ResidentRow
 
 READ = ("residents:read", "households:read", "enrollments:read", "services:read", "notices:read")
 

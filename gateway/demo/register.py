@@ -17,10 +17,10 @@ import typer
 from sqlalchemy import select
 
 from gateway.auth.clients import CLIENTS
-from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN, DemoCounty, register
 from gateway.settings import get_settings
-from schemas.tables import RegionRow
+from store.engines import make_sync_engine
+from store.tables.records import RegionRow
 
 
 def register_missing(county: DemoCounty, *, database_url: str) -> list[dict[str, str]]:

@@ -22,12 +22,12 @@ from sqlalchemy import Engine, insert, select
 from gateway import migrate
 from gateway.auth.clients import AuthMethod, create_client
 from gateway.auth.keys import ensure_signing_key, load_keyring
-from gateway.db import make_sync_engine
 from gateway.settings import Settings
 from policies.loader import DEFAULT_DIR
 from schemas.models import Region, Resident
 from schemas.regions import region_level
-from schemas.tables import RegionRow, ResidentRow
+from store.engines import make_sync_engine
+from store.tables.records import RegionRow, ResidentRow
 
 COUNTY_A = "511599000000"
 COUNTY_B = "511521000000"

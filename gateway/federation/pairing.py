@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, or_, select
 
-from schemas.tables_audit import AuditEventRow
+from store.tables.audit import AuditEventRow
 
 E = AuditEventRow.__table__.c  # type: ignore[attr-defined]
 SHOWN = (

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import orjson
 from sqlalchemy import bindparam, select
 
-from gateway.store import ReadStore
-from schemas.tables import HouseholdRow, ResidentRow
+from store.read import ReadStore
+from store.tables.records import HouseholdRow, ResidentRow
 
 H = HouseholdRow.__table__.c  # type: ignore[attr-defined]
 R = ResidentRow.__table__.c  # type: ignore[attr-defined]

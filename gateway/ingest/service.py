@@ -27,15 +27,15 @@ from connectors.sdk.config import load_config
 from connectors.sdk.errors import ConfigError
 from connectors.sdk.push import PushResult, run_push
 from connectors.sdk.registry import available
-from connectors.sdk.store import Store
 from gateway.auth.scopes import Scope, ingest_scope
-from gateway.db import make_sync_engine
 from gateway.ingest import repository
 from gateway.ingest.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, SourceNotConfigured
 from gateway.ingest.models import IngestResult
 from gateway.ingest.repository import Claimed, KeyRef
 from gateway.metrics import Metrics
 from gateway.settings import Settings
+from store.bulk import Store
+from store.engines import make_sync_engine
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ import orjson
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.sdk.changes import QUARANTINE_RESOLVED
-from connectors.sdk.store import PG_LOCK_KEY
 from gateway.pagination import cut_page, keyset
-from schemas.tables import QuarantineRow, RegionRow
-from schemas.tables_changes import ChangeRow
 from schemas.time import as_utc
+from store.bulk import PG_LOCK_KEY
+from store.changes import QUARANTINE_RESOLVED
+from store.tables.changes import ChangeRow
+from store.tables.records import QuarantineRow, RegionRow
 
 Q = QuarantineRow.__table__  # type: ignore[attr-defined]
 
@@ -80,7 +80,7 @@ async def decide(
     """Apply a steward's decision to an open row and log it in the change feed; None when not open."""
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            # Change-log rows commit in seq order under the sync write lock (connectors/sdk/changes.py).
+            # Change-log rows commit in seq order under the sync write lock (store/changes.py).
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
         done = await conn.execute(
             update(Q)

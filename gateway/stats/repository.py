@@ -14,10 +14,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from gateway.store import ReadStore
 from schemas.codes import EnrollmentKind, EnrollmentStatus, ResidentStatus, Tag
 from schemas.regions import pad_region_code, prefix_range, region_prefix
-from schemas.tables import (
+from store.read import ReadStore
+from store.tables.records import (
     EnrollmentRow,
     HouseholdRow,
     MigrationRow,
@@ -25,7 +25,7 @@ from schemas.tables import (
     ResidentRow,
     ResidentTagRow,
 )
-from schemas.tables_stats import StatsReleaseRow
+from store.tables.stats import StatsReleaseRow
 
 R_T = ResidentRow.__table__  # type: ignore[attr-defined]
 T_T = ResidentTagRow.__table__  # type: ignore[attr-defined]

@@ -10,9 +10,9 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.pagination import keyset
-from gateway.store import Row
-from schemas.tables_auth import OAuthClientRow
-from schemas.tables_changes import ChangeRow, DeliveryRow, SubscriptionRow
+from store.read import Row
+from store.tables.auth import OAuthClientRow
+from store.tables.changes import ChangeRow, DeliveryRow, SubscriptionRow
 
 S = SubscriptionRow.__table__.c  # type: ignore[attr-defined]
 D = DeliveryRow.__table__.c  # type: ignore[attr-defined]

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth.clients import CLIENTS, ClientRecord, ClientStatus
 from gateway.auth.tokens import Principal
-from schemas.tables_auth import WebSessionRow
 from schemas.time import as_utc
+from store.tables.auth import WebSessionRow
 
 SESSIONS = WebSessionRow.__table__  # type: ignore[attr-defined]
 IDLE = dt.timedelta(minutes=15)

@@ -43,7 +43,7 @@ def test_a_push_recording_a_death_raises_stop_payment(sqlite_url: str) -> None:
     from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
     from connectors.civil_affairs.models import CivilAffairsPush
     from connectors.sdk.push import run_push
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     store = make_sync_engine(sqlite_url)
     person = {"JMID": "MZ1", "XM": "钱七", "SFZHM": make_id("19800101", 7), "XB": "1", "CSRQ": "19800101",

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CODE = ("gateway", "connectors", "schemas", "policies")
+CODE = ("gateway", "connectors", "schemas", "policies", "store")
 # Alembic's migrations folder is a script directory, not a package.
 NOT_PACKAGES = {ROOT / "gateway" / "migrations", ROOT / "gateway" / "migrations" / "versions"}
 

@@ -1,7 +1,7 @@
 """The change log: every write of a unified record adds a row in the same transaction (the change feed).
 
 Rows are appended by the sinks and the refresh, inside the runner's write transactions. Those hold the
-store's sync write lock (connectors/sdk/store.py), so change rows commit in `seq` order and a reader
+store's sync write lock (store/bulk.py), so change rows commit in `seq` order and a reader
 that resumes after the last `seq` it saw never skips a row committed later with a smaller one.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from connectors.sdk.store import Store
+from store.bulk import Store
 
 # Event types (webhook subscriptions and the feed's `event`): part of the public contract.
 RESIDENT_DECEASED = "resident.deceased"
