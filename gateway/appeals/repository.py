@@ -12,10 +12,11 @@ from gateway.pagination import cut_page, keyset
 from gateway.stats.repository import Scope
 from schemas.regions import prefix_range, region_prefix
 from schemas.time import as_utc
+from store.tables import table_of
 from store.tables.alerts import AppealRow, AppealStepRow
 
-Q = AppealRow.__table__  # type: ignore[attr-defined]
-S = AppealStepRow.__table__  # type: ignore[attr-defined]
+Q = table_of(AppealRow)
+S = table_of(AppealStepRow)
 OPEN_STATES = ("accepted", "forwarded")
 
 

@@ -20,13 +20,14 @@ from gateway.auth.clients import CLIENTS
 from gateway.demo.county import SHIFAN, DemoCounty, register
 from gateway.settings import get_settings
 from store.engines import make_sync_engine
+from store.tables import table_of
 from store.tables.records import RegionRow
 
 
 def register_missing(county: DemoCounty, *, database_url: str) -> list[dict[str, str]]:
     """Register the county's clients the store lacks; return their ids, secrets and purposes."""
     engine = make_sync_engine(database_url)
-    regions = RegionRow.__table__.c  # type: ignore[attr-defined]
+    regions = table_of(RegionRow).c
     try:
         with engine.connect() as conn:
             names = {code: name for code, name in conn.execute(select(regions.code, regions.name))}

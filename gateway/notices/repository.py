@@ -16,10 +16,11 @@ from schemas.codes import Audience, NoticeCategory, ResidentStatus, Tag
 from schemas.regions import ancestors_or_self, prefix_range, region_prefix
 from schemas.time import as_utc, today_cn
 from store.read import ReadStore
+from store.tables import table_of
 from store.tables.records import NoticeRegionRow, NoticeRow
 
-N = NoticeRow.__table__.c  # type: ignore[attr-defined]
-NR = NoticeRegionRow.__table__.c  # type: ignore[attr-defined]
+N = table_of(NoticeRow).c
+NR = table_of(NoticeRegionRow).c
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,11 @@ from gateway.pagination import cut_page, keyset
 from schemas.time import as_utc
 from store.bulk import PG_LOCK_KEY
 from store.changes import QUARANTINE_RESOLVED
+from store.tables import table_of
 from store.tables.changes import ChangeRow
 from store.tables.records import QuarantineRow, RegionRow
 
-Q = QuarantineRow.__table__  # type: ignore[attr-defined]
+Q = table_of(QuarantineRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ async def decide(
             return None
         row = _row((await conn.execute(select(Q).where(Q.c.id == record_id))).one())
         await conn.execute(
-            insert(ChangeRow.__table__).values(  # type: ignore[attr-defined]
+            insert(table_of(ChangeRow)).values(
                 resource="quarantine",
                 record_id=str(record_id),
                 change="updated",
@@ -107,10 +108,8 @@ async def decide(
 
 async def village_name(engine: AsyncEngine, code: str) -> str | None:
     """Return the name of a village of the gazetteer, or None when the code is no village."""
-    stmt = select(RegionRow.__table__.c.name).where(  # type: ignore[attr-defined]
-        RegionRow.__table__.c.code == code,  # type: ignore[attr-defined]
-        RegionRow.__table__.c.level == "village",  # type: ignore[attr-defined]
-    )
+    g = table_of(RegionRow).c
+    stmt = select(g.name).where(g.code == code, g.level == "village")
     async with engine.connect() as conn:
         return (await conn.execute(stmt)).scalar_one_or_none()
 
