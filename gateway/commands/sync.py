@@ -12,10 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from sqlalchemy import Engine
 
-from connectors.sdk.config import load_config
-from connectors.sdk.errors import ConfigError
-from connectors.sdk.runner import SyncReport, SyncSummary, run_sync
-from connectors.sdk.state import break_lease
+from connectors.api import ConfigError, SyncReport, SyncSummary, break_lease, load_config, run_sync
 from gateway.audit.direct import record_admin_action
 from gateway.commands.recorded import record
 from gateway.commands.store import command_engine

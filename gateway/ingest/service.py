@@ -21,12 +21,7 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy import Engine
 
-from connectors.sdk.base import Connector
-from connectors.sdk.batch import PushBatch
-from connectors.sdk.config import load_config
-from connectors.sdk.errors import ConfigError
-from connectors.sdk.push import PushResult, run_push
-from connectors.sdk.registry import available
+from connectors.api import ConfigError, Connector, PushBatch, PushResult, available, load_config, run_push
 from gateway.auth.scopes import Scope, ingest_scope
 from gateway.ingest import repository
 from gateway.ingest.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, SourceNotConfigured

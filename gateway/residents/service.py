@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from connectors.sdk.linking.merge import FRESHEST, IDENTITY, PRECEDENCE
+from connectors.api import FRESHEST, IDENTITY, PRECEDENCE
 from gateway.policy.deps import Access
 from gateway.residents import repository
 from policies.decide import FieldPlan
