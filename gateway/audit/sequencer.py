@@ -23,6 +23,9 @@ from gateway.audit.events import AuditEvent
 from gateway.resilience import Backoff, StoreUnavailable
 from schemas.time import as_utc
 from store.engines import Timeouts
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.audit import AuditCheckpointRow, AuditEventRow
 
 PROBE_LOCK_MS = 250  # how long a readiness probe waits for the audit locks (appends queue behind it)
 LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a PostgreSQL store takes
@@ -30,19 +33,12 @@ LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a Post
 _EVENT_COLS = ("seq", "ts", *COLUMNS, "body", "hash")
 _LAST_CP = "SELECT tree_size, chain_hash, frontier, ts FROM audit_checkpoint ORDER BY tree_size DESC LIMIT 1"
 _HEAD = "SELECT seq, base_seq, base_hash, base_frontier FROM audit_head WHERE id = 1"
-_CP_COLS = "tree_size, ts, root_hash, chain_hash, key_id, body, signature, frontier"
-# Statements built once from the constant column lists above (no caller input reaches them).
-_INSERT_EVENT_Q = (
-    f"INSERT INTO audit_event ({', '.join(_EVENT_COLS)}) VALUES ({', '.join('?' * len(_EVENT_COLS))})"  # noqa: S608
-)
-_INSERT_EVENT_N = (
-    f"INSERT INTO audit_event ({', '.join(_EVENT_COLS)}) "  # noqa: S608
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(_EVENT_COLS) + 1))})"
-)
-_INSERT_CP_Q = f"INSERT OR IGNORE INTO audit_checkpoint ({_CP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
-_INSERT_CP_N = (
-    f"INSERT INTO audit_checkpoint ({_CP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "  # noqa: S608
-    "ON CONFLICT (tree_size) DO NOTHING"
+# Statements built from the tables once, in each driver's placeholders (store/statements.py).
+_INSERT_EVENT = RowInsert(table_of(AuditEventRow), _EVENT_COLS)
+_INSERT_CP = RowInsert(
+    table_of(AuditCheckpointRow),
+    ("tree_size", "ts", "root_hash", "chain_hash", "key_id", "body", "signature", "frontier"),
+    skip_on=("tree_size",),
 )
 
 
@@ -131,7 +127,7 @@ class SqliteSequencer:
             seq, head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
             batch = prepare(seq, head, events)
             rows = [(r[0], _sqlite_ts(r[1]), *r[2:]) for r in batch.events]
-            conn.executemany(_INSERT_EVENT_Q, rows)
+            conn.executemany(_INSERT_EVENT.sql("sqlite"), _INSERT_EVENT.rows(rows))
             if batch.records:
                 conn.executemany(
                     "INSERT INTO audit_event_record (record_id, seq) VALUES (?, ?)", batch.records
@@ -165,7 +161,7 @@ class SqliteSequencer:
         ).fetchall()
         cp, frontier = extend(base, rows, key=key)
         conn.execute(
-            _INSERT_CP_Q,
+            _INSERT_CP.sql("sqlite"),
             (
                 cp.tree_size,
                 _sqlite_ts(cp.time),
@@ -278,7 +274,7 @@ class PgSequencer:
             head = await conn.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1")
             batch = prepare(head[0], bytes(head[1]), events)
             tried.append(batch)
-            await conn.executemany(_INSERT_EVENT_N, batch.events)
+            await conn.executemany(_INSERT_EVENT.sql("asyncpg"), _INSERT_EVENT.rows(batch.events))
             if batch.records:
                 await conn.executemany(
                     "INSERT INTO audit_event_record (record_id, seq) VALUES ($1, $2)", batch.records
@@ -349,7 +345,7 @@ class PgSequencer:
             )
             cp, frontier = extend(base, [(r[0], r[1], r[2]) for r in rows], key=key)
             await conn.execute(
-                _INSERT_CP_N,
+                _INSERT_CP.sql("asyncpg"),
                 cp.tree_size,
                 cp.time,
                 cp.root_hash,
