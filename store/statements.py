@@ -1,10 +1,11 @@
-"""INSERTs the bulk paths hand straight to a driver: built from the table objects, compiled once per driver.
+"""Statements the bulk paths hand straight to a driver, compiled once per driver from one definition.
 
 The sync flush and the audit append send rows to the driver without SQLAlchemy's per-row work
 (store/bulk.py, gateway/audit/sequencer.py): that is what keeps them fast. Their statements are still
-SQLAlchemy Core built from the table declarations, compiled once for each driver's placeholders
-(sqlite3 `?`, psycopg `%s`, asyncpg `$1`), so no statement is written twice by hand and a renamed or
-dropped column fails at import instead of at the first write.
+defined once, compiled for each driver's placeholders (sqlite3 `?`, psycopg `%s`, asyncpg `$1`), so no
+statement is written twice by hand: INSERTs are Core built from the table declarations (a renamed or
+dropped column fails at import instead of at the first write), other statements `text()` with named
+binds.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table, bindparam, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
@@ -77,3 +78,23 @@ class RowInsert:
             return rows
         arrange = self._arrange
         return [arrange(r) for r in rows]
+
+
+class DriverSql:
+    """SQL with named binds (`:seq`), compiled once per driver; arguments go in `params` order."""
+
+    __slots__ = ("_sql", "params")
+
+    def __init__(self, sql: str, *params: str) -> None:
+        """Compile `sql` for every driver; `params` must name its binds in the order they appear."""
+        self.params = params
+        self._sql: dict[Driver, str] = {}
+        for driver, dialect in _DIALECTS.items():
+            compiled = text(sql).compile(dialect=dialect)
+            if list(compiled.positiontup or []) != list(params):
+                raise ValueError(f"binds {compiled.positiontup} in {sql!r}, not {params}")
+            self._sql[driver] = compiled.string
+
+    def sql(self, driver: Driver) -> str:
+        """Return the statement with the driver's placeholders."""
+        return self._sql[driver]

@@ -23,9 +23,9 @@ from gateway.audit.events import AuditEvent
 from gateway.resilience import Backoff, StoreUnavailable
 from schemas.time import as_utc
 from store.engines import Timeouts
-from store.statements import RowInsert
+from store.statements import DriverSql, RowInsert
 from store.tables import table_of
-from store.tables.audit import AuditCheckpointRow, AuditEventRow
+from store.tables.audit import AuditCheckpointRow, AuditEventRecordRow, AuditEventRow, AuditKeyRow
 
 PROBE_LOCK_MS = 250  # how long a readiness probe waits for the audit locks (appends queue behind it)
 LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a PostgreSQL store takes
@@ -39,6 +39,14 @@ _INSERT_CP = RowInsert(
     table_of(AuditCheckpointRow),
     ("tree_size", "ts", "root_hash", "chain_hash", "key_id", "body", "signature", "frontier"),
     skip_on=("tree_size",),
+)
+_INSERT_RECORD = RowInsert(table_of(AuditEventRecordRow), ("record_id", "seq"))
+_INSERT_KEY = RowInsert(table_of(AuditKeyRow), ("key_id", "public_key", "created_at"), skip_on=("key_id",))
+_MOVE_HEAD = DriverSql("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1", "seq", "hash")
+_RANGE = DriverSql(
+    "SELECT seq, body, hash FROM audit_event WHERE seq > :after AND seq <= :upto ORDER BY seq",
+    "after",
+    "upto",
 )
 
 
@@ -129,12 +137,8 @@ class SqliteSequencer:
             rows = [(r[0], _sqlite_ts(r[1]), *r[2:]) for r in batch.events]
             conn.executemany(_INSERT_EVENT.sql("sqlite"), _INSERT_EVENT.rows(rows))
             if batch.records:
-                conn.executemany(
-                    "INSERT INTO audit_event_record (record_id, seq) VALUES (?, ?)", batch.records
-                )
-            conn.execute(
-                "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (batch.last_seq, batch.last_hash)
-            )
+                conn.executemany(_INSERT_RECORD.sql("sqlite"), batch.records)
+            conn.execute(_MOVE_HEAD.sql("sqlite"), (batch.last_seq, batch.last_hash))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -156,7 +160,7 @@ class SqliteSequencer:
             return None
         base = Base.stored(*last[:3]) if last else Base.stored(base_seq, base_hash, base_frontier)
         rows = conn.execute(
-            "SELECT seq, body, hash FROM audit_event WHERE seq > ? AND seq <= ? ORDER BY seq",
+            _RANGE.sql("sqlite"),
             (base.size, head),
         ).fetchall()
         cp, frontier = extend(base, rows, key=key)
@@ -182,7 +186,7 @@ class SqliteSequencer:
 
     def _publish_sync(self, key: AuditKey) -> None:
         self._connect().execute(
-            "INSERT OR IGNORE INTO audit_key (key_id, public_key, created_at) VALUES (?, ?, ?)",
+            _INSERT_KEY.sql("sqlite"),
             (key.key_id, key.public_raw, _sqlite_ts(dt.datetime.now(dt.UTC))),
         )
 
@@ -276,12 +280,8 @@ class PgSequencer:
             tried.append(batch)
             await conn.executemany(_INSERT_EVENT.sql("asyncpg"), _INSERT_EVENT.rows(batch.events))
             if batch.records:
-                await conn.executemany(
-                    "INSERT INTO audit_event_record (record_id, seq) VALUES ($1, $2)", batch.records
-                )
-            await conn.execute(
-                "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", batch.last_seq, batch.last_hash
-            )
+                await conn.executemany(_INSERT_RECORD.sql("asyncpg"), batch.records)
+            await conn.execute(_MOVE_HEAD.sql("asyncpg"), batch.last_seq, batch.last_hash)
         return list(range(batch.first_seq, batch.last_seq + 1))
 
     async def _landed(self, conn: Any, batch: PreparedBatch) -> bool:
@@ -339,7 +339,7 @@ class PgSequencer:
                 else Base.stored(base_seq, bytes(base_hash), base_frontier)
             )
             rows = await conn.fetch(
-                "SELECT seq, body, hash FROM audit_event WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                _RANGE.sql("asyncpg"),
                 base.size,
                 head,
             )
@@ -362,8 +362,7 @@ class PgSequencer:
         async with self._lock:
             conn = await self._connection()
             await conn.execute(
-                "INSERT INTO audit_key (key_id, public_key, created_at) VALUES ($1, $2, $3) "
-                "ON CONFLICT (key_id) DO NOTHING",
+                _INSERT_KEY.sql("asyncpg"),
                 key.key_id,
                 key.public_raw,
                 dt.datetime.now(dt.UTC),

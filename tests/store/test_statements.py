@@ -1,4 +1,4 @@
-"""INSERTs built from the tables (store/statements.py): each driver's placeholders, rows in any order."""
+"""Statements defined once (store/statements.py): each driver's placeholders, rows in any column order."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from store.bulk import write_tx
-from store.statements import RowInsert
+from store.statements import DriverSql, RowInsert
 from store.tables import table_of
 from store.tables.audit import AuditCheckpointRow
 from store.tables.changes import ChangeRow
@@ -58,3 +58,12 @@ def test_a_row_clashing_on_the_skip_key_is_skipped(store_engine: Engine) -> None
                 store.insert(ins, [(*row(key)[:1], store.ts(NOW), *row(key)[2:])])
         got = conn.execute(select(func.count(), func.min(CHECKPOINTS.c.key_id))).one()
     assert tuple(got) == (1, "first")
+
+
+def test_text_statements_bind_in_the_declared_order() -> None:
+    move = DriverSql("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1", "seq", "hash")
+    assert move.sql("sqlite") == "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"
+    assert move.sql("psycopg") == "UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1"
+    assert move.sql("asyncpg") == "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1"
+    with pytest.raises(ValueError, match="binds"):
+        DriverSql("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1", "hash", "seq")
