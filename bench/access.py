@@ -19,8 +19,8 @@ from bench.scenarios import Fixture
 from gateway.auth.clients import create_client, get_client
 from gateway.auth.keys import ensure_signing_key, load_keyring
 from gateway.auth.tokens import issue_access_token
-from gateway.db import make_sync_engine
 from gateway.settings import Settings
+from store.engines import make_sync_engine
 
 CLIENT_ID = "bench-civil-affairs"
 PURPOSE = "social-assistance-review"

@@ -35,7 +35,7 @@ from gateway import migrate
 from gateway.audit.checkpoints import load_or_create_key
 from gateway.audit.verify import verify_store
 from gateway.auth.clients import create_client
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 
 REPO = Path(__file__).resolve().parents[1]
 

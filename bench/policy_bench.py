@@ -19,9 +19,9 @@ from gateway import migrate
 from gateway.app import LegalControls, create_app
 from gateway.auth.clients import CLIENTS, create_client
 from gateway.auth.tokens import issue_access_token
-from gateway.db import make_sync_engine
 from gateway.settings import Settings
 from policies.loader import DEFAULT_DIR
+from store.engines import make_sync_engine
 from tests.support import factories
 
 PURPOSE = "social-assistance-review"

@@ -21,10 +21,11 @@ from sqlalchemy import Engine, insert, select, text
 
 from bench.scenarios import Fixture
 from gateway import migrate
-from gateway.db import make_sync_engine
 from schemas.codes import EmploymentStatus, Relation, ResidentStatus, Sex, Tag
 from schemas.models import FieldProvenance, Household, Region, Resident
-from schemas.tables import HouseholdRow, RegionRow, ResidentRow, ResidentTagRow
+from store.engines import make_sync_engine
+from store.tables import table_of
+from store.tables.records import HouseholdRow, RegionRow, ResidentRow, ResidentTagRow
 
 LOADER = "direct"
 LOADER_DESCRIPTION = (
@@ -197,7 +198,7 @@ def load_county(engine: Engine, *, residents: int, seed: int) -> None:
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         conn.execute(
-            insert(RegionRow.__table__),
+            insert(table_of(RegionRow)),
             [  # type: ignore[arg-type]
                 {
                     "code": r.code,
@@ -216,10 +217,10 @@ def load_county(engine: Engine, *, residents: int, seed: int) -> None:
     def flush() -> None:
         with engine.begin() as conn:
             if households:
-                conn.execute(insert(HouseholdRow.__table__), list(households.values()))  # type: ignore[arg-type]
-            conn.execute(insert(ResidentRow.__table__), people)  # type: ignore[arg-type]
+                conn.execute(insert(table_of(HouseholdRow)), list(households.values()))  # type: ignore[arg-type]
+            conn.execute(insert(table_of(ResidentRow)), people)  # type: ignore[arg-type]
             if tags:
-                conn.execute(insert(ResidentTagRow.__table__), tags)  # type: ignore[arg-type]
+                conn.execute(insert(table_of(ResidentTagRow)), tags)  # type: ignore[arg-type]
         people.clear(), tags.clear(), households.clear()
 
     for res, hh in _people(rng, residents=residents, villages=villages):
@@ -255,7 +256,7 @@ def load_county(engine: Engine, *, residents: int, seed: int) -> None:
 
 def _facts(engine: Engine, *, seed: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return a random sample of resident ids and every village code in the store."""
-    r, g = ResidentRow.__table__.c, RegionRow.__table__.c  # type: ignore[attr-defined]
+    r, g = table_of(ResidentRow).c, table_of(RegionRow).c
     with engine.connect() as conn:
         ids = list(conn.execute(select(r.id)).scalars())
         villages = tuple(conn.execute(select(g.code).where(g.level == "village").order_by(g.code)).scalars())

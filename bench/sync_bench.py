@@ -48,7 +48,7 @@ def child(county: Path, store: Path, hr_url: str) -> dict[str, Any]:
     from connectors.sdk.config import config_from_dict
     from connectors.sdk.runner import run_sync
     from gateway import migrate
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{store}{suffix}").unlink(missing_ok=True)

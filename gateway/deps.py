@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.pagination import MAX_LIMIT
 from gateway.runtime import config_of, runtime_of
 from gateway.settings import Settings
-from gateway.store import ReadStore
+from store.read import ReadStore
 
 
 async def get_settings_dep(request: Request) -> Settings:

@@ -11,16 +11,16 @@ from fastapi import FastAPI
 from gateway.audit.runtime import start_audit, stop_audit
 from gateway.auth.keys import cursor_secret
 from gateway.auth.runtime import start_auth, stop_auth
-from gateway.db import Timeouts, make_async_engine
 from gateway.federation.service import start_federation, stop_federation
 from gateway.ingest.service import start_ingest, stop_ingest
 from gateway.metrics import METER_NAME, Metrics, PrometheusEndpoint, build_meter_provider
 from gateway.pagination import set_cursor_key
 from gateway.policy.state import start_policy, stop_policy
 from gateway.runtime import AppConfig, Runtime, config_of
-from gateway.store import open_read_store
 from gateway.telemetry import TRACER_NAME, build_tracer_provider
 from policies.loader import DEFAULT_DIR as DEFAULT_POLICY_DIR
+from store.engines import Timeouts, make_async_engine
+from store.read import open_read_store
 
 
 @asynccontextmanager

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from gateway.metrics import Metrics
     from gateway.policy.state import PolicyState
     from gateway.settings import Settings
-    from gateway.store import ReadStore
+    from store.read import ReadStore
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,7 +28,7 @@ from connectors.sdk.linking.refresh import refresh
 from connectors.sdk.runner import _Batch, _Quiet, _SourceSync, sync_clock
 from connectors.sdk.sinks import BatchContext
 from connectors.sdk.sinks.quarantine import open_keys, village_choices
-from connectors.sdk.store import Store, write_tx
+from store.bulk import Store, write_tx
 
 tracer = trace.get_tracer(__name__)
 

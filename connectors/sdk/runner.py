@@ -63,10 +63,10 @@ from connectors.sdk.state import (
     save_reconciled,
     save_state,
 )
-from connectors.sdk.store import sync_connection, write_tx
 from connectors.sdk.summary import Progress, SyncReport, SyncSummary, _Quiet
 from schemas.models import Notice, Region, Service
 from schemas.time import today_cn
+from store.bulk import sync_connection, write_tx
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)

@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 
 from connectors.sdk.errors import SyncLocked
-from connectors.sdk.store import Store
 from schemas.time import as_utc
+from store.bulk import Store
 
 log = logging.getLogger(__name__)
 # A sync renews its lease at every commit and at least every HEARTBEAT while it reads.

@@ -1,7 +1,7 @@
 """Raise early-warning items after a sync or a push: every rule over every resident, new items only.
 
 Runs on the writer's own connection, in one write transaction holding the sync write lock, so the items
-and their `alert.raised` change-log rows commit together and in log order (connectors/sdk/changes.py).
+and their `alert.raised` change-log rows commit together and in log order (store/changes.py).
 Each item is keyed by rule and subject: one raised stays until closed and is never raised twice.
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from connectors.sdk.changes import Change, append
-from connectors.sdk.store import write_tx
 from gateway.settings import get_settings
 from policies.alerts import ALERT_RAISED, AlertRule, Facts, Hit, evaluate
 from policies.loader import DEFAULT_DIR, load_documents
+from store.bulk import write_tx
+from store.changes import Change, append
 
 log = logging.getLogger(__name__)
 _INSERT = (

@@ -13,12 +13,13 @@ from gateway.residents.repository import R, policy_clause
 from gateway.stats.repository import Scope
 from policies.decide import RowScope
 from schemas.regions import prefix_range, region_prefix
-from schemas.tables import ResidentRow
-from schemas.tables_alerts import AlertRow
 from schemas.time import as_utc
+from store.tables import table_of
+from store.tables.alerts import AlertRow
+from store.tables.records import ResidentRow
 
-A = AlertRow.__table__.c  # type: ignore[attr-defined]
-_RESIDENT = ResidentRow.__table__  # type: ignore[attr-defined]
+A = table_of(AlertRow).c
+_RESIDENT = table_of(ResidentRow)
 
 
 def _row(r: Any) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def _worklist(*, department: str, purpose: str, scopes: tuple[RowScope, ...] | N
     """Return the base query: the department's items under the purpose, joined to readable residents."""
     stmt = (
         select(*A, R.doc)
-        .select_from(AlertRow.__table__.join(_RESIDENT, R.id == A.resident_id))  # type: ignore[attr-defined]
+        .select_from(table_of(AlertRow).join(_RESIDENT, R.id == A.resident_id))
         .where(A.department == department, A.purpose == purpose)
     )
     clause = policy_clause(scopes) if scopes is not None else None
@@ -82,7 +83,7 @@ async def close(
     """Close an open item now; False when it was already closed."""
     async with engine.begin() as conn:
         done = await conn.execute(
-            update(AlertRow.__table__)  # type: ignore[attr-defined]
+            update(table_of(AlertRow))
             .where(A.id == alert_id, A.state == "open")
             .values(
                 state="closed",

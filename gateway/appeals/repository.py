@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.pagination import cut_page, keyset
 from gateway.stats.repository import Scope
 from schemas.regions import prefix_range, region_prefix
-from schemas.tables_alerts import AppealRow, AppealStepRow
 from schemas.time import as_utc
+from store.tables import table_of
+from store.tables.alerts import AppealRow, AppealStepRow
 
-Q = AppealRow.__table__  # type: ignore[attr-defined]
-S = AppealStepRow.__table__  # type: ignore[attr-defined]
+Q = table_of(AppealRow)
+S = table_of(AppealStepRow)
 OPEN_STATES = ("accepted", "forwarded")
 
 

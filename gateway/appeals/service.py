@@ -18,7 +18,7 @@ from gateway.context import RequestRecord
 from gateway.errors import Conflict, NotFound
 from gateway.policy.errors import ConsentRequired
 from gateway.policy.sharing_repository import add_working_days
-from gateway.store import ReadStore
+from store.read import ReadStore
 
 OPEN = repository.OPEN_STATES
 

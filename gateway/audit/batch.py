@@ -13,7 +13,7 @@ from gateway.audit.checkpoints import AuditKey, Checkpoint
 from gateway.audit.events import AuditEvent
 from gateway.audit.merkle import Frontier
 
-# Column widths of audit_event (schemas/tables_audit.py); values are clipped the same way on
+# Column widths of audit_event (store/tables/audit.py); values are clipped the same way on
 # write and on verify, so an over-long value can never fail a whole batch.
 WIDTHS: dict[str, int] = {
     "kind": 16,

@@ -11,7 +11,7 @@ import orjson
 from starlette.responses import StreamingResponse
 
 from gateway.audit import repository as repo
-from gateway.store import ReadStore
+from store.read import ReadStore
 
 PAGE = 1000
 

@@ -21,7 +21,7 @@ from gateway.audit.merkle import (
     node_hash,
     split_point,
 )
-from gateway.store import ReadStore
+from store.read import ReadStore
 
 
 class ProofUnavailable(Exception):

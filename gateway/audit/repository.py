@@ -13,16 +13,16 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 
 from gateway.audit.events import REFUSALS
-from gateway.store import ReadStore
-from schemas.tables_audit import (
+from schemas.time import CHINA_UTC_OFFSET_HOURS, CHINA_ZONE_NAME, as_utc
+from store.read import ReadStore
+from store.tables.audit import (
     AuditCheckpointRow,
     AuditEventRecordRow,
     AuditEventRow,
     AuditHeadRow,
     AuditKeyRow,
 )
-from schemas.tables_auth import OAuthClientRow
-from schemas.time import CHINA_UTC_OFFSET_HOURS, CHINA_ZONE_NAME, as_utc
+from store.tables.auth import OAuthClientRow
 
 E = AuditEventRow.__table__.c  # type: ignore[attr-defined]
 RECORDS = AuditEventRecordRow.__table__  # type: ignore[attr-defined]

@@ -9,9 +9,9 @@ from gateway.audit.middleware import AuditMiddleware
 from gateway.audit.sequencer import open_sequencer
 from gateway.audit.witness import witnesses_of
 from gateway.audit.writer import AuditWriter, WriterOptions
-from gateway.db import Timeouts
 from gateway.metrics import Metrics
 from gateway.settings import Settings
+from store.engines import Timeouts
 
 
 async def start_audit(settings: Settings, *, metrics: Metrics | None = None) -> AuditWriter:

@@ -20,9 +20,12 @@ from sqlalchemy.engine import make_url
 from gateway.audit.batch import COLUMNS, Base, PreparedBatch, extend, prepare
 from gateway.audit.checkpoints import AuditKey, Checkpoint
 from gateway.audit.events import AuditEvent
-from gateway.db import Timeouts
 from gateway.resilience import Backoff, StoreUnavailable
 from schemas.time import as_utc
+from store.engines import Timeouts
+from store.statements import DriverSql, RowInsert
+from store.tables import table_of
+from store.tables.audit import AuditCheckpointRow, AuditEventRecordRow, AuditEventRow, AuditKeyRow
 
 PROBE_LOCK_MS = 250  # how long a readiness probe waits for the audit locks (appends queue behind it)
 LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a PostgreSQL store takes
@@ -30,19 +33,20 @@ LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a Post
 _EVENT_COLS = ("seq", "ts", *COLUMNS, "body", "hash")
 _LAST_CP = "SELECT tree_size, chain_hash, frontier, ts FROM audit_checkpoint ORDER BY tree_size DESC LIMIT 1"
 _HEAD = "SELECT seq, base_seq, base_hash, base_frontier FROM audit_head WHERE id = 1"
-_CP_COLS = "tree_size, ts, root_hash, chain_hash, key_id, body, signature, frontier"
-# Statements built once from the constant column lists above (no caller input reaches them).
-_INSERT_EVENT_Q = (
-    f"INSERT INTO audit_event ({', '.join(_EVENT_COLS)}) VALUES ({', '.join('?' * len(_EVENT_COLS))})"  # noqa: S608
+# Statements built from the tables once, in each driver's placeholders (store/statements.py).
+_INSERT_EVENT = RowInsert(table_of(AuditEventRow), _EVENT_COLS)
+_INSERT_CP = RowInsert(
+    table_of(AuditCheckpointRow),
+    ("tree_size", "ts", "root_hash", "chain_hash", "key_id", "body", "signature", "frontier"),
+    skip_on=("tree_size",),
 )
-_INSERT_EVENT_N = (
-    f"INSERT INTO audit_event ({', '.join(_EVENT_COLS)}) "  # noqa: S608
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(_EVENT_COLS) + 1))})"
-)
-_INSERT_CP_Q = f"INSERT OR IGNORE INTO audit_checkpoint ({_CP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
-_INSERT_CP_N = (
-    f"INSERT INTO audit_checkpoint ({_CP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "  # noqa: S608
-    "ON CONFLICT (tree_size) DO NOTHING"
+_INSERT_RECORD = RowInsert(table_of(AuditEventRecordRow), ("record_id", "seq"))
+_INSERT_KEY = RowInsert(table_of(AuditKeyRow), ("key_id", "public_key", "created_at"), skip_on=("key_id",))
+_MOVE_HEAD = DriverSql("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1", "seq", "hash")
+_RANGE = DriverSql(
+    "SELECT seq, body, hash FROM audit_event WHERE seq > :after AND seq <= :upto ORDER BY seq",
+    "after",
+    "upto",
 )
 
 
@@ -142,14 +146,10 @@ class SqliteSequencer:
             seq, head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
             batch = prepare(seq, head, events)
             rows = [(r[0], _sqlite_ts(r[1]), *r[2:]) for r in batch.events]
-            conn.executemany(_INSERT_EVENT_Q, rows)
+            conn.executemany(_INSERT_EVENT.sql("sqlite"), _INSERT_EVENT.rows(rows))
             if batch.records:
-                conn.executemany(
-                    "INSERT INTO audit_event_record (record_id, seq) VALUES (?, ?)", batch.records
-                )
-            conn.execute(
-                "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (batch.last_seq, batch.last_hash)
-            )
+                conn.executemany(_INSERT_RECORD.sql("sqlite"), batch.records)
+            conn.execute(_MOVE_HEAD.sql("sqlite"), (batch.last_seq, batch.last_hash))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -172,12 +172,12 @@ class SqliteSequencer:
             return None
         base = Base.stored(*last[:3]) if last else Base.stored(base_seq, base_hash, base_frontier)
         rows = conn.execute(
-            "SELECT seq, body, hash FROM audit_event WHERE seq > ? AND seq <= ? ORDER BY seq",
+            _RANGE.sql("sqlite"),
             (base.size, head),
         ).fetchall()
         cp, frontier = extend(base, rows, key=key)
         conn.execute(
-            _INSERT_CP_Q,
+            _INSERT_CP.sql("sqlite"),
             (
                 cp.tree_size,
                 _sqlite_ts(cp.time),
@@ -199,7 +199,7 @@ class SqliteSequencer:
 
     def _publish_sync(self, key: AuditKey) -> None:
         self._connect().execute(
-            "INSERT OR IGNORE INTO audit_key (key_id, public_key, created_at) VALUES (?, ?, ?)",
+            _INSERT_KEY.sql("sqlite"),
             (key.key_id, key.public_raw, _sqlite_ts(dt.datetime.now(dt.UTC))),
         )
 
@@ -297,14 +297,10 @@ class PgSequencer:
             head = await conn.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1")
             batch = prepare(head[0], bytes(head[1]), events)
             tried.append(batch)
-            await conn.executemany(_INSERT_EVENT_N, batch.events)
+            await conn.executemany(_INSERT_EVENT.sql("asyncpg"), _INSERT_EVENT.rows(batch.events))
             if batch.records:
-                await conn.executemany(
-                    "INSERT INTO audit_event_record (record_id, seq) VALUES ($1, $2)", batch.records
-                )
-            await conn.execute(
-                "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", batch.last_seq, batch.last_hash
-            )
+                await conn.executemany(_INSERT_RECORD.sql("asyncpg"), batch.records)
+            await conn.execute(_MOVE_HEAD.sql("asyncpg"), batch.last_seq, batch.last_hash)
         return list(range(batch.first_seq, batch.last_seq + 1))
 
     async def _landed(self, conn: Any, batch: PreparedBatch) -> bool:
@@ -363,13 +359,13 @@ class PgSequencer:
                 else Base.stored(base_seq, bytes(base_hash), base_frontier)
             )
             rows = await conn.fetch(
-                "SELECT seq, body, hash FROM audit_event WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                _RANGE.sql("asyncpg"),
                 base.size,
                 head,
             )
             cp, frontier = extend(base, [(r[0], r[1], r[2]) for r in rows], key=key)
             await conn.execute(
-                _INSERT_CP_N,
+                _INSERT_CP.sql("asyncpg"),
                 cp.tree_size,
                 cp.time,
                 cp.root_hash,
@@ -387,8 +383,7 @@ class PgSequencer:
         async with self._lock:
             conn = await self._connection()
             await conn.execute(
-                "INSERT INTO audit_key (key_id, public_key, created_at) VALUES ($1, $2, $3) "
-                "ON CONFLICT (key_id) DO NOTHING",
+                _INSERT_KEY.sql("asyncpg"),
                 key.key_id,
                 key.public_raw,
                 dt.datetime.now(dt.UTC),

@@ -18,10 +18,11 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.auth.scopes import mixed_roles, unknown_scopes
-from schemas.tables_auth import OAuthClientRow
 from schemas.time import as_utc
+from store.tables import table_of
+from store.tables.auth import OAuthClientRow
 
-CLIENTS = OAuthClientRow.__table__  # type: ignore[attr-defined]
+CLIENTS = table_of(OAuthClientRow)
 # OWASP's argon2id profile (m=19 MiB, t=2, p=1): secrets are 256-bit random, so the hash guards a
 # leaked table, not a guessable password; RFC 9106's 64 MiB profile cost ~350 ms per token request here.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)

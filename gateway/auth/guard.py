@@ -23,11 +23,12 @@ from gateway.auth.clients import CLIENTS, ClientStatus
 from gateway.auth.keys import KEYS, KeyRing
 from gateway.auth.tokens import Principal, TokenRejected, UnknownKey, verify_access_token
 from gateway.settings import Settings
-from gateway.store import ReadStore
-from schemas.tables_auth import OAuthRevokedTokenRow
+from store.read import ReadStore
+from store.tables import table_of
+from store.tables.auth import OAuthRevokedTokenRow
 
 log = logging.getLogger(__name__)
-REVOKED = OAuthRevokedTokenRow.__table__  # type: ignore[attr-defined]
+REVOKED = table_of(OAuthRevokedTokenRow)
 MAX_CACHED = 20_000
 
 

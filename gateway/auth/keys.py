@@ -16,11 +16,12 @@ from joserfc import jwk
 from sqlalchemy import Connection, Engine, select, text, update
 
 from gateway.settings import Settings
-from schemas.tables_auth import OAuthSigningKeyRow
 from schemas.time import as_utc
+from store.tables import table_of
+from store.tables.auth import OAuthSigningKeyRow
 
 log = logging.getLogger(__name__)
-KEYS = OAuthSigningKeyRow.__table__  # type: ignore[attr-defined]
+KEYS = table_of(OAuthSigningKeyRow)
 # Asymmetric only: a resource server must never accept an HMAC token (RFC 8725 §3.1, alg confusion).
 ASYMMETRIC_ALGS = frozenset({"RS256", "ES256", "EdDSA"})
 

@@ -15,10 +15,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from schemas.tables_auth import SignInLockRow
 from schemas.time import as_utc
+from store.tables import table_of
+from store.tables.auth import SignInLockRow
 
-LOCKS = SignInLockRow.__table__  # type: ignore[attr-defined]
+LOCKS = table_of(SignInLockRow)
 MAX_FAILURES = 5
 WINDOW = dt.timedelta(minutes=15)  # failures older than this are forgotten
 LOCK_FOR = dt.timedelta(minutes=15)

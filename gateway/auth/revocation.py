@@ -7,10 +7,11 @@ import datetime as dt
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
-from schemas.tables_auth import OAuthRevokedTokenRow, OAuthUsedAssertionRow
+from store.tables import table_of
+from store.tables.auth import OAuthRevokedTokenRow, OAuthUsedAssertionRow
 
-REVOKED = OAuthRevokedTokenRow.__table__  # type: ignore[attr-defined]
-USED = OAuthUsedAssertionRow.__table__  # type: ignore[attr-defined]
+REVOKED = table_of(OAuthRevokedTokenRow)
+USED = table_of(OAuthUsedAssertionRow)
 
 
 def _now() -> dt.datetime:

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from gateway.auth.guard import TokenGuard
 from gateway.auth.keys import KeyRing, ensure_signing_key, load_keyring
 from gateway.auth.server import GatewayAuthorizationServer
-from gateway.db import Timeouts, make_sync_engine
 from gateway.settings import Settings
-from gateway.store import ReadStore
+from store.engines import Timeouts, make_sync_engine
+from store.read import ReadStore
 
 
 @dataclass(slots=True)

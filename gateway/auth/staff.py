@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth import clients
 from gateway.auth.clients import ClientRecord, RegistryError, record_of_row
-from schemas.tables_auth import SignInLockRow, StaffCredentialRow
+from store.tables import table_of
+from store.tables.auth import SignInLockRow, StaffCredentialRow
 
-STAFF = StaffCredentialRow.__table__  # type: ignore[attr-defined]
-LOCKS = SignInLockRow.__table__  # type: ignore[attr-defined]
+STAFF = table_of(StaffCredentialRow)
+LOCKS = table_of(SignInLockRow)
 ISSUER = "乡治 Xiangzhi"
 # No 0/O, 1/l/I: a password read aloud or copied from paper survives. 16 of 31 symbols: ~79 bits.
 _ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.sdk import changes as log
 from policies.alerts import ALERT_RAISED
+from store import changes as log
 
 
 class EventType(StrEnum):

@@ -9,14 +9,15 @@ import orjson
 from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true
 
 from gateway.changes.visibility import LoggedChange, Placement
-from gateway.store import ReadStore
 from policies.decide import Decision
 from schemas.regions import prefix_range
-from schemas.tables import ResidentRow
-from schemas.tables_changes import ChangeRow
+from store.read import ReadStore
+from store.tables import table_of
+from store.tables.changes import ChangeRow
+from store.tables.records import ResidentRow
 
-C = ChangeRow.__table__.c  # type: ignore[attr-defined]
-R = ResidentRow.__table__.c  # type: ignore[attr-defined]
+C = table_of(ChangeRow).c
+R = table_of(ResidentRow).c
 
 _COLUMNS = (
     C.seq,

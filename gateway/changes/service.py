@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.changes import repository
 from gateway.changes.visibility import LoggedChange, Viewer, in_region
-from gateway.store import ReadStore
+from store.read import ReadStore
 
 BATCH = 500
 # Rows one call may read past without finding a visible one: a township reader of a busy county log
@@ -38,7 +38,7 @@ async def read_visible(
     """Return up to `limit` changes after `after` that `viewer` sees (in `region`, of `events` when given)."""
     items: list[tuple[LoggedChange, dict[str, Any]]] = []
     # Bounded by the head read first: rows the filter skips up to it need never be read again. Log rows
-    # commit in seq order (connectors/sdk/changes.py), so none at or below the head can still appear.
+    # commit in seq order (store/changes.py), so none at or below the head can still appear.
     upto = await repository.head(db)
     where = repository.visible_clause(
         viewer.decisions, events=events, quarantine=bool(viewer.quarantine_sources)

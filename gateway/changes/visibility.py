@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from connectors.sdk.registry import sources_of
+from connectors.api import sources_of
 from gateway.auth.scopes import Scope
 from policies.decide import Decision, FieldPlan, Subject, allow_everything
 from policies.engine import PolicyEngine

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from gateway.commands.recorded import record as audit_record
 from gateway.commands.store import command_engine
 from schemas.models import QuarantinedRecord
-from schemas.tables import QuarantineRow
+from store.tables import table_of
+from store.tables.records import QuarantineRow
 
 app = typer.Typer(help="Inspect records held back by the connectors.", no_args_is_help=True)
-Q = QuarantineRow.__table__.c  # type: ignore[attr-defined]
+Q = table_of(QuarantineRow).c
 
 
 @app.command("list")

@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.audit.direct import append_event, command_event
 from gateway.commands.recorded import record
 from gateway.commands.serve import check_migrated
-from gateway.db import make_async_engine
 from gateway.settings import Settings, get_settings
 from gateway.stats import repository
 from gateway.stats.county import CountyRelease
 from gateway.stats.snapshots import monthly_snapshots, take_snapshot
 from gateway.stats.suppression import Mark
-from gateway.store import ReadStore, open_read_store
 from schemas.time import today_cn
+from store.engines import make_async_engine
+from store.read import ReadStore, open_read_store
 
 app = typer.Typer(help="Statistics snapshots (村级统计) kept for the series.", no_args_is_help=True)
 log = logging.getLogger(__name__)

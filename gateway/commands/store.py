@@ -9,8 +9,8 @@ import typer
 from sqlalchemy import Engine
 
 from gateway import migrate
-from gateway.db import make_sync_engine
 from gateway.settings import get_settings
+from store.engines import make_sync_engine
 
 NOT_CURRENT = "the store is not at the current schema: run `gateway db upgrade` first"
 

@@ -12,15 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from sqlalchemy import Engine
 
-from connectors.sdk.config import load_config
-from connectors.sdk.errors import ConfigError
-from connectors.sdk.runner import SyncReport, SyncSummary, run_sync
-from connectors.sdk.state import break_lease
-from connectors.sdk.store import write_tx
+from connectors.api import ConfigError, SyncReport, SyncSummary, break_lease, load_config, run_sync
 from gateway.audit.direct import record_admin_action
 from gateway.commands.recorded import record
 from gateway.commands.store import command_engine
 from gateway.settings import get_settings
+from store.bulk import write_tx
 
 
 class RichProgress:

@@ -10,10 +10,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.pagination import cut_page, keyset
-from schemas.tables_consent import ConsentRow
 from schemas.time import as_utc
+from store.tables import table_of
+from store.tables.consent import ConsentRow
 
-C = ConsentRow.__table__  # type: ignore[attr-defined]
+C = table_of(ConsentRow)
 
 
 def _row(r: Any) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from gateway.consents.models import GUARDIAN_AGE, ConsentCreate
 from gateway.errors import Conflict, NotFound, ValidationFailed
 from gateway.policy.errors import ConsentInvalid
 from gateway.residents import repository as residents
-from gateway.store import ReadStore
 from schemas.citizen_id import birth_date_of
 from schemas.regions import in_subtree
+from store.read import ReadStore
 
 # One text for an unknown resident and one outside the agent's village, whichever way it was named.
 NO_SUCH_RESIDENT = "no resident of your region matches"

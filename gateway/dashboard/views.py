@@ -29,11 +29,11 @@ from gateway.runtime import runtime_of
 from gateway.stats import repository
 from gateway.stats.models import GroupLevel, StatsReport
 from gateway.stats.report import build_report, county_release, root_of
-from gateway.store import ReadStore
 from gateway.web.pages import HEADERS, Pages, add_stylesheet
 from gateway.web.signin import Site, add_sign_in_routes, current
 from schemas.models import RegionCode
 from schemas.regions import in_subtree
+from store.read import ReadStore
 
 HERE = Path(__file__).parent
 PAGES = Pages(

@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 from connectors.demo.county import generate_county
 from connectors.demo.fake_hr import FakeHrServer
 from gateway.auth.clients import create_client
-from gateway.db import make_sync_engine
-from schemas.tables import ResidentRow
+from store.engines import make_sync_engine
+from store.tables import table_of
+from store.tables.records import ResidentRow
 
 READ = ("residents:read", "households:read", "enrollments:read", "services:read", "notices:read")
 
@@ -204,7 +205,7 @@ def register(county: DemoCounty, *, database_url: str, names: dict[str, str]) ->
 def sample_residents(county: DemoCounty, *, database_url: str) -> dict[str, str]:
     """Return residents that exist in this demo, by the names of their env.sh variables."""
     engine = make_sync_engine(database_url)
-    r = ResidentRow.__table__.c  # type: ignore[attr-defined]
+    r = table_of(ResidentRow).c
 
     def first(region: str, *, adult: bool = False) -> tuple[str, str]:
         prefix = region if region[9:] != "000" else region[:9] if region[6:9] != "000" else region[:6]

@@ -17,16 +17,17 @@ import typer
 from sqlalchemy import select
 
 from gateway.auth.clients import CLIENTS
-from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN, DemoCounty, register
 from gateway.settings import get_settings
-from schemas.tables import RegionRow
+from store.engines import make_sync_engine
+from store.tables import table_of
+from store.tables.records import RegionRow
 
 
 def register_missing(county: DemoCounty, *, database_url: str) -> list[dict[str, str]]:
     """Register the county's clients the store lacks; return their ids, secrets and purposes."""
     engine = make_sync_engine(database_url)
-    regions = RegionRow.__table__.c  # type: ignore[attr-defined]
+    regions = table_of(RegionRow).c
     try:
         with engine.connect() as conn:
             names = {code: name for code, name in conn.execute(select(regions.code, regions.name))}

@@ -9,10 +9,10 @@ from sqlalchemy import Select, select
 
 from gateway.pagination import cut_page, keyset
 from gateway.residents.repository import R, _in_subtree, within
-from gateway.store import ReadStore
 from policies.decide import RowScope
 from schemas.regions import region_prefix
-from schemas.tables import EnrollmentRow, ResidentRow
+from store.read import ReadStore
+from store.tables.records import EnrollmentRow, ResidentRow
 
 E = EnrollmentRow.__table__.c  # type: ignore[attr-defined]
 

@@ -22,12 +22,13 @@ from sqlalchemy import Engine, insert, select
 from gateway import migrate
 from gateway.auth.clients import AuthMethod, create_client
 from gateway.auth.keys import ensure_signing_key, load_keyring
-from gateway.db import make_sync_engine
 from gateway.settings import Settings
 from policies.loader import DEFAULT_DIR
 from schemas.models import Region, Resident
 from schemas.regions import region_level
-from schemas.tables import RegionRow, ResidentRow
+from store.engines import make_sync_engine
+from store.tables import table_of
+from store.tables.records import RegionRow, ResidentRow
 
 COUNTY_A = "511599000000"
 COUNTY_B = "511521000000"
@@ -117,7 +118,7 @@ def _fill_store(engine: Engine, moved: list[dict[str, Any]]) -> None:
 def _movers(database_url: str) -> list[dict[str, Any]]:
     """Pick three residents of the demo county who moved to county B (their ID numbers stay theirs)."""
     engine = make_sync_engine(database_url)
-    r = ResidentRow.__table__.c  # type: ignore[attr-defined]
+    r = table_of(ResidentRow).c
     try:
         with engine.connect() as conn:
             docs = conn.execute(

@@ -8,9 +8,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, or_, select
 
-from schemas.tables_audit import AuditEventRow
+from store.tables import table_of
+from store.tables.audit import AuditEventRow
 
-E = AuditEventRow.__table__.c  # type: ignore[attr-defined]
+E = table_of(AuditEventRow).c
 SHOWN = (
     "seq",
     "trace_id",

@@ -7,11 +7,12 @@ from collections.abc import Callable
 import orjson
 from sqlalchemy import bindparam, select
 
-from gateway.store import ReadStore
-from schemas.tables import HouseholdRow, ResidentRow
+from store.read import ReadStore
+from store.tables import table_of
+from store.tables.records import HouseholdRow, ResidentRow
 
-H = HouseholdRow.__table__.c  # type: ignore[attr-defined]
-R = ResidentRow.__table__.c  # type: ignore[attr-defined]
+H = table_of(HouseholdRow).c
+R = table_of(ResidentRow).c
 
 
 _HOUSEHOLD = select(H.id, H.household_no, H.region_code, H.head_resident_id).where(H.id == bindparam("hid"))

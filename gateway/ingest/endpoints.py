@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Request, Security
 from starlette.responses import Response
 
-from connectors.sdk.batch import MAX_RECORDS
+from connectors.api import MAX_RECORDS
 from gateway.auth.dependencies import PrincipalDep, authenticate, require_scope
 from gateway.context import RecordDep
 from gateway.errors import ValidationFailed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from connectors.sdk.push import PushResult
+from connectors.api import PushResult
 
 
 class HeldBack(BaseModel):

@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from connectors.sdk.store import Store
 from schemas.time import as_utc
+from store.bulk import Store
 
 PROCESSING, DONE = "processing", "done"
 

@@ -21,21 +21,16 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy import Engine
 
-from connectors.sdk.base import Connector
-from connectors.sdk.batch import PushBatch
-from connectors.sdk.config import load_config
-from connectors.sdk.errors import ConfigError
-from connectors.sdk.push import PushResult, run_push
-from connectors.sdk.registry import available
-from connectors.sdk.store import Store
+from connectors.api import ConfigError, Connector, PushBatch, PushResult, available, load_config, run_push
 from gateway.auth.scopes import Scope, ingest_scope
-from gateway.db import make_sync_engine
 from gateway.ingest import repository
 from gateway.ingest.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, SourceNotConfigured
 from gateway.ingest.models import IngestResult
 from gateway.ingest.repository import Claimed, KeyRef
 from gateway.metrics import Metrics
 from gateway.settings import Settings
+from store.bulk import Store
+from store.engines import make_sync_engine
 
 log = logging.getLogger(__name__)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-import schemas.tables
-from gateway.db import make_sync_engine
 from gateway.settings import get_settings
+from store.engines import make_sync_engine
+from store.tables import metadata
 
 config = context.config
-target_metadata = schemas.tables.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:

@@ -12,14 +12,15 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 
 from gateway.pagination import cut_page
 from gateway.residents import repository as residents
-from gateway.store import ReadStore
 from schemas.codes import Audience, NoticeCategory, ResidentStatus, Tag
 from schemas.regions import ancestors_or_self, prefix_range, region_prefix
-from schemas.tables import NoticeRegionRow, NoticeRow
 from schemas.time import as_utc, today_cn
+from store.read import ReadStore
+from store.tables import table_of
+from store.tables.records import NoticeRegionRow, NoticeRow
 
-N = NoticeRow.__table__.c  # type: ignore[attr-defined]
-NR = NoticeRegionRow.__table__.c  # type: ignore[attr-defined]
+N = table_of(NoticeRow).c
+NR = table_of(NoticeRegionRow).c
 
 
 @dataclass(frozen=True, slots=True)

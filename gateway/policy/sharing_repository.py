@@ -10,8 +10,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from policies.models import Grant
-from schemas.tables_policy import PolicyGrantRow, SharingRequestRow
 from schemas.time import as_utc
+from store.tables.policy import PolicyGrantRow, SharingRequestRow
 
 S = SharingRequestRow.__table__  # type: ignore[attr-defined]
 G = PolicyGrantRow.__table__  # type: ignore[attr-defined]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 
 from gateway.pagination import cut_page, keyset
-from gateway.store import ReadStore
-from schemas.tables import ServiceRow
+from store.read import ReadStore
+from store.tables import table_of
+from store.tables.records import ServiceRow
 
-S = ServiceRow.__table__.c  # type: ignore[attr-defined]
+S = table_of(ServiceRow).c
 _BY_ID = select(S.doc).where(S.id == bindparam("sid"))
 
 

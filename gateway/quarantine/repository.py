@@ -10,14 +10,15 @@ import orjson
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.sdk.changes import QUARANTINE_RESOLVED
-from connectors.sdk.store import PG_LOCK_KEY
 from gateway.pagination import cut_page, keyset
-from schemas.tables import QuarantineRow, RegionRow
-from schemas.tables_changes import ChangeRow
 from schemas.time import as_utc
+from store.bulk import PG_LOCK_KEY
+from store.changes import QUARANTINE_RESOLVED
+from store.tables import table_of
+from store.tables.changes import ChangeRow
+from store.tables.records import QuarantineRow, RegionRow
 
-Q = QuarantineRow.__table__  # type: ignore[attr-defined]
+Q = table_of(QuarantineRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ async def decide(
     """Apply a steward's decision to an open row and log it in the change feed; None when not open."""
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            # Change-log rows commit in seq order under the sync write lock (connectors/sdk/changes.py).
+            # Change-log rows commit in seq order under the sync write lock (store/changes.py).
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
         done = await conn.execute(
             update(Q)
@@ -91,7 +92,7 @@ async def decide(
             return None
         row = _row((await conn.execute(select(Q).where(Q.c.id == record_id))).one())
         await conn.execute(
-            insert(ChangeRow.__table__).values(  # type: ignore[attr-defined]
+            insert(table_of(ChangeRow)).values(
                 resource="quarantine",
                 record_id=str(record_id),
                 change="updated",
@@ -107,10 +108,8 @@ async def decide(
 
 async def village_name(engine: AsyncEngine, code: str) -> str | None:
     """Return the name of a village of the gazetteer, or None when the code is no village."""
-    stmt = select(RegionRow.__table__.c.name).where(  # type: ignore[attr-defined]
-        RegionRow.__table__.c.code == code,  # type: ignore[attr-defined]
-        RegionRow.__table__.c.level == "village",  # type: ignore[attr-defined]
-    )
+    g = table_of(RegionRow).c
+    stmt = select(g.name).where(g.code == code, g.level == "village")
     async with engine.connect() as conn:
         return (await conn.execute(stmt)).scalar_one_or_none()
 

@@ -20,7 +20,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.sdk.registry import sources_of
+from connectors.api import sources_of
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import Principal
 from gateway.errors import Conflict, NotFound, ValidationFailed, occurrence

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 
 from gateway.pagination import cut_page, keyset
-from gateway.store import ReadStore
 from schemas.regions import prefix_range, region_prefix
-from schemas.tables import RegionRow
+from store.read import ReadStore
+from store.tables.records import RegionRow
 
 G = RegionRow.__table__.c  # type: ignore[attr-defined]
 _BY_CODE = select(G.doc).where(G.code == bindparam("code"))

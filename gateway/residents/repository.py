@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal_column, or_, select
 
 from gateway.pagination import cut_page, keyset
-from gateway.store import ReadStore
 from policies.decide import RowScope
 from schemas.codes import ResidentStatus, Tag
 from schemas.regions import prefix_range, region_prefix
-from schemas.tables import (
+from store.read import ReadStore
+from store.tables.records import (
     EmploymentRow,
     MigrationRow,
     ResidentRow,

@@ -8,12 +8,12 @@ from typing import Any
 
 import orjson
 
-from connectors.sdk.linking.merge import FRESHEST, IDENTITY, PRECEDENCE
+from connectors.api import FRESHEST, IDENTITY, PRECEDENCE
 from gateway.policy.deps import Access
 from gateway.residents import repository
-from gateway.store import ReadStore
 from policies.decide import FieldPlan
 from schemas.time import as_utc
+from store.read import ReadStore
 
 
 def rule_of(name: str, mark: dict[str, Any]) -> str:

@@ -27,8 +27,8 @@ from gateway.stats.release import (
 )
 from gateway.stats.repository import Scope
 from gateway.stats.suppression import FIELDS, Mark
-from gateway.store import ReadStore
 from schemas.regions import pad_region_code
+from store.read import ReadStore
 
 COUNT_TABLES = {
     "elderly_living_alone": "独居老人",

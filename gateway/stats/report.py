@@ -26,9 +26,9 @@ from gateway.stats.models import (
 )
 from gateway.stats.release import Node, Released, Tree
 from gateway.stats.suppression import FIELDS, Shown
-from gateway.store import ReadStore
 from schemas.regions import LEVELS, pad_region_code, region_level
 from schemas.time import today_cn
+from store.read import ReadStore
 
 UNKNOWN_PROVINCE_LABEL = "未登记"
 

@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.selectable import FromClause
 
-from gateway.store import ReadStore
 from schemas.codes import EnrollmentKind, EnrollmentStatus, ResidentStatus, Tag
 from schemas.regions import pad_region_code, prefix_range, region_prefix
-from schemas.tables import (
+from store.read import ReadStore
+from store.tables import table_of
+from store.tables.records import (
     EnrollmentRow,
     HouseholdRow,
     MigrationRow,
@@ -25,16 +27,16 @@ from schemas.tables import (
     ResidentRow,
     ResidentTagRow,
 )
-from schemas.tables_stats import StatsReleaseRow
+from store.tables.stats import StatsReleaseRow
 
-R_T = ResidentRow.__table__  # type: ignore[attr-defined]
-T_T = ResidentTagRow.__table__  # type: ignore[attr-defined]
+R_T = table_of(ResidentRow)
+T_T = table_of(ResidentTagRow)
 R = R_T.c
-H = HouseholdRow.__table__.c  # type: ignore[attr-defined]
-M = MigrationRow.__table__.c  # type: ignore[attr-defined]
-E = EnrollmentRow.__table__.c  # type: ignore[attr-defined]
-G = RegionRow.__table__.c  # type: ignore[attr-defined]
-SR_T = StatsReleaseRow.__table__  # type: ignore[attr-defined]
+H = table_of(HouseholdRow).c
+M = table_of(MigrationRow).c
+E = table_of(EnrollmentRow).c
+G = table_of(RegionRow).c
+SR_T = table_of(StatsReleaseRow)
 SR = SR_T.c
 
 PENSION = (EnrollmentKind.URBAN_RURAL_PENSION.value, EnrollmentKind.EMPLOYEE_PENSION.value)
@@ -104,7 +106,7 @@ async def region_name(db: ReadStore, code: str) -> str | None:
 
 def _tagged(*tags: Tag) -> Any:
     """Return active residents joined to each of `tags` (every tag required)."""
-    source = R_T
+    source: FromClause = R_T
     for n, tag in enumerate(tags):
         t = T_T.alias(f"t{n}")
         source = source.join(t, and_(t.c.resident_id == R.id, t.c.tag == tag.value))
@@ -231,7 +233,7 @@ async def regions_within(db: ReadStore, root: str | None) -> list[tuple[str, str
 
 async def village_labels(db: ReadStore, root: str | None) -> dict[str, str]:
     """Return "name(township)" for the villages inside root whose name another village shares."""
-    region = RegionRow.__table__  # type: ignore[attr-defined]
+    region = table_of(RegionRow)
     town = region.alias("town")
     twins = select(G.name).where(G.level == "village").group_by(G.name).having(func.count() > 1)
     stmt = (

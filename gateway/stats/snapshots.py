@@ -18,7 +18,7 @@ from gateway.stats import repository
 from gateway.stats.county import CountyRelease, from_body
 from gateway.stats.models import GroupLevel, SeriesPoint, StatsSeries, StatsTable
 from gateway.stats.report import check_view, county_release, cut_report, root_of
-from gateway.store import ReadStore
+from store.read import ReadStore
 
 MAX_MONTHS = 120
 

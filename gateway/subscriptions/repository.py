@@ -10,17 +10,18 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.pagination import keyset
-from gateway.store import Row
-from schemas.tables_auth import OAuthClientRow
-from schemas.tables_changes import ChangeRow, DeliveryRow, SubscriptionRow
+from store.read import Row
+from store.tables import table_of
+from store.tables.auth import OAuthClientRow
+from store.tables.changes import ChangeRow, DeliveryRow, SubscriptionRow
 
-S = SubscriptionRow.__table__.c  # type: ignore[attr-defined]
-D = DeliveryRow.__table__.c  # type: ignore[attr-defined]
-C = ChangeRow.__table__.c  # type: ignore[attr-defined]
-K = OAuthClientRow.__table__.c  # type: ignore[attr-defined]
-_S = SubscriptionRow.__table__  # type: ignore[attr-defined]
-_D = DeliveryRow.__table__  # type: ignore[attr-defined]
-_K = OAuthClientRow.__table__  # type: ignore[attr-defined]
+S = table_of(SubscriptionRow).c
+D = table_of(DeliveryRow).c
+C = table_of(ChangeRow).c
+K = table_of(OAuthClientRow).c
+_S = table_of(SubscriptionRow)
+_D = table_of(DeliveryRow)
+_K = table_of(OAuthClientRow)
 _PUBLIC = (S.id, S.events, S.region, S.url, S.purpose, S.created_at)
 _DEAD = (D.id, D.event, D.record_id, D.attempts, D.last_status, D.last_error, D.created_at, D.body)
 

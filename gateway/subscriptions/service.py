@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.sdk.sinks import new_id
 from gateway.auth.keys import key_encryption
 from gateway.auth.tokens import Principal
 from gateway.changes.visibility import decide_all
@@ -24,6 +23,7 @@ from gateway.subscriptions.signing import new_secret
 from gateway.subscriptions.targets import allowed_target, normalise
 from policies.decide import Subject
 from schemas.time import as_utc
+from store.ids import new_id
 
 # The change-log resources an event type is about (an enrolment is read with its resident).
 EVENT_RESOURCES = {

@@ -28,14 +28,14 @@ from gateway.auth.keys import KeyConfigError, key_encryption
 from gateway.auth.scopes import parse_scopes
 from gateway.changes.service import read_visible
 from gateway.changes.visibility import Viewer, alert_rules_for, decide_all, quarantine_sources_for
-from gateway.db import make_async_engine
 from gateway.policy.state import PolicyState, start_policy, stop_policy
 from gateway.settings import Settings
-from gateway.store import Row
 from gateway.subscriptions import repository, signing
 from gateway.subscriptions.targets import TargetRefused, check_target
 from policies.decide import Subject
 from policies.loader import DEFAULT_DIR
+from store.engines import make_async_engine
+from store.read import Row
 
 log = logging.getLogger(__name__)
 FAN_OUT_BATCH = 500

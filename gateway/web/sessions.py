@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth.clients import CLIENTS, ClientRecord, ClientStatus
 from gateway.auth.tokens import Principal
-from schemas.tables_auth import WebSessionRow
 from schemas.time import as_utc
+from store.tables import table_of
+from store.tables.auth import WebSessionRow
 
-SESSIONS = WebSessionRow.__table__  # type: ignore[attr-defined]
+SESSIONS = table_of(WebSessionRow)
 IDLE = dt.timedelta(minutes=15)
 LIFETIME = dt.timedelta(hours=10)  # a working day; then sign in again
 

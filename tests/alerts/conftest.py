@@ -49,7 +49,7 @@ class World:
 @pytest.fixture
 def world(sqlite_url: str, tmp_path: Path) -> Iterator[World]:
     """Return the started app over a store whose rules have run once."""
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     engine = make_sync_engine(sqlite_url)
     factories.county(engine)

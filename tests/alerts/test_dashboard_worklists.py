@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.app import create_app
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.auth.helpers import Staff, auth_settings, register_staff
 from tests.conftest import skip_or_fail
 from tests.support import factories

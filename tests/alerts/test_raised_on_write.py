@@ -43,7 +43,7 @@ def test_a_push_recording_a_death_raises_stop_payment(sqlite_url: str) -> None:
     from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
     from connectors.civil_affairs.models import CivilAffairsPush
     from connectors.sdk.push import run_push
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     store = make_sync_engine(sqlite_url)
     person = {"JMID": "MZ1", "XM": "钱七", "SFZHM": make_id("19800101", 7), "XB": "1", "CSRQ": "19800101",
@@ -67,7 +67,7 @@ def test_evaluation_in_small_chunks_raises_what_one_pass_raises(
 ) -> None:
     """The evaluator reads residents a chunk at a time (flat memory); chunking changes no item."""
     from gateway.alerts import evaluate as evaluator
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
     from tests.support import factories
     from tests.support.alerts import evaluate, populate
 

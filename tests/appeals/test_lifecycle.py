@@ -10,8 +10,8 @@ import orjson
 from sqlalchemy import Engine, text, update
 
 from gateway.policy.sharing_repository import add_working_days
-from schemas.tables_alerts import AppealRow
 from schemas.time import today_cn
+from store.tables.alerts import AppealRow
 from tests.support.assisted import AGENT, World
 
 

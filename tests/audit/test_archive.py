@@ -14,8 +14,8 @@ from sqlalchemy import Engine, text
 from gateway.audit.archive import ArchiveRefused, archive, verify_archive
 from gateway.audit.retention import access_floor, months_before, provision_floor
 from gateway.audit.verify import verify_store
-from gateway.db import make_sync_engine
 from gateway.settings import Settings
+from store.engines import make_sync_engine
 from tests.audit.support import make_key, run, write_events
 
 NOW = dt.datetime.now(dt.UTC)

@@ -21,7 +21,7 @@ from tests.support.live import LiveServer
 def test_console_end_to_end(sqlite_url: str, tmp_path: Path) -> None:
     if not chromium_available():
         skip_or_fail("/usr/bin/chromium is not installed (apt-get install chromium)")
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     engine: Engine = make_sync_engine(sqlite_url)
     factories.county(engine)

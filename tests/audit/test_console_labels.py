@@ -14,9 +14,9 @@ from sqlalchemy import Engine, update
 from gateway.app import create_app
 from gateway.audit.console.labels import reason_label
 from gateway.auth.clients import create_client
-from gateway.db import make_sync_engine
 from gateway.web.pages import beijing
-from schemas.tables_auth import OAuthClientRow
+from store.engines import make_sync_engine
+from store.tables.auth import OAuthClientRow
 from tests.audit.support import make_key
 from tests.auth.helpers import auth_settings, register_staff
 from tests.conftest import skip_or_fail

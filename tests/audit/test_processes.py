@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from gateway.audit.verify import verify_store
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.audit.support import make_key
 from tests.support.pgcluster import free_port
 

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from gateway.app import create_app
-from gateway.db import make_sync_engine
 from gateway.settings import Settings
+from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings
 from tests.support import factories
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from gateway.app import create_app
 from gateway.auth.clients import AuthMethod
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings, register
 from tests.support import factories
 from tests.support.live import LiveServer

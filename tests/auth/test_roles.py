@@ -65,7 +65,7 @@ def test_the_cli_refuses_two_roles_and_records_the_refusal(cli_env: CliRunner, s
     args = ["clients", "create", "--name", "x", "--department", "audit", "--subsystem", "s"]
     out = cli_env.invoke(cli, [*args, "-s", "audit:read", "-s", "admin:policies"])
     assert out.exit_code == 1 and "separation of duties" in out.output, out.output
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     engine = make_sync_engine(sqlite_url)
     try:

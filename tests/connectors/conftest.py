@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from connectors.demo import CountyManifest, generate_county
 from connectors.demo.fake_hr import FakeHrServer
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.support.civil import HR_KEY, CivilDb, make_id
 
 __all__ = ["HR_KEY", "CivilDb", "make_id"]  # long imported from here by the connector tests

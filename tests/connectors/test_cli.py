@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from connectors.demo.fake_hr import FakeHrServer
 from gateway import migrate
 from gateway.cli import app
-from gateway.db import make_sync_engine
 from gateway.settings import get_settings
+from store.engines import make_sync_engine
 from tests.connectors.conftest import HR_KEY
 
 

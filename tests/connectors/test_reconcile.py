@@ -20,9 +20,9 @@ from connectors.demo.fake_hr_store import PersonStore
 from connectors.hr_api.connector import HrApiConnector, HrApiSettings
 from connectors.sdk.runner import SyncReport, run_connectors
 from connectors.sdk.state import acquire_lease, new_holder
-from connectors.sdk.store import write_tx
 from gateway.app import create_app
-from gateway.db import make_sync_engine
+from store.bulk import write_tx
+from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings, fetch_token, register
 from tests.connectors.conftest import HR_KEY, CivilDb, make_id
 from tests.connectors.test_runner import one, served, tags

@@ -30,7 +30,7 @@ from connectors.demo.fake_hr_store import PersonStore
 from connectors.hr_api.connector import HrApiConnector, HrApiSettings
 from connectors.sdk.runner import run_connectors
 from gateway import migrate
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.connectors.conftest import HR_KEY, CivilDb, make_id
 from tests.support.stores import fresh_pg
 

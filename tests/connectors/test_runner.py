@@ -14,8 +14,8 @@ from sqlalchemy import Engine, text
 from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
 from connectors.sdk.runner import SyncReport, run_connectors
 from connectors.sdk.state import acquire_lease, release_lease
-from connectors.sdk.store import write_tx
 from schemas.models import Resident
+from store.bulk import write_tx
 from tests.connectors.conftest import CivilDb, make_id
 
 TODAY = dt.date(2026, 11, 1)

@@ -24,8 +24,8 @@ from connectors.sdk.config import config_from_dict
 from connectors.sdk.runner import SyncReport, run_sync
 from connectors.sdk.testing import snapshot, stored
 from gateway import migrate
-from gateway.db import make_sync_engine
 from schemas.models import Employment, Enrollment, Migration, Notice, Resident
+from store.engines import make_sync_engine
 from tests.connectors.conftest import HR_KEY
 
 TODAY = dt.date(2026, 11, 1)

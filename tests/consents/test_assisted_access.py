@@ -9,8 +9,8 @@ from sqlalchemy import update
 
 from gateway.residents.repository import ResidentFilter, list_query
 from policies.decide import RowScope
-from schemas.tables_consent import ConsentRow
 from schemas.time import today_cn
+from store.tables.consent import ConsentRow
 from tests.consents.conftest import AGENT, PURPOSE, World
 from tests.consents.test_consents_api import audit_event
 

@@ -84,7 +84,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> Ite
     """Seed a demo county, register the demo clients, load the schema from the app, mint real tokens."""
     import shutil
 
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     tmp = tmp_path_factory.mktemp("contract")
     db = tmp / "gateway.db"

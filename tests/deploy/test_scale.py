@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 
 from gateway.audit.verify import verify_store
 from gateway.auth.clients import create_client
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.audit.test_processes import servers
 from tests.support import factories
 

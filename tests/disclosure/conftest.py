@@ -19,14 +19,14 @@ import policies
 from connectors.demo.ids import check_char
 from gateway.app import create_app
 from gateway.auth.tokens import issue_access_token
-from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN
 from gateway.settings import Settings
 from policies.decide import Decision, Subject
 from policies.engine import PolicyEngine
 from schemas.codes import EmploymentStatus, Ethnicity, Relation, Sex, Tag
-from schemas.tables_changes import ChangeRow
 from schemas.time import today_cn
+from store.engines import make_sync_engine
+from store.tables.changes import ChangeRow
 from tests.stats import data as stats_data
 from tests.support import factories
 from tests.support.callers import register

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN
 from gateway.stats.county import CountyRelease, from_body
 from schemas.codes import Tag
 from schemas.regions import in_subtree
-from schemas.tables import RegionRow
-from schemas.tables_stats import StatsReleaseRow
 from schemas.time import today_cn
+from store.engines import make_sync_engine
+from store.tables.records import RegionRow
+from store.tables.stats import StatsReleaseRow
 from tests.disclosure.conftest import World
 from tests.disclosure.release_lp import COUNT_TABLES, COVERAGE, Key, Release, joint_ranges
 from tests.stats.data import QINGSHAN, SHIMEN, ZHULIN, add_migration, snapshot

@@ -9,10 +9,10 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select
 
-from gateway.db import make_sync_engine
 from gateway.demo.county import SHIFAN
 from schemas.regions import in_subtree
-from schemas.tables import RegionRow
+from store.engines import make_sync_engine
+from store.tables.records import RegionRow
 from tests.auth.helpers import register_staff
 from tests.disclosure.conftest import World
 from tests.disclosure.release_lp import solve_ranges

@@ -19,8 +19,8 @@ from stdnum.cn import ric
 
 from gateway.app import create_app
 from gateway.auth.clients import AuthMethod, create_client
-from gateway.db import make_sync_engine
 from policies.loader import DEFAULT_DIR
+from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings, register
 from tests.support import factories
 from tests.support.live import LiveServer

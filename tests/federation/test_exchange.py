@@ -13,7 +13,7 @@ from gateway.federation.client import CLAIMS_HEADER, Caller, client_assertion, f
 from gateway.federation.pairing import pair_logs
 from gateway.residents.repository import R
 from policies.decide import Subject
-from schemas.tables_audit import AuditEventRow
+from store.tables.audit import AuditEventRow
 from tests.auth.helpers import register
 from tests.federation.conftest import B_FIELDS, MOVED, PURPOSE, Federation, citizen_id
 

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
 from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.auth.helpers import Staff, auth_settings, register_staff
 from tests.conftest import skip_or_fail
 from tests.support import factories

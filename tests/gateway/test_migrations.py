@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from gateway import migrate
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 
 
 def test_schema_states(tmp_path: Path) -> None:

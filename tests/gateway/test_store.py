@@ -9,8 +9,8 @@ import pytest
 from opentelemetry.trace import NoOpTracer
 from sqlalchemy import Engine, bindparam, select
 
-from gateway.store import open_read_store
-from schemas.tables import RegionRow, ResidentRow
+from store.read import open_read_store
+from store.tables.records import RegionRow, ResidentRow
 from tests.support import factories
 
 G = RegionRow.__table__.c  # type: ignore[attr-defined]

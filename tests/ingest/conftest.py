@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from gateway.app import create_app
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings, fetch_token, register
 
 # (department, scopes) of the clients a test may push or read as.

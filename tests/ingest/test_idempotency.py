@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import Engine
 
-from connectors.sdk.store import Store
 from gateway.ingest import repository
 from gateway.ingest.repository import Claimed, KeyRef
 from gateway.ingest.service import LEASE
+from store.bulk import Store
 
 REF = KeyRef(client_id="mz", source="civil_affairs", key="same-key")
 

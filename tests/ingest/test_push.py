@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from connectors.sdk import config_from_dict, run_sync
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.ingest.conftest import Api, civil_rows
 
 PROBLEM = "application/problem+json"

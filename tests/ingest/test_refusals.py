@@ -12,10 +12,10 @@ import pytest
 
 from connectors.civil_affairs.models import CivilAffairsPush
 from connectors.sdk.batch import MAX_RECORDS
-from connectors.sdk.store import Store
 from gateway.ingest import repository
 from gateway.ingest.repository import KeyRef
 from gateway.ingest.service import LEASE, fingerprint
+from store.bulk import Store
 from tests.ingest.conftest import Api, civil_rows
 
 PROBLEM = "application/problem+json"

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from gateway.db import make_sync_engine
 from gateway.residents.repository import ResidentFilter, list_query
 from policies.decide import RowScope, Subject
 from policies.engine import PolicyEngine
 from policies.loader import DEFAULT_DIR, PolicyInvalid
 from policies.masks import mask_address, mask_name, mask_national_id, mask_phone
 from policies.testing import run_paths
+from store.engines import make_sync_engine
 
 
 def test_shipped_policy_passes_its_decision_tests() -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from gateway.context import RequestRecord
 from schemas.codes import Audience, NoticeCategory, Tag
 from schemas.models import Notice
-from schemas.tables_audit import AuditEventRow
+from store.tables.audit import AuditEventRow
 from tests.policies.conftest import Headers, make_app, token_headers
 from tests.support import factories
 

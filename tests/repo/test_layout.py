@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CODE = ("gateway", "connectors", "schemas", "policies")
+CODE = ("gateway", "connectors", "schemas", "policies", "store")
 # Alembic's migrations folder is a script directory, not a package.
 NOT_PACKAGES = {ROOT / "gateway" / "migrations", ROOT / "gateway" / "migrations" / "versions"}
 
@@ -31,7 +31,7 @@ def test_the_split_functions_stay_short() -> None:
 
 
 def test_the_layering_contracts_hold() -> None:
-    """Run import-linter's contracts of pyproject.toml (schemas <- policies <- connectors, gateway)."""
+    """Run import-linter's contracts of pyproject.toml (schemas <- store <- connectors, gateway)."""
     import subprocess
     import sys
 
@@ -39,3 +39,20 @@ def test_the_layering_contracts_hold() -> None:
     done = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 broken" in done.stdout
+
+
+def test_the_contracts_state_the_store_rule() -> None:
+    """The rule of issue 18 is written down: schemas <- store <- {connectors, gateway}; SDK kept in."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    forbidden = {
+        source: set(c["forbidden_modules"])
+        for c in contracts["contracts"]
+        if c["type"] == "forbidden"
+        for source in c["source_modules"]
+    }
+    assert {"store", "connectors", "gateway"} <= forbidden["schemas"]
+    assert {"connectors", "gateway"} <= forbidden["store"]
+    assert "gateway" in forbidden["connectors"]
+    assert "connectors.sdk" in forbidden["gateway"]

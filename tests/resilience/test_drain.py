@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.audit.support import make_key
 from tests.auth.helpers import register
 from tests.resilience.support import Load, assert_every_answer_audited, wait_for

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db import make_async_engine
 from gateway.errors import RateLimited
 from gateway.policy.ratelimit import StoreLimiter, batch_size
+from store.engines import make_async_engine
 
 LIMIT = 200
 PERIOD = 3600

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gateway import migrate
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.conftest import skip_or_fail
 from tests.resilience.support import Load, assert_every_answer_audited, ready, replica, wait_for
 from tests.support.pgcluster import PgCluster, find_pg_bin, memory_dir

@@ -17,8 +17,8 @@ from connectors.demo.ids import check_char
 from gateway.app import create_app
 from gateway.auth.clients import create_client
 from gateway.auth.keys import ensure_signing_key
-from gateway.db import make_sync_engine
 from schemas.codes import Tag
+from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings
 from tests.support import factories
 from tests.support.keys import write_audit_key

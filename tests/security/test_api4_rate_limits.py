@@ -39,7 +39,7 @@ def _settings(
 @pytest.fixture
 def reader(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Engine, str, str, Settings]]:
     """A TestClient of an app whose reader client has a low per-minute limit; its id and secret."""
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     engine = make_sync_engine(sqlite_url)
     cid, secret = register(engine, scopes=["notices:read", "consents:read"])
@@ -83,7 +83,7 @@ def test_every_authenticated_route_counts_against_the_client(
 
 def test_limit_is_shared_by_replicas(sqlite_url: str, tmp_path: Path) -> None:
     """Two app instances on one store count one client's requests together."""
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     engine = make_sync_engine(sqlite_url)
     cid, secret = register(engine, scopes=["notices:read"])
@@ -153,7 +153,7 @@ def test_cookie_pages_count_against_the_persons_limit(
     sqlite_url: str, tmp_path: Path, prefix: str, action: str, scope: str
 ) -> None:
     """Page views of the dashboard and the console spend the signed-in account's per-minute limit."""
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     engine = make_sync_engine(sqlite_url)
     factories.county(engine)
@@ -173,7 +173,7 @@ def test_cookie_pages_count_against_the_persons_limit(
 
 def test_audit_export_stops_at_the_auditors_record_quota(sqlite_url: str, tmp_path: Path) -> None:
     """An export holds at most the auditor's daily record quota; the next export is 429."""
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     engine = make_sync_engine(sqlite_url)
     cid, secret = register(engine, scopes=["audit:read"], department="county_audit")

@@ -9,12 +9,12 @@ import itertools
 from opentelemetry import trace
 from sqlalchemy import Engine, insert
 
-from gateway.db import make_async_engine
 from gateway.stats.snapshots import take_snapshot
-from gateway.store import open_read_store
 from schemas.codes import Tag
 from schemas.models import Enrollment, Migration
-from schemas.tables import EnrollmentRow, MigrationRow
+from store.engines import make_async_engine
+from store.read import open_read_store
+from store.tables.records import EnrollmentRow, MigrationRow
 from tests.support import factories
 from tests.support.factories import NOW
 

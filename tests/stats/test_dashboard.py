@@ -28,7 +28,7 @@ A4_WIDTH = 794  # 210 mm at 96 px per inch
 @pytest.fixture
 def live_county(sqlite_url: str) -> Iterator[tuple[LiveServer, Staff]]:
     """Serve the populated county for real; yield the server and a township staff account."""
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     engine: Engine = make_sync_engine(sqlite_url)
     factories.county(engine)
@@ -152,7 +152,7 @@ def test_the_header_names_the_region_and_twin_villages_carry_their_township(sqli
     """The header shows the person's region by name; two 竹林村 are told apart by township, 青山村 is not."""
     from fastapi.testclient import TestClient
 
-    from gateway.db import make_sync_engine
+    from store.engines import make_sync_engine
 
     engine: Engine = make_sync_engine(sqlite_url)
     factories.county(engine)

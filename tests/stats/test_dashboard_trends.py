@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.db import make_sync_engine
 from schemas.codes import Tag
 from schemas.time import today_cn
+from store.engines import make_sync_engine
 from tests.auth.helpers import Staff, auth_settings, fetch_token, register, register_staff
 from tests.conftest import skip_or_fail
 from tests.stats.data import QINGSHAN, TOWN_QS, ZHULIN, populate, snapshot

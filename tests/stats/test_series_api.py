@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 from gateway.app import create_app
 from gateway.cli import app as cli
 from gateway.commands.stats import monthly_pass
-from gateway.db import make_sync_engine
 from gateway.settings import get_settings
 from schemas.codes import Tag
 from schemas.time import today_cn
+from store.engines import make_sync_engine
 from tests.audit.support import make_key
 from tests.auth.helpers import auth_settings, fetch_token, register
 from tests.stats.data import COUNTY, QINGSHAN, TOWN_QS, TOWN_SM, ZHULIN, populate, snapshot

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from gateway.app import create_app
 from gateway.stats import repository
 from gateway.stats.repository import Scope
-from gateway.store import open_read_store
+from store.read import open_read_store
 from tests.auth.helpers import auth_settings, fetch_token, register
 from tests.stats.data import COUNTY, QINGSHAN, SHIMEN, TODAY, TOWN_QS, TOWN_SM, ZHULIN, populate
 from tests.support import factories

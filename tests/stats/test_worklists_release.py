@@ -8,7 +8,7 @@ import re
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings, register_staff
 from tests.support import factories
 from tests.support.alerts import add_appeals, evaluate, populate

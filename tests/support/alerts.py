@@ -11,8 +11,8 @@ from sqlalchemy import Engine, insert
 
 from gateway.alerts.evaluate import raise_alerts
 from schemas.codes import ResidentStatus, Tag
-from schemas.tables import EnrollmentRow, MigrationRow
-from schemas.tables_alerts import AppealRow
+from store.tables.alerts import AppealRow
+from store.tables.records import EnrollmentRow, MigrationRow
 from tests.support import factories
 
 TODAY = dt.date(2026, 11, 1)

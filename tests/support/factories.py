@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert
 
 from schemas.models import Household, Notice, Region, Resident, Service
 from schemas.regions import region_level
-from schemas.tables import (
+from store.tables.records import (
     HouseholdRow,
     NoticeRegionRow,
     NoticeRow,

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gateway import migrate
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 from tests.support.env import skip_or_fail
 from tests.support.pgcluster import PgCluster, find_pg_bin, memory_dir
 

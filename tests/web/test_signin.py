@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from gateway.app import create_app
-from schemas.tables_audit import AuditEventRow
+from store.tables.audit import AuditEventRow
 from tests.audit.support import make_key
 from tests.auth.helpers import Staff, auth_settings, register_staff
 from tests.support import factories

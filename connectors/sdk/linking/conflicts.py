@@ -7,7 +7,7 @@ import datetime as dt
 import orjson
 
 from connectors.sdk.linking.merge import Merged, SourceRow
-from connectors.sdk.store import Store
+from store.bulk import Store
 
 
 def hold_conflicts(

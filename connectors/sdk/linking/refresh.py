@@ -19,7 +19,6 @@ import orjson
 from opentelemetry import trace
 from sqlalchemy import Connection
 
-from connectors.sdk import changes
 from connectors.sdk.linking.conflicts import hold_conflicts, steward_links
 from connectors.sdk.linking.merge import Merged, SourceRow, merge, resident_body
 from connectors.sdk.linking.tags import (
@@ -33,7 +32,8 @@ from connectors.sdk.linking.tags import (
 )
 from connectors.sdk.normalise import iso_utc
 from connectors.sdk.state import save_tags_date, tags_date
-from connectors.sdk.store import Store, write_tx
+from store import changes
+from store.bulk import Store, write_tx
 
 tracer = trace.get_tracer(__name__)
 TAG_KINDS = ",".join(f"'{k}'" for k in sorted(LOW_INCOME | DISABLED))

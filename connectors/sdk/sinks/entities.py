@@ -6,10 +6,10 @@ from typing import Any
 
 import orjson
 
-from connectors.sdk import changes
 from connectors.sdk.sinks import BatchContext
 from schemas.models import Notice, Region, Service
 from schemas.time import as_utc
+from store import changes
 
 
 def write_services(ctx: BatchContext, items: list[tuple[dict[str, Any], Service]]) -> None:

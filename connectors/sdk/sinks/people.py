@@ -7,11 +7,12 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from connectors.sdk import changes
 from connectors.sdk.errors import Reason
 from connectors.sdk.records import EnrollmentRecord, PersonRecord, content_hash
-from connectors.sdk.sinks import BatchContext, new_household_id, new_resident_id
+from connectors.sdk.sinks import BatchContext
 from connectors.sdk.sinks.withdraw import hold_linked_enrollments, waiting_reason
+from store import changes
+from store.ids import new_household_id, new_resident_id
 
 _UPSERT_SOURCE = (
     "INSERT INTO resident_source (source, record_key, resident_id, national_id, household_id, "

@@ -12,7 +12,7 @@ import orjson
 from connectors.sdk.sinks import BatchContext
 from connectors.sdk.sinks.entities import forget_notices, forget_services
 from connectors.sdk.sinks.people import forget_enrollments, forget_people
-from connectors.sdk.store import Store
+from store.bulk import Store
 
 _FORGET: dict[str, Callable[[BatchContext, list[str]], None]] = {
     "person": forget_people,

@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
-from connectors.sdk import changes
 from connectors.sdk.errors import Reason
 from connectors.sdk.sinks import BatchContext
+from store import changes
 
 STORED = "__stored__"  # marker payload of a held-back record kept from the store, not from the source
 WITHDRAWN = "withdrawn"

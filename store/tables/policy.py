@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from schemas.tables import TS
+from store.tables.base import TS
 
 
 class SharingRequestRow(SQLModel, table=True):

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, DateTime, Index, MetaData, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-# Timestamps are stored in UTC; timezone=True makes PostgreSQL use timestamptz.
-TS = DateTime(timezone=True)
-
-# One metadata for every table of the gateway, so Alembic sees them all.
-metadata: MetaData = SQLModel.metadata
+from store.tables.base import TS
 
 
 class RegionRow(SQLModel, table=True):
@@ -237,26 +233,3 @@ class SyncDirtyRow(SQLModel, table=True):
     __tablename__ = "sync_dirty"
 
     key: str = Field(primary_key=True, max_length=16)
-
-
-# The OAuth server's tables live beside the resource tables so Alembic sees one metadata.
-# The audit log's tables (events, disclosed record ids, chain head, checkpoints, keys).
-# The village's worklists: early-warning items and residents' requests (诉求).
-from schemas import tables_alerts as tables_alerts  # noqa: E402
-from schemas import tables_audit as tables_audit  # noqa: E402
-from schemas import tables_auth as tables_auth  # noqa: E402
-
-# The change feed and webhook subscriptions (change log, subscriptions, deliveries).
-from schemas import tables_changes as tables_changes  # noqa: E402
-
-# Assisted access (代办): residents' consents for village agents.
-from schemas import tables_consent as tables_consent  # noqa: E402
-
-# Push ingest's Idempotency-Keys.
-from schemas import tables_ingest as tables_ingest  # noqa: E402
-
-# The access policy's tables (sharing requests, approval grants, rate counters).
-from schemas import tables_policy as tables_policy  # noqa: E402
-
-# The statistics releases (one per county and day; the kept ones are the series).
-from schemas import tables_stats as tables_stats  # noqa: E402

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
-TS = DateTime(timezone=True)
+from store.tables.base import TS
 
 
 class OAuthClientRow(SQLModel, table=True):

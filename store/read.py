@@ -21,7 +21,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from gateway.db import Timeouts
+from store.engines import Timeouts
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
-TS = DateTime(timezone=True)
+from store.tables.base import TS
 
 
 class AuditEventRow(SQLModel, table=True):

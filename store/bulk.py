@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from schemas.time import sqlite_text
+from store.statements import RowInsert
 
 # pg_advisory_xact_lock key of the sync write lock: any constant the rest of the gateway does not use.
 PG_LOCK_KEY = 0x58_5A_53_59_4E_43  # "XZSYNC"
@@ -90,6 +91,11 @@ class Store:
             self.cursor.execute(self.sql(text.format(**{"in": marks})), (*before, *chunk))
             total += int(self.cursor.rowcount or 0)
         return total
+
+    def insert(self, statement: RowInsert, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows with a statement built from its table (store/statements.py) for this driver."""
+        if rows:
+            self.cursor.executemany(statement.sql("psycopg" if self.pg else "sqlite"), statement.rows(rows))
 
 
 @contextmanager

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-TS = DateTime(timezone=True)
-# SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid); PostgreSQL gets a bigint identity.
-SEQ = BigInteger().with_variant(Integer(), "sqlite")
+from store.tables.base import SEQ, TS
 
 
 class ChangeRow(SQLModel, table=True):

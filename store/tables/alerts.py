@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from schemas.tables import TS
-
-SEQ = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements an INTEGER primary key only
+from store.tables.base import SEQ, TS
 
 
 class AlertRow(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """The change log: every write of a unified record adds a row in the same transaction (the change feed).
 
 Rows are appended by the sinks and the refresh, inside the runner's write transactions. Those hold the
-store's sync write lock (connectors/sdk/store.py), so change rows commit in `seq` order and a reader
+store's sync write lock (store/bulk.py), so change rows commit in `seq` order and a reader
 that resumes after the last `seq` it saw never skips a row committed later with a smaller one.
 """
 
@@ -14,7 +14,10 @@ from typing import Any
 
 import orjson
 
-from connectors.sdk.store import Store
+from store.bulk import Store
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.changes import ChangeRow
 
 # Event types (webhook subscriptions and the feed's `event`): part of the public contract.
 RESIDENT_DECEASED = "resident.deceased"
@@ -33,9 +36,20 @@ _STATUS_EVENTS = {"deceased": RESIDENT_DECEASED, "moved_out": RESIDENT_MOVED_OUT
 # name a change in every entry; a change of only these is no change to report.
 _IGNORED = frozenset({"updated_at", "provenance"})
 
-_INSERT = (
-    "INSERT INTO change_log (resource, record_id, change, event, fields, status, regions, tags, "
-    "resident_id, changed_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+_INSERT = RowInsert(
+    table_of(ChangeRow),
+    [
+        "resource",
+        "record_id",
+        "change",
+        "event",
+        "fields",
+        "status",
+        "regions",
+        "tags",
+        "resident_id",
+        "changed_at",
+    ],
 )
 
 
@@ -96,7 +110,7 @@ def enrollment_event(old_status: str | None, new_status: str | None) -> str | No
 def append(store: Store, changes: Iterable[Change], *, now: dt.datetime) -> None:
     """Append changes to the log in the store's current write transaction."""
     stamp = store.ts(now)
-    store.many(
+    store.insert(
         _INSERT,
         [
             (

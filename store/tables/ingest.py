@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
-from schemas.tables import TS
+from store.tables.base import TS
 
 
 class IngestKeyRow(SQLModel, table=True):
