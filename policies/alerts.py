@@ -9,7 +9,7 @@ every sync and push (gateway/alerts/evaluate.py) and in `gateway policy test` (a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +106,18 @@ def age_on(birth: Any, day: dt.date) -> int | None:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def returned_within(migration: Mapping[str, Any] | None, *, day: dt.date, days: int) -> bool:
+    """Tell whether a migration record says its person came back in the `days` up to `day`."""
+    back = _day((migration or {}).get("returned_on"))
+    return back is not None and day - dt.timedelta(days=days) <= back <= day
+
+
+def ends_within(enrolment: Mapping[str, Any], *, day: dt.date, days: int) -> bool:
+    """Tell whether an enrolment ends in the `days` from `day` on."""
+    end = _day(enrolment.get("end"))
+    return end is not None and day <= end <= day + dt.timedelta(days=days)
+
+
 def _active(facts: Facts, kinds: Sequence[str]) -> list[dict[str, Any]]:
     return [e for e in facts.enrollments if e.get("status") == "active" and e.get("kind") in kinds]
 
@@ -139,11 +151,8 @@ def _person_holds(when: When, facts: Facts, day: dt.date) -> bool:
         return False
     if when.no_guardian and _has_guardian(facts, day):
         return False
-    if when.returned_within_days is not None:
-        back = _day((facts.migration or {}).get("returned_on"))
-        if back is None or not (day - dt.timedelta(days=when.returned_within_days) <= back <= day):
-            return False
-    return True
+    days = when.returned_within_days
+    return days is None or returned_within(facts.migration, day=day, days=days)
 
 
 def evaluate(rule: AlertRule, facts: Facts, *, today: dt.date) -> list[Hit]:
@@ -158,7 +167,7 @@ def evaluate(rule: AlertRule, facts: Facts, *, today: dt.date) -> list[Hit]:
         kind = EnrollmentKind(enrolment["kind"]).label
         if when.ending_within_days is not None:
             end = _day(enrolment.get("end"))
-            if end is None or not (today <= end <= today + dt.timedelta(days=when.ending_within_days)):
+            if not ends_within(enrolment, day=today, days=when.ending_within_days):
                 continue
             # Keyed by the end date too: a renewed enrolment that nears its new end warns again.
             hits.append(Hit(rule, f"{rule.id}:{enrolment['id']}:{end}", f"{kind} {end} 到期"))
