@@ -59,8 +59,8 @@ class RawRecord(BaseModel):
         """Return why the record lacks the identity its source requires (None: it has it)."""
         if self.identity is None:
             return None
-        id_number, name, village = (getattr(self, attr) for attr in self.identity)
-        return identity_missing(id_number, name, village)
+        id_attr, name_attr, village_attr = self.identity
+        return identity_missing(getattr(self, id_attr), getattr(self, name_attr), getattr(self, village_attr))
 
     def key(self) -> str:
         """Return the key of this record within its source."""

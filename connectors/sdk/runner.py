@@ -352,7 +352,8 @@ class _SourceSync:
         """Note the keys a translated record holds (a full pass withdraws stored keys not noted)."""
         if isinstance(record, PersonRecord):
             self.seen["person"].add(record.record_key)
-            self.seen["enrollment"].update(c.record_key for c in record.enrollments)
+            if record.enrollments:
+                self.seen["enrollment"].update([c.record_key for c in record.enrollments])
         elif isinstance(record, EnrollmentRecord):
             self.seen["enrollment"].add(record.record_key)
         elif isinstance(record, Service):
