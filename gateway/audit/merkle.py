@@ -52,6 +52,20 @@ class Frontier:
         roots.append(node)
         self.size += 1
 
+    def extend(self, leaves: list[bytes]) -> None:
+        """Append many leaf hashes (append() in a loop, without a call and a bound lookup per leaf)."""
+        roots = self.roots
+        pop, push, sha256 = roots.pop, roots.append, _sha256
+        n = self.size
+        for leaf in leaves:
+            node, m = leaf, n
+            while m & 1:
+                node = sha256(b"\x01" + pop() + node).digest()  # node_hash() inlined
+                m >>= 1
+            push(node)
+            n += 1
+        self.size = n
+
     def root(self) -> bytes:
         """Return MTH of the leaves appended so far."""
         if not self.roots:

@@ -23,6 +23,7 @@ from gateway.audit.batch import COLUMNS, Base, columns_of, index_ids
 from gateway.audit.events import format_time
 from gateway.audit.findings import Failed, Finding, Report, failed
 from gateway.audit.trust import UNPINNED_NOTE, Trust, timestamp_problem, truncated, witness_problems
+from gateway.audit.verify_batch import Doubt, Walk, batched_events
 
 FETCH = 20_000
 # Fast path: stored columns equal the body's values unless a value was clipped to its column width.
@@ -66,14 +67,20 @@ def _rows(
 
 
 def verify_store(
-    engine: Engine, *, progress: Callable[[int], None] | None = None, trust: Trust | None = None
+    engine: Engine,
+    *,
+    progress: Callable[[int], None] | None = None,
+    trust: Trust | None = None,
+    batched: bool = True,
 ) -> Report:
     """Verify the audit log in the store behind `engine`; stop at the first finding.
 
     With `trust`, checkpoints must be signed by its pinned keys, the events must reproduce every
     witnessed checkpoint, and the events after the last checkpoint must stay within its bound.
+    The events are checked a batch at a time (verify_batch.py), event by event where that doubts
+    or with `batched=False`.
     """
-    report = Report()
+    report = Report(walk="batched" if batched else "exact")
     started = time.perf_counter()
     postgres = engine.dialect.name == "postgresql"
     raw = engine.raw_connection()
@@ -119,9 +126,16 @@ def _walk(
         report.notes.append(
             f"witnessed checkpoints up to {base.size} precede the archive base: verify the archives for them"
         )
-    expected_last, last_hash = _events(
-        dbapi, base, pending, report, postgres=postgres, progress=progress, marks=marks
+    walk = Walk(
+        dbapi=dbapi,
+        base=base,
+        pending=pending,
+        report=report,
+        marks=marks,
+        postgres=postgres,
+        progress=progress,
     )
+    expected_last, last_hash = _all_events(walk)
     if marks.pending:
         raise failed(truncated(marks.pending[0], store_last=expected_last))
     if pending:
@@ -141,6 +155,22 @@ def _walk(
         )
     if trust is not None:
         check_tail(dbapi, report, trust=trust, anchor=max(marks.last_cp, marks.matched), postgres=postgres)
+
+
+def _all_events(walk: Walk) -> tuple[int, bytes]:
+    """Walk the events batch by batch; on any doubt walk them again event by event to name the finding."""
+    if walk.report.walk == "exact":
+        return _events(walk)
+    fast = walk.fork()
+    try:
+        found = batched_events(fast)
+    except Doubt:
+        walk.report.walk = "exact"
+        if walk.postgres:
+            walk.dbapi.rollback()  # close the fast walk's server-side cursor before reading again
+        return _events(walk)
+    walk.adopt(fast)
+    return found
 
 
 def _checkpoints(dbapi: Any, report: Report, *, trust: Trust | None, postgres: bool) -> StoredCheckpoints:
@@ -245,16 +275,10 @@ def _check_event(
     return leaf, chained, doc
 
 
-def _events(
-    dbapi: Any,
-    base: Base,
-    pending: list[tuple[Any, ...]],
-    report: Report,
-    *,
-    postgres: bool,
-    progress: Callable[[int], None] | None,
-    marks: Marks,
-) -> tuple[int, bytes]:
+def _events(walk: Walk) -> tuple[int, bytes]:
+    """Check the events one by one; raise the first finding."""
+    dbapi, base, pending, report = walk.dbapi, walk.base, walk.pending, walk.report
+    postgres, progress, marks = walk.postgres, walk.progress, walk.marks
     cols = ", ".join(COLUMNS)
     events = _rows(
         dbapi,
