@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 _sha256 = hashlib.sha256
 
@@ -52,7 +52,7 @@ class Frontier:
         roots.append(node)
         self.size += 1
 
-    def extend(self, leaves: list[bytes]) -> None:
+    def extend(self, leaves: Iterable[bytes]) -> None:
         """Append many leaf hashes (append() in a loop, without a call and a bound lookup per leaf)."""
         roots = self.roots
         pop, push, sha256 = roots.pop, roots.append, _sha256

@@ -14,14 +14,14 @@ from __future__ import annotations
 import gc
 import hashlib
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
-from gateway.audit.anchors import Marks
+from gateway.audit.anchors import Marks, StoredCheckpoints
 from gateway.audit.batch import COLUMNS, Base, index_ids
 from gateway.audit.findings import Failed, Report
 from gateway.audit.merkle import Frontier
@@ -45,12 +45,14 @@ class Walk:
     """What a walk over the events reads, and the checkpoints it consumes as it reaches them."""
 
     dbapi: Any
-    base: Base
-    pending: list[tuple[Any, ...]]  # the store's signed checkpoints after the base, smallest first
     report: Report
     postgres: bool
     progress: Callable[[int], None] | None
-    marks: Marks
+    url: str | None = None  # where workers can open the store (None: an in-memory one, this process only)
+    workers: int | None = None  # processes checking chunks of the log (verify_parallel.py); None: by size
+    base: Base = field(default_factory=lambda: Base(0, b"", Frontier()))
+    pending: list[tuple[Any, ...]] = field(default_factory=list)  # signed checkpoints after the base
+    marks: Marks = field(default_factory=lambda: Marks(StoredCheckpoints([], {}), []))
 
     def fork(self) -> Walk:
         """Return a walk over the same events that consumes its own copies of the checkpoints."""
@@ -88,11 +90,20 @@ def _batches(dbapi: Any, sql: str, *, postgres: bool) -> Iterator[list[tuple[Any
     try:
         if postgres:
             cur.itersize = BATCH
-        cur.execute(sql)
-        while batch := cur.fetchmany(BATCH):
+        while batch := _fetch(cur, sql):
             yield batch
+            sql = ""
     finally:
         cur.close()
+
+
+def _fetch(cur: Any, sql: str) -> list[tuple[Any, ...]]:
+    try:
+        if sql:
+            cur.execute(sql)
+        return list(cur.fetchmany(BATCH))
+    except Exception as exc:  # the driver's error, e.g. json_array refusing a BLOB in a text column
+        raise Doubt from exc
 
 
 def _index_rows(dbapi: Any, *, low: int | None, high: int | None) -> list[tuple[Any, ...]]:
@@ -168,8 +179,8 @@ def _expected_index(seqs: range, docs: list[Any]) -> list[tuple[int, str]]:
 
 def _extend(
     frontier: Frontier,
-    leaves: list[bytes],
-    hashes: tuple[bytes, ...],
+    leaves: Sequence[bytes],
+    hashes: Sequence[bytes],
     *,
     first: int,
     cps: list[tuple[Any, ...]],
@@ -199,18 +210,31 @@ def _extend(
     frontier.extend(leaves[done - first + 1 :])
 
 
-def batched_events(walk: Walk) -> tuple[int, bytes]:
-    """Check every event as verify._events does; return (last seq, last chain hash) or raise Doubt.
+@dataclass(slots=True)
+class Span:
+    """A run of checked events: the first seq, their leaf hashes and their stored chain hashes."""
 
-    The walk's checkpoints (signed and witnessed) are consumed as the exact walk would.
+    first: int
+    leaves: Sequence[bytes]
+    hashes: Sequence[bytes]
+
+
+def check_spans(
+    dbapi: Any, *, postgres: bool, first: int, prev: bytes, high: int | None, below: bool
+) -> Iterator[Span]:
+    """Yield the events from `first` (to `high`, or the end) a checked batch at a time; raise Doubt.
+
+    `prev` is the chain hash before `first`. With `below`, rows and index rows before `first` are read
+    too (there must be none): the first span of a walk reads them, later ones start at `first`.
     """
-    dbapi, base, postgres, progress = walk.dbapi, walk.base, walk.postgres, walk.progress
+    bounds = [f"seq >= {int(first)}"] if not below else []
+    bounds += [f"seq <= {int(high)}"] if high is not None else []
     sql = (
-        f"SELECT seq, body, hash, {_PG_STORED if postgres else _SQLITE_STORED} "  # noqa: S608 (constants)
-        "FROM audit_event ORDER BY seq"
+        f"SELECT seq, body, hash, {_PG_STORED if postgres else _SQLITE_STORED} FROM audit_event "  # noqa: S608 (constants, ints)
+        + (f"WHERE {' AND '.join(bounds)} " if bounds else "")
+        + "ORDER BY seq"
     )
-    frontier = base.frontier.copy()
-    prev, expected, low = base.chain, base.size + 1, None
+    expected, low = first, None if below else first
     with _collector_paused():
         for rows in _batches(dbapi, sql, postgres=postgres):
             leaves, docs, hashes = _check_rows(rows, first=expected, prev=prev)
@@ -219,12 +243,36 @@ def batched_events(walk: Walk) -> tuple[int, bytes]:
             # The first batch also reads index rows below it: any there names an event that is not stored.
             if _index_rows(dbapi, low=low, high=last) != _expected_index(range(expected, last + 1), docs):
                 raise Doubt
-            _extend(frontier, leaves, hashes, first=expected, cps=walk.pending, marks=walk.marks)
-            if progress is not None and last // 100_000 > (expected - 1) // 100_000:
-                progress(last - base.size)
+            yield Span(expected, leaves, hashes)
             prev, expected, low = hashes[-1], last + 1, last + 1
-    if _index_rows(dbapi, low=expected, high=None):
+    if high is None and _index_rows(dbapi, low=expected, high=None):
         raise Doubt  # the index names events after the last one
+    if high is not None and expected != high + 1:
+        raise Doubt
+
+
+def batched_events(walk: Walk, *, spans: Iterator[Span] | None = None) -> tuple[int, bytes]:
+    """Check every event as verify._events does; return (last seq, last chain hash) or raise Doubt.
+
+    The walk's checkpoints (signed and witnessed) are consumed as the exact walk would. `spans` are
+    the events checked elsewhere (verify_parallel.py); by default they are checked here, in order.
+    """
+    base, progress = walk.base, walk.progress
+    if spans is None:
+        first = base.size + 1
+        spans = check_spans(
+            walk.dbapi, postgres=walk.postgres, first=first, prev=base.chain, high=None, below=True
+        )
+    frontier = base.frontier.copy()
+    prev, expected = base.chain, base.size + 1
+    for span in spans:
+        if span.first != expected:
+            raise Doubt
+        _extend(frontier, span.leaves, span.hashes, first=expected, cps=walk.pending, marks=walk.marks)
+        last = expected + len(span.leaves) - 1
+        if progress is not None and last // 100_000 > (expected - 1) // 100_000:
+            progress(last - base.size)
+        prev, expected = span.hashes[-1], last + 1
     walk.report.events = expected - 1 - base.size
     walk.report.last_seq = expected - 1
     return expected - 1, prev

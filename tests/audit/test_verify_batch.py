@@ -24,23 +24,26 @@ def log(store_url: str, store_engine: Engine, tmp_path: Path) -> Engine:
     return store_engine
 
 
-def _summary(engine: Engine, *, batched: bool) -> tuple[object, ...]:
-    r = verify_store(engine, batched=batched)
+def _summary(engine: Engine, *, batched: bool, workers: int = 1) -> tuple[object, ...]:
+    r = verify_store(engine, batched=batched, workers=workers)
     return (r.ok, r.finding, r.events, r.checkpoints, r.first_seq, r.last_seq, r.notes, r.walk)
 
 
 @pytest.mark.backends
-def test_untouched_log_passes_the_batched_walk(log: Engine) -> None:
-    fast, exact = _summary(log, batched=True), _summary(log, batched=False)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_untouched_log_passes_the_batched_walk(log: Engine, workers: int) -> None:
+    # Two workers check the 300 events in four chunks of 75, linked and treed here.
+    fast, exact = _summary(log, batched=True, workers=workers), _summary(log, batched=False)
     assert fast[-1] == "batched" and exact[-1] == "exact"
     assert fast[:-1] == exact[:-1] and fast[0] is True and fast[2] == N
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("case", list(CASES))
-def test_tampering_makes_the_batched_walk_doubt(log: Engine, case: str) -> None:
+def test_tampering_makes_the_batched_walk_doubt(log: Engine, case: str, workers: int) -> None:
     with log.begin() as conn:
         CASES[case][0](conn)
-    fast, exact = _summary(log, batched=True), _summary(log, batched=False)
+    fast, exact = _summary(log, batched=True, workers=workers), _summary(log, batched=False)
     assert fast[0] is False and fast[:-1] == exact[:-1], case
     # A deleted tail leaves every stored event sound: the walk passes them, the signed checkpoint tells.
     assert fast[-1] == ("batched" if case == "delete-tail" else "exact"), case
