@@ -24,7 +24,7 @@ from gateway.audit.batch import COLUMNS, Base, columns_of, index_ids
 from gateway.audit.events import format_time
 from gateway.audit.findings import Failed, Finding, Report, failed
 from gateway.audit.trust import UNPINNED_NOTE, Trust, timestamp_problem, truncated, witness_problems
-from gateway.audit.verify_batch import Doubt, Span, Walk, batched_events
+from gateway.audit.verify_batch import Doubt, Spans, Walk, batched_events
 from gateway.audit.verify_parallel import parallel_spans, workers_for
 
 FETCH = 20_000
@@ -172,7 +172,7 @@ def _all_events(walk: Walk) -> tuple[int, bytes]:
     return found
 
 
-def _parallel(walk: Walk) -> Iterator[Span] | None:
+def _parallel(walk: Walk) -> Spans | None:
     """Return the events as spans checked by worker processes, or None to check them here."""
     events = _one(walk.dbapi, "SELECT max(seq) FROM audit_event", postgres=walk.postgres)[0][0] or 0
     if walk.url is None or workers_for(events - walk.base.size, asked=walk.workers) < 2:

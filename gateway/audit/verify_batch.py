@@ -14,8 +14,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import operator
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -235,9 +235,12 @@ class Span:
     hashes: Sequence[bytes]
 
 
+Spans = Generator[Span, None, None]
+
+
 def check_spans(
     dbapi: Any, *, postgres: bool, first: int, prev: bytes, high: int | None, below: bool
-) -> Iterator[Span]:
+) -> Spans:
     """Yield the events from `first` (to `high`, or the end) a checked batch at a time; raise Doubt.
 
     `prev` is the chain hash before `first`. With `below`, rows and index rows before `first` are read
@@ -267,7 +270,7 @@ def check_spans(
         raise Doubt
 
 
-def batched_events(walk: Walk, *, spans: Iterator[Span] | None = None) -> tuple[int, bytes]:
+def batched_events(walk: Walk, *, spans: Spans | None = None) -> tuple[int, bytes]:
     """Check every event as verify._events does; return (last seq, last chain hash) or raise Doubt.
 
     The walk's checkpoints (signed and witnessed) are consumed as the exact walk would. `spans` are
@@ -281,14 +284,17 @@ def batched_events(walk: Walk, *, spans: Iterator[Span] | None = None) -> tuple[
         )
     frontier = base.frontier.copy()
     prev, expected = base.chain, base.size + 1
-    for span in spans:
-        if span.first != expected:
-            raise Doubt
-        _extend(frontier, span.leaves, span.hashes, first=expected, cps=walk.pending, marks=walk.marks)
-        last = expected + len(span.leaves) - 1
-        if progress is not None and last // 100_000 > (expected - 1) // 100_000:
-            progress(last - base.size)
-        prev, expected = span.hashes[-1], last + 1
+    # Closed at once on a doubt: its cursor, and any workers still checking chunks, stop before the
+    # exact walk starts (not when the exception's traceback lets go of it).
+    with closing(spans):
+        for span in spans:
+            if span.first != expected:
+                raise Doubt
+            _extend(frontier, span.leaves, span.hashes, first=expected, cps=walk.pending, marks=walk.marks)
+            last = expected + len(span.leaves) - 1
+            if progress is not None and last // 100_000 > (expected - 1) // 100_000:
+                progress(last - base.size)
+            prev, expected = span.hashes[-1], last + 1
     walk.report.events = expected - 1 - base.size
     walk.report.last_seq = expected - 1
     return expected - 1, prev

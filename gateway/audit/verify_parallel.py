@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from gateway.audit.verify_batch import Doubt, Span, check_spans
+from gateway.audit.verify_batch import Doubt, Span, Spans, check_spans
 from gateway.db import make_sync_engine
 
 MIN_EVENTS = 200_000  # below this, starting workers costs more than it saves
@@ -70,9 +69,7 @@ def _split(blob: bytes) -> list[bytes]:
     return [blob[i : i + HASH] for i in range(0, len(blob), HASH)]
 
 
-def parallel_spans(
-    url: str, *, postgres: bool, first: int, prev: bytes, last: int, workers: int
-) -> Iterator[Span]:
+def parallel_spans(url: str, *, postgres: bool, first: int, prev: bytes, last: int, workers: int) -> Spans:
     """Yield the events first..(the end) as spans checked by `workers` forked processes, in seq order.
 
     `last` is where the store's events end now; the final chunk reads on to the end, whatever it is.
