@@ -40,6 +40,7 @@ SYNC_SIZES ?= 100000
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.sync_bench --sizes $(SYNC_SIZES) | tee bench/results/$$(date +%F)-sync.md
+	$(BIN)/python -m bench.audit_bench --verify-only | tee bench/results/$$(date +%F)-verify.md
 
 # Schemathesis against a live demo gateway (scripts/fuzz.sh); e.g. make fuzz FUZZ_SECONDS=120.
 FUZZ_SECONDS ?= 600

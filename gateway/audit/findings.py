@@ -29,6 +29,7 @@ class Report:
     seconds: float = 0.0
     finding: Finding | None = None
     notes: list[str] = field(default_factory=list)
+    walk: str = ""  # "batched", or "exact" when the batched walk doubted (or was not asked for)
 
     @property
     def ok(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 _sha256 = hashlib.sha256
 
@@ -51,6 +51,20 @@ class Frontier:
             n >>= 1
         roots.append(node)
         self.size += 1
+
+    def extend(self, leaves: Iterable[bytes]) -> None:
+        """Append many leaf hashes (append() in a loop, without a call and a bound lookup per leaf)."""
+        roots = self.roots
+        pop, push, sha256 = roots.pop, roots.append, _sha256
+        n = self.size
+        for leaf in leaves:
+            node, m = leaf, n
+            while m & 1:
+                node = sha256(b"\x01" + pop() + node).digest()  # node_hash() inlined
+                m >>= 1
+            push(node)
+            n += 1
+        self.size = n
 
     def root(self) -> bytes:
         """Return MTH of the leaves appended so far."""

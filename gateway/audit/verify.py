@@ -13,6 +13,7 @@ import operator
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -23,6 +24,8 @@ from gateway.audit.batch import COLUMNS, Base, columns_of, index_ids
 from gateway.audit.events import format_time
 from gateway.audit.findings import Failed, Finding, Report, failed
 from gateway.audit.trust import UNPINNED_NOTE, Trust, timestamp_problem, truncated, witness_problems
+from gateway.audit.verify_batch import Doubt, Spans, Walk, batched_events
+from gateway.audit.verify_parallel import parallel_spans, workers_for
 
 FETCH = 20_000
 # Fast path: stored columns equal the body's values unless a value was clipped to its column width.
@@ -66,21 +69,30 @@ def _rows(
 
 
 def verify_store(
-    engine: Engine, *, progress: Callable[[int], None] | None = None, trust: Trust | None = None
+    engine: Engine,
+    *,
+    progress: Callable[[int], None] | None = None,
+    trust: Trust | None = None,
+    batched: bool = True,
+    workers: int | None = None,
 ) -> Report:
     """Verify the audit log in the store behind `engine`; stop at the first finding.
 
     With `trust`, checkpoints must be signed by its pinned keys, the events must reproduce every
     witnessed checkpoint, and the events after the last checkpoint must stay within its bound.
+    The events are checked a batch at a time (verify_batch.py), event by event where that doubts
+    or with `batched=False`; a large log by `workers` processes (default: up to 4 cores from 200,000
+    events, verify_parallel.py).
     """
-    report = Report()
+    report = Report(walk="batched" if batched else "exact")
     started = time.perf_counter()
     postgres = engine.dialect.name == "postgresql"
     raw = engine.raw_connection()
     try:
         dbapi: Any = raw.dbapi_connection
         try:
-            _walk(dbapi, report, postgres=postgres, progress=progress, trust=trust)
+            at = Walk(dbapi=dbapi, report=report, postgres=postgres, progress=progress, url=_url(engine))
+            _walk(replace(at, workers=workers), trust=trust)
         except Failed as failed:
             report.finding = failed.finding
     finally:
@@ -98,14 +110,17 @@ def _one(dbapi: Any, sql: str, *, postgres: bool) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _walk(
-    dbapi: Any,
-    report: Report,
-    *,
-    postgres: bool,
-    progress: Callable[[int], None] | None,
-    trust: Trust | None,
-) -> None:
+def _url(engine: Engine) -> str | None:
+    """Return the URL workers can open the store at (None for an in-memory SQLite store)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and (url.database in (None, "", ":memory:") or url.query):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def _walk(at: Walk, *, trust: Trust | None) -> None:
+    """Check keys, checkpoints, the archive base, every event, the head and the tail, in that order."""
+    dbapi, report, postgres = at.dbapi, at.report, at.postgres
     cps = _checkpoints(dbapi, report, trust=trust, postgres=postgres)
     head_seq, head_hash, base = _archive_base(dbapi, cps, report, postgres=postgres)
     pending = [r for r in cps.rows if r[0] > base.size]
@@ -119,9 +134,7 @@ def _walk(
         report.notes.append(
             f"witnessed checkpoints up to {base.size} precede the archive base: verify the archives for them"
         )
-    expected_last, last_hash = _events(
-        dbapi, base, pending, report, postgres=postgres, progress=progress, marks=marks
-    )
+    expected_last, last_hash = _all_events(replace(at, base=base, pending=pending, marks=marks))
     if marks.pending:
         raise failed(truncated(marks.pending[0], store_last=expected_last))
     if pending:
@@ -141,6 +154,34 @@ def _walk(
         )
     if trust is not None:
         check_tail(dbapi, report, trust=trust, anchor=max(marks.last_cp, marks.matched), postgres=postgres)
+
+
+def _all_events(walk: Walk) -> tuple[int, bytes]:
+    """Walk the events batch by batch; on any doubt walk them again event by event to name the finding."""
+    if walk.report.walk == "exact":
+        return _events(walk)
+    fast = walk.fork()
+    try:
+        found = batched_events(fast, spans=_parallel(fast))
+    except Doubt:
+        walk.report.walk = "exact"
+        if walk.postgres:
+            walk.dbapi.rollback()  # close the fast walk's server-side cursor before reading again
+        return _events(walk)
+    walk.adopt(fast)
+    return found
+
+
+def _parallel(walk: Walk) -> Spans | None:
+    """Return the events as spans checked by worker processes, or None to check them here."""
+    events = _one(walk.dbapi, "SELECT max(seq) FROM audit_event", postgres=walk.postgres)[0][0] or 0
+    if walk.url is None or workers_for(events - walk.base.size, asked=walk.workers) < 2:
+        return None
+    first = walk.base.size + 1
+    n = workers_for(events - walk.base.size, asked=walk.workers)
+    return parallel_spans(
+        walk.url, postgres=walk.postgres, first=first, prev=walk.base.chain, last=events, workers=n
+    )
 
 
 def _checkpoints(dbapi: Any, report: Report, *, trust: Trust | None, postgres: bool) -> StoredCheckpoints:
@@ -245,16 +286,10 @@ def _check_event(
     return leaf, chained, doc
 
 
-def _events(
-    dbapi: Any,
-    base: Base,
-    pending: list[tuple[Any, ...]],
-    report: Report,
-    *,
-    postgres: bool,
-    progress: Callable[[int], None] | None,
-    marks: Marks,
-) -> tuple[int, bytes]:
+def _events(walk: Walk) -> tuple[int, bytes]:
+    """Check the events one by one; raise the first finding."""
+    dbapi, base, pending, report = walk.dbapi, walk.base, walk.pending, walk.report
+    postgres, progress, marks = walk.postgres, walk.progress, walk.marks
     cols = ", ".join(COLUMNS)
     events = _rows(
         dbapi,

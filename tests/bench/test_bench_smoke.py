@@ -76,4 +76,5 @@ def test_quick_run_writes_a_row_per_scenario(tmp_path: Path) -> None:
     assert sorted(rows) == sorted(names)
     for name, m in rows.items():
         rps, p50, p99, ratio = (float(m.group(i).replace(",", "")) for i in range(2, 6))
-        assert rps > 0 and p50 > 0 and p99 > 0 and ratio > 0, name
+        # A push of 100 records or an export of 2,000 events is well under 0.005 of hello: printed 0.00.
+        assert rps > 0 and p50 > 0 and p99 > 0 and ratio >= 0, name
