@@ -30,8 +30,8 @@ from gateway.audit.checkpoints import load_or_create_key
 from gateway.auth.clients import create_client, get_client
 from gateway.auth.keys import ensure_signing_key, load_keyring
 from gateway.auth.tokens import issue_access_token
-from gateway.db import make_sync_engine
 from gateway.settings import Settings
+from store.engines import make_sync_engine
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies" / "default"
 PUBLIC_URL = "http://127.0.0.1:8000"

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from gateway.audit.verify_batch import Doubt, Span, Spans, check_spans
-from gateway.db import make_sync_engine
+from store.engines import make_sync_engine
 
 MIN_EVENTS = 200_000  # below this, starting workers costs more than it saves
 CHUNK = 100_000  # events a worker checks at a time (bounds the hashes held in memory)
