@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal_column, or_, select
 
@@ -90,8 +91,13 @@ def _scope_clause(scope: RowScope) -> ColumnElement[bool] | None:
     return parts[0] if len(parts) == 1 else and_(*parts)
 
 
+@lru_cache(maxsize=1024)
 def policy_clause(scopes: tuple[RowScope, ...]) -> ColumnElement[bool] | None:
-    """Return the WHERE clause selecting rows inside any of the policy's scopes (None: every row)."""
+    """Return the WHERE clause selecting rows inside any of the policy's scopes (None: every row).
+
+    Cached per scopes (a decision's scopes are few and immutable, and so is a clause): building it
+    per request cost a list page as much as reading its rows.
+    """
     clauses = [_scope_clause(s) for s in scopes]
     if any(c is None for c in clauses):
         return None
