@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bench.access import full_path_env, full_path_headers, with_env
-from bench.scenarios import GATEWAY_APP, HELLO_APP, Fixture, Scenario, register, uvicorn_command
+from bench.scenarios import GATEWAY_APP, HELLO_APP, Fixture, Scale, Scenario, register, uvicorn_command
 from gateway.pagination import encode_cursor, set_cursor_key
 
 FULL = "token, policy, read, audit, tracing"
+# Issue 20's targets for the full path, one worker (CPU ratio: hello's µs per request ÷ the row's).
+BY_ID_CPU = {"sqlite": 0.30, "postgresql": 0.25}
+BY_ID_P99_MS = {"sqlite": 25.0, "postgresql": 40.0}
 
 
 def _hello(_fx: Fixture) -> list[str]:
@@ -57,6 +60,8 @@ register(
         headers=full_path_headers,
         order=10,
         target_ratio=0.40,
+        target_cpu_ratio=BY_ID_CPU,
+        target_p99_ms=BY_ID_P99_MS,
         notes="rotates through a random sample of resident ids; a county-wide civil-affairs client",
     )
 )
@@ -105,6 +110,8 @@ register(
         headers=full_path_headers,
         command=_workers(2),
         order=15,
+        target_scale=Scale("by-id", {"sqlite": 1.8}),  # two workers: at least 1.8 × one worker's req/s
+        notes="the server's CPU counts both workers",
     )
 )
 register(
@@ -115,6 +122,7 @@ register(
         env=full_path_env,
         headers=full_path_headers,
         order=20,
+        target_cpu_ratio=0.10,
         notes="each request starts after a different random id (cursor)",
     )
 )
