@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from gateway.errors import PROBLEM_JSON, GatewayError, ValidationFailed
 from gateway.examples import complete_examples
+from gateway.lean import LeanPlan
 
 PROBLEM_REF = "#/components/schemas/Problem"
 OAUTH_ERROR_REF = "#/components/schemas/OAuthError"
@@ -193,11 +194,13 @@ class DocumentedRoute(APIRoute):
         context = _ROUTE_CONTEXT.get() if _ROUTE_CONTEXT is not None else None
         route: Any = context if context is not None and context.original_route is self else self
         documented = route.dependant
-        route.dependant = runtime_dependant(documented)
+        route.dependant = runtime = runtime_dependant(documented)
         try:
-            return super().get_route_handler()
+            handler = super().get_route_handler()
         finally:
             route.dependant = documented  # the OpenAPI document is built from the declared tree
+        plan = LeanPlan.of(runtime, overrides=route.dependency_overrides_provider)
+        return handler if plan is None else plan.wrap(handler)
 
 
 class GatewayAPI(FastAPI):
