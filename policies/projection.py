@@ -3,7 +3,9 @@
 A stored document is decoded into a msgspec Struct made for one plan: a field shown in clear is a
 `msgspec.Raw` (its bytes, unparsed), a masked field is parsed (its mask needs the value), and fields
 the plan hides are not in the Struct, so the decoder skips them. Encoding the Struct writes the shown
-bytes back: clear fields in catalogue order, then masked ones, as `FieldPlan.apply` orders them. The
+bytes back: clear fields in catalogue order, then masked ones, as `FieldPlan.apply` orders them for a
+document stored in catalogue order (as the store writes them: the output is then byte-identical; a
+document in another order gives the same object with its keys in catalogue order). The
 provenance object keeps only the entries of shown fields, the same way, one level down. A document
 the Struct cannot hold (a provenance that is not an object, say) returns None: the caller then uses
 `FieldPlan.apply`, which defines what a plan shows.
