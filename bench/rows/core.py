@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from importlib.util import find_spec
+from pathlib import Path
 
 from bench.access import full_path_env, full_path_headers, with_env
 from bench.scenarios import GATEWAY_APP, HELLO_APP, Fixture, Scale, Scenario, register, uvicorn_command
@@ -114,6 +117,36 @@ register(
         notes="the server's CPU counts both workers",
     )
 )
+
+
+def _granian(app: str) -> Callable[..., list[str]]:
+    def command(_fx: Fixture, *, port: int) -> list[str]:
+        # The same app, one worker, served by granian (Rust HTTP, uvloop) instead of uvicorn.
+        exe = str(Path(sys.executable).with_name("granian"))
+        cmd = [exe, "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+        return [*cmd, "--workers", "1", "--loop", "uvloop", "--no-ws", "--log-level", "warning", app]
+
+    return command
+
+
+if find_spec("granian") is not None:  # measured side by side; not a dependency (issue 20: adopt if it wins)
+    for name, app, title in (
+        ("hello-granian", HELLO_APP, "bare FastAPI `GET /hello` under granian"),
+        ("by-id-granian", GATEWAY_APP, f"`GET /v1/residents/{{id}}`, full path ({FULL}), granian"),
+    ):
+        register(
+            Scenario(
+                name=name,
+                title=title,
+                app=app,
+                requests=_hello if app == HELLO_APP else _by_id,
+                env={} if app == HELLO_APP else full_path_env,
+                headers={} if app == HELLO_APP else full_path_headers,
+                needs_store=app != HELLO_APP,
+                command=_granian(app),
+                order=16,
+            )
+        )
 register(
     Scenario(
         name="list",

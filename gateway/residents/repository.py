@@ -6,7 +6,17 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal_column, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    false,
+    literal_column,
+    or_,
+    select,
+)
 
 from gateway.pagination import cut_page, keyset
 from gateway.store import ReadStore
@@ -117,7 +127,9 @@ async def get_by_national_id(db: ReadStore, national_id: str) -> tuple[str, str]
     return (row[0], row[1]) if row else None
 
 
-def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[tuple[str, str]]:
+def list_query(
+    flt: ResidentFilter, *, after: str | BindParameter[str] | None, limit: int
+) -> Select[tuple[str, str]]:
     """Build the keyset-paginated listing query (ordered by the immutable id: no duplicates, no gaps)."""
     stmt = select(R.id, R.doc)
     if flt.tag is not None:
@@ -138,11 +150,20 @@ def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[
     return keyset(stmt, R.id, after=after, limit=limit)
 
 
+@lru_cache(maxsize=512)
+def _page_query(flt: ResidentFilter, *, paged: bool, limit: int) -> Select[tuple[str, str]]:
+    # Built once per filter (the cursor is a parameter): building and keying a statement with the
+    # policy clause cost a page as much as reading its rows.
+    after: BindParameter[str] = bindparam("after", type_=R.id.type)
+    return list_query(flt, after=after if paged else None, limit=limit)
+
+
 async def list_docs(
     db: ReadStore, flt: ResidentFilter, *, after: str | None, limit: int
 ) -> tuple[list[str], list[str], str | None]:
     """Return ids and documents of up to `limit` residents after key `after`, and the key to continue from."""
-    rows, last = cut_page(await db.fetch_all(list_query(flt, after=after, limit=limit)), limit)
+    stmt = _page_query(flt, paged=after is not None, limit=limit)
+    rows, last = cut_page(await db.fetch_all(stmt, {"after": after} if after is not None else None), limit)
     return [r[0] for r in rows], [r[1] for r in rows], (last[0] if last else None)
 
 
