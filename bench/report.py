@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import subprocess
@@ -11,10 +12,27 @@ from pathlib import Path
 from statistics import median
 
 from bench.runner import RESULTS, TMP, Outcome, Sample, Unit
-from bench.scenarios import server_settings
+from bench.scenarios import for_backend, server_settings
 from bench.store import LOADER_DESCRIPTION, SAMPLE_IDS
 
 REPO = RESULTS.parents[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One target of a row against its median: what is measured, the bound, the value, met or not."""
+
+    what: str
+    bound: str
+    value: float | None
+    met: bool | None  # None: not measured (e.g. no CPU reading, or the row it scales against did not run)
+
+    def text(self) -> str:
+        """Return e.g. 'CPU ratio ≥ 0.30: not met (0.21)'."""
+        if self.met is None:
+            return f"{self.what} {self.bound}: not measured"
+        shown = f"{self.value:.1f}" if self.what == "p99 ms" else f"{self.value:.2f}"
+        return f"{self.what} {self.bound}: {'met' if self.met else 'not met'} ({shown})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +52,7 @@ class RowSummary:
     error_kinds: str
     cpu_us: float | None
     cpu_ratio: float | None
-    target: float | None
+    verdicts: tuple[Verdict, ...] = ()
 
 
 def _ceilings(outcome: Outcome) -> tuple[dict[int, float], dict[int, float]]:
@@ -82,10 +100,44 @@ def summarise_rows(outcome: Outcome) -> list[RowSummary]:
                 error_kinds=kinds,
                 cpu_us=median(cpus) if cpus else None,
                 cpu_ratio=median(cpu_ratios) if cpu_ratios else None,
-                target=unit.scenario.target_ratio,
             )
         )
-    return out
+    return [_judged(outcome, row) for row in out]
+
+
+def _at_least(what: str, bound: float | None, value: float | None) -> list[Verdict]:
+    if bound is None:
+        return []
+    return [Verdict(what, f"≥ {bound:.2f}", value, None if value is None else value >= bound)]
+
+
+def _scale(outcome: Outcome, unit: Unit) -> float | None:
+    """Return the median over runs of this row's req/s over the req/s of the row it scales against."""
+    target = unit.scenario.target_scale
+    assert target is not None
+    base = target.of + unit.fixture.label
+    own = {s.run: s.result.rps for s in outcome.samples if s.label == unit.label}
+    other = {s.run: s.result.rps for s in outcome.samples if s.label == base}
+    ratios = [own[run] / other[run] for run in own if other.get(run)]
+    return median(ratios) if ratios else None
+
+
+def _judged(outcome: Outcome, row: RowSummary) -> RowSummary:
+    """Return the row with its targets judged (the issue's bounds; some differ by backend)."""
+    unit = _unit(outcome, label=row.label)
+    sc, backend = unit.scenario, unit.fixture.backend
+    verdicts = [
+        *_at_least("req/s ratio", sc.target_ratio, row.ratio),
+        *_at_least("CPU ratio", for_backend(sc.target_cpu_ratio, backend), row.cpu_ratio),
+    ]
+    p99 = for_backend(sc.target_p99_ms, backend)
+    if p99 is not None:
+        verdicts.append(Verdict("p99 ms", f"≤ {p99:g}", row.p99_ms, row.p99_ms <= p99))
+    if sc.target_scale is not None:
+        times = for_backend(sc.target_scale.times, backend)
+        label = f"req/s × {sc.target_scale.of}"
+        verdicts += _at_least(label, times, _scale(outcome, unit))
+    return dataclasses.replace(row, verdicts=tuple(verdicts))
 
 
 def _unit(outcome: Outcome, *, label: str) -> Unit:
@@ -181,14 +233,16 @@ def _summary(rows: list[RowSummary]) -> list[str]:
     """Return the table of medians, one row a line, and how to read it."""
     lines = [
         "| row | what | req/s | p50 ms | p99 ms | ratio to hello | server CPU µs/req | CPU ratio to hello "
-        "| req/s min–max | non-2xx / errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| req/s min–max | non-2xx / errors | targets |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         cpu = f"{r.cpu_us:,.0f}" if r.cpu_us else "–"
+        targets = "; ".join(v.text() for v in r.verdicts) or "–"
         lines.append(
             f"| {r.label} | {r.title} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {_ratio(r.ratio)} | "
-            f"{cpu} | {_ratio(r.cpu_ratio)} | {r.rps_min:,.0f}–{r.rps_max:,.0f} | {r.non2xx} / {r.errors} |"
+            f"{cpu} | {_ratio(r.cpu_ratio)} | {r.rps_min:,.0f}–{r.rps_max:,.0f} | {r.non2xx} / {r.errors} "
+            f"| {targets} |"
         )
     lines += [
         "",
@@ -204,17 +258,21 @@ def _summary(rows: list[RowSummary]) -> list[str]:
 
 
 def _targets(rows: list[RowSummary]) -> list[str]:
-    """Return the verdicts of the rows that have a target ratio."""
-    lines: list[str] = []
-    targets = [r for r in rows if r.target is not None and r.ratio is not None]
-    if targets:
-        lines += ["## Targets (as ratios to the ceiling)", ""]
-        for r in targets:
-            assert r.ratio is not None and r.target is not None
-            verdict = "met" if r.ratio >= r.target else "not met"
-            cpu = f" (CPU ratio {r.cpu_ratio:.2f})" if r.cpu_ratio else ""
-            lines.append(f"- {r.label}: {r.ratio:.2f} of hello{cpu}; target ≥ {r.target:.2f}: {verdict}")
-        lines.append("")
+    """Return the verdicts of every row that has a target: met, not met, or not measured."""
+    judged = [r for r in rows if r.verdicts]
+    if not judged:
+        return []
+    lines = ["## Targets", ""]
+    for r in judged:
+        verdicts = [v.met for v in r.verdicts]
+        overall = "met" if all(verdicts) else "not met" if False in verdicts else "not measured"
+        lines.append(f"- {r.label}: {overall} — " + "; ".join(v.text() for v in r.verdicts))
+    lines += [
+        "",
+        "Ratios are to hello in the same run (medians of the per-run ratios); p99 is the median over runs; "
+        "`req/s × ROW` is this row's req/s over ROW's in the same run.",
+        "",
+    ]
     return lines
 
 

@@ -206,7 +206,7 @@ def seed_changes(fx: Fixture) -> int:
 
 
 def _created(rid: str, doc: dict[str, Any], *, now: dt.datetime) -> dict[str, Any]:
-    # The change a sync logs for a new resident (connectors/sdk/changes.py): every non-empty field.
+    # The change a sync logs for a new resident (store/changes.py): every non-empty field.
     fields = [k for k, v in doc.items() if k not in ("updated_at", "provenance") and v not in (None, [], {})]
     return {
         "resource": "resident",

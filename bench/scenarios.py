@@ -48,6 +48,23 @@ class Request:
 
 
 Headers = Mapping[str, str] | Callable[[Fixture], Mapping[str, str]]
+# A target that may differ by backend: one value for all, or {"sqlite": 0.30, "postgresql": 0.25}.
+PerBackend = float | Mapping[str, float]
+
+
+def for_backend(value: PerBackend | None, backend: str | None) -> float | None:
+    """Return a target's value on a backend (store-less rows count as SQLite), or None when it has none."""
+    if value is None or isinstance(value, int | float):
+        return value
+    return value.get(backend or "sqlite")
+
+
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """A throughput target against another row of the same run: req/s ≥ `times` × row `of`'s req/s."""
+
+    of: str
+    times: PerBackend
 
 
 class Command(Protocol):
@@ -76,7 +93,10 @@ class Scenario:
     duration: float | None = None
     expect_status: int = 200
     order: int = 100
-    target_ratio: float | None = None
+    target_ratio: float | None = None  # req/s ratio to the ceiling
+    target_cpu_ratio: PerBackend | None = None  # CPU ratio to the ceiling (ceiling µs/req ÷ row µs/req)
+    target_p99_ms: PerBackend | None = None  # p99 latency at the row's connections
+    target_scale: Scale | None = None  # req/s against another row (e.g. two workers against one)
     notes: str = ""
 
     def resolve_env(self, fixture: Fixture) -> dict[str, str]:

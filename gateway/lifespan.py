@@ -3,6 +3,7 @@ closed in reverse order, at shutdown or as soon as a later one fails to start.""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -96,7 +97,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the app with its runtime; nothing of it is left running after shutdown or a failed start."""
     async with open_runtime(config_of(app)) as runtime:
         app.state.runtime = runtime
+        _freeze_startup_heap()
         try:
             yield
         finally:
+            gc.unfreeze()  # what start-up built is collectable again (tests start many apps in a process)
             del app.state.runtime
+
+
+def _freeze_startup_heap() -> None:
+    """Keep what start-up built (routes, models, the policy, caches) out of the collector's full passes.
+
+    Every full collection traversed that whole heap with the event loop stopped: in the by-id bench,
+    stalls of about 100 ms every second or so, the whole p99 (97 ms against a p50 of 10 ms), and a sixth
+    of the CPU. Frozen objects are never collected; start-up's are meant to live as long as the app.
+    No collection first: in a test process, which starts hundreds of apps, each would cost a full pass.
+    """
+    gc.freeze()

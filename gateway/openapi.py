@@ -9,16 +9,19 @@ adds the response headers its dependencies declare. Links between operations are
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI
+from fastapi import routing as fastapi_routing
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from gateway.errors import PROBLEM_JSON, GatewayError, ValidationFailed
 from gateway.examples import complete_examples
+from gateway.lean import LeanPlan
 
 PROBLEM_REF = "#/components/schemas/Problem"
 OAUTH_ERROR_REF = "#/components/schemas/OAuthError"
@@ -26,6 +29,11 @@ PROBLEMS_ATTR = "problems"  # a dependency's error classes
 POLICY_RESOURCE_ATTR = "policy_resource"  # the resource a policy dependency enforces
 RESOURCE_KEY = "x-policy-resource"
 HEADERS_ATTR = "response_headers"  # a dependency's response headers, documented on every response
+# A dependency that only declares (headers, problems) for the document while a middleware does its work:
+# it stays in the OpenAPI operation and is left out of the dependencies solved per request.
+DOCS_ONLY_ATTR = "docs_only"
+# FastAPI builds an included route's handler under this context (its effective dependant); private.
+_ROUTE_CONTEXT = getattr(fastapi_routing, "_effective_route_context_var", None)
 
 
 class Problem(BaseModel):
@@ -139,6 +147,18 @@ def _declared(dependant: Any, attr: str) -> Iterable[Any]:
         yield from _declared(dep, attr)
 
 
+def runtime_dependant(dependant: Any) -> Any:
+    """Return the dependency tree without its docs-only dependencies (FastAPI solves each one per request)."""
+    kept = [
+        runtime_dependant(d) for d in dependant.dependencies if not getattr(d.call, DOCS_ONLY_ATTR, False)
+    ]
+    if len(kept) == len(dependant.dependencies) and all(
+        a is b for a, b in zip(kept, dependant.dependencies, strict=True)
+    ):
+        return dependant
+    return dataclasses.replace(dependant, dependencies=kept)
+
+
 def _has_params(dependant: Any) -> bool:
     own = dependant.path_params or dependant.query_params or dependant.header_params
     return bool(own or dependant.body_params or any(_has_params(d) for d in dependant.dependencies))
@@ -168,6 +188,19 @@ class DocumentedRoute(APIRoute):
         resource = next(iter(_declared(self.dependant, POLICY_RESOURCE_ATTR)), None)
         if resource is not None:
             self.openapi_extra[RESOURCE_KEY] = resource  # which operations the policy governs
+
+    def get_route_handler(self) -> Any:
+        """Build the request handler from the dependencies that do work (docs-only ones left out)."""
+        context = _ROUTE_CONTEXT.get() if _ROUTE_CONTEXT is not None else None
+        route: Any = context if context is not None and context.original_route is self else self
+        documented = route.dependant
+        route.dependant = runtime = runtime_dependant(documented)
+        try:
+            handler = super().get_route_handler()
+        finally:
+            route.dependant = documented  # the OpenAPI document is built from the declared tree
+        plan = LeanPlan.of(runtime, overrides=route.dependency_overrides_provider)
+        return handler if plan is None else plan.wrap(handler)
 
 
 class GatewayAPI(FastAPI):

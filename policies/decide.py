@@ -12,6 +12,7 @@ import orjson
 from policies.compile import CompiledGrant, CompiledPolicy, FieldInfo, ResourceInfo
 from policies.masks import Mask
 from policies.models import Sensitivity, SharingClass
+from policies.projection import CompiledPlan, DecodeErrors, RowKeys
 from schemas.regions import region_prefix
 
 EMPTY_NAMES: Mapping[str, str] = {}
@@ -113,6 +114,10 @@ class Decision:
     rules: tuple[FieldRule, ...] = ()
     missing: str | None = None  # deny kind: purpose-required | grant-missing | consent-required
     _combined: dict[tuple[int, ...], FieldPlan | None] = field(default_factory=dict)
+    # Plans compiled for stored JSON, and the row-check decoder: built on first use, kept with the
+    # decision (decisions are cached per policy generation, so each plan compiles once).
+    _compiled: dict[FieldPlan, CompiledPlan] = field(default_factory=dict)
+    _keys: RowKeys | None = None
 
     @property
     def passthrough(self) -> bool:
@@ -153,6 +158,34 @@ class Decision:
         """Project one stored JSON document; None when outside every scope (callers answer 404)."""
         if self.passthrough and self.scopes is None:
             return raw
+        assert self.info is not None
+        try:
+            keys = self._row_keys(self.info).read(raw) if self.scopes is not None else None
+        except DecodeErrors:
+            # Not an object: let the parser say so, as before.
+            return self._project_parsed(raw, names, region=region)
+        plan = self.plans[0] if keys is None else self.row_plan(keys, region=region)
+        if plan is None:
+            return None
+        if self.passthrough:
+            return raw
+        if plan.everything:
+            return orjson.dumps(orjson.loads(raw))
+        compiled = self._compiled.get(plan)
+        if compiled is None:
+            compiled = self._compiled[plan] = CompiledPlan(plan.clear, plan.masked, self.info)
+        out = compiled.project(raw, keys, names)
+        return out if out is not None else orjson.dumps(plan.apply(orjson.loads(raw), self.info, names))
+
+    def _row_keys(self, info: ResourceInfo) -> RowKeys:
+        if self._keys is None:
+            self._keys = RowKeys(info)
+        return self._keys
+
+    def _project_parsed(
+        self, raw: str | bytes, names: Mapping[str, str], *, region: str | None = None
+    ) -> str | bytes | None:
+        """Project by parsing the whole document (what the compiled plans must agree with)."""
         out = self.project_doc(orjson.loads(raw), names, region=region)
         if out is None:
             return None

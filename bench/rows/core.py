@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from importlib.util import find_spec
+from pathlib import Path
 
 from bench.access import full_path_env, full_path_headers, with_env
-from bench.scenarios import GATEWAY_APP, HELLO_APP, Fixture, Scenario, register, uvicorn_command
+from bench.scenarios import GATEWAY_APP, HELLO_APP, Fixture, Scale, Scenario, register, uvicorn_command
 from gateway.pagination import encode_cursor, set_cursor_key
 
 FULL = "token, policy, read, audit, tracing"
+# Issue 20's targets for the full path, one worker (CPU ratio: hello's µs per request ÷ the row's).
+BY_ID_CPU = {"sqlite": 0.30, "postgresql": 0.25}
+BY_ID_P99_MS = {"sqlite": 25.0, "postgresql": 40.0}
 
 
 def _hello(_fx: Fixture) -> list[str]:
@@ -57,6 +63,8 @@ register(
         headers=full_path_headers,
         order=10,
         target_ratio=0.40,
+        target_cpu_ratio=BY_ID_CPU,
+        target_p99_ms=BY_ID_P99_MS,
         notes="rotates through a random sample of resident ids; a county-wide civil-affairs client",
     )
 )
@@ -105,8 +113,40 @@ register(
         headers=full_path_headers,
         command=_workers(2),
         order=15,
+        target_scale=Scale("by-id", {"sqlite": 1.8}),  # two workers: at least 1.8 × one worker's req/s
+        notes="the server's CPU counts both workers",
     )
 )
+
+
+def _granian(app: str) -> Callable[..., list[str]]:
+    def command(_fx: Fixture, *, port: int) -> list[str]:
+        # The same app, one worker, served by granian (Rust HTTP, uvloop) instead of uvicorn.
+        exe = str(Path(sys.executable).with_name("granian"))
+        cmd = [exe, "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+        return [*cmd, "--workers", "1", "--loop", "uvloop", "--no-ws", "--log-level", "warning", app]
+
+    return command
+
+
+if find_spec("granian") is not None:  # measured side by side; not a dependency (issue 20: adopt if it wins)
+    for name, app, title in (
+        ("hello-granian", HELLO_APP, "bare FastAPI `GET /hello` under granian"),
+        ("by-id-granian", GATEWAY_APP, f"`GET /v1/residents/{{id}}`, full path ({FULL}), granian"),
+    ):
+        register(
+            Scenario(
+                name=name,
+                title=title,
+                app=app,
+                requests=_hello if app == HELLO_APP else _by_id,
+                env={} if app == HELLO_APP else full_path_env,
+                headers={} if app == HELLO_APP else full_path_headers,
+                needs_store=app != HELLO_APP,
+                command=_granian(app),
+                order=16,
+            )
+        )
 register(
     Scenario(
         name="list",
@@ -115,6 +155,7 @@ register(
         env=full_path_env,
         headers=full_path_headers,
         order=20,
+        target_cpu_ratio=0.10,
         notes="each request starts after a different random id (cursor)",
     )
 )

@@ -9,7 +9,7 @@ from fastapi import Depends, Header
 
 from gateway.audit.writer import AuditUnavailable
 from gateway.errors import BadRequest, occurrence
-from gateway.openapi import AUDIT_SEQ, HEADERS_ATTR, PROBLEMS_ATTR
+from gateway.openapi import AUDIT_SEQ, DOCS_ONLY_ATTR, HEADERS_ATTR, PROBLEMS_ATTR
 
 MAX_LEN = 128
 HEADERS: dict[bytes, str] = {
@@ -81,5 +81,7 @@ async def _audit_headers(
 # What passing the audit middleware adds to an operation: its errors and the event's sequence number.
 setattr(_audit_headers, PROBLEMS_ATTR, (InvalidAuditHeader, DuplicateHeader, AuditUnavailable))
 setattr(_audit_headers, HEADERS_ATTR, AUDIT_SEQ)
+# AuditMiddleware validates these headers before any route runs: FastAPI need not solve them again.
+setattr(_audit_headers, DOCS_ONLY_ATTR, True)
 AuditHeadersDep = Depends(_audit_headers)
 """Add to a router's `dependencies=[...]` to declare the headers on its operations."""

@@ -11,43 +11,30 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from sqlalchemy.engine import make_url
 
-from gateway.audit.batch import COLUMNS, Base, PreparedBatch, extend, prepare
+from gateway.audit.batch import Base, PreparedBatch, extend, prepare
 from gateway.audit.checkpoints import AuditKey, Checkpoint
 from gateway.audit.events import AuditEvent
+from gateway.audit.log_sql import (
+    HEAD,
+    INSERT_CP,
+    INSERT_EVENT,
+    INSERT_KEY,
+    INSERT_RECORD,
+    LAST_CP,
+    MOVE_HEAD,
+    PROBE_LOCK_MS,
+    RANGE,
+    due,
+)
+from gateway.audit.sqlite_sequencer import SqliteSequencer
 from gateway.resilience import Backoff, StoreUnavailable
-from schemas.time import as_utc
 from store.engines import Timeouts
-from store.statements import DriverSql, RowInsert
-from store.tables import table_of
-from store.tables.audit import AuditCheckpointRow, AuditEventRecordRow, AuditEventRow, AuditKeyRow
 
-PROBE_LOCK_MS = 250  # how long a readiness probe waits for the audit locks (appends queue behind it)
 LOCK_KEY = 0x787A_6175  # "xzau": the advisory lock every audit writer of a PostgreSQL store takes
-
-_EVENT_COLS = ("seq", "ts", *COLUMNS, "body", "hash")
-_LAST_CP = "SELECT tree_size, chain_hash, frontier, ts FROM audit_checkpoint ORDER BY tree_size DESC LIMIT 1"
-_HEAD = "SELECT seq, base_seq, base_hash, base_frontier FROM audit_head WHERE id = 1"
-# Statements built from the tables once, in each driver's placeholders (store/statements.py).
-_INSERT_EVENT = RowInsert(table_of(AuditEventRow), _EVENT_COLS)
-_INSERT_CP = RowInsert(
-    table_of(AuditCheckpointRow),
-    ("tree_size", "ts", "root_hash", "chain_hash", "key_id", "body", "signature", "frontier"),
-    skip_on=("tree_size",),
-)
-_INSERT_RECORD = RowInsert(table_of(AuditEventRecordRow), ("record_id", "seq"))
-_INSERT_KEY = RowInsert(table_of(AuditKeyRow), ("key_id", "public_key", "created_at"), skip_on=("key_id",))
-_MOVE_HEAD = DriverSql("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1", "seq", "hash")
-_RANGE = DriverSql(
-    "SELECT seq, body, hash FROM audit_event WHERE seq > :after AND seq <= :upto ORDER BY seq",
-    "after",
-    "upto",
-)
 
 
 class Sequencer(Protocol):
@@ -57,13 +44,13 @@ class Sequencer(Protocol):
         """Commit the events in order; return their sequence numbers."""
         ...
 
+    async def checkpoint(self, key: AuditKey, *, every: int, seconds: float) -> Checkpoint | None:
+        """Sign a checkpoint when `every` events or `seconds` have passed since the last one."""
+        ...
+
     @property
     def signed_size(self) -> int:
         """Return the tree size of the latest checkpoint the last `checkpoint` call found or signed."""
-        ...
-
-    async def checkpoint(self, key: AuditKey, *, every: int, seconds: float) -> Checkpoint | None:
-        """Sign a checkpoint when `every` events or `seconds` have passed since the last one."""
         ...
 
     async def publish_key(self, key: AuditKey) -> None:
@@ -77,150 +64,6 @@ class Sequencer(Protocol):
     async def close(self) -> None:
         """Release the connection."""
         ...
-
-
-def _due(last: tuple[int, dt.datetime] | None, head: int, *, every: int, seconds: float) -> bool:
-    size, when = last or (0, dt.datetime.min.replace(tzinfo=dt.UTC))
-    if head <= size:
-        return False
-    return head - size >= every or (dt.datetime.now(dt.UTC) - when).total_seconds() >= seconds
-
-
-class SqliteSequencer:
-    """Appends through one sqlite3 connection on one dedicated thread (the writer's own)."""
-
-    def __init__(self, path: str, *, timeouts: Timeouts | None = None) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite")
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
-        self._busy = (timeouts or Timeouts(lock=30.0)).lock
-        self._signed = 0
-
-    @property
-    def signed_size(self) -> int:
-        """Return the tree size of the latest checkpoint the last `checkpoint` call found or signed."""
-        return self._signed
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite3.connect(
-                self._path, isolation_level=None, timeout=self._busy, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a commit survives a crash or kill -9 of the gateway (tested), not an OS
-            # crash. FULL (fsync per batch) measured 63% of by-id throughput on this machine; deployments
-            # needing power-loss durability run PostgreSQL (synchronous_commit=on, 9% measured).
-            conn.execute("PRAGMA synchronous=NORMAL")
-            # Bounded: a writer stalled on the database lock turns into 503s, not an endless wait.
-            conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
-            self._conn = conn
-        return self._conn
-
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
-        except sqlite3.Error as exc:
-            # Reopen on the next call (a replaced file, a full disk freed); the batch was rolled back.
-            await asyncio.get_running_loop().run_in_executor(self._pool, self._close_sync)
-            raise StoreUnavailable(f"the audit log cannot commit: {exc}") from exc
-
-    def _ping_sync(self) -> None:
-        conn = self._connect()
-        # The write lock an append needs, waited for briefly: a probe must not delay the appends queued
-        # behind it on this thread.
-        conn.execute(f"PRAGMA busy_timeout={PROBE_LOCK_MS}")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
-        finally:
-            conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
-
-    async def ping(self) -> None:
-        """Take and release the write lock through the sequencer's own connection."""
-        await self._run(self._ping_sync)
-
-    def _append_sync(self, events: list[AuditEvent]) -> list[int]:
-        conn = self._connect()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            seq, head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-            batch = prepare(seq, head, events)
-            rows = [(r[0], _sqlite_ts(r[1]), *r[2:]) for r in batch.events]
-            conn.executemany(_INSERT_EVENT.sql("sqlite"), _INSERT_EVENT.rows(rows))
-            if batch.records:
-                conn.executemany(_INSERT_RECORD.sql("sqlite"), batch.records)
-            conn.execute(_MOVE_HEAD.sql("sqlite"), (batch.last_seq, batch.last_hash))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return list(range(batch.first_seq, batch.last_seq + 1))
-
-    async def append(self, events: list[AuditEvent]) -> list[int]:
-        """Commit the events in order; return their sequence numbers."""
-        result: list[int] = await self._run(self._append_sync, events)
-        return result
-
-    def _checkpoint_sync(self, key: AuditKey, every: int, seconds: float) -> Checkpoint | None:
-        conn = self._connect()
-        head, base_seq, base_hash, base_frontier = conn.execute(_HEAD).fetchone()
-        last = conn.execute(_LAST_CP).fetchone()
-        prior = (last[0], as_utc(last[3])) if last else None
-        self._signed = last[0] if last else base_seq
-        if not _due(prior, head, every=every, seconds=seconds):
-            return None
-        base = Base.stored(*last[:3]) if last else Base.stored(base_seq, base_hash, base_frontier)
-        rows = conn.execute(
-            _RANGE.sql("sqlite"),
-            (base.size, head),
-        ).fetchall()
-        cp, frontier = extend(base, rows, key=key)
-        conn.execute(
-            _INSERT_CP.sql("sqlite"),
-            (
-                cp.tree_size,
-                _sqlite_ts(cp.time),
-                cp.root_hash,
-                cp.chain_hash,
-                cp.key_id,
-                cp.body(),
-                cp.signature,
-                frontier,
-            ),
-        )
-        self._signed = cp.tree_size
-        return cp
-
-    async def checkpoint(self, key: AuditKey, *, every: int, seconds: float) -> Checkpoint | None:
-        """Sign a checkpoint when `every` events or `seconds` have passed since the last one."""
-        result: Checkpoint | None = await self._run(self._checkpoint_sync, key, every, seconds)
-        return result
-
-    def _publish_sync(self, key: AuditKey) -> None:
-        self._connect().execute(
-            _INSERT_KEY.sql("sqlite"),
-            (key.key_id, key.public_raw, _sqlite_ts(dt.datetime.now(dt.UTC))),
-        )
-
-    async def publish_key(self, key: AuditKey) -> None:
-        """Record the public key under its key id (idempotent)."""
-        await self._run(self._publish_sync, key)
-
-    def _close_sync(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    async def close(self) -> None:
-        """Release the connection and the thread."""
-        await self._run(self._close_sync)
-        self._pool.shutdown(wait=True)
-
-
-def _sqlite_ts(moment: dt.datetime) -> str:
-    # SQLAlchemy's SQLite DATETIME storage format (naive UTC), so Core filters compare like with like.
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class PgSequencer:
@@ -297,10 +140,10 @@ class PgSequencer:
             head = await conn.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1")
             batch = prepare(head[0], bytes(head[1]), events)
             tried.append(batch)
-            await conn.executemany(_INSERT_EVENT.sql("asyncpg"), _INSERT_EVENT.rows(batch.events))
+            await conn.executemany(INSERT_EVENT.sql("asyncpg"), INSERT_EVENT.rows(batch.events))
             if batch.records:
-                await conn.executemany(_INSERT_RECORD.sql("asyncpg"), batch.records)
-            await conn.execute(_MOVE_HEAD.sql("asyncpg"), batch.last_seq, batch.last_hash)
+                await conn.executemany(INSERT_RECORD.sql("asyncpg"), batch.records)
+            await conn.execute(MOVE_HEAD.sql("asyncpg"), batch.last_seq, batch.last_hash)
         return list(range(batch.first_seq, batch.last_seq + 1))
 
     async def _landed(self, conn: Any, batch: PreparedBatch) -> bool:
@@ -348,24 +191,20 @@ class PgSequencer:
         """Sign a checkpoint when `every` events or `seconds` have passed since the last one."""
         async with self._lock:
             conn = await self._connection()
-            head, base_seq, base_hash, base_frontier = await conn.fetchrow(_HEAD)
-            last = await conn.fetchrow(_LAST_CP)
+            head, base_seq, base_hash, base_frontier = await conn.fetchrow(HEAD)
+            last = await conn.fetchrow(LAST_CP)
             self._signed = last[0] if last else base_seq
-            if not _due((last[0], last[3]) if last else None, head, every=every, seconds=seconds):
+            if not due((last[0], last[3]) if last else None, head, every=every, seconds=seconds):
                 return None
             base = (
                 Base.stored(last[0], bytes(last[1]), last[2])
                 if last
                 else Base.stored(base_seq, bytes(base_hash), base_frontier)
             )
-            rows = await conn.fetch(
-                _RANGE.sql("asyncpg"),
-                base.size,
-                head,
-            )
+            rows = await conn.fetch(RANGE.sql("asyncpg"), base.size, head)
             cp, frontier = extend(base, [(r[0], r[1], r[2]) for r in rows], key=key)
             await conn.execute(
-                _INSERT_CP.sql("asyncpg"),
+                INSERT_CP.sql("asyncpg"),
                 cp.tree_size,
                 cp.time,
                 cp.root_hash,
@@ -383,7 +222,7 @@ class PgSequencer:
         async with self._lock:
             conn = await self._connection()
             await conn.execute(
-                _INSERT_KEY.sql("asyncpg"),
+                INSERT_KEY.sql("asyncpg"),
                 key.key_id,
                 key.public_raw,
                 dt.datetime.now(dt.UTC),

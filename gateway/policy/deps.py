@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.security import SecurityScopes
 
 from gateway.audit.headers import DESCRIPTIONS as AUDIT_HEADER_DESCRIPTIONS
 from gateway.audit.headers import MAX_LEN as AUDIT_HEADER_MAX
-from gateway.auth.dependencies import PrincipalDep
+from gateway.auth.dependencies import PrincipalDep, authenticate
+from gateway.auth.tokens import Principal
 from gateway.consents import service as consents
 from gateway.consents.models import CONSENT_ID_MAX
-from gateway.context import RecordDep, RequestRecord
+from gateway.context import RequestRecord, record_of_scope
 from gateway.errors import RateLimited, Unauthorized
 from gateway.openapi import POLICY_RESOURCE_ATTR, PROBLEMS_ATTR
 from gateway.policy.errors import (
@@ -63,14 +65,19 @@ OnBehalfOfHeader = Annotated[
         description=AUDIT_HEADER_DESCRIPTIONS["X-On-Behalf-Of"],
     ),
 ]
+_NO_SCOPES = SecurityScopes()
 _DENIALS = {"purpose-required": PurposeRequired, "consent-required": ConsentRequired}
+
+
+def _subject(principal: Principal) -> Subject:
+    return Subject(
+        client_id=principal.client_id, department=principal.department, region_code=principal.region_code
+    )
 
 
 async def get_subject(principal: PrincipalDep) -> Subject:
     """Return the policy's view of the authenticated principal (client, department, region)."""
-    return Subject(
-        client_id=principal.client_id, department=principal.department, region_code=principal.region_code
-    )
+    return _subject(principal)
 
 
 SubjectDep = Annotated[Subject, Depends(get_subject)]
@@ -274,14 +281,18 @@ def policy_for(resource: str) -> Callable[..., Awaitable[Access]]:
 
     async def enforce(
         request: Request,
-        state: PolicyStateDep,
-        subject: SubjectDep,
-        record: RecordDep,
         purpose: PurposeHeader = None,
         on_behalf_of: OnBehalfOfHeader = None,
         consent_id: ConsentHeader = None,
     ) -> Access:
-        access = await enforce_policy(resource, state, subject, record, purpose, on_behalf_of, consent_id)
+        # One dependency level: the state, subject and record are taken here, not solved by FastAPI
+        # (each sub-dependency costs a solve per request; this is the hot path of every read).
+        principal = await authenticate(request, _NO_SCOPES)  # verified once: the route's token check
+        state = runtime_of(request).policy
+        record = record_of_scope(request.scope)
+        access = await enforce_policy(
+            resource, state, _subject(principal), record, purpose, on_behalf_of, consent_id
+        )
         if request.query_params:
             # Every parameter discloses the field it filters on: refuse hidden ones, audit the rest.
             used = check_filters(

@@ -10,14 +10,19 @@ shared counter honest under concurrency and restarts:
   instead of each reserving a batch of their own;
 - what a process reserved and did not spend is given back at shutdown (`close`).
 
-At most one batch per live process (or per process killed without shutdown) is counted unspent.
-Store errors surface as StoreUnavailable (503 with Retry-After), never as a 500.
+The next batch is reserved ahead, in the background, once a quarter of the current one is left:
+requests spend what is there and no request waits for the store write (on SQLite, a write that may
+wait for the database lock behind the audit log's commit). A request waits only when the bucket is
+empty, as before, and near the limit (less than a batch left) nothing is reserved ahead, so refusals
+stay exact. At most a batch and a quarter per live process (or per process killed without shutdown)
+is counted unspent. Store errors surface as StoreUnavailable (503 with Retry-After), never as a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 
@@ -27,6 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.errors import RateLimited
 from gateway.resilience import store_errors
 from schemas.time import CHINA_OFFSET_SECONDS  # quotas reset at midnight China Standard Time
+
+log = logging.getLogger(__name__)
+AHEAD_MIN_BATCH = 4  # smaller batches (limits under 200 a window) are reserved on demand only
 
 # The WHERE refuses a reservation that would pass the limit: no row is returned and nothing is added.
 _RESERVE = text(
@@ -73,6 +81,7 @@ class StoreLimiter:
         self._engine = engine
         self._buckets: dict[str, _Bucket] = {}
         self._lock = asyncio.Lock()
+        self._ahead: dict[str, asyncio.Task[None]] = {}
 
     async def _reserve(self, key: str, window: int, n: int, limit: int) -> int | None:
         """Add `n` to the shared counter if it stays within `limit`; return the new count or None."""
@@ -111,9 +120,37 @@ class StoreLimiter:
                 if bucket.tokens < n:  # re-checked: another waiter may have reserved enough meanwhile
                     await self._refill(bucket, key=key, n=n, limit=limit, reset=reset, period=period)
         bucket.tokens -= n
+        self._maybe_ahead(key, bucket, limit=limit)
         return Usage(
             limit=limit, remaining=max(0, limit - bucket.seen + bucket.tokens), reset=reset, period=period
         )
+
+    def _maybe_ahead(self, key: str, bucket: _Bucket, *, limit: int) -> None:
+        """Start reserving the next batch in the background when a quarter of this one is left."""
+        size = batch_size(limit, need=1)
+        if size < AHEAD_MIN_BATCH or bucket.tokens > size // 4 or key in self._ahead:
+            return
+        if limit - bucket.seen < size:  # the window is nearly spent: reserve on demand, refuse exactly
+            return
+        self._ahead[key] = asyncio.get_running_loop().create_task(
+            self._reserve_ahead(key, bucket.window, size, limit)
+        )
+
+    async def _reserve_ahead(self, key: str, window: int, size: int, limit: int) -> None:
+        try:
+            async with self._lock:
+                bucket = self._buckets.get(key)
+                if bucket is None or bucket.window != window or bucket.tokens > size // 4:
+                    return  # a new window, or a waiter refilled it meanwhile
+                count = await self._reserve(key, window, size, limit)
+                if count is not None:
+                    bucket.tokens += size
+                    bucket.seen = count
+        except Exception as exc:
+            # Nothing was reserved: the next request that finds the bucket empty reserves (or says 503).
+            log.warning("reserving rate-limit units ahead failed: %s", exc)
+        finally:
+            self._ahead.pop(key, None)
 
     async def _refill(
         self, bucket: _Bucket, *, key: str, n: int, limit: int, reset: int, period: int
@@ -173,6 +210,9 @@ class StoreLimiter:
 
     async def close(self) -> None:
         """Give back what this process reserved and did not spend (graceful shutdown)."""
+        for task in list(self._ahead.values()):  # before the lock: they take it
+            with contextlib.suppress(Exception):
+                await task
         async with self._lock:
             unspent = [(k, b) for k, b in self._buckets.items() if b.tokens > 0]
             self._buckets.clear()

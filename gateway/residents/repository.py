@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, literal_column, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    false,
+    literal_column,
+    or_,
+    select,
+)
 
 from gateway.pagination import cut_page, keyset
 from policies.decide import RowScope
@@ -92,8 +103,13 @@ def _scope_clause(scope: RowScope) -> ColumnElement[bool] | None:
     return parts[0] if len(parts) == 1 else and_(*parts)
 
 
+@lru_cache(maxsize=1024)
 def policy_clause(scopes: tuple[RowScope, ...]) -> ColumnElement[bool] | None:
-    """Return the WHERE clause selecting rows inside any of the policy's scopes (None: every row)."""
+    """Return the WHERE clause selecting rows inside any of the policy's scopes (None: every row).
+
+    Cached per scopes (a decision's scopes are few and immutable, and so is a clause): building it
+    per request cost a list page as much as reading its rows.
+    """
     clauses = [_scope_clause(s) for s in scopes]
     if any(c is None for c in clauses):
         return None
@@ -121,7 +137,9 @@ async def get_by_national_id(db: ReadStore, national_id: str) -> tuple[str, str]
     return (row[0], row[1]) if row else None
 
 
-def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[tuple[str, str]]:
+def list_query(
+    flt: ResidentFilter, *, after: str | BindParameter[str] | None, limit: int
+) -> Select[tuple[str, str]]:
     """Build the keyset-paginated listing query (ordered by the immutable id: no duplicates, no gaps)."""
     stmt = select(R.id, R.doc)
     if flt.tag is not None:
@@ -142,11 +160,20 @@ def list_query(flt: ResidentFilter, *, after: str | None, limit: int) -> Select[
     return keyset(stmt, R.id, after=after, limit=limit)
 
 
+@lru_cache(maxsize=512)
+def _page_query(flt: ResidentFilter, *, paged: bool, limit: int) -> Select[tuple[str, str]]:
+    # Built once per filter (the cursor is a parameter): building and keying a statement with the
+    # policy clause cost a page as much as reading its rows.
+    after: BindParameter[str] = bindparam("after", type_=R.id.type)
+    return list_query(flt, after=after if paged else None, limit=limit)
+
+
 async def list_docs(
     db: ReadStore, flt: ResidentFilter, *, after: str | None, limit: int
 ) -> tuple[list[str], list[str], str | None]:
     """Return ids and documents of up to `limit` residents after key `after`, and the key to continue from."""
-    rows, last = cut_page(await db.fetch_all(list_query(flt, after=after, limit=limit)), limit)
+    stmt = _page_query(flt, paged=after is not None, limit=limit)
+    rows, last = cut_page(await db.fetch_all(stmt, {"after": after} if after is not None else None), limit)
     return [r[0] for r in rows], [r[1] for r in rows], (last[0] if last else None)
 
 
