@@ -75,12 +75,13 @@ class AlertRules(Strict):
 
 @dataclass(slots=True)
 class Facts:
-    """What the rules may read of one resident: their served document and related records."""
+    """What the rules may read of one resident: their served document (at least id, status, birth_date,
+    region_code, household_id and tags: what the evaluator reads off columns) and related records."""
 
     resident: dict[str, Any]
     enrollments: list[dict[str, Any]] = field(default_factory=list)
     migration: dict[str, Any] | None = None
-    household: list[dict[str, Any]] = field(default_factory=list)  # the other members' documents
+    household: list[dict[str, Any]] = field(default_factory=list)  # the other members, likewise
 
 
 @dataclass(frozen=True, slots=True)

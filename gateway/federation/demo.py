@@ -106,6 +106,7 @@ def _fill_store(engine: Engine, moved: list[dict[str, Any]]) -> None:
                     "status": p.status.value,
                     "needs_review": False,
                     "household_id": None,
+                    "birth_date": p.birth_date,
                     "updated_at": now,
                     "created_at": now,
                     "doc": p.model_dump_json(),

@@ -73,6 +73,7 @@ def add_resident(
                 household_id=res.household_id,
                 status=res.status.value,
                 needs_review=res.needs_review,
+                birth_date=res.birth_date,  # as the sync writes it (rules and birthday marks read it)
                 updated_at=updated_at.astimezone(dt.UTC).replace(tzinfo=None)
                 if engine.dialect.name == "sqlite"
                 else updated_at,
