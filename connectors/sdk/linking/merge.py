@@ -146,7 +146,12 @@ def split_conflicts(
     """
     if len(rows) < 2 or rows[0].values.get("national_id") is None:
         return []
-    anchor = next((views[s] for s in IDENTITY if s in views), None) or views[min(views)]
+    for source in IDENTITY:  # the identity-authoritative record anchors; else the first source by name
+        if source in views:
+            anchor = views[source]
+            break
+    else:
+        anchor = views[min(views)]
     name, birth = anchor.values.get("name"), anchor.values.get("birth_date")
     if name is None or birth is None:
         return []
