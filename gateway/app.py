@@ -57,6 +57,75 @@ Xiangzhi Gateway (乡治) joins the records that the civil-affairs (民政), hum
 ENFORCED = LegalControls()
 
 
+# The operation groups of the OpenAPI document, in the order the docs list them.
+OPENAPI_TAGS: list[dict[str, str]] = [
+    {"name": "residents", "description": "Residents (居民), one person across departments."},
+    {"name": "households", "description": "Registered households (户)."},
+    {
+        "name": "enrollments",
+        "description": "Benefit and insurance enrolments (救助与参保) of readable residents.",
+    },
+    {"name": "services", "description": "Public service items (服务事项) of every department."},
+    {"name": "notices", "description": "Notices (公告) from the county media centre."},
+    {"name": "regions", "description": "The gazetteer (行政区划)."},
+    {
+        "name": "changes",
+        "description": "The change feed: changes to what the caller may read, resumable.",
+    },
+    {
+        "name": "subscriptions",
+        "description": "Webhooks: signed deliveries, retries, dead letters.",
+    },
+    {
+        "name": "quarantine",
+        "description": "Records held back by the connectors, for data stewards "
+        "(scopes quarantine:read, quarantine:write).",
+    },
+    {"name": "quality", "description": "Quality feedback to each department (数据质量反馈)."},
+    {
+        "name": "federation",
+        "description": "Other counties' gateways: ask a member under its policy (and ours); "
+        "members' gateways call /v1/federated/ (docs/integrating.md, Federation).",
+    },
+    {"name": "health", "description": "Probes for orchestrators."},
+    {
+        "name": "policy",
+        "description": "The sharing catalogue, decisions explained, conditional-sharing requests "
+        "(有条件共享).",
+    },
+    {
+        "name": "statistics",
+        "description": "Aggregate village statistics (村级统计), small cells suppressed.",
+    },
+    {
+        "name": "audit",
+        "description": "The tamper-evident access log (scope audit:read): events, proofs, checkpoints, keys.",
+    },
+    {
+        "name": "ingest",
+        "description": "Push ingest: department systems push changed records in their source's own "
+        "format (scope ingest:{source}), with an Idempotency-Key.",
+    },
+    {"name": "oauth", "description": "OAuth 2.0 client credentials: tokens, introspection, keys."},
+    {"name": "admin", "description": "Client registry administration (scope admin:clients)."},
+    {
+        "name": "consents",
+        "description": "Residents' consents for assisted access (代办) by village agents "
+        "(scopes consents:read, consents:write).",
+    },
+    {
+        "name": "alerts",
+        "description": "Early-warning worklists (预警): items raised by the policy's rules for the "
+        "responsible department (scopes alerts:read, alerts:write).",
+    },
+    {
+        "name": "appeals",
+        "description": "Residents' requests (诉求) recorded on their behalf, routed to a department "
+        "and tracked to an answer (scopes appeals:read, appeals:write).",
+    },
+]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -72,73 +141,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # both served by gateway.docs, with no CDN
         redoc_url=None,
-        openapi_tags=[
-            {"name": "residents", "description": "Residents (居民), one person across departments."},
-            {"name": "households", "description": "Registered households (户)."},
-            {
-                "name": "enrollments",
-                "description": "Benefit and insurance enrolments (救助与参保) of readable residents.",
-            },
-            {"name": "services", "description": "Public service items (服务事项) of every department."},
-            {"name": "notices", "description": "Notices (公告) from the county media centre."},
-            {"name": "regions", "description": "The gazetteer (行政区划)."},
-            {
-                "name": "changes",
-                "description": "The change feed: changes to what the caller may read, resumable.",
-            },
-            {
-                "name": "subscriptions",
-                "description": "Webhooks: signed deliveries, retries, dead letters.",
-            },
-            {
-                "name": "quarantine",
-                "description": "Records held back by the connectors, for data stewards "
-                "(scopes quarantine:read, quarantine:write).",
-            },
-            {"name": "quality", "description": "Quality feedback to each department (数据质量反馈)."},
-            {
-                "name": "federation",
-                "description": "Other counties' gateways: ask a member under its policy (and ours); "
-                "members' gateways call /v1/federated/ (docs/integrating.md, Federation).",
-            },
-            {"name": "health", "description": "Probes for orchestrators."},
-            {
-                "name": "policy",
-                "description": "The sharing catalogue, decisions explained, conditional-sharing requests "
-                "(有条件共享).",
-            },
-            {
-                "name": "statistics",
-                "description": "Aggregate village statistics (村级统计), small cells suppressed.",
-            },
-            {
-                "name": "audit",
-                "description": "The tamper-evident access log (scope audit:read): events, proofs, "
-                "checkpoints, keys.",
-            },
-            {
-                "name": "ingest",
-                "description": "Push ingest: department systems push changed records in their source's own "
-                "format (scope ingest:{source}), with an Idempotency-Key.",
-            },
-            {"name": "oauth", "description": "OAuth 2.0 client credentials: tokens, introspection, keys."},
-            {"name": "admin", "description": "Client registry administration (scope admin:clients)."},
-            {
-                "name": "consents",
-                "description": "Residents' consents for assisted access (代办) by village agents "
-                "(scopes consents:read, consents:write).",
-            },
-            {
-                "name": "alerts",
-                "description": "Early-warning worklists (预警): items raised by the policy's rules for the "
-                "responsible department (scopes alerts:read, alerts:write).",
-            },
-            {
-                "name": "appeals",
-                "description": "Residents' requests (诉求) recorded on their behalf, routed to a department "
-                "and tracked to an answer (scopes appeals:read, appeals:write).",
-            },
-        ],
+        openapi_tags=OPENAPI_TAGS,
     )
     app.state.config = AppConfig(
         settings=settings or get_settings(),
@@ -148,6 +151,13 @@ def create_app(
     )
     install_error_handlers(app)
     install_outage_handler(app)
+    _include_routers(app)
+    _install_middleware(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    """Mount every room's router."""
     for router in (
         residents.router,
         households.router,
@@ -177,6 +187,10 @@ def create_app(
         problems_router,
     ):
         app.include_router(router)
+
+
+def _install_middleware(app: FastAPI) -> None:
+    """Install the docs, the audit layer and the middleware stack, innermost first."""
     install_docs(app)
     install_audit(app)  # before the other middleware: the audit middleware sits inside tracing
     # Limits before any work (auth, parsing, audit); inside tracing, so a refusal keeps its request id.
@@ -188,4 +202,3 @@ def create_app(
     app.add_middleware(RateLimitHeaders)  # RateLimit headers on every rate-limited answer, 2xx too
     app.state.draining = False  # set by the server at SIGTERM (gateway/drain.py)
     app.add_middleware(DrainMiddleware)
-    return app
