@@ -147,17 +147,13 @@ class Viewer:
         event = change.event if change.event and (not needs or any(f in shown for f in needs)) else None
         if not fields and event is None and change.change == "updated":
             return None  # nothing this viewer may know changed
-        return {
-            "seq": change.seq,
-            "resource": change.resource,
-            "id": change.record_id,
-            "change": change.change,
-            "event": event,
-            "fields": fields,
-            "status": change.status if "status" in shown else None,
-            "resident_id": change.resident_id if "resident_id" in shown else None,
-            "changed_at": change.changed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
+        return _entry(
+            change,
+            event=event,
+            fields=fields,
+            status=change.status if "status" in shown else None,
+            resident_id=change.resident_id if "resident_id" in shown else None,
+        )
 
     def _show_alert(self, change: LoggedChange) -> dict[str, Any] | None:
         # The rule id is the entry's one `field` (gateway/alerts/evaluate.py): only its department, reading
@@ -168,34 +164,15 @@ class Viewer:
         plan = self._plan("alert", place)
         if plan is None:
             return None
-        return {
-            "seq": change.seq,
-            "resource": change.resource,
-            "id": change.record_id,
-            "change": change.change,
-            "event": change.event,
-            "fields": [],
-            "status": change.status,
-            "resident_id": change.resident_id if "id" in _shown(plan) else None,
-            "changed_at": change.changed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
+        resident_id = change.resident_id if "id" in _shown(plan) else None
+        return _entry(change, event=change.event, fields=[], status=change.status, resident_id=resident_id)
 
     def _show_quarantine(self, change: LoggedChange) -> dict[str, Any] | None:
         # The source stands in the entry's one `field`: only readers of that source's quarantine (its own
         # department, quarantine:read) see a steward's decision; the decision is the entry's status.
         if not change.fields or change.fields[0] not in self.quarantine_sources:
             return None
-        return {
-            "seq": change.seq,
-            "resource": change.resource,
-            "id": change.record_id,
-            "change": change.change,
-            "event": change.event,
-            "fields": [],
-            "status": change.status,
-            "resident_id": None,
-            "changed_at": change.changed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
+        return _entry(change, event=change.event, fields=[], status=change.status, resident_id=None)
 
 
 def quarantine_sources_for(department: str | None, scopes: Collection[str]) -> frozenset[str]:
@@ -240,3 +217,25 @@ def decide_all(
                 info, resource=policy_resource, purpose=purpose, reason="policy disabled"
             )
     return out
+
+
+def _entry(
+    change: LoggedChange,
+    *,
+    event: str | None,
+    fields: list[str],
+    status: str | None,
+    resident_id: str | None,
+) -> dict[str, Any]:
+    """Return a feed entry of a logged change with what the viewer may know of it."""
+    return {
+        "seq": change.seq,
+        "resource": change.resource,
+        "id": change.record_id,
+        "change": change.change,
+        "event": event,
+        "fields": fields,
+        "status": status,
+        "resident_id": resident_id,
+        "changed_at": change.changed_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }

@@ -12,11 +12,10 @@ from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from gateway.auth.tokens import issue_access_token
 from tests.changes.support import Receiver
 from tests.support import factories
 from tests.support.alerts import CLIENTS, Cast, evaluate, populate
-from tests.support.callers import make_app, register
+from tests.support.callers import make_app, register, token_headers
 from tests.support.keys import write_audit_key as _audit_key
 
 
@@ -65,21 +64,7 @@ def world(sqlite_url: str, tmp_path: Path) -> Iterator[World]:
         key_encryption_key=Fernet.generate_key().decode(),
     )
     with app as tc:
-        tokens: dict[str, str] = {}
-
-        def headers(client_id: str, purpose: str | None = None) -> dict[str, str]:
-            if client_id not in tokens:
-                body = issue_access_token(
-                    tc.app.state.runtime.auth.keyring,  # type: ignore[attr-defined]
-                    client_id=client_id,
-                    scopes=CLIENTS[client_id][2],
-                    settings=tc.app.state.config.settings,  # type: ignore[attr-defined]
-                )
-                tokens[client_id] = body["access_token"]
-            out = {"Authorization": f"Bearer {tokens[client_id]}"}
-            if purpose:
-                out["X-Purpose"] = purpose
-            return out
+        headers = token_headers(tc, {cid: c[2] for cid, c in CLIENTS.items()})
 
         yield World(tc, engine, cast, headers, receiver)
     receiver.close()

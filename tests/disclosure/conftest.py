@@ -18,7 +18,6 @@ from sqlalchemy import Engine, insert
 import policies
 from connectors.demo.ids import check_char
 from gateway.app import create_app
-from gateway.auth.tokens import issue_access_token
 from gateway.demo.county import SHIFAN
 from gateway.settings import Settings
 from policies.decide import Decision, Subject
@@ -29,7 +28,7 @@ from store.engines import make_sync_engine
 from store.tables.changes import ChangeRow
 from tests.stats import data as stats_data
 from tests.support import factories
-from tests.support.callers import register
+from tests.support.callers import Headers, register, token_headers
 
 SHIPPED = Path(policies.__file__).parent / "default"
 VILLAGES = ("511599100201", "511599100202", "511599200201")
@@ -53,23 +52,13 @@ class World:
     url: str
     residents: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> stored document
     households: list[str] = field(default_factory=list)
-    tokens: dict[str, str] = field(default_factory=dict)
+    _headers: Headers | None = None
 
     def headers(self, client: str, purpose: str | None) -> dict[str, str]:
         """Return the Authorization (+ X-Purpose) headers of a demo client."""
-        if client not in self.tokens:
-            app: Any = self.tc.app
-            body = issue_access_token(
-                app.state.runtime.auth.keyring,
-                client_id=client,
-                scopes=self.clients[client][2],
-                settings=app.state.config.settings,
-            )
-            self.tokens[client] = body["access_token"]
-        out = {"Authorization": f"Bearer {self.tokens[client]}"}
-        if purpose:
-            out["X-Purpose"] = purpose
-        return out
+        if self._headers is None:
+            self._headers = token_headers(self.tc, {cid: c[2] for cid, c in self.clients.items()})
+        return self._headers(client, purpose)
 
     def decide(self, client: str, resource: str, purpose: str | None) -> Decision:
         """Return the shipped policy's decision for a demo client (what it may see)."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from gateway.auth.tokens import issue_access_token
 from tests.support import callers, factories
 from tests.support.callers import make_app
 
@@ -33,30 +32,12 @@ def register(engine: Engine, client_id: str, department: str, region: str | None
     callers.register(engine, client_id=client_id, department=department, region_code=region, scopes=scopes)
 
 
-Headers = Callable[..., dict[str, str]]
+Headers = callers.Headers
 
 
 def token_headers(tc: TestClient) -> Headers:
     """Return a helper making Authorization (+ X-Purpose) headers for a demo client."""
-    app = tc.app
-    cache: dict[str, str] = {}
-
-    def headers(client_id: str, purpose: str | None = None) -> dict[str, str]:
-        if client_id not in cache:
-            scopes = DEMO[client_id][2]
-            body = issue_access_token(
-                app.state.runtime.auth.keyring,
-                client_id=client_id,
-                scopes=scopes,  # type: ignore[attr-defined]
-                settings=app.state.config.settings,
-            )  # type: ignore[attr-defined]
-            cache[client_id] = body["access_token"]
-        out = {"Authorization": f"Bearer {cache[client_id]}"}
-        if purpose:
-            out["X-Purpose"] = purpose
-        return out
-
-    return headers
+    return callers.token_headers(tc, {cid: c[2] for cid, c in DEMO.items()})
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from gateway.auth.tokens import issue_access_token
 from schemas.codes import Tag
 from schemas.time import today_cn
 from tests.support import callers, factories
@@ -105,20 +104,6 @@ def world(store_url: str, store_engine: Engine, tmp_path: Path) -> Iterator[Worl
     for cid, (dept, region, scopes) in CLIENTS.items():
         callers.register(store_engine, client_id=cid, department=dept, region_code=region, scopes=scopes)
     with callers.make_app(store_url, audit_key_file=write_audit_key(tmp_path / "audit-key.pem")) as tc:
-        tokens: dict[str, str] = {}
-
-        def headers(client_id: str, purpose: str | None = None) -> dict[str, str]:
-            if client_id not in tokens:
-                body = issue_access_token(
-                    tc.app.state.runtime.auth.keyring,  # type: ignore[attr-defined]
-                    client_id=client_id,
-                    scopes=CLIENTS[client_id][2],
-                    settings=tc.app.state.config.settings,  # type: ignore[attr-defined]
-                )
-                tokens[client_id] = body["access_token"]
-            out = {"Authorization": f"Bearer {tokens[client_id]}"}
-            if purpose:
-                out["X-Purpose"] = purpose
-            return out
+        headers = callers.token_headers(tc, {cid: c[2] for cid, c in CLIENTS.items()})
 
         yield World(tc, store_engine, people, headers)

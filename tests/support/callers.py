@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from gateway.app import create_app
 from gateway.auth.clients import AuthMethod, create_client
 from gateway.auth.scopes import Role, Scope, role_of
 from gateway.auth.staff import create_staff
+from gateway.auth.tokens import issue_access_token
 from gateway.settings import Settings
 
 COUNTY = "511599000000"
@@ -60,6 +62,32 @@ def register(
         jwks=jwks,
     )
     return record.client_id, secret
+
+
+Headers = Callable[..., dict[str, str]]
+
+
+def token_headers(tc: TestClient, scopes: Mapping[str, Sequence[str]]) -> Headers:
+    """Return `headers(client_id, purpose=None)`: a bearer token minted by the app's own keyring for
+    each client (with `scopes[client_id]`), cached, plus X-Purpose when given."""
+    app: Any = tc.app
+    cache: dict[str, str] = {}
+
+    def headers(client_id: str, purpose: str | None = None) -> dict[str, str]:
+        if client_id not in cache:
+            body = issue_access_token(
+                app.state.runtime.auth.keyring,
+                client_id=client_id,
+                scopes=list(scopes[client_id]),
+                settings=app.state.config.settings,
+            )
+            cache[client_id] = body["access_token"]
+        out = {"Authorization": f"Bearer {cache[client_id]}"}
+        if purpose:
+            out["X-Purpose"] = purpose
+        return out
+
+    return headers
 
 
 def make_app(store_url: str, policy_dir: Path | None = None, **extra: object) -> TestClient:
