@@ -97,6 +97,11 @@ class Store:
         if rows:
             self.cursor.executemany(statement.sql("psycopg" if self.pg else "sqlite"), statement.rows(rows))
 
+    def insert_one(self, statement: RowInsert, values: Sequence[Any]) -> int:
+        """Insert (or upsert) one row with a statement built from its table; return the affected count."""
+        self.cursor.execute(statement.sql("psycopg" if self.pg else "sqlite"), tuple(statement.row(values)))
+        return int(self.cursor.rowcount or 0)
+
 
 @contextmanager
 def write_tx(conn: Connection) -> Iterator[Store]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Table, bindparam, insert, text
+from sqlalchemy import ColumnCollection, Table, bindparam, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
@@ -32,41 +32,102 @@ _DIALECTS: dict[Driver, Dialect] = {
 }
 
 
-def _insert(table: Table, columns: Sequence[str], *, driver: Driver, skip_on: Sequence[str]) -> Insert:
+Family = Literal["sqlite", "postgresql"]
+# Given the table and its `excluded` pseudo-row, return a condition or extra assignments of an upsert.
+Excluded = Callable[[Table, ColumnCollection[str, Any]], Any]
+
+
+class _Conflict(NamedTuple):
+    """What a clash on the key `on` does: nothing (`update` None), or an update of the stored row."""
+
+    on: Sequence[str]
+    update: Sequence[str] | None
+    also: Excluded | None
+    where: Excluded | None
+
+
+def _insert(table: Table, columns: Sequence[str], *, family: Family, conflict: _Conflict | None) -> Insert:
     values: dict[str, Any] = {name: bindparam(name) for name in columns}
-    if not skip_on:
+    if conflict is None:
         return insert(table).inline().values(values)
-    if driver == "sqlite":
-        return sqlite.insert(table).inline().values(values).on_conflict_do_nothing(index_elements=skip_on)
-    return postgresql.insert(table).inline().values(values).on_conflict_do_nothing(index_elements=skip_on)
+    stmt = (sqlite.insert if family == "sqlite" else postgresql.insert)(table).inline().values(values)
+    if conflict.update is None:
+        return stmt.on_conflict_do_nothing(index_elements=conflict.on)
+    excluded = stmt.excluded
+    assign: dict[str, Any] = {name: excluded[name] for name in conflict.update}
+    if conflict.also is not None:
+        assign.update(conflict.also(table, excluded))
+    where = conflict.where(table, excluded) if conflict.where is not None else None
+    return stmt.on_conflict_do_update(index_elements=conflict.on, set_=assign, where=where)
 
 
 class RowInsert:
-    """An INSERT of rows given as tuples in `columns` order; rows clashing on key `skip_on` are skipped."""
+    """An INSERT of rows given as tuples in `columns` order (then `binds`), optionally an upsert.
 
-    __slots__ = ("_arrange", "_sql", "columns")
+    `skip_on`: rows clashing on that key are skipped. `update_on`: rows clashing on that key update
+    the stored row: the `update` columns take the new row's values, `also(table, excluded)` gives
+    further assignments, and `where(table, excluded)` (if given) must hold for the update to happen;
+    `binds` names the extra bind parameters those use. Constants in them go in as `literal_column`
+    so that every placeholder is a row value.
+    """
 
-    def __init__(self, table: Table, columns: Sequence[str], *, skip_on: Sequence[str] = ()) -> None:
+    __slots__ = ("_arrange", "_core", "_sql", "columns")
+
+    def __init__(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        *,
+        skip_on: Sequence[str] = (),
+        update_on: Sequence[str] = (),
+        update: Sequence[str] = (),
+        also: Excluded | None = None,
+        where: Excluded | None = None,
+        returning: Sequence[str] = (),
+        binds: Sequence[str] = (),
+    ) -> None:
         """Compile the statement for every driver (once, at import of the module that declares it)."""
-        unknown = [name for name in columns if name not in table.c]
+        unknown = [name for name in (*columns, *update, *returning) if name not in table.c]
         if unknown:
             raise ValueError(f"{table.name} has no column {', '.join(unknown)}")
+        if skip_on and update_on:
+            raise ValueError("a row clashing on a key is either skipped or updates, not both")
+        if update_on and not update and also is None:
+            raise ValueError("an upsert updates some column: name `update` or give `also`")
+        conflict = None
+        if skip_on:
+            conflict = _Conflict(tuple(skip_on), None, None, None)
+        elif update_on:
+            conflict = _Conflict(tuple(update_on), tuple(update), also, where)
         self.columns = tuple(columns)
+        names = [*columns, *binds]
+        self._core: dict[Family, Insert] = {}
+        for family in ("sqlite", "postgresql"):
+            stmt = _insert(table, columns, family=family, conflict=conflict)
+            if returning:
+                stmt = stmt.returning(*(table.c[name] for name in returning))
+            self._core[family] = stmt
         self._sql: dict[Driver, str] = {}
-        order: list[str] = []
+        orders: set[tuple[str, ...]] = set()
         for driver, dialect in _DIALECTS.items():
-            stmt = _insert(table, columns, driver=driver, skip_on=skip_on)
-            compiled = stmt.compile(dialect=dialect)
+            compiled = self._core["sqlite" if driver == "sqlite" else "postgresql"].compile(dialect=dialect)
             self._sql[driver] = compiled.string
-            order = list(compiled.positiontup or [])
+            orders.add(tuple(compiled.positiontup or ()))
+        (order,) = orders  # one placeholder order for every driver: a row fits each as it is arranged
+        if sorted(order) != sorted(names):
+            raise ValueError(f"{table.name}: placeholders {order}, not the columns and binds {names}")
         # Core renders columns in the table's order; rows in another order are rearranged to match.
         self._arrange: Callable[[Sequence[Any]], Any] | None = None
-        if order != list(columns):
-            self._arrange = operator.itemgetter(*(self.columns.index(name) for name in order))
+        if list(order) != names:
+            self._arrange = operator.itemgetter(*(names.index(name) for name in order))
 
     def sql(self, driver: Driver) -> str:
         """Return the statement with the driver's placeholders."""
         return self._sql[driver]
+
+    def core(self, dialect: str) -> Insert:
+        """Return the Core statement for a dialect ('sqlite', 'postgresql'), to run with named binds."""
+        return self._core["sqlite" if dialect == "sqlite" else "postgresql"]
 
     def row(self, values: Sequence[Any]) -> Sequence[Any]:
         """Return one row's values in the statement's placeholder order."""

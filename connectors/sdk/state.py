@@ -10,10 +10,14 @@ import socket
 from typing import Any
 
 import orjson
+from sqlalchemy import or_
 
 from connectors.sdk.errors import SyncLocked
 from schemas.time import as_utc
 from store.bulk import Store
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.records import SyncLockRow, SyncStateRow
 
 log = logging.getLogger(__name__)
 # A sync renews its lease at every commit and at least every HEARTBEAT while it reads.
@@ -21,6 +25,21 @@ HEARTBEAT = dt.timedelta(seconds=60)
 # A lease outlives any one transaction of a sync by far; a crashed sync frees its source after it.
 LEASE = dt.timedelta(minutes=10)
 TAGS_STATE = "__tags__"  # sync_state row holding the date tags were last computed for
+
+_SAVE_STATE = RowInsert(
+    table_of(SyncStateRow),
+    ("source", "watermark", "position", "updated_at"),
+    update_on=("source",),
+    update=("watermark", "position", "updated_at"),
+)
+# The lease is taken over when it expired before now (the new row's acquired_at) or is ours already.
+_TAKE_LEASE = RowInsert(
+    table_of(SyncLockRow),
+    ("source", "holder", "acquired_at", "expires_at"),
+    update_on=("source",),
+    update=("holder", "acquired_at", "expires_at"),
+    where=lambda lock, new: or_(lock.c.expires_at < new.acquired_at, lock.c.holder == new.holder),
+)
 
 
 def load_state(store: Store, source: str) -> dict[str, Any]:
@@ -36,10 +55,8 @@ def save_state(
     store: Store, source: str, *, state: dict[str, Any], watermark: str | None, now: dt.datetime
 ) -> None:
     """Save a source's position and watermark, in the transaction that committed its records."""
-    store.run(
-        "INSERT INTO sync_state (source, watermark, position, updated_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (source) DO UPDATE SET watermark = excluded.watermark, position = excluded.position, "
-        "updated_at = excluded.updated_at",
+    store.insert_one(
+        _SAVE_STATE,
         (source, watermark, orjson.dumps(state).decode(), store.ts(now)),
     )
 
@@ -76,12 +93,7 @@ def acquire_lease(store: Store, source: str, *, holder: str, now: dt.datetime) -
     A lease whose holder ran on this host and is gone is taken over at once; one past its expiry (no
     heartbeat for LEASE) too. Return a note naming the holder taken over from, if any.
     """
-    store.run(
-        "INSERT INTO sync_lock (source, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (source) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, "
-        "expires_at = excluded.expires_at WHERE sync_lock.expires_at < ? OR sync_lock.holder = ?",
-        (source, holder, store.ts(now), store.ts(now + LEASE), store.ts(now), holder),
-    )
+    store.insert_one(_TAKE_LEASE, (source, holder, store.ts(now), store.ts(now + LEASE)))
     rows = store.rows("SELECT holder, acquired_at FROM sync_lock WHERE source = ?", (source,))
     if not rows or rows[0][0] == holder:
         return None

@@ -22,12 +22,16 @@ from policies.alerts import ALERT_RAISED, AlertRule, Facts, Hit, ends_within, ev
 from policies.loader import DEFAULT_DIR, load_documents
 from store.bulk import write_tx
 from store.changes import Change, append
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.alerts import AlertRow
 
 log = logging.getLogger(__name__)
-_INSERT = (
-    "INSERT INTO alert (id, key, rule_id, department, purpose, resident_id, region_code, detail, state, "
-    "raised_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
-)
+_INSERT = RowInsert(
+    table_of(AlertRow),
+    ("id", "key", "rule_id", "department", "purpose", "resident_id", "region_code", "detail", "state",
+     "raised_at"),
+)  # fmt: skip
 
 
 def new_alert_id() -> str:
@@ -182,7 +186,7 @@ def raise_alerts(
                 Change("alert", aid, "created", (r.id,), event=ALERT_RAISED, status="open",
                        regions=(region,) if region else (), tags=tags, resident_id=rid)
             )  # fmt: skip
-        store.many(_INSERT, rows)
+        store.insert(_INSERT, rows)
         append(store, changes, now=now)
     if raised:
         log.info("early warning: %d new item(s)", len(raised))

@@ -12,8 +12,16 @@ from enum import StrEnum
 
 from schemas.time import as_utc
 from store.bulk import Store
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.ingest import IngestKeyRow
 
 PROCESSING, DONE = "processing", "done"
+_CLAIM = RowInsert(
+    table_of(IngestKeyRow),
+    ("client_id", "source", "idem_key", "fingerprint", "state", "created_at", "locked_until"),
+    skip_on=("client_id", "source", "idem_key"),
+)
 
 
 class Claimed(StrEnum):
@@ -45,9 +53,8 @@ class KeyRef:
 
 def claim(store: Store, *, ref: KeyRef, fingerprint: str, now: dt.datetime, lease: dt.timedelta) -> Claim:
     """Claim a key for a push of the body with `fingerprint`, or say why not."""
-    inserted = store.run(
-        "INSERT INTO ingest_key (client_id, source, idem_key, fingerprint, state, created_at, locked_until) "
-        "VALUES (?,?,?,?,?,?,?) ON CONFLICT (client_id, source, idem_key) DO NOTHING",
+    inserted = store.insert_one(
+        _CLAIM,
         (ref.client_id, ref.source, ref.key, fingerprint, PROCESSING, store.ts(now), store.ts(now + lease)),
     )
     if inserted:

@@ -26,22 +26,28 @@ import logging
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import RateLimited
 from gateway.resilience import store_errors
 from schemas.time import CHINA_OFFSET_SECONDS  # quotas reset at midnight China Standard Time
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.policy import RateCounterRow
 
 log = logging.getLogger(__name__)
 AHEAD_MIN_BATCH = 4  # smaller batches (limits under 200 a window) are reserved on demand only
 
 # The WHERE refuses a reservation that would pass the limit: no row is returned and nothing is added.
-_RESERVE = text(
-    "INSERT INTO rate_counter (key, win, count) VALUES (:key, :window, :n) "
-    "ON CONFLICT (key, win) DO UPDATE SET count = rate_counter.count + excluded.count "
-    "WHERE rate_counter.count + excluded.count <= :limit "
-    "RETURNING count"
+_RESERVE = RowInsert(
+    table_of(RateCounterRow),
+    ("key", "win", "count"),
+    update_on=("key", "win"),
+    also=lambda rc, new: {"count": rc.c["count"] + new["count"]},
+    where=lambda rc, new: rc.c["count"] + new["count"] <= bindparam("limit"),
+    returning=("count",),
+    binds=("limit",),
 )
 _READ = text("SELECT count FROM rate_counter WHERE key = :key AND win = :window")
 _READ_TWO = text("SELECT win, count FROM rate_counter WHERE key = :key AND win >= :prev")
@@ -89,9 +95,8 @@ class StoreLimiter:
             return None
         with store_errors("the rate limiter"):
             async with self._engine.begin() as conn:
-                row = (
-                    await conn.execute(_RESERVE, {"key": key, "window": window, "n": n, "limit": limit})
-                ).first()
+                binds = {"key": key, "win": window, "count": n, "limit": limit}
+                row = (await conn.execute(_RESERVE.core(conn.dialect.name), binds)).first()
                 if row is not None and int(row[0]) == n:  # first reservation of a window: drop old ones
                     await conn.execute(_PURGE, {"key": key, "window": window})
         return None if row is None else int(row[0])

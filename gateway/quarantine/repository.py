@@ -14,11 +14,13 @@ from gateway.pagination import cut_page, keyset
 from schemas.time import as_utc
 from store.bulk import PG_LOCK_KEY
 from store.changes import QUARANTINE_RESOLVED
+from store.statements import RowInsert
 from store.tables import table_of
 from store.tables.changes import ChangeRow
-from store.tables.records import QuarantineRow, RegionRow
+from store.tables.records import QuarantineRow, RegionRow, SyncDirtyRow
 
 Q = table_of(QuarantineRow)
+_MARK_DIRTY = RowInsert(table_of(SyncDirtyRow), ("key",), skip_on=("key",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,4 @@ async def for_source(engine: AsyncEngine, source: str, *, state: str, limit: int
 async def mark_dirty(engine: AsyncEngine, resident_id: str) -> None:
     """Ask the next sync's refresh to recompute a resident (a steward's decision changed its records)."""
     async with engine.begin() as conn:
-        await conn.execute(
-            text("INSERT INTO sync_dirty (key) VALUES (:k) ON CONFLICT (key) DO NOTHING"), {"k": resident_id}
-        )
+        await conn.execute(_MARK_DIRTY.core(conn.dialect.name), {"key": resident_id})

@@ -5,9 +5,26 @@ from __future__ import annotations
 import datetime as dt
 
 import orjson
+from sqlalchemy import literal_column, null, or_
 
 from connectors.sdk.linking.merge import Merged, SourceRow
 from store.bulk import Store
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.records import QuarantineRow
+
+_HOLD_CLASH = RowInsert(
+    table_of(QuarantineRow),
+    ("source", "record_key", "raw", "reason", "message", "first_seen", "last_seen", "resident_id"),
+    update_on=("source", "record_key"),
+    update=("raw", "reason", "message", "last_seen", "resident_id"),
+    also=lambda q, new: {"released_at": null(), "resolution": null()},
+    # A steward's decision (kept apart, dismissed) stands: the clash does not reopen it.
+    where=lambda q, new: or_(
+        q.c.resolution.is_(None),
+        q.c.resolution.not_in([literal_column("'split'"), literal_column("'dismissed'")]),
+    ),
+)
 
 
 def hold_conflicts(
@@ -59,16 +76,7 @@ def hold_conflicts(
                 owners[(source, key)],
             )
         )
-    store.many(
-        "INSERT INTO quarantine (source, record_key, raw, reason, message, first_seen, last_seen, "
-        "released_at, resolution, resident_id) VALUES (?,?,?,?,?,?,?,NULL,NULL,?) "
-        "ON CONFLICT (source, record_key) DO UPDATE SET raw = excluded.raw, reason = excluded.reason, "
-        "message = excluded.message, last_seen = excluded.last_seen, released_at = NULL, "
-        "resolution = NULL, resident_id = excluded.resident_id "
-        # A steward's decision (kept apart, dismissed) stands: the clash does not reopen it.
-        "WHERE quarantine.resolution IS NULL OR quarantine.resolution NOT IN ('split', 'dismissed')",
-        fresh,
-    )
+    store.insert(_HOLD_CLASH, fresh)
 
 
 def steward_links(store: Store, merged: dict[str, Merged]) -> frozenset[tuple[str, str]]:

@@ -34,18 +34,37 @@ from connectors.sdk.normalise import iso_utc
 from connectors.sdk.state import save_tags_date, tags_date
 from store import changes
 from store.bulk import Store, write_tx
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.records import EmploymentRow, MigrationRow, ResidentRow, ResidentTagRow
 
 tracer = trace.get_tracer(__name__)
 TAG_KINDS = ",".join(f"'{k}'" for k in sorted(LOW_INCOME | DISABLED))
 CHUNK = 2000
 
-_UPSERT_RESIDENT = (
-    "INSERT INTO resident (id, national_id, region_code, household_id, status, needs_review, birth_date, "
-    "updated_at, created_at, doc) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
-    "national_id = excluded.national_id, region_code = excluded.region_code, "
-    "household_id = excluded.household_id, status = excluded.status, needs_review = excluded.needs_review, "
-    "birth_date = excluded.birth_date, updated_at = excluded.updated_at, doc = excluded.doc"
-)
+_UPSERT_RESIDENT = RowInsert(
+    table_of(ResidentRow),
+    ("id", "national_id", "region_code", "household_id", "status", "needs_review", "birth_date",
+     "updated_at", "created_at", "doc"),
+    update_on=("id",),
+    update=("national_id", "region_code", "household_id", "status", "needs_review", "birth_date",
+            "updated_at", "doc"),
+)  # fmt: skip
+_INSERT_TAG = RowInsert(table_of(ResidentTagRow), ("resident_id", "tag"))
+_UPSERT_DETAIL = {
+    "employment": RowInsert(
+        table_of(EmploymentRow),
+        ("resident_id", "source", "record_key", "status", "updated_at", "doc"),
+        update_on=("resident_id", "source"),
+        update=("record_key", "status", "updated_at", "doc"),
+    ),
+    "migration": RowInsert(
+        table_of(MigrationRow),
+        ("resident_id", "source", "record_key", "updated_at", "doc"),
+        update_on=("resident_id", "source"),
+        update=("record_key", "updated_at", "doc"),
+    ),
+}
 
 
 @dataclass
@@ -256,9 +275,9 @@ def _write_residents(
     summary.residents_removed += len(gone)
     log.extend(_removed(current, gone, moved=moved))
     changes.append(store, log, now=now)
-    store.many(_UPSERT_RESIDENT, writes)
+    store.insert(_UPSERT_RESIDENT, writes)
     store.many("DELETE FROM resident_tag WHERE resident_id = ?", retag)
-    store.many("INSERT INTO resident_tag (resident_id, tag) VALUES (?, ?)", tags)
+    store.insert(_INSERT_TAG, tags)
     for table, column in (("resident_tag", "resident_id"), ("enrollment", "resident_id"), ("resident", "id")):
         store.run_in(f"DELETE FROM {table} WHERE {column} IN ({{in}})", gone)  # noqa: S608 - fixed names
     return moved
@@ -331,22 +350,7 @@ def _write_details(store: Store, merged: dict[str, Merged], *, members: set[str]
                 writes.append((rid, source, detail["record_key"], detail["status"] or "none", stamp, doc))
             else:
                 writes.append((rid, source, detail["record_key"], stamp, doc))
-        if table == "employment":
-            store.many(
-                "INSERT INTO employment (resident_id, source, record_key, status, updated_at, doc) "
-                "VALUES (?,?,?,?,?,?) ON CONFLICT (resident_id, source) DO UPDATE SET "
-                "record_key = excluded.record_key, status = excluded.status, "
-                "updated_at = excluded.updated_at, "
-                "doc = excluded.doc",
-                writes,
-            )
-        else:
-            store.many(
-                "INSERT INTO migration (resident_id, source, record_key, updated_at, doc) VALUES (?,?,?,?,?) "
-                "ON CONFLICT (resident_id, source) DO UPDATE SET record_key = excluded.record_key, "
-                "updated_at = excluded.updated_at, doc = excluded.doc",
-                writes,
-            )
+        store.insert(_UPSERT_DETAIL[table], writes)
         changes.append(store, log, now=now)
         stale = [key for key in have if key not in want]
         store.many(f"DELETE FROM {table} WHERE resident_id = ? AND source = ?", stale)  # noqa: S608

@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from store.bulk import Store
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.records import SyncDirtyRow
+
+MARK_DIRTY = RowInsert(table_of(SyncDirtyRow), ("key",), skip_on=("key",))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,7 +55,4 @@ class BatchContext:
     def flush_dirty(self) -> None:
         """Record the dirty marks of the batch in the store (they survive a crash until refreshed)."""
         if self.dirty:
-            self.store.many(
-                "INSERT INTO sync_dirty (key) VALUES (?) ON CONFLICT (key) DO NOTHING",
-                [(k,) for k in sorted(self.dirty)],
-            )
+            self.store.insert(MARK_DIRTY, [(k,) for k in sorted(self.dirty)])

@@ -10,6 +10,29 @@ from connectors.sdk.sinks import BatchContext
 from schemas.models import Notice, Region, Service
 from schemas.time import as_utc
 from store import changes
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.records import NoticeRegionRow, NoticeRow, RegionRow, ServiceRow
+
+_UPSERT_SERVICE = RowInsert(
+    table_of(ServiceRow),
+    ("id", "department", "active", "updated_at", "doc"),
+    update_on=("id",),
+    update=("department", "active", "updated_at", "doc"),
+)
+_UPSERT_NOTICE = RowInsert(
+    table_of(NoticeRow),
+    ("id", "category", "audiences", "published_at", "expires_at", "updated_at", "doc"),
+    update_on=("id",),
+    update=("category", "audiences", "published_at", "expires_at", "updated_at", "doc"),
+)
+_INSERT_NOTICE_REGION = RowInsert(table_of(NoticeRegionRow), ("notice_id", "region_code"))
+_UPSERT_REGION = RowInsert(
+    table_of(RegionRow),
+    ("code", "name", "level", "parent_code", "doc"),
+    update_on=("code",),
+    update=("name", "level", "parent_code", "doc"),
+)
 
 
 def write_services(ctx: BatchContext, items: list[tuple[dict[str, Any], Service]]) -> None:
@@ -28,12 +51,7 @@ def write_services(ctx: BatchContext, items: list[tuple[dict[str, Any], Service]
         ctx.created += old is None
         ctx.updated += old is not None
         writes.append((sid, svc.department.value, svc.active, store.ts(svc.updated_at or ctx.now), doc))
-    store.many(
-        "INSERT INTO service (id, department, active, updated_at, doc) VALUES (?,?,?,?,?) "
-        "ON CONFLICT (id) DO UPDATE SET department = excluded.department, active = excluded.active, "
-        "updated_at = excluded.updated_at, doc = excluded.doc",
-        writes,
-    )
+    store.insert(_UPSERT_SERVICE, writes)
 
 
 def forget_services(ctx: BatchContext, keys: list[str]) -> None:
@@ -84,15 +102,9 @@ def write_notices(ctx: BatchContext, items: list[tuple[dict[str, Any], Notice]])
             )
         )
         regions.extend((nid, code) for code in dict.fromkeys(notice.regions))
-    store.many(
-        "INSERT INTO notice (id, category, audiences, published_at, expires_at, updated_at, doc) "
-        "VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET category = excluded.category, "
-        "audiences = excluded.audiences, published_at = excluded.published_at, "
-        "expires_at = excluded.expires_at, updated_at = excluded.updated_at, doc = excluded.doc",
-        writes,
-    )
+    store.insert(_UPSERT_NOTICE, writes)
     store.many("DELETE FROM notice_region WHERE notice_id = ?", [(w[0],) for w in writes])
-    store.many("INSERT INTO notice_region (notice_id, region_code) VALUES (?, ?)", regions)
+    store.insert(_INSERT_NOTICE_REGION, regions)
     changes.append(store, log, now=ctx.now)
 
 
@@ -132,9 +144,4 @@ def write_regions(ctx: BatchContext, items: list[tuple[dict[str, Any], Region]])
         ctx.created += old is None
         ctx.updated += old is not None
         writes.append((code, region.name, region.level.value, region.parent_code, doc))
-    store.many(
-        "INSERT INTO region (code, name, level, parent_code, doc) VALUES (?,?,?,?,?) "
-        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
-        "parent_code = excluded.parent_code, doc = excluded.doc",
-        writes,
-    )
+    store.insert(_UPSERT_REGION, writes)

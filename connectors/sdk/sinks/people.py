@@ -13,19 +13,27 @@ from connectors.sdk.sinks import BatchContext
 from connectors.sdk.sinks.withdraw import hold_linked_enrollments, waiting_reason
 from store import changes
 from store.ids import new_household_id, new_resident_id
+from store.statements import RowInsert
+from store.tables import table_of
+from store.tables.records import EnrollmentRow as EnrollmentTableRow
+from store.tables.records import HouseholdRow, ResidentSourceRow
 
-_UPSERT_SOURCE = (
-    "INSERT INTO resident_source (source, record_key, resident_id, national_id, household_id, "
-    'source_updated_at, content_hash, "values", first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?) '
-    "ON CONFLICT (source, record_key) DO UPDATE SET resident_id = excluded.resident_id, "
-    "national_id = excluded.national_id, household_id = excluded.household_id, "
-    "source_updated_at = excluded.source_updated_at, content_hash = excluded.content_hash, "
-    '"values" = excluded."values", last_seen = excluded.last_seen'
+_UPSERT_SOURCE = RowInsert(
+    table_of(ResidentSourceRow),
+    ("source", "record_key", "resident_id", "national_id", "household_id", "source_updated_at",
+     "content_hash", "values", "first_seen", "last_seen"),
+    update_on=("source", "record_key"),
+    update=("resident_id", "national_id", "household_id", "source_updated_at", "content_hash", "values",
+            "last_seen"),
+)  # fmt: skip
+UPSERT_ENROLLMENT = RowInsert(
+    table_of(EnrollmentTableRow),
+    ("id", "resident_id", "kind", "status", "source", "record_key", "updated_at", "doc"),
+    update_on=("id",),
+    update=("resident_id", "kind", "status", "updated_at", "doc"),
 )
-UPSERT_ENROLLMENT = (
-    "INSERT INTO enrollment (id, resident_id, kind, status, source, record_key, updated_at, doc) "
-    "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET resident_id = excluded.resident_id, "
-    "kind = excluded.kind, status = excluded.status, updated_at = excluded.updated_at, doc = excluded.doc"
+_INSERT_HOUSEHOLD = RowInsert(
+    table_of(HouseholdRow), ("id", "household_no", "region_code", "head_resident_id", "updated_at")
 )
 
 
@@ -125,7 +133,7 @@ def write_people(ctx: BatchContext, items: list[tuple[dict[str, Any], PersonReco
     writes = Writes()
     for change in changed:
         _write_one(ctx, change, links=links, writes=writes)
-    ctx.store.many(_UPSERT_SOURCE, writes.rows)
+    ctx.store.insert(_UPSERT_SOURCE, writes.rows)
     _replace_enrollments(ctx, writes)
     for old_rid, new_rid in writes.relinked:
         _move_orphaned(ctx, old_rid, new_rid)
@@ -228,7 +236,7 @@ def _replace_enrollments(ctx: BatchContext, writes: Writes) -> None:
     ctx.store.many(
         "DELETE FROM enrollment WHERE source = ? AND record_key >= ? AND record_key < ?", writes.children_gone
     )
-    ctx.store.many(UPSERT_ENROLLMENT, writes.children)
+    ctx.store.insert(UPSERT_ENROLLMENT, writes.children)
     after = {c.id: c.doc for c in writes.children}
     changes.append(ctx.store, changes.enrollment_changes(before, after), now=ctx.now)
 
@@ -279,11 +287,7 @@ def _households(ctx: BatchContext, numbers: set[str]) -> dict[str, str]:
         store.rows_in("SELECT household_no, id FROM household WHERE household_no IN ({in})", numbers)
     )
     fresh = [(new_household_id(), no) for no in sorted(numbers) if no not in found]
-    store.many(
-        "INSERT INTO household (id, household_no, region_code, head_resident_id, updated_at) "
-        "VALUES (?,?,?,?,?)",
-        [(hid, no, None, None, ctx.now_ts) for hid, no in fresh],
-    )
+    store.insert(_INSERT_HOUSEHOLD, [(hid, no, None, None, ctx.now_ts) for hid, no in fresh])
     found.update((no, hid) for hid, no in fresh)
     return found
 
@@ -381,7 +385,7 @@ def write_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], Enrol
                 ctx.dirty.add(old_rid)
         ctx.dirty.add(mark)
         writes.append(row)
-    store.many(UPSERT_ENROLLMENT, writes)
+    store.insert(UPSERT_ENROLLMENT, writes)
     old_docs = {row.id: docs[row.id] for row in writes if row.id in docs}
     changes.append(
         store, changes.enrollment_changes(old_docs, {row.id: row.doc for row in writes}), now=ctx.now

@@ -8,11 +8,20 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from sqlalchemy import literal_column, or_
 
 from connectors.sdk.sinks import BatchContext
 from connectors.sdk.sinks.entities import forget_notices, forget_services
 from connectors.sdk.sinks.people import forget_enrollments, forget_people
+from connectors.sdk.sinks.withdraw import hold_statement
 from store.bulk import Store
+
+# A steward dismissed it: it stays closed while the source sends the same record unchanged.
+_HOLD = hold_statement(
+    where=lambda q, new: or_(
+        q.c.resolution.is_(None), q.c.resolution != literal_column("'dismissed'"), q.c.raw != new.raw
+    ),
+)
 
 _FORGET: dict[str, Callable[[BatchContext, list[str]], None]] = {
     "person": forget_people,
@@ -63,15 +72,8 @@ def write_quarantine(ctx: BatchContext, *, already: set[str]) -> Counter[str]:
     if not ctx.held:
         return Counter()
     held = {h.key: h for h in ctx.held}
-    ctx.store.many(
-        "INSERT INTO quarantine "
-        "(source, record_key, raw, reason, message, first_seen, last_seen, released_at, resolution) "
-        "VALUES (?,?,?,?,?,?,?,NULL,NULL) ON CONFLICT (source, record_key) DO UPDATE SET "
-        "raw = excluded.raw, reason = excluded.reason, message = excluded.message, "
-        "last_seen = excluded.last_seen, released_at = NULL, resolution = NULL "
-        # A steward dismissed it: it stays closed while the source sends the same record unchanged.
-        "WHERE quarantine.resolution IS NULL OR quarantine.resolution <> 'dismissed' "
-        "OR quarantine.raw <> excluded.raw",
+    ctx.store.insert(
+        _HOLD,
         [
             (
                 ctx.source,

@@ -18,10 +18,34 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy import null
 
 from connectors.sdk.errors import Reason
 from connectors.sdk.sinks import BatchContext
 from store import changes
+from store.statements import Excluded, RowInsert
+from store.tables import table_of
+from store.tables.records import QuarantineRow, ResidentSourceHistoryRow
+
+
+def hold_statement(*, where: Excluded | None = None) -> RowInsert:
+    """Return the upsert holding records in quarantine (first_seen kept); `where` keeps some closed."""
+    return RowInsert(
+        table_of(QuarantineRow),
+        ("source", "record_key", "raw", "reason", "message", "first_seen", "last_seen"),
+        update_on=("source", "record_key"),
+        update=("raw", "reason", "message", "last_seen"),
+        also=lambda q, new: {"released_at": null(), "resolution": null()},
+        where=where,
+    )
+
+
+# A held-back enrolment is (re)opened in quarantine whatever a steward decided before.
+_HOLD_ENROLLMENT = hold_statement()
+_INSERT_HISTORY = RowInsert(
+    table_of(ResidentSourceHistoryRow),
+    ("resident_id", "source", "record_key", "source_updated_at", "values", "withdrawn_at"),
+)
 
 STORED = "__stored__"  # marker payload of a held-back record kept from the store, not from the source
 WITHDRAWN = "withdrawn"
@@ -78,13 +102,7 @@ def hold_linked_enrollments(ctx: BatchContext, owners: dict[str, str], *, reason
         ctx.dirty.add(body["resident_id"])
     if not rows:
         return
-    store.many(
-        "INSERT INTO quarantine (source, record_key, raw, reason, message, first_seen, last_seen, "
-        "released_at, resolution) VALUES (?,?,?,?,?,?,?,NULL,NULL) ON CONFLICT (source, record_key) DO "
-        "UPDATE SET raw = excluded.raw, reason = excluded.reason, message = excluded.message, "
-        "last_seen = excluded.last_seen, released_at = NULL, resolution = NULL",
-        rows,
-    )
+    store.insert(_HOLD_ENROLLMENT, rows)
     ctx.held_keys.update(r[1] for r in rows)
     store.run_in("DELETE FROM enrollment WHERE id IN ({in})", before)
     changes.append(store, changes.enrollment_changes(before, {}), now=ctx.now)
@@ -115,7 +133,7 @@ def restore_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], Sto
         writes.append((body["id"], rid, body["kind"], body["status"], ctx.source, item.key, ctx.now_ts, doc))
         ctx.stored.append(item.key)
         ctx.dirty.add(rid)
-    store.many(UPSERT_ENROLLMENT, writes)
+    store.insert(UPSERT_ENROLLMENT, writes)
     changes.append(store, changes.enrollment_changes({}, {w[0]: w[7] for w in writes}), now=ctx.now)
 
 
@@ -174,9 +192,8 @@ def keep_history(ctx: BatchContext, keys: list[str]) -> None:
             before=(source,),
         )
     )
-    store.many(
-        'INSERT INTO resident_source_history (resident_id, source, record_key, source_updated_at, "values", '
-        "withdrawn_at) VALUES (?,?,?,?,?,?)",
+    store.insert(
+        _INSERT_HISTORY,
         [(rid, source, key, updated, values, ctx.now_ts) for key, rid, updated, values in rows],
     )
     docs = dict(store.rows_in("SELECT id, doc FROM resident WHERE id IN ({in})", {r[1] for r in rows}))
