@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -15,6 +15,7 @@ from sqlalchemy.types import String
 from gateway.audit.events import REFUSALS
 from schemas.time import CHINA_UTC_OFFSET_HOURS, CHINA_ZONE_NAME, as_utc
 from store.read import ReadStore
+from store.tables import table_of
 from store.tables.audit import (
     AuditCheckpointRow,
     AuditEventRecordRow,
@@ -24,13 +25,14 @@ from store.tables.audit import (
 )
 from store.tables.auth import OAuthClientRow
 
-E = AuditEventRow.__table__.c  # type: ignore[attr-defined]
-RECORDS = AuditEventRecordRow.__table__  # type: ignore[attr-defined]
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")  # any select over audit_event
+E = table_of(AuditEventRow).c
+RECORDS = table_of(AuditEventRecordRow)
 R = RECORDS.c
-C = AuditCheckpointRow.__table__.c  # type: ignore[attr-defined]
-K = AuditKeyRow.__table__.c  # type: ignore[attr-defined]
-H = AuditHeadRow.__table__.c  # type: ignore[attr-defined]
-CLIENTS = OAuthClientRow.__table__  # type: ignore[attr-defined]
+C = table_of(AuditCheckpointRow).c
+K = table_of(AuditKeyRow).c
+H = table_of(AuditHeadRow).c
+CLIENTS = table_of(OAuthClientRow)
 
 
 class local_day(FunctionElement[str]):
@@ -67,7 +69,7 @@ class EventFilter:
     kind: str | None = None
     hide_routes: str | None = None  # a route prefix left out (the console's own page views)
 
-    def where(self, stmt: Select[Any]) -> Select[Any]:
+    def where(self, stmt: S) -> S:
         """Apply the filter to a statement over audit_event."""
         conds = []
         if self.since is not None:

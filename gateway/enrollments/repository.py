@@ -12,9 +12,10 @@ from gateway.residents.repository import R, _in_subtree, within
 from policies.decide import RowScope
 from schemas.regions import region_prefix
 from store.read import ReadStore
+from store.tables import table_of
 from store.tables.records import EnrollmentRow, ResidentRow
 
-E = EnrollmentRow.__table__.c  # type: ignore[attr-defined]
+E = table_of(EnrollmentRow).c
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ def list_query(
     flt: EnrollmentFilter, *, after: str | None, limit: int
 ) -> Select[tuple[str, str, str | None]]:
     """Build the keyset-paginated listing (ordered by the immutable id: no duplicates, no gaps)."""
-    stmt = select(E.id, E.doc, R.region_code).join(ResidentRow.__table__, R.id == E.resident_id)  # type: ignore[attr-defined]
+    stmt = select(E.id, E.doc, R.region_code).join(table_of(ResidentRow), R.id == E.resident_id)
     if flt.region is not None:
         stmt = stmt.where(_in_subtree(region_prefix(flt.region)))
     if flt.kind is not None:

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from policies.models import Grant
 from schemas.time import as_utc
+from store.tables import table_of
 from store.tables.policy import PolicyGrantRow, SharingRequestRow
 
-S = SharingRequestRow.__table__  # type: ignore[attr-defined]
-G = PolicyGrantRow.__table__  # type: ignore[attr-defined]
+S = table_of(SharingRequestRow)
+G = table_of(PolicyGrantRow)
 
 
 def add_working_days(start: dt.date, days: int) -> dt.date:

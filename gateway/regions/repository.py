@@ -7,9 +7,10 @@ from sqlalchemy import bindparam, select
 from gateway.pagination import cut_page, keyset
 from schemas.regions import prefix_range, region_prefix
 from store.read import ReadStore
+from store.tables import table_of
 from store.tables.records import RegionRow
 
-G = RegionRow.__table__.c  # type: ignore[attr-defined]
+G = table_of(RegionRow).c
 _BY_CODE = select(G.doc).where(G.code == bindparam("code"))
 
 

@@ -24,6 +24,7 @@ from policies.decide import RowScope
 from schemas.codes import ResidentStatus, Tag
 from schemas.regions import prefix_range, region_prefix
 from store.read import ReadStore
+from store.tables import table_of
 from store.tables.records import (
     EmploymentRow,
     MigrationRow,
@@ -33,19 +34,19 @@ from store.tables.records import (
     ResidentTagRow,
 )
 
-R = ResidentRow.__table__.c  # type: ignore[attr-defined]
+R = table_of(ResidentRow).c
 SelectT = TypeVar("SelectT", bound=Select[Any])
-T = ResidentTagRow.__table__.c  # type: ignore[attr-defined]
+T = table_of(ResidentTagRow).c
 
 _BY_ID = select(R.doc).where(R.id == bindparam("rid"))
 _BY_NATIONAL_ID = select(R.id, R.doc).where(R.national_id == bindparam("nid"))
-S = ResidentSourceRow.__table__.c  # type: ignore[attr-defined]
+S = table_of(ResidentSourceRow).c
 _SOURCES = (
     select(S.source, S.record_key, S.source_updated_at, S["values"])
     .where(S.resident_id == bindparam("rid"))
     .order_by(S.source, S.record_key)
 )
-H = ResidentSourceHistoryRow.__table__.c  # type: ignore[attr-defined]
+H = table_of(ResidentSourceHistoryRow).c
 _HISTORY = (
     select(H.source, H.record_key, H.source_updated_at, H["values"], H.withdrawn_at)
     .where(H.resident_id == bindparam("rid"))
@@ -143,7 +144,7 @@ def list_query(
     """Build the keyset-paginated listing query (ordered by the immutable id: no duplicates, no gaps)."""
     stmt = select(R.id, R.doc)
     if flt.tag is not None:
-        stmt = stmt.join(ResidentTagRow.__table__, T.resident_id == R.id).where(T.tag == flt.tag.value)  # type: ignore[attr-defined]
+        stmt = stmt.join(table_of(ResidentTagRow), T.resident_id == R.id).where(T.tag == flt.tag.value)
     if flt.region is not None:
         stmt = stmt.where(_in_subtree(region_prefix(flt.region)))
     if flt.status is not None:
@@ -190,8 +191,8 @@ async def history_rows(
 
 
 _DETAILS = {
-    "employment": EmploymentRow.__table__.c,  # type: ignore[attr-defined]
-    "migration": MigrationRow.__table__.c,  # type: ignore[attr-defined]
+    "employment": table_of(EmploymentRow).c,
+    "migration": table_of(MigrationRow).c,
 }
 
 
@@ -201,6 +202,6 @@ async def detail_docs(
     """Return (document, resident's region) of a resident's employment or migration records (one per
     source) inside `scopes`: the detail's own grant, placed in its resident's region (None: every row)."""
     c = _DETAILS[table]
-    stmt = select(c.doc, R.region_code).join(ResidentRow.__table__, R.id == c.resident_id)  # type: ignore[attr-defined]
+    stmt = select(c.doc, R.region_code).join(table_of(ResidentRow), R.id == c.resident_id)
     stmt = within(stmt.where(c.resident_id == bindparam("rid")), scopes).order_by(c.source)
     return [(r[0], r[1]) for r in await db.fetch_all(stmt, {"rid": resident_id})]
