@@ -93,6 +93,22 @@ def _server(url: str, *, audit: bool, work: Path, fernet: str) -> Iterator[str]:
             proc.wait()
 
 
+def _bench_client(database_url: str) -> tuple[str, str]:
+    """Migrate the store and register the benchmark's client; return its id and secret."""
+    engine = make_sync_engine(database_url)
+    migrate.upgrade(engine)
+    record, secret = create_client(
+        engine,
+        name="bench",
+        department="civil_affairs",
+        subsystem="bench",
+        scopes=["residents:read"],
+        region_code="511599000000",
+    )
+    engine.dispose()
+    return record.client_id, secret or ""
+
+
 def read_cost(backend: str, *, seconds: float, runs: int, residents: int, work: Path) -> dict[str, float]:
     """Return best by-id req/s with audit off and on, and the throughput audit costs (%)."""
     tool = choose_tool("auto", log=log_stderr)
@@ -111,17 +127,7 @@ def read_cost(backend: str, *, seconds: float, runs: int, residents: int, work: 
             )
         )
         assert fx.database_url is not None
-        engine = make_sync_engine(fx.database_url)
-        migrate.upgrade(engine)
-        record, secret = create_client(
-            engine,
-            name="bench",
-            department="civil_affairs",
-            subsystem="bench",
-            scopes=["residents:read"],
-            region_code="511599000000",
-        )
-        engine.dispose()
+        client_id, secret = _bench_client(fx.database_url)
         requests = [Request(f"/v1/residents/{rid}") for rid in fx.resident_ids]
         for i in range(runs * 2):
             mode = "off" if i % 2 == 0 else "on"
@@ -129,7 +135,7 @@ def read_cost(backend: str, *, seconds: float, runs: int, residents: int, work: 
                 token = httpx.post(
                     base + "/oauth/token",
                     data={"grant_type": "client_credentials"},
-                    auth=(record.client_id, secret or ""),
+                    auth=(client_id, secret),
                 ).json()["access_token"]
                 headers = {"Authorization": f"Bearer {token}", "X-Purpose": "social-assistance-review"}
                 probe = httpx.get(base + requests[0].path, headers=headers)

@@ -202,6 +202,33 @@ def profile_unit(unit: Unit, *, tool: LoadTool, opts: Options, out: Path, log: L
     return Profile(raw=raw, summary=head + summarise(raw))
 
 
+def _units(rows: list[Scenario], *, opts: Options, stack: ExitStack, work: Path, log: Log) -> list[Unit]:
+    """Return a unit per selected row and backend, preparing each backend's store once (on `stack`)."""
+    fixtures: dict[str, Fixture] = {}
+    storeless = Fixture(backend=None, database_url=None, residents=0, work_dir=work)
+    units: list[Unit] = []
+    for sc in rows:
+        for backend in opts.backends if sc.needs_store else [None]:
+            if backend is None:
+                fx = storeless
+            elif backend in fixtures:
+                fx = fixtures[backend]
+            else:
+                (work / backend).mkdir(exist_ok=True)
+                fx = fixtures[backend] = stack.enter_context(
+                    store.prepare(
+                        backend,
+                        residents=opts.residents,
+                        seed=opts.seed,
+                        work_dir=work / backend,
+                        cache_dir=opts.cache_dir,
+                        log=log,
+                    )
+                )
+            units.append(_unit(sc, fixture=fx, out_dir=work / "scripts"))
+    return units
+
+
 def run_bench(opts: Options, *, log: Log = log_stderr) -> Outcome:
     """Prepare, measure every selected row `runs` times (rows interleaved per run), optionally profile one."""
     rows = select(load_rows(), only=opts.only)
@@ -218,28 +245,7 @@ def run_bench(opts: Options, *, log: Log = log_stderr) -> Outcome:
     profile_label: str | None = None
     try:
         with ExitStack() as stack:
-            fixtures: dict[str, Fixture] = {}
-            storeless = Fixture(backend=None, database_url=None, residents=0, work_dir=work)
-            units: list[Unit] = []
-            for sc in rows:
-                for backend in opts.backends if sc.needs_store else [None]:
-                    if backend is None:
-                        fx = storeless
-                    elif backend in fixtures:
-                        fx = fixtures[backend]
-                    else:
-                        (work / backend).mkdir(exist_ok=True)
-                        fx = fixtures[backend] = stack.enter_context(
-                            store.prepare(
-                                backend,
-                                residents=opts.residents,
-                                seed=opts.seed,
-                                work_dir=work / backend,
-                                cache_dir=opts.cache_dir,
-                                log=log,
-                            )
-                        )
-                    units.append(_unit(sc, fixture=fx, out_dir=work / "scripts"))
+            units = _units(rows, opts=opts, stack=stack, work=work, log=log)
             for run in range(1, opts.runs + 1):
                 for unit in units:
                     samples.append(measure(unit, tool=tool, opts=opts, run=run, log=log))

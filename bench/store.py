@@ -154,18 +154,7 @@ def _person(
         else (EmploymentStatus.RETIRED if age >= 60 else EmploymentStatus.EMPLOYED if age >= 18 else None)
     )
     updated = dt.datetime(2026, 10, 1, 8, tzinfo=dt.UTC) + dt.timedelta(minutes=rng.randint(0, 40_000))
-    civil = FieldProvenance(
-        source="civil_affairs",
-        department="civil_affairs",  # type: ignore[arg-type]
-        record_key=f"MZ{rng.randint(0, 10**8):08d}",
-        updated_at=updated,
-    )
-    hr = FieldProvenance(
-        source="hr_api",
-        department="hr",  # type: ignore[arg-type]
-        record_key=f"RS{rng.randint(0, 10**7):07d}",
-        updated_at=updated,
-    )
+    civil, hr = _sources(rng, updated=updated)
     phone = f"1{rng.choice('3589')}{rng.randint(0, 10**9 - 1):09d}" if age >= 16 else None
     provenance = {"name": civil, "address": civil}
     provenance |= {"phone": hr if migrant else civil} if phone else {}
@@ -190,26 +179,30 @@ def _person(
     )
 
 
+def _sources(rng: random.Random, *, updated: dt.datetime) -> tuple[FieldProvenance, FieldProvenance]:
+    """Return the civil-affairs and HR provenance of one resident (record keys drawn in that order)."""
+    civil = FieldProvenance(
+        source="civil_affairs",
+        department="civil_affairs",  # type: ignore[arg-type]
+        record_key=f"MZ{rng.randint(0, 10**8):08d}",
+        updated_at=updated,
+    )
+    hr = FieldProvenance(
+        source="hr_api",
+        department="hr",  # type: ignore[arg-type]
+        record_key=f"RS{rng.randint(0, 10**7):07d}",
+        updated_at=updated,
+    )
+    return civil, hr
+
+
 def load_county(engine: Engine, *, residents: int, seed: int) -> None:
     """Insert a synthetic county (gazetteer, households, residents, tags) into a migrated store."""
     sqlite = engine.dialect.name == "sqlite"
     rng = random.Random(seed)
     regions, villages = _regions(villages_per_township=max(2, min(30, residents // 2_000)))
     now = dt.datetime.now(dt.UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(table_of(RegionRow)),
-            [  # type: ignore[arg-type]
-                {
-                    "code": r.code,
-                    "name": r.name,
-                    "level": r.level.value,
-                    "parent_code": r.parent_code,
-                    "doc": r.model_dump_json(),
-                }
-                for r in regions
-            ],
-        )
+    _insert_regions(engine, regions)
     people: list[dict[str, Any]] = []
     tags: list[dict[str, str]] = []
     households: dict[str, dict[str, Any]] = {}
@@ -252,6 +245,24 @@ def load_county(engine: Engine, *, residents: int, seed: int) -> None:
         flush()
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
+
+
+def _insert_regions(engine: Engine, regions: list[Region]) -> None:
+    """Insert the gazetteer's regions."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(table_of(RegionRow)),
+            [  # type: ignore[arg-type]
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "level": r.level.value,
+                    "parent_code": r.parent_code,
+                    "doc": r.model_dump_json(),
+                }
+                for r in regions
+            ],
+        )
 
 
 def _facts(engine: Engine, *, seed: int) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -23,30 +24,26 @@ from policies.loader import DEFAULT_DIR as DEFAULT_POLICY_DIR
 from store.engines import Timeouts, make_async_engine
 from store.read import open_read_store
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from gateway.auth.runtime import AuthState
+    from gateway.federation.service import FederationState
+    from gateway.policy.state import PolicyState
+    from gateway.settings import Settings
+
 
 @asynccontextmanager
 async def open_runtime(config: AppConfig) -> AsyncIterator[Runtime]:
     """Start tracing, metrics, the engine, the read store, auth, policy, audit, federation and ingest."""
     settings = config.settings
     async with AsyncExitStack() as stack:
-        provider = config.tracer_provider
-        if provider is None:  # a test's own provider is the test's to shut down
-            provider = build_tracer_provider(sample_ratio=settings.trace_sample_ratio)
-            stack.callback(provider.shutdown)
-        prometheus = None
-        if settings.metrics_port:
-            prometheus = PrometheusEndpoint(host=settings.metrics_host, port=settings.metrics_port)
-        meters = config.meter_provider
-        if meters is None:
-            meters = build_meter_provider(extra_readers=[prometheus.reader] if prometheus else None)
-            stack.callback(meters.shutdown)
-        if prometheus:
-            prometheus.start()
-            stack.callback(prometheus.stop)
+        provider, meters = _start_telemetry(config, stack)
+        tracer = provider.get_tracer(TRACER_NAME)
         timeouts = Timeouts.of(settings)
         engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size, timeouts=timeouts)
         stack.push_async_callback(engine.dispose)
-        tracer = provider.get_tracer(TRACER_NAME)
         read_store = await open_read_store(
             settings.database_url, pool_size=settings.db_pool_size, tracer=tracer, timeouts=timeouts
         )
@@ -64,18 +61,7 @@ async def open_runtime(config: AppConfig) -> AsyncIterator[Runtime]:
         metrics = Metrics.create(meters.get_meter(METER_NAME))
         audit_writer = await start_audit(settings, metrics=metrics) if config.controls.audit else None
         stack.push_async_callback(stop_audit, audit_writer)
-        federation = await start_federation(
-            settings.federation_file,
-            refresh_seconds=settings.policy_refresh_seconds,
-            keyring=auth.current_keys,
-            limiter=policy.limiter,
-            public_url=settings.public_url,
-            engine=auth.engine,
-            leeway=settings.token_clock_skew_seconds,
-            purposes=list(policy.engine.policy.purposes),
-        )
-        stack.push_async_callback(stop_federation, federation)  # before the audit writer closes
-        auth.server.private_key_jwt.member_keys = federation.member_keys
+        federation = await _start_federation(settings, stack, auth=auth, policy=policy)
         ingest = start_ingest(settings, metrics=metrics)
         stack.callback(stop_ingest, ingest)
         yield Runtime(
@@ -90,6 +76,45 @@ async def open_runtime(config: AppConfig) -> AsyncIterator[Runtime]:
             federation=federation,
             ingest=ingest,
         )
+
+
+def _start_telemetry(config: AppConfig, stack: AsyncExitStack) -> tuple[TracerProvider, MeterProvider]:
+    """Start the tracer and meter providers (and the Prometheus endpoint), each closed by `stack`."""
+    settings = config.settings
+    provider = config.tracer_provider
+    if provider is None:  # a test's own provider is the test's to shut down
+        provider = build_tracer_provider(sample_ratio=settings.trace_sample_ratio)
+        stack.callback(provider.shutdown)
+    prometheus = None
+    if settings.metrics_port:
+        prometheus = PrometheusEndpoint(host=settings.metrics_host, port=settings.metrics_port)
+    meters = config.meter_provider
+    if meters is None:
+        meters = build_meter_provider(extra_readers=[prometheus.reader] if prometheus else None)
+        stack.callback(meters.shutdown)
+    if prometheus:
+        prometheus.start()
+        stack.callback(prometheus.stop)
+    return provider, meters
+
+
+async def _start_federation(
+    settings: Settings, stack: AsyncExitStack, *, auth: AuthState, policy: PolicyState
+) -> FederationState:
+    """Start federation (closed before the audit writer) and let its members sign in with their keys."""
+    federation = await start_federation(
+        settings.federation_file,
+        refresh_seconds=settings.policy_refresh_seconds,
+        keyring=auth.current_keys,
+        limiter=policy.limiter,
+        public_url=settings.public_url,
+        engine=auth.engine,
+        leeway=settings.token_clock_skew_seconds,
+        purposes=list(policy.engine.policy.purposes),
+    )
+    stack.push_async_callback(stop_federation, federation)  # before the audit writer closes
+    auth.server.private_key_jwt.member_keys = federation.member_keys
+    return federation
 
 
 @asynccontextmanager

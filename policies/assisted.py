@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from policies.decide import Decision, RowScope
+from policies.decision import Decision, RowScope
 
 
 def narrow(decision: Decision, resident_id: str) -> Decision:

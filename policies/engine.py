@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from policies.compile import CompiledGrant, CompiledPolicy, compile_documents, compile_grant
-from policies.decide import Decision, Subject, decide
+from policies.decide import decide
+from policies.decision import Decision, Subject
 from policies.loader import DEFAULT_DIR, Documents, load_documents
 from policies.models import Grant
 from schemas.time import today_cn

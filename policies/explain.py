@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from policies.decide import EMPTY_NAMES, Decision
+from policies.decision import EMPTY_NAMES, Decision
 
 
 def explain(

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from policies.alerts import Facts, evaluate_all
 from policies.assisted import narrow
-from policies.decide import Subject
+from policies.decision import Subject
 from policies.engine import PolicyEngine
 from policies.loader import line_of
 

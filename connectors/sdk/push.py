@@ -25,9 +25,11 @@ from connectors.sdk.batch import PushBatch
 from connectors.sdk.linking.refresh import refresh
 
 # The sync's own steps, not a copy of them: a push is a sync of one batch without extract and checkpoints.
-from connectors.sdk.runner import _Batch, _Quiet, _SourceSync, sync_clock
+from connectors.sdk.runner import sync_clock
 from connectors.sdk.sinks import BatchContext
 from connectors.sdk.sinks.quarantine import open_keys, village_choices
+from connectors.sdk.source_sync import Batch, SourceSync
+from connectors.sdk.summary import _Quiet
 from store.bulk import Store, write_tx
 
 tracer = trace.get_tracer(__name__)
@@ -64,7 +66,7 @@ class PushResult:
 CommitHook = Callable[[Store, PushResult], None]
 
 
-class _PushSync(_SourceSync):
+class _PushSync(SourceSync):
     """One pushed batch on its own connection: the sync's steps, no checkpoint, no lease."""
 
     def __init__(
@@ -79,7 +81,7 @@ class _PushSync(_SourceSync):
         with write_tx(self.conn) as store:
             self.quarantined = open_keys(store, self.source)
             self.villages = village_choices(store, self.source)  # stewards' choices hold for pushes too
-        pending = _Batch()
+        pending = Batch()
         for item in batch.raw_items():
             self.result.received += 1
             self._take(pending, item)

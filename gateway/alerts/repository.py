@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.pagination import cut_page, keyset
 from gateway.residents.repository import R, policy_clause
 from gateway.stats.repository import Scope
-from policies.decide import RowScope
+from policies.decision import RowScope
 from schemas.regions import prefix_range, region_prefix
 from schemas.time import as_utc
 from store.tables import table_of

@@ -12,7 +12,7 @@ from gateway.changes.visibility import Viewer, alert_rules_for, decide_all, quar
 from gateway.context import RecordDep, RequestRecord
 from gateway.policy.deps import Access, PolicyStateDep, PurposeHeader, SubjectDep, charge_request
 from gateway.policy.errors import GrantMissing, PurposeRequired
-from policies.decide import Decision
+from policies.decision import Decision
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true
 
 from gateway.changes.visibility import LoggedChange, Placement
-from policies.decide import Decision
+from policies.decision import Decision
 from schemas.regions import prefix_range
 from store.read import ReadStore
 from store.tables import table_of

@@ -18,7 +18,7 @@ import orjson
 
 from connectors.api import sources_of
 from gateway.auth.scopes import Scope
-from policies.decide import Decision, FieldPlan, Subject, allow_everything
+from policies.decision import Decision, FieldPlan, Subject, allow_everything
 from policies.engine import PolicyEngine
 from schemas.regions import in_subtree
 from schemas.time import as_utc

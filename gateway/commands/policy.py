@@ -8,7 +8,7 @@ import orjson
 import typer
 
 from gateway.settings import get_settings
-from policies.decide import Subject
+from policies.decision import Subject
 from policies.engine import PolicyEngine
 from policies.explain import explain as explain_decision
 from policies.explain import render_text

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 
 from gateway.pagination import cut_page, keyset
 from gateway.residents.repository import R, _in_subtree, within
-from policies.decide import RowScope
+from policies.decision import RowScope
 from schemas.regions import region_prefix
 from store.read import ReadStore
 from store.tables import table_of

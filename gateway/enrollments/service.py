@@ -9,7 +9,7 @@ the one SQL statement. Filters name their fields (gateway/policy/filters.py chec
 from __future__ import annotations
 
 from gateway.policy.deps import Access
-from policies.decide import RowScope
+from policies.decision import RowScope
 
 
 def resident_scopes(access: Access) -> tuple[RowScope, ...] | None:

@@ -30,7 +30,7 @@ from gateway.policy.ratelimit import check_request, spend_records
 from gateway.policy.state import PolicyState
 from gateway.runtime import runtime_of
 from policies.assisted import narrow
-from policies.decide import Decision, RowScope, Subject, allow_everything
+from policies.decision import Decision, RowScope, Subject, allow_everything
 from schemas.time import today_cn
 
 PURPOSE_HEADER = "X-Purpose"

@@ -20,7 +20,7 @@ from gateway.policy.errors import PolicyRejected
 from gateway.residents import repository as residents
 from gateway.routing import api_router
 from gateway.runtime import runtime_in
-from policies.decide import Subject
+from policies.decision import Subject
 from policies.explain import explain
 from policies.loader import PolicyInvalid
 

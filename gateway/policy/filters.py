@@ -18,7 +18,7 @@ from fastapi import Query
 from fastapi.routing import APIRoute
 
 from gateway.policy.errors import FilterNotAllowed
-from policies.decide import Decision
+from policies.decision import Decision
 
 FIELD_KEY = "x-field"
 META_PARAMS = frozenset({"limit", "cursor"})  # pagination: names no field

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 
 from gateway.pagination import cut_page, keyset
-from policies.decide import RowScope
+from policies.decision import RowScope
 from schemas.codes import ResidentStatus, Tag
 from schemas.regions import prefix_range, region_prefix
 from store.read import ReadStore

@@ -11,7 +11,7 @@ import orjson
 from connectors.api import FRESHEST, IDENTITY, PRECEDENCE
 from gateway.policy.deps import Access
 from gateway.residents import repository
-from policies.decide import FieldPlan
+from policies.decision import FieldPlan
 from schemas.time import as_utc
 from store.read import ReadStore
 

@@ -21,7 +21,7 @@ from gateway.subscriptions import repository
 from gateway.subscriptions.models import SubscriptionIn
 from gateway.subscriptions.signing import new_secret
 from gateway.subscriptions.targets import allowed_target, normalise
-from policies.decide import Subject
+from policies.decision import Subject
 from schemas.time import as_utc
 from store.ids import new_id
 

@@ -32,7 +32,7 @@ from gateway.policy.state import PolicyState, start_policy, stop_policy
 from gateway.settings import Settings
 from gateway.subscriptions import repository, signing
 from gateway.subscriptions.targets import TargetRefused, check_target
-from policies.decide import Subject
+from policies.decision import Subject
 from policies.loader import DEFAULT_DIR
 from store.engines import make_async_engine
 from store.read import Row

@@ -279,12 +279,12 @@ def test_a_split_id_conflict_is_not_reopened(store_engine: Engine, civil: CivilD
 @pytest.mark.backends
 def test_a_long_pass_heartbeats_its_lease(store_engine: Engine, civil: CivilDb) -> None:
     """Between commits the sync renews its lease at least every HEARTBEAT, so it is never taken over."""
-    from connectors.sdk.runner import _SourceSync
+    from connectors.sdk.source_sync import SourceSync
     from connectors.sdk.summary import _Quiet
 
     connector = CivilAffairsConnector(CivilAffairsSettings(url=SecretStr(civil.url)))
     with store_engine.connect() as conn:
-        run = _SourceSync(conn, connector, now=NOW, progress=_Quiet())
+        run = SourceSync(conn, connector, now=NOW, progress=_Quiet())
         with write_tx(conn) as s:
             acquire_lease(s, "civil_affairs", holder=run.holder, now=NOW - dt.timedelta(hours=1))
         run._heartbeat()  # just started: no write

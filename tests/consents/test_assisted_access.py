@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from gateway.residents.repository import ResidentFilter, list_query
-from policies.decide import RowScope
+from policies.decision import RowScope
 from schemas.time import today_cn
 from store.tables.consent import ConsentRow
 from tests.consents.conftest import AGENT, PURPOSE, World

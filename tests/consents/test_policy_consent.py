@@ -7,7 +7,7 @@ import datetime as dt
 
 from policies.assisted import narrow
 from policies.compile import compile_grant
-from policies.decide import Subject
+from policies.decision import Subject
 from policies.engine import PolicyEngine
 from policies.models import Grant
 

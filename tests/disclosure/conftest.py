@@ -20,7 +20,7 @@ from connectors.demo.ids import check_char
 from gateway.app import create_app
 from gateway.demo.county import SHIFAN
 from gateway.settings import Settings
-from policies.decide import Decision, Subject
+from policies.decision import Decision, Subject
 from policies.engine import PolicyEngine
 from schemas.codes import EmploymentStatus, Ethnicity, Relation, Sex, Tag
 from schemas.time import today_cn

@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from gateway.demo.county import SHIFAN
-from policies.decide import Decision
+from policies.decision import Decision
 from tests.disclosure.conftest import TEXT_FIELDS, VILLAGES, World, hidden_or_masked_somewhere
 
 FILTER_REFUSED = "/problems/filter-not-allowed"

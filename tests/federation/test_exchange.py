@@ -12,7 +12,7 @@ from gateway.audit.verify import verify_store
 from gateway.federation.client import CLAIMS_HEADER, Caller, client_assertion, forwarded_claims
 from gateway.federation.pairing import pair_logs
 from gateway.residents.repository import R
-from policies.decide import Subject
+from policies.decision import Subject
 from store.tables.audit import AuditEventRow
 from tests.auth.helpers import register
 from tests.federation.conftest import B_FIELDS, MOVED, PURPOSE, Federation, citizen_id

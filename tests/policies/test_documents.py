@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gateway.residents.repository import ResidentFilter, list_query
-from policies.decide import RowScope, Subject
+from policies.decision import RowScope, Subject
 from policies.engine import PolicyEngine
 from policies.loader import DEFAULT_DIR, PolicyInvalid
 from policies.masks import mask_address, mask_name, mask_national_id, mask_phone

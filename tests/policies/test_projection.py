@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from policies.decide import Decision, FieldPlan, RowScope
+from policies.decision import Decision, FieldPlan, RowScope
 from policies.engine import PolicyEngine
 from policies.masks import mask_address, mask_name, mask_national_id, mask_redact
 
