@@ -17,10 +17,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from connectors.sdk.errors import ConfigError
 
@@ -45,6 +51,38 @@ class SourceSettings(BaseModel):
     )
 
 
+class _MappingEnv(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (a test's, or a copy of os.environ)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *, env: Mapping[str, str]) -> None:
+        """Read `env` instead of the process environment, case-insensitively as pydantic-settings does."""
+        super().__init__(settings_cls)
+        self.env_vars = {key.lower(): value for key, value in env.items()}
+
+
+class _SourceSection(BaseSettings):
+    """One source's settings: the file's section under its GATEWAY_<SOURCE>__<SETTING> variables."""
+
+    # No split below the source: GATEWAY_HR_API__A__B sets the setting `a__b` of hr_api, as it always
+    # has, and the value stays the string the variable holds (the connector's model converts it).
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", env_nested_delimiter="__", env_nested_max_split=1, extra="ignore"
+    )
+    env: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Take the variables of the configuration's mapping over the file's section (given at init)."""
+        return (_MappingEnv(settings_cls, env=cls.env), init_settings)
+
+
 @dataclass(frozen=True)
 class SourcesConfig:
     """Per-source settings as read (not yet validated: each connector validates its own section)."""
@@ -60,12 +98,14 @@ class SourcesConfig:
 
     def section(self, name: str) -> dict[str, Any]:
         """Return the raw settings of one source with GATEWAY_<SOURCE>__<KEY> overrides applied."""
-        merged = dict(self.sections.get(name) or {})
-        prefix = f"GATEWAY_{name.upper()}__"
-        for key, value in self.env.items():
-            if key.startswith(prefix):
-                merged[key[len(prefix) :].lower()] = value
-        return merged
+        # pydantic-settings reads the variables (GATEWAY_ prefix, `__` nesting) and deep-merges them
+        # over the file's section; the model has one field, this source's settings.
+        declared: dict[str, Any] = {name: (dict[str, Any], Field(default_factory=dict))}
+        model = create_model("SourceSection", __base__=_SourceSection, **declared)
+        model.env = self.env
+        written: dict[str, Any] = {name: self.sections.get(name) or {}}
+        section: dict[str, Any] = getattr(model(**written), name)
+        return section
 
     def settings(self, name: str, model: type[S]) -> S:
         """Validate one source's settings with its connector's settings model.

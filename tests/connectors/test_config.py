@@ -38,6 +38,26 @@ def test_path_from_environment_and_overrides(tmp_path: Path) -> None:
     assert "secret" not in repr(settings) and "secret" not in str(settings.model_dump())
 
 
+def test_process_environment_overrides_the_file_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a mapping the process environment overrides; the rest of the section stays as written."""
+    path = write(
+        tmp_path,
+        {"sources": {"hr_api": {"base_url": "http://127.0.0.1:1", "api_key_env": "K", "page_size": 7}}},
+    )
+    monkeypatch.setenv("GATEWAY_HR_API__BASE_URL", "http://127.0.0.1:2")
+    monkeypatch.setenv("GATEWAY_HR_API__PAGE_SIZE__X", "1")  # one split only: the setting `page_size__x`
+    monkeypatch.setenv("GATEWAY_CIVIL_AFFAIRS__URL", "sqlite:///other.db")  # another source's
+    section = load_config(path).section("hr_api")
+    assert section == {
+        "base_url": "http://127.0.0.1:2",
+        "api_key_env": "K",
+        "page_size": 7,
+        "page_size__x": "1",
+    }
+
+
 def test_api_key_only_from_the_environment(tmp_path: Path) -> None:
     """An API key written in the file is refused; a missing variable is named, its value never shown."""
     path = write(tmp_path, {"sources": {"hr_api": {"base_url": "http://127.0.0.1:1", "api_key": "in-file"}}})
