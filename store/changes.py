@@ -118,10 +118,10 @@ def append(store: Store, changes: Iterable[Change], *, now: dt.datetime) -> None
                 c.record_id,
                 c.change,
                 c.event,
-                orjson.dumps(list(c.fields)).decode(),
+                orjson.dumps(c.fields).decode(),
                 c.status,
                 ",".join(c.regions) or None,
-                None if c.tags is None else orjson.dumps(list(c.tags)).decode(),
+                None if c.tags is None else orjson.dumps(c.tags).decode(),
                 c.resident_id,
                 stamp,
             )
