@@ -31,16 +31,6 @@ SCOPES = ["changes:read", "residents:read", "enrollments:read", "notices:read", 
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A webhook receiver on 127.0.0.1."""
-    r = Receiver()
-    try:
-        yield r
-    finally:
-        r.close()
-
-
-@pytest.fixture
 def settings(store_url: str, receiver: Receiver) -> Settings:
     """Settings allowing the receiver's /hooks/ path only; three attempts, one second apart, doubling."""
     return auth_settings(

@@ -20,10 +20,9 @@ import yaml
 from sqlalchemy import Engine, text
 
 from gateway.audit.verify import verify_store
-from gateway.auth.clients import create_client
 from store.engines import make_sync_engine
 from tests.audit.test_processes import servers
-from tests.support import factories
+from tests.support import callers, factories
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies" / "default"
 READ = ["residents:read", "households:read", "services:read", "notices:read"]
@@ -38,14 +37,8 @@ def _seed(engine: Engine) -> list[str]:
 
 
 def _client(engine: Engine, client_id: str, *, department: str, region: str) -> tuple[str, str]:
-    _, secret = create_client(
-        engine,
-        name=client_id,
-        department=department,
-        subsystem="scale",
-        scopes=READ,
-        region_code=region,
-        client_id=client_id,
+    _, secret = callers.register(
+        engine, client_id=client_id, department=department, region_code=region, scopes=READ
     )
     assert secret is not None
     return client_id, secret

@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from gateway.context import RequestRecord
 from schemas.codes import Audience, NoticeCategory, Tag
 from schemas.models import Notice
 from store.tables.audit import AuditEventRow
@@ -21,21 +20,6 @@ pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
 PROBLEM = "application/problem+json"
 QS_VILLAGE, ZHULIN, SHIMEN = "511599100201", "511599100202", "511599200201"
-
-
-class Capture:
-    """Outermost ASGI wrapper keeping each request's RequestRecord for the assertions."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.records: list[RequestRecord] = []
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
-        if scope["type"] == "http":
-            rec = scope.get("state", {}).get("xz_record")
-            if rec is not None:
-                self.records.append(rec)
 
 
 @pytest.fixture

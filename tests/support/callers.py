@@ -1,5 +1,5 @@
 """Callers of the API in tests: a test app and its settings, one way to register a client (any id) or a
-staff account."""
+staff account, and an ASGI wrapper keeping what each request recorded."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from gateway.auth.clients import AuthMethod, create_client
 from gateway.auth.scopes import Role, Scope, role_of
 from gateway.auth.staff import create_staff
 from gateway.auth.tokens import issue_access_token
+from gateway.context import RequestRecord
 from gateway.settings import Settings
 
 COUNTY = "511599000000"
@@ -134,3 +135,18 @@ def register_staff(
         scopes=scopes or ["statistics:read"],
     )
     return Staff(name, issued.password, issued.totp_secret)
+
+
+class Capture:
+    """Outermost ASGI wrapper keeping each request's RequestRecord for the assertions."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.records: list[RequestRecord] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            rec = scope.get("state", {}).get("xz_record")
+            if rec is not None:
+                self.records.append(rec)

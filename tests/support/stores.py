@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,9 @@ from tests.support.env import skip_or_fail
 from tests.support.pgcluster import PgCluster, find_pg_bin, memory_dir
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """Start one throwaway PostgreSQL cluster for the session, its files in RAM where there is a tmpfs."""
+@contextmanager
+def running_cluster() -> Iterator[PgCluster]:
+    """Start a throwaway PostgreSQL cluster, its files in RAM where there is a tmpfs; stop it after."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
         skip_or_fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
@@ -34,6 +35,23 @@ def pg_cluster() -> Iterator[PgCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@contextmanager
+def engine_on(url: str) -> Iterator[Engine]:
+    """Open a sync engine on `url`; dispose of it after."""
+    engine = make_sync_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """Start one throwaway PostgreSQL cluster for the session."""
+    with running_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
@@ -122,8 +140,5 @@ def pg_url(pg_cluster: PgCluster, _pg_template: str) -> str:
 @pytest.fixture
 def store_engine(store_url: str) -> Iterator[Engine]:
     """Return a sync engine on the fresh store."""
-    engine = make_sync_engine(store_url)
-    try:
+    with engine_on(store_url) as engine:
         yield engine
-    finally:
-        engine.dispose()
