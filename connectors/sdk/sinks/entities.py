@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -11,23 +11,34 @@ from schemas.models import Notice, Region, Service
 from schemas.time import as_utc
 from store import changes
 
+_Doc = TypeVar("_Doc", Service, Region)
 
-def write_services(ctx: BatchContext, items: list[tuple[dict[str, Any], Service]]) -> None:
-    """Upsert service items; the id is '{source}:{code}'."""
-    store = ctx.store
-    latest = {svc.id: svc for _, svc in items}
-    docs = dict(store.rows_in("SELECT id, doc FROM service WHERE id IN ({in})", latest))
-    writes = []
-    for sid, svc in latest.items():
-        ctx.stored.append(svc.code)
-        doc = svc.model_dump_json()
-        old = docs.get(sid)
+
+def _changed(ctx: BatchContext, latest: dict[str, _Doc], *, select: str) -> list[tuple[str, _Doc, str]]:
+    """Count items created, updated or unchanged against `select`'s (key, doc); return the changed."""
+    docs = dict(ctx.store.rows_in(select, latest))
+    out = []
+    for k, item in latest.items():
+        doc = item.model_dump_json()
+        old = docs.get(k)
         if old == doc:
             ctx.unchanged += 1
             continue
         ctx.created += old is None
         ctx.updated += old is not None
-        writes.append((sid, svc.department.value, svc.active, store.ts(svc.updated_at or ctx.now), doc))
+        out.append((k, item, doc))
+    return out
+
+
+def write_services(ctx: BatchContext, items: list[tuple[dict[str, Any], Service]]) -> None:
+    """Upsert service items; the id is '{source}:{code}'."""
+    store = ctx.store
+    latest = {svc.id: svc for _, svc in items}
+    ctx.stored.extend(svc.code for svc in latest.values())
+    writes = [
+        (sid, svc.department.value, svc.active, store.ts(svc.updated_at or ctx.now), doc)
+        for sid, svc, doc in _changed(ctx, latest, select="SELECT id, doc FROM service WHERE id IN ({in})")
+    ]
     store.many(
         "INSERT INTO service (id, department, active, updated_at, doc) VALUES (?,?,?,?,?) "
         "ON CONFLICT (id) DO UPDATE SET department = excluded.department, active = excluded.active, "
@@ -120,18 +131,11 @@ def write_regions(ctx: BatchContext, items: list[tuple[dict[str, Any], Region]])
     """Upsert gazetteer regions (the doc is schemas.models.Region JSON)."""
     store = ctx.store
     latest = {region.code: region for _, region in items}
-    docs = dict(store.rows_in("SELECT code, doc FROM region WHERE code IN ({in})", latest))
-    writes = []
-    for code, region in latest.items():
-        ctx.stored.append(code)
-        doc = region.model_dump_json()
-        old = docs.get(code)
-        if old == doc:
-            ctx.unchanged += 1
-            continue
-        ctx.created += old is None
-        ctx.updated += old is not None
-        writes.append((code, region.name, region.level.value, region.parent_code, doc))
+    ctx.stored.extend(latest)
+    changed = _changed(ctx, latest, select="SELECT code, doc FROM region WHERE code IN ({in})")
+    writes = [
+        (code, region.name, region.level.value, region.parent_code, doc) for code, region, doc in changed
+    ]
     store.many(
         "INSERT INTO region (code, name, level, parent_code, doc) VALUES (?,?,?,?,?) "
         "ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
