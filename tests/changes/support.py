@@ -37,6 +37,23 @@ def api_client(
     return {"Authorization": f"Bearer {fetch_token(tc, client_id, secret)}", "X-Purpose": purpose}
 
 
+def hr_reader(tc: TestClient, store: Engine, *, scopes: list[str]) -> dict[str, str]:
+    """Register a county-wide HR client reading for pension eligibility; return its headers."""
+    return api_client(tc, store, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=scopes)
+
+
+def civil_reader(tc: TestClient, store: Engine, *, region: str, scopes: list[str]) -> dict[str, str]:
+    """Register a civil-affairs client of `region` reviewing social assistance; return its headers."""
+    return api_client(
+        tc,
+        store,
+        department="civil_affairs",
+        region=region,
+        purpose="social-assistance-review",
+        scopes=scopes,
+    )
+
+
 def feed(tc: TestClient, headers: dict[str, str], *, limit: int = 500) -> list[dict[str, Any]]:
     """Follow the change feed from its start to its end."""
     items: list[dict[str, Any]] = []

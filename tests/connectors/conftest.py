@@ -42,3 +42,11 @@ def samples_hr(samples: Path) -> Iterator[FakeHrServer]:
     """Serve the sample HR pages on 127.0.0.1 (a fresh server: tests inject faults)."""
     with FakeHrServer(samples / "hr_api", api_key=HR_KEY) as server:
         yield server
+
+
+@pytest.fixture
+def hr(server: FakeHrServer) -> Iterator[FakeHrServer]:
+    """Hand out the module's own fake HR server (`server`) with no fault, an empty log and no live token."""
+    server.reset()
+    yield server
+    server.reset()

@@ -160,11 +160,9 @@ def test_three_replicas_under_mixed_load(pg_url: str, tmp_path: Path) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_sigterm_finishes_in_flight_and_flushes_audit(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_sigterm_finishes_in_flight_and_flushes_audit(store_url: str, tmp_path: Path) -> None:
+    url = store_url
     engine = make_sync_engine(url)
     ids = _seed(engine)
     cred = _client(engine, "county-reader", department="civil_affairs", region="511599000000")

@@ -40,21 +40,26 @@ def world(demo_store: str, store_engine: Engine) -> Iterator[tuple[TestClient, H
         # A member of the same household registered in another township.
         "away": add(store_engine, region_code=SHIMEN, name="王远", household_id="HMIX").id,
     }
+    _village_notice(store_engine, "n-qs-elderly", Audience.ELDERLY)
+    with make_app(demo_store) as tc:
+        yield tc, token_headers(tc), people
+
+
+def _village_notice(engine: Engine, nid: str, audience: Audience) -> None:
+    """Publish an announcement to Qingshan village for one audience."""
     factories.add_notice(
-        store_engine,
+        engine,
         Notice(
-            id="n-qs-elderly",
+            id=nid,
             title="t",
             body_html="<p>t</p>",
             body_text="t",
             category=NoticeCategory.ANNOUNCEMENT,
             regions=[QS_VILLAGE],
-            audiences=[Audience.ELDERLY],
+            audiences=[audience],
             published_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
         ),
     )
-    with make_app(demo_store) as tc:
-        yield tc, token_headers(tc), people
 
 
 def _problem(r: Any, status: int, slug: str) -> dict[str, Any]:
@@ -230,19 +235,7 @@ def test_targeting_uses_only_fields_the_caller_is_shown(
     migrant = factories.add_resident(
         store_engine, region_code=QS_VILLAGE, birth_date=dt.date(1990, 1, 1), tags=[Tag.MIGRANT_WORKER]
     ).id
-    factories.add_notice(
-        store_engine,
-        Notice(
-            id="n-qs-migrants",
-            title="t",
-            body_html="<p>t</p>",
-            body_text="t",
-            category=NoticeCategory.ANNOUNCEMENT,
-            regions=[QS_VILLAGE],
-            audiences=[Audience.MIGRANT_WORKERS],
-            published_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
-        ),
-    )
+    _village_notice(store_engine, "n-qs-migrants", Audience.MIGRANT_WORKERS)
     app: Any = tc.app
 
     def listed(client: str) -> set[str]:

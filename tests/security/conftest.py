@@ -20,7 +20,9 @@ from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings
 from tests.support import callers, factories
 from tests.support.assisted import add_family
+from tests.support.callers import RECORD_READS
 from tests.support.keys import write_audit_key
+from tests.support.stores import sqlite_copy
 
 COUNTY, VILLAGE, OTHER_VILLAGE = "511599000000", "511599100201", "511599200201"
 # client id -> (department, region, scopes): the attackers and the honest callers of the suite.
@@ -29,10 +31,7 @@ CLIENTS: dict[str, tuple[str, str, list[str]]] = {
         "civil_affairs",
         COUNTY,
         [
-            "residents:read",
-            "households:read",
-            "services:read",
-            "notices:read",
+            *RECORD_READS,
             "changes:read",
             "subscriptions:write",
             "consents:read",
@@ -157,9 +156,7 @@ def _security_template(_sqlite_template: Path, tmp_path_factory: pytest.TempPath
 @pytest.fixture
 def world_factory(_security_template: _Template, tmp_path: Path) -> Iterator[Callable[..., World]]:
     """Return a maker of a started app with the suite's clients (settings may be overridden)."""
-    db = tmp_path / "gateway.db"
-    shutil.copyfile(_security_template.path, db)
-    sqlite_url = f"sqlite:///{db}"
+    sqlite_url = sqlite_copy(_security_template.path, tmp_path / "gateway.db")
     engine = make_sync_engine(sqlite_url)
     people, secrets = _security_template.people, dict(_security_template.secrets)
     clients: list[TestClient] = []

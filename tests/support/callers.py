@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,13 @@ from gateway.auth.staff import create_staff
 from gateway.auth.tokens import issue_access_token
 from gateway.context import RequestRecord
 from gateway.settings import Settings
+from tests.support.keys import write_audit_key
 
 COUNTY = "511599000000"
 # Every read scope of a department system: the read API tests act as a county-wide reader (the audit
 # role's reads go to a separate client: separation of duties).
+# What a department system reads of the shared records (the contract and security suites' clients).
+RECORD_READS = ("residents:read", "households:read", "services:read", "notices:read")
 ALL_READ_SCOPES = [s.value for s in Scope if s.value.endswith(":read") and role_of(s) is Role.RESOURCE]
 
 
@@ -97,6 +101,14 @@ def make_app(store_url: str, policy_dir: Path | None = None, **extra: object) ->
         database_url=store_url, db_pool_size=4, policy_dir=policy_dir, policy_refresh_seconds=0.2, **extra
     )  # type: ignore[arg-type]
     return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+@contextmanager
+def audited_app(store_url: str, audit_key: Path, **extra: Any) -> Iterator[TestClient]:
+    """Start a test app over `store_url` signing its log with a fresh audit key written to `audit_key`."""
+    settings = auth_settings(store_url, audit_key_file=write_audit_key(audit_key), **extra)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as tc:
+        yield tc
 
 
 @dataclass(frozen=True)

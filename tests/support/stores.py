@@ -37,6 +37,12 @@ def running_cluster() -> Iterator[PgCluster]:
         cluster.stop()
 
 
+def sqlite_copy(template: Path, db: Path) -> str:
+    """Copy a migrated SQLite store to `db`; return its URL."""
+    shutil.copyfile(template, db)
+    return f"sqlite:///{db}"
+
+
 @contextmanager
 def engine_on(url: str) -> Iterator[Engine]:
     """Open a sync engine on `url`; dispose of it after."""
@@ -115,10 +121,7 @@ def _store_url_overridden(metafunc: pytest.Metafunc) -> bool:
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Return the URL of a fresh migrated store: SQLite, or PostgreSQL for tests marked `backends`."""
     if getattr(request, "param", "sqlite") == "sqlite":
-        template: Path = request.getfixturevalue("_sqlite_template")
-        db = tmp_path / "gateway.db"
-        shutil.copyfile(template, db)
-        return f"sqlite:///{db}"
+        return sqlite_copy(request.getfixturevalue("_sqlite_template"), tmp_path / "gateway.db")
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     return fresh_pg(cluster, request.getfixturevalue("_pg_template"))
 
@@ -126,9 +129,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
     """Return the URL of a fresh migrated SQLite store (for tests that need one backend only)."""
-    db = tmp_path / "gateway.db"
-    shutil.copyfile(_sqlite_template, db)
-    return f"sqlite:///{db}"
+    return sqlite_copy(_sqlite_template, tmp_path / "gateway.db")
 
 
 @pytest.fixture
