@@ -13,7 +13,6 @@ from pathlib import Path
 from types import TracebackType
 
 from bench.scenarios import Fixture, Request, Scenario, uvicorn_command
-from tests.support.live import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -121,7 +120,12 @@ class Server:
         """Stop the process (SIGTERM, then SIGKILL after 10 s)."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        stop_process(self.proc, grace=10)
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
     def __enter__(self) -> Server:
         return self.start()
