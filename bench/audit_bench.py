@@ -38,8 +38,9 @@ from bench.store import prepare
 from gateway import migrate
 from gateway.audit.checkpoints import load_or_create_key
 from gateway.audit.verify import verify_store
-from gateway.auth.clients import create_client
 from store.engines import make_sync_engine
+from tests.support.callers import register
+from tests.support.live import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,28 +86,16 @@ def _server(url: str, *, audit: bool, work: Path, fernet: str) -> Iterator[str]:
             time.sleep(0.1)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=20)
 
 
 def _bench_client(database_url: str) -> tuple[str, str]:
     """Migrate the store and register the benchmark's client; return its id and secret."""
     engine = make_sync_engine(database_url)
     migrate.upgrade(engine)
-    record, secret = create_client(
-        engine,
-        name="bench",
-        department="civil_affairs",
-        subsystem="bench",
-        scopes=["residents:read"],
-        region_code="511599000000",
-    )
+    client_id, secret = register(engine, scopes=["residents:read"], department="civil_affairs")
     engine.dispose()
-    return record.client_id, secret or ""
+    return client_id, secret or ""
 
 
 def read_cost(backend: str, *, seconds: float, runs: int, residents: int, work: Path) -> dict[str, float]:

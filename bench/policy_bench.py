@@ -13,16 +13,15 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import update
 
 from gateway import migrate
 from gateway.app import LegalControls, create_app
-from gateway.auth.clients import CLIENTS, create_client
 from gateway.auth.tokens import issue_access_token
 from gateway.settings import Settings
 from policies.loader import DEFAULT_DIR
 from store.engines import make_sync_engine
 from tests.support import factories
+from tests.support.callers import register
 
 PURPOSE = "social-assistance-review"
 
@@ -31,18 +30,13 @@ def _prepare(db: Path, residents: int) -> list[str]:
     engine = make_sync_engine(f"sqlite:///{db}")
     migrate.upgrade(engine)
     factories.county(engine)
-    rec, _ = create_client(
+    register(
         engine,
-        name="bench",
-        department="township",
-        subsystem="bench",
         scopes=["residents:read"],
+        department="township",
         region_code="511599100000",
+        client_id="qingshan-township",
     )
-    with engine.begin() as conn:
-        conn.execute(
-            update(CLIENTS).where(CLIENTS.c.client_id == rec.client_id).values(client_id="qingshan-township")
-        )
     ids = []
     for n in range(residents):
         r = factories.add_resident(

@@ -144,23 +144,16 @@ def _unit(outcome: Outcome, *, label: str) -> Unit:
     return next(u for u in outcome.units if u.label == label)
 
 
+def _git_out(*args: str, check: bool) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=check
+    ).stdout.strip()
+
+
 def _git() -> str:
     try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
+        sha = _git_out("rev-parse", "--short", "HEAD", check=True)
+        dirty = _git_out("status", "--porcelain", "--untracked-files=no", check=False)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return sha + (" with uncommitted changes in the working tree" if dirty else "")

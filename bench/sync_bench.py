@@ -45,6 +45,7 @@ def county_dir(work: Path, residents: int) -> Path:
 
 def child(county: Path, store: Path, hr_url: str) -> dict[str, Any]:
     """Sync the county into a fresh store (in this process) and return what happened."""
+    from connectors.demo import county_sources
     from connectors.sdk.config import config_from_dict
     from connectors.sdk.runner import run_sync
     from gateway import migrate
@@ -54,16 +55,8 @@ def child(county: Path, store: Path, hr_url: str) -> dict[str, Any]:
         Path(f"{store}{suffix}").unlink(missing_ok=True)
     engine = make_sync_engine(f"sqlite:///{store}")
     migrate.upgrade(engine)
-    config = config_from_dict(
-        {
-            "gazetteer": {"path": str(county / "gazetteer.csv")},
-            "civil_affairs": {"url": f"sqlite:///{county / 'civil_affairs.sqlite'}"},
-            "hr_api": {"base_url": hr_url, "api_key_env": "BENCH_HR_KEY", "page_size": 500},
-            "hr_migrant_register": {"directory": str(county)},
-            "publicity": {"url": str(county / "publicity_feed.xml")},
-        },
-        env={"BENCH_HR_KEY": HR_KEY},
-    )
+    sources = county_sources(county, hr_url=hr_url, hr_key_env="BENCH_HR_KEY", page_size=500)
+    config = config_from_dict(sources, env={"BENCH_HR_KEY": HR_KEY})
     cpu = time.process_time()
     report = run_sync(engine, config=config)
     cpu = time.process_time() - cpu

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,20 +154,29 @@ def _run_alert_case(engine: PolicyEngine, case: AlertCase) -> list[str]:
     return problems + [f"rule {r} raised, expected not" for r in case.expect.not_raised if r in got]
 
 
-def _run_alert_file(
-    engine: PolicyEngine, path: Path, data: Any, node: yaml.Node | None
+def _run_suite(
+    engine: PolicyEngine,
+    path: Path,
+    data: Any,
+    node: yaml.Node | None,
+    *,
+    model: type[Suite] | type[AlertSuite],
+    key: str,
+    run_case: Callable[[PolicyEngine, Any], list[str]],
 ) -> tuple[int, list[Failure]]:
+    """Validate a file as `model` and run each case under `key` with `run_case`."""
     try:
-        suite = AlertSuite.model_validate(data)
+        suite = model.model_validate(data)
     except ValidationError as exc:
         return 0, [
             Failure(path.name, line_of(node, tuple(e["loc"])), "(file)", e["msg"]) for e in exc.errors()
         ]
+    cases = getattr(suite, key)
     failures = []
-    for i, case in enumerate(suite.alert_cases):
-        for message in _run_alert_case(engine, case):
-            failures.append(Failure(path.name, line_of(node, ("alert_cases", i)), case.name, message))
-    return len(suite.alert_cases), failures
+    for i, case in enumerate(cases):
+        for message in run_case(engine, case):
+            failures.append(Failure(path.name, line_of(node, (key, i)), case.name, message))
+    return len(cases), failures
 
 
 def run_file(engine: PolicyEngine, path: Path) -> tuple[int, list[Failure]]:
@@ -175,18 +185,10 @@ def run_file(engine: PolicyEngine, path: Path) -> tuple[int, list[Failure]]:
     node = yaml.compose(text, Loader=yaml.SafeLoader)
     data = yaml.safe_load(text)
     if isinstance(data, dict) and "alert_cases" in data:
-        return _run_alert_file(engine, path, data, node)
-    try:
-        suite = Suite.model_validate(data)
-    except ValidationError as exc:
-        return 0, [
-            Failure(path.name, line_of(node, tuple(e["loc"])), "(file)", e["msg"]) for e in exc.errors()
-        ]
-    failures = []
-    for i, case in enumerate(suite.cases):
-        for message in _run_case(engine, case):
-            failures.append(Failure(path.name, line_of(node, ("cases", i)), case.name, message))
-    return len(suite.cases), failures
+        return _run_suite(
+            engine, path, data, node, model=AlertSuite, key="alert_cases", run_case=_run_alert_case
+        )
+    return _run_suite(engine, path, data, node, model=Suite, key="cases", run_case=_run_case)
 
 
 def run_paths(engine: PolicyEngine, paths: list[Path]) -> tuple[int, list[Failure]]:

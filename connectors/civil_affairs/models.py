@@ -5,16 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from connectors.sdk.batch import Payload, PushBatch
-from connectors.sdk.records import (
-    CODE_LEN,
-    DATE_LEN,
-    ID_LEN,
-    KEY_LEN,
-    NAME_LEN,
-    PHONE_LEN,
-    TEXT_LEN,
-    RawRecord,
-)
+from connectors.sdk.records import RawRecord, text
 
 
 class CivilResidentRow(RawRecord):
@@ -24,34 +15,20 @@ class CivilResidentRow(RawRecord):
     identity = ("sfzhm", "xm", "xzqhdm")  # a person needs a citizen ID, or a name and a village
     kind = "person"
 
-    jmid: str = Field(
-        max_length=KEY_LEN, alias="JMID", min_length=1, description="resident id in this system, stable"
-    )
-    xm: str | None = Field(max_length=NAME_LEN, default=None, alias="XM", description="name")
-    sfzhm: str | None = Field(max_length=ID_LEN, default=None, alias="SFZHM", description="citizen ID number")
-    xb: str | None = Field(max_length=CODE_LEN, default=None, alias="XB", description="sex, GB/T 2261.1")
-    csrq: str | None = Field(
-        max_length=DATE_LEN, default=None, alias="CSRQ", description="birth date YYYYMMDD"
-    )
-    mz: str | None = Field(max_length=CODE_LEN, default=None, alias="MZ", description="ethnicity, GB/T 3304")
+    jmid: str = text.key("JMID", "resident id in this system, stable", required=True, min_length=1)
+    xm: str | None = text.name("XM", "name")
+    sfzhm: str | None = text.id("SFZHM", "citizen ID number")
+    xb: str | None = text.code("XB", "sex, GB/T 2261.1")
+    csrq: str | None = text.date("CSRQ", "birth date YYYYMMDD")
+    mz: str | None = text.code("MZ", "ethnicity, GB/T 3304")
     # The store keys households by this number (64 characters at most).
     hh: str | None = Field(default=None, alias="HH", max_length=64, description="household number 户号")
-    yhzgx: str | None = Field(
-        max_length=CODE_LEN, default=None, alias="YHZGX", description="relation to head, GB/T 4761"
-    )
-    xzqhdm: str | None = Field(
-        max_length=CODE_LEN, default=None, alias="XZQHDM", description="village of registration"
-    )
-    hjdz: str | None = Field(
-        max_length=TEXT_LEN, default=None, alias="HJDZ", description="registered address"
-    )
-    lxdh: str | None = Field(max_length=PHONE_LEN, default=None, alias="LXDH", description="phone")
-    ryzt: str | None = Field(
-        max_length=CODE_LEN, default=None, alias="RYZT", description="1 active, 2 deceased, 3 moved out"
-    )
-    gxsj: str | None = Field(
-        max_length=DATE_LEN, default=None, alias="GXSJ", description="last updated, Beijing time"
-    )
+    yhzgx: str | None = text.code("YHZGX", "relation to head, GB/T 4761")
+    xzqhdm: str | None = text.code("XZQHDM", "village of registration")
+    hjdz: str | None = text.long("HJDZ", "registered address")
+    lxdh: str | None = text.phone("LXDH", "phone")
+    ryzt: str | None = text.code("RYZT", "1 active, 2 deceased, 3 moved out")
+    gxsj: str | None = text.date("GXSJ", "last updated, Beijing time")
 
 
 class CivilEnrollmentRow(RawRecord):
@@ -60,24 +37,14 @@ class CivilEnrollmentRow(RawRecord):
     key_alias = "DBID"
     kind = "enrollment"
 
-    dbid: str = Field(max_length=KEY_LEN, alias="DBID", min_length=1)
-    jmid: str | None = Field(
-        max_length=KEY_LEN, default=None, alias="JMID", description="the resident (T_HJ_JMXX.JMID)"
-    )
-    jzlx: str | None = Field(
-        max_length=CODE_LEN, default=None, alias="JZLX", description="assistance type 01-05"
-    )
-    je: str | None = Field(
-        max_length=CODE_LEN, default=None, alias="JE", description="yuan per month, decimal text"
-    )
-    ksrq: str | None = Field(max_length=DATE_LEN, default=None, alias="KSRQ", description="start YYYYMMDD")
-    jsrq: str | None = Field(
-        max_length=DATE_LEN, default=None, alias="JSRQ", description="end YYYYMMDD, empty while open"
-    )
-    zt: str | None = Field(
-        max_length=CODE_LEN, default=None, alias="ZT", description="1 receiving, 0 stopped"
-    )
-    gxsj: str | None = Field(max_length=DATE_LEN, default=None, alias="GXSJ")
+    dbid: str = text.key("DBID", required=True, min_length=1)
+    jmid: str | None = text.key("JMID", "the resident (T_HJ_JMXX.JMID)")
+    jzlx: str | None = text.code("JZLX", "assistance type 01-05")
+    je: str | None = text.code("JE", "yuan per month, decimal text")
+    ksrq: str | None = text.date("KSRQ", "start YYYYMMDD")
+    jsrq: str | None = text.date("JSRQ", "end YYYYMMDD, empty while open")
+    zt: str | None = text.code("ZT", "1 receiving, 0 stopped")
+    gxsj: str | None = text.date("GXSJ")
 
 
 class CivilServiceRow(RawRecord):
@@ -86,17 +53,13 @@ class CivilServiceRow(RawRecord):
     key_alias = "SXBM"
     kind = "service"
 
-    sxbm: str = Field(max_length=KEY_LEN, alias="SXBM", min_length=1, description="item code")
-    sxmc: str | None = Field(max_length=TEXT_LEN, default=None, alias="SXMC", description="name")
-    blqd: str | None = Field(
-        max_length=TEXT_LEN, default=None, alias="BLQD", description="channels: 线上,线下,代办"
-    )
-    bldd: str | None = Field(max_length=TEXT_LEN, default=None, alias="BLDD", description="where")
-    cnqx: str | None = Field(max_length=CODE_LEN, default=None, alias="CNQX", description="promised days")
-    sxzt: str | None = Field(
-        max_length=CODE_LEN, default=None, alias="SXZT", description="1 offered, 0 withdrawn"
-    )
-    gxsj: str | None = Field(max_length=DATE_LEN, default=None, alias="GXSJ")
+    sxbm: str = text.key("SXBM", "item code", required=True, min_length=1)
+    sxmc: str | None = text.long("SXMC", "name")
+    blqd: str | None = text.long("BLQD", "channels: 线上,线下,代办")
+    bldd: str | None = text.long("BLDD", "where")
+    cnqx: str | None = text.code("CNQX", "promised days")
+    sxzt: str | None = text.code("SXZT", "1 offered, 0 withdrawn")
+    gxsj: str | None = text.date("GXSJ")
 
 
 class CivilAffairsPush(PushBatch):

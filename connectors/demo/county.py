@@ -8,6 +8,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -161,3 +162,14 @@ def generate_county(out_dir: Path, *, residents: int, seed: int = 2026, months: 
 def load_manifest(out_dir: Path) -> CountyManifest:
     """Read the manifest.json of a generated county."""
     return CountyManifest.model_validate_json((Path(out_dir) / MANIFEST_NAME).read_bytes())
+
+
+def county_sources(directory: Path, *, hr_url: str, hr_key_env: str, **hr_options: object) -> dict[str, Any]:
+    """Return the `sources` section reading a generated county (or the samples) in `directory`."""
+    return {
+        "gazetteer": {"path": str(directory / "gazetteer.csv")},
+        "civil_affairs": {"url": f"sqlite:///{directory / 'civil_affairs.sqlite'}"},
+        "hr_api": {"base_url": hr_url, "api_key_env": hr_key_env, **hr_options},
+        "hr_migrant_register": {"directory": str(directory)},
+        "publicity": {"url": str(directory / "publicity_feed.xml")},
+    }

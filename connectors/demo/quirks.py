@@ -205,3 +205,14 @@ class Clock:
         """Return an RFC 3339 timestamp with the +08:00 offset, as the HR API writes it."""
         r = self._random
         return self.days[int(r() * self._n_days)] + "T" + self._times[int(r() * 86400)] + "+08:00"
+
+
+class QuirkyWriter:
+    """What every source writer draws from: the seeded random source and its quirks (under `prefix`)."""
+
+    def __init__(self, prefix: str, *, rng: random.Random, quirks: QuirkBook) -> None:
+        """Keep the random source and the quirks' draws of this source."""
+        self._rng = rng
+        self._q = quirks
+        self._hit = quirks.hits(prefix)
+        self._pick = quirks.picks(prefix)

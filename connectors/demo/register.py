@@ -17,6 +17,7 @@ from connectors.demo.quirks import (
     REASON_UNKNOWN_VILLAGE,
     REASON_UNRECOVERABLE,
     QuirkBook,
+    QuirkyWriter,
 )
 from connectors.demo.reference import REFERENCE_DAY, WORK_PLACES
 from connectors.hr_migrant_register.models import (
@@ -71,7 +72,7 @@ class _Trip:
         self.returned: int | None = None
 
 
-class RegisterWriter:
+class RegisterWriter(QuirkyWriter):
     """Stream MIGRANT workers into every month's register, with the registers' quirks."""
 
     def __init__(
@@ -94,10 +95,7 @@ class RegisterWriter:
             for o in range(_LEFT_SINCE, last)
         ]
         self._form_counts = [0] * len(DATE_FORMS)
-        self._rng = rng
-        self._q = quirks
-        self._hit = quirks.hits("reg_")
-        self._pick = quirks.picks("reg_")
+        super().__init__("reg_", rng=rng, quirks=quirks)
         self._gaz = gazetteer
 
     def add(self, household: Household) -> None:

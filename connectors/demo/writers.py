@@ -21,6 +21,7 @@ from connectors.demo.quirks import (
     REASON_MISSING,
     Clock,
     QuirkBook,
+    QuirkyWriter,
     messy_phone,
     pad_name,
 )
@@ -60,7 +61,7 @@ def write_reference(out_dir: Path, *, gazetteer: Gazetteer) -> dict[str, int]:
     }
 
 
-class CivilAffairsWriter:
+class CivilAffairsWriter(QuirkyWriter):
     """Stream residents and assistance enrolments into civil_affairs.sqlite (sample DDL, all TEXT)."""
 
     def __init__(self, path: Path, *, rng: random.Random, quirks: QuirkBook, dates: DateTable) -> None:
@@ -73,10 +74,7 @@ class CivilAffairsWriter:
         for ddl in CIVIL_AFFAIRS_DDL:
             self._db.execute(ddl)
         self._db.executemany("INSERT INTO T_FW_FWSX VALUES (?,?,?,?,?,?,?)", CIVIL_AFFAIRS_SERVICES)
-        self._rng = rng
-        self._q = quirks
-        self._hit = quirks.hits("ca_")
-        self._pick = quirks.picks("ca_")
+        super().__init__("ca_", rng=rng, quirks=quirks)
         self._dates = dates
         self._clock = Clock(rng)
         self._residents: list[tuple[str, ...]] = []
@@ -201,7 +199,7 @@ class CivilAffairsWriter:
         return {f"civil_affairs.sqlite:{table}": n for table, n in self.counts.items()}
 
 
-class HrApiWriter:
+class HrApiWriter(QuirkyWriter):
     """Stream HR person items to hr_api/persons.jsonl and write the services envelope."""
 
     def __init__(self, api_dir: Path, *, rng: random.Random, quirks: QuirkBook, dates: DateTable) -> None:
@@ -214,10 +212,7 @@ class HrApiWriter:
         }
         (api_dir / "services.json").write_text(json.dumps(envelope, ensure_ascii=False, indent=1), "utf-8")
         self._out = (api_dir / "persons.jsonl").open("wb")
-        self._rng = rng
-        self._q = quirks
-        self._hit = quirks.hits("hr_")
-        self._pick = quirks.picks("hr_")
+        super().__init__("hr_", rng=rng, quirks=quirks)
         self._dates = dates
         self._clock = Clock(rng)
         self.count = 0

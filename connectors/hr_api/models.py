@@ -8,16 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from connectors.sdk.batch import Payload, PushBatch
-from connectors.sdk.records import (
-    CODE_LEN,
-    DATE_LEN,
-    ID_LEN,
-    KEY_LEN,
-    NAME_LEN,
-    PHONE_LEN,
-    TEXT_LEN,
-    RawRecord,
-)
+from connectors.sdk.records import CODE_LEN, RawRecord, text
 
 
 class HrEmployment(BaseModel):
@@ -25,9 +16,9 @@ class HrEmployment(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    status: str = Field(max_length=KEY_LEN)
-    employer: str | None = Field(default=None, max_length=TEXT_LEN)
-    since: str | None = Field(default=None, max_length=DATE_LEN)
+    status: str = text.key(required=True)
+    employer: str | None = text.long()
+    since: str | None = text.date()
 
 
 class HrInsurance(BaseModel):
@@ -35,9 +26,9 @@ class HrInsurance(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    type: str = Field(max_length=KEY_LEN)
-    status: str = Field(max_length=KEY_LEN)
-    since: str | None = Field(default=None, max_length=DATE_LEN)
+    type: str = text.key(required=True)
+    status: str = text.key(required=True)
+    since: str | None = text.date()
     monthly_benefit: Decimal | None = Field(default=None, alias="monthlyBenefit")
 
 
@@ -48,16 +39,16 @@ class HrPerson(RawRecord):
     identity = ("id_card_no", "name", "region_code")  # a person needs a citizen ID, or a name and a village
     kind = "person"
 
-    person_id: str = Field(max_length=KEY_LEN, alias="personId", min_length=1)
-    id_card_no: str | None = Field(max_length=ID_LEN, default=None, alias="idCardNo")
-    name: str | None = Field(default=None, max_length=NAME_LEN)
-    gender: str | None = Field(default=None, max_length=CODE_LEN)
-    birth_date: str | None = Field(max_length=DATE_LEN, default=None, alias="birthDate")
-    phone: str | None = Field(default=None, max_length=PHONE_LEN)
-    region_code: str | None = Field(max_length=CODE_LEN, default=None, alias="regionCode")
+    person_id: str = text.key("personId", required=True, min_length=1)
+    id_card_no: str | None = text.id("idCardNo")
+    name: str | None = text.name()
+    gender: str | None = text.code()
+    birth_date: str | None = text.date("birthDate")
+    phone: str | None = text.phone()
+    region_code: str | None = text.code("regionCode")
     employment: HrEmployment | None = None
     insurances: list[HrInsurance] = Field(default_factory=list)
-    updated_at: str = Field(max_length=DATE_LEN, alias="updatedAt")
+    updated_at: str = text.date("updatedAt", required=True)
 
 
 class HrService(RawRecord):
@@ -66,10 +57,10 @@ class HrService(RawRecord):
     key_alias = "serviceCode"
     kind = "service"
 
-    service_code: str = Field(max_length=KEY_LEN, alias="serviceCode", min_length=1)
-    service_name: str = Field(max_length=TEXT_LEN, alias="serviceName")
+    service_code: str = text.key("serviceCode", required=True, min_length=1)
+    service_name: str = text.long("serviceName", required=True)
     channels: list[Annotated[str, StringConstraints(max_length=CODE_LEN)]] = Field(default_factory=list)
-    hall: str | None = Field(default=None, max_length=TEXT_LEN)
+    hall: str | None = text.long()
     promise_days: int | None = Field(default=None, alias="promiseDays", ge=0)
     active: bool = True
 

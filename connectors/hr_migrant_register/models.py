@@ -8,18 +8,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from connectors.sdk.batch import Payload, PushBatch
-from connectors.sdk.records import (
-    CODE_LEN,
-    DATE_LEN,
-    ID_LEN,
-    KEY_LEN,
-    NAME_LEN,
-    PHONE_LEN,
-    TEXT_LEN,
-    RawItem,
-    RawRecord,
-    identity_missing,
-)
+from connectors.sdk.records import RawItem, RawRecord, identity_missing, text
 
 FILE_FIELD = "_file"  # added by extract: the file a row came from (its month)
 HEADER = (
@@ -44,19 +33,19 @@ class RegisterRow(RawRecord):
     key_alias = "序号"
     kind = "person"
 
-    file: str = Field(max_length=TEXT_LEN, alias=FILE_FIELD, min_length=1)
-    seq: str = Field(max_length=KEY_LEN, alias="序号", min_length=1)
-    name: str | None = Field(max_length=NAME_LEN, default=None, alias="姓名")
-    id_no: str | None = Field(max_length=ID_LEN, default=None, alias="身份证号码")
-    sex: str | None = Field(max_length=CODE_LEN, default=None, alias="性别")
-    village: str | None = Field(max_length=TEXT_LEN, default=None, alias="户籍所在村")
-    village_code: str | None = Field(max_length=CODE_LEN, default=None, alias="村代码")
-    work_province: str | None = Field(max_length=TEXT_LEN, default=None, alias="务工省份")
-    work_city: str | None = Field(max_length=TEXT_LEN, default=None, alias="务工城市")
-    left_on: str | None = Field(max_length=DATE_LEN, default=None, alias="外出时间")
-    returned_on: str | None = Field(max_length=DATE_LEN, default=None, alias="返乡时间")
-    phone: str | None = Field(max_length=PHONE_LEN, default=None, alias="联系电话")
-    registered_on: str | None = Field(max_length=DATE_LEN, default=None, alias="登记日期")
+    file: str = text.long(FILE_FIELD, required=True, min_length=1)
+    seq: str = text.key("序号", required=True, min_length=1)
+    name: str | None = text.name("姓名")
+    id_no: str | None = text.id("身份证号码")
+    sex: str | None = text.code("性别")
+    village: str | None = text.long("户籍所在村")
+    village_code: str | None = text.code("村代码")
+    work_province: str | None = text.long("务工省份")
+    work_city: str | None = text.long("务工城市")
+    left_on: str | None = text.date("外出时间")
+    returned_on: str | None = text.date("返乡时间")
+    phone: str | None = text.phone("联系电话")
+    registered_on: str | None = text.date("登记日期")
 
     @classmethod
     def with_village(cls, payload: dict[str, Any], code: str | None) -> dict[str, Any]:

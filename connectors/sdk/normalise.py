@@ -24,6 +24,13 @@ def _valid_date(text: str) -> bool:
     return True
 
 
+def _stripped(raw: str | None) -> str | None:
+    """Return the text without surrounding spaces; None for no value or a blank one."""
+    if raw is None:
+        return None
+    return raw.strip() or None
+
+
 def citizen_id(raw: str | None) -> str | None:
     """Return the normalised 18-character ID, None when the source has none, or raise RecordInvalid.
 
@@ -97,10 +104,8 @@ def phone(raw: str | None) -> str | None:
 
 def compact_date(raw: str | None, *, field: str) -> str | None:
     """Parse YYYYMMDD to ISO; empty or 00000000 (unknown) is None; an impossible date is invalid."""
-    if raw is None:
-        return None
-    text = raw.strip()
-    if not text or text == "00000000":
+    text = _stripped(raw)
+    if text is None or text == "00000000":
         return None
     if len(text) != 8 or not text.isdigit() or not _valid_date(text):
         raise RecordInvalid(Reason.INVALID_DATE, f"{field}: {text!r} is not a date YYYYMMDD")
@@ -117,10 +122,8 @@ _LOOSE_DATE = re.compile(r"^(\d{4})\s*(?:[/\-.年])\s*(\d{1,2})\s*(?:(?:[/\-.月
 
 def loose_date(raw: str | None, *, field: str) -> str | None:
     """Parse 2024/3/5, 2024-03-05, 2024年3月 or 2024.3 to ISO (day 1 when only a month); blank is None."""
-    if raw is None:
-        return None
-    text = raw.strip()
-    if not text:
+    text = _stripped(raw)
+    if text is None:
         return None
     match = _LOOSE_DATE.match(text)
     if match is None:
@@ -175,10 +178,8 @@ def iso_utc(moment: dt.datetime) -> str:
 
 def region_code(raw: str | None, *, field: str) -> str | None:
     """Return a 12-digit region code (shorter prefix codes padded with zeros); blank is None."""
-    if raw is None:
-        return None
-    text = raw.strip()
-    if not text:
+    text = _stripped(raw)
+    if text is None:
         return None
     if not text.isdigit() or not text.isascii() or len(text) > 12 or len(text) < 6:
         raise RecordInvalid(Reason.INVALID_REGION, f"{field}: {text!r} is not a region code")

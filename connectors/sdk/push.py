@@ -29,7 +29,7 @@ from connectors.sdk.runner import sync_clock
 from connectors.sdk.sinks import BatchContext
 from connectors.sdk.sinks.quarantine import open_keys, village_choices
 from connectors.sdk.source_sync import Batch, SourceSync
-from connectors.sdk.summary import _Quiet
+from connectors.sdk.summary import WriteCounts, _Quiet
 from store.bulk import Store, write_tx
 
 tracer = trace.get_tracer(__name__)
@@ -45,17 +45,11 @@ class HeldRecord:
 
 
 @dataclass
-class PushResult:
+class PushResult(WriteCounts):
     """What one push did with each record it received; the counts add up to `received`."""
 
-    source: str
     received: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    superseded: int = 0  # an earlier copy of a key in the same batch: the later copy is the one stored
     quarantined: list[HeldRecord] = field(default_factory=list)
-    released: int = 0  # pushed records that were in quarantine and are stored now
 
     @property
     def reasons(self) -> Counter[str]:

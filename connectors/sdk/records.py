@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.codes import EnrollmentKind, EnrollmentStatus
 from schemas.models import Notice, Region, Service
@@ -29,6 +29,35 @@ PHONE_LEN = 32
 TEXT_LEN = 256  # addresses, employers, places, titles
 URL_LEN = 2048
 BODY_LEN = 100_000  # a notice's text
+
+
+def _text_field(limit: int) -> Callable[..., Any]:
+    """Return a declarer of text fields of raw records at most `limit` characters long."""
+
+    def declare(
+        alias: str | None = None, description: str | None = None, *, required: bool = False, **more: Any
+    ) -> Any:
+        """Declare the field, read under `alias`: optional (None) unless `required`; `more`: constraints."""
+        default = ... if required else None
+        return Field(default, max_length=limit, alias=alias, description=description, **more)
+
+    return declare
+
+
+class _TextKinds:
+    """The kinds of text fields of the sources' raw records, each with its width above."""
+
+    key = staticmethod(_text_field(KEY_LEN))
+    name = staticmethod(_text_field(NAME_LEN))
+    id = staticmethod(_text_field(ID_LEN))
+    code = staticmethod(_text_field(CODE_LEN))
+    date = staticmethod(_text_field(DATE_LEN))
+    phone = staticmethod(_text_field(PHONE_LEN))
+    long = staticmethod(_text_field(TEXT_LEN))
+
+
+# Declares a raw record's field: `xb: str | None = text.code("XB", "sex, GB/T 2261.1")`.
+text = _TextKinds()
 
 
 class RawRecord(BaseModel):

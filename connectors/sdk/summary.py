@@ -10,18 +10,24 @@ from connectors.sdk.linking.refresh import RefreshSummary
 
 
 @dataclass
-class SyncSummary:
-    """What one source's sync read and did."""
+class WriteCounts:
+    """What a source's records did to the store; a sync's and a push's summaries both count so."""
 
     source: str
-    read: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    superseded: int = 0  # replaced by a later copy of the same key in the same pass or batch
+    released: int = 0  # records that were in quarantine and are stored now
+
+
+@dataclass
+class SyncSummary(WriteCounts):
+    """What one source's sync read and did."""
+
+    read: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
-    released: int = 0
     withdrawn: int = 0  # stored records the source no longer holds, withdrawn
-    superseded: int = 0  # records read but replaced by a later copy of the same key in the pass
     duration: float = 0.0
     error: str | None = None
     notes: list[str] = field(default_factory=list)  # what an operator should know (a lease taken over)

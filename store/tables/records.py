@@ -117,29 +117,29 @@ class EnrollmentRow(SQLModel, table=True):
     doc: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class EmploymentRow(SQLModel, table=True):
+class PerSourceFact(SQLModel):
+    """Columns of a fact about a resident kept once per source (the served JSON in `doc`)."""
+
+    resident_id: str = Field(primary_key=True, max_length=16)
+    source: str = Field(primary_key=True, max_length=64)
+    record_key: str = Field(max_length=128)
+    updated_at: dt.datetime = Field(sa_type=TS)
+    # sa_type, not sa_column: a Column object cannot be shared by the tables that inherit it.
+    doc: str = Field(sa_type=Text, nullable=False)
+
+
+class EmploymentRow(PerSourceFact, table=True):
     """Employment of a resident as one source records it."""
 
     __tablename__ = "employment"
 
-    resident_id: str = Field(primary_key=True, max_length=16)
-    source: str = Field(primary_key=True, max_length=64)
-    record_key: str = Field(max_length=128)
     status: str = Field(max_length=16)
-    updated_at: dt.datetime = Field(sa_type=TS)
-    doc: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class MigrationRow(SQLModel, table=True):
+class MigrationRow(PerSourceFact, table=True):
     """Where a migrant worker works, as one source records it (a later register month wins)."""
 
     __tablename__ = "migration"
-
-    resident_id: str = Field(primary_key=True, max_length=16)
-    source: str = Field(primary_key=True, max_length=64)
-    record_key: str = Field(max_length=128)
-    updated_at: dt.datetime = Field(sa_type=TS)
-    doc: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class ServiceRow(SQLModel, table=True):

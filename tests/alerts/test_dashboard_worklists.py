@@ -15,7 +15,7 @@ from tests.auth.helpers import Staff, auth_settings, register_staff
 from tests.conftest import skip_or_fail
 from tests.support import factories
 from tests.support.alerts import add_appeals, evaluate, populate
-from tests.support.browser import chromium_available, offline_page, sign_in
+from tests.support.browser import chromium_available, dashboard_page
 from tests.support.live import LiveServer
 
 TOWN = "511599100000"
@@ -42,16 +42,8 @@ def test_worklists_per_village_suppressed_in_the_browser(live: tuple[LiveServer,
     if not chromium_available():
         skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
     server, person = live
-    with offline_page() as (page, blocked):
+    with dashboard_page(server.url, person, width=1280) as (page, blocked):
         page: Any
-        page.set_viewport_size({"width": 1280, "height": 900})
-        sign_in(
-            page,
-            server.url + "/dashboard/",
-            username=person.account,
-            password=person.password,
-            code=person.code(),
-        )
         page.wait_for_selector("#alerts table", timeout=20_000)
         alerts = page.locator("#alerts")
         heads = alerts.locator("thead th").all_inner_texts()

@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from gateway.app import create_app
 from gateway.auth.actors import token_facts
 from gateway.cli import app as cli
 from gateway.settings import get_settings
 from tests.audit.support import make_key
-from tests.auth.helpers import auth_settings, register, register_staff
+from tests.auth.helpers import register, register_staff
+from tests.support.callers import audited_app
 
 
 def _events(engine: Engine, **where: str) -> list[dict[str, Any]]:
@@ -34,9 +34,7 @@ def _events(engine: Engine, **where: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def app(sqlite_url: str, store_engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
-    make_key(tmp_path)
-    settings = auth_settings(sqlite_url, audit_key_file=tmp_path / "audit-key.pem")
-    with TestClient(create_app(settings), raise_server_exceptions=False) as tc:
+    with audited_app(sqlite_url, tmp_path / "audit-key.pem") as tc:
         yield tc
 
 

@@ -129,14 +129,19 @@ def test_the_untouched_log_verifies_with_its_uncovered_tail_reported(log: Log) -
     assert any("only holds against accidental damage" in n for n in unpinned.notes)
 
 
-@pytest.mark.backends
-def test_truncating_the_tail_with_its_checkpoints_and_head_is_named(log: Log) -> None:
+def _truncate_at_200(log: Log) -> None:
+    """Cut the log after event 200 with its checkpoints, and point the head at 200: a consistent store."""
     with log.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event_record WHERE seq > 200"))
         conn.execute(text("DELETE FROM audit_event WHERE seq > 200"))
         conn.execute(text("DELETE FROM audit_checkpoint WHERE tree_size > 200"))
         h = conn.execute(text("SELECT hash FROM audit_event WHERE seq = 200")).scalar_one()
         conn.execute(text("UPDATE audit_head SET seq = 200, hash = :h WHERE id = 1"), {"h": h})
+
+
+@pytest.mark.backends
+def test_truncating_the_tail_with_its_checkpoints_and_head_is_named(log: Log) -> None:
+    _truncate_at_200(log)
     _clean(verify_store(log.engine))  # the store alone cannot tell
     found = verify_store(log.engine, trust=log.trust()).finding
     assert found is not None and found.kind == "truncated" and found.seq == 201, found
@@ -336,12 +341,7 @@ def test_the_cli_names_truncation_with_a_pinned_key_and_witness(
     args = ["audit", "verify", "--trusted-key", str(pub), "--witness", str(log.witness_dir)]
     ok = cli(log.url, *args)
     assert ok.exit_code == 0, ok.output
-    with log.engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_event_record WHERE seq > 200"))
-        conn.execute(text("DELETE FROM audit_event WHERE seq > 200"))
-        conn.execute(text("DELETE FROM audit_checkpoint WHERE tree_size > 200"))
-        h = conn.execute(text("SELECT hash FROM audit_event WHERE seq = 200")).scalar_one()
-        conn.execute(text("UPDATE audit_head SET seq = 200, hash = :h WHERE id = 1"), {"h": h})
+    _truncate_at_200(log)
     unpinned = cli(log.url, "audit", "verify")
     assert unpinned.exit_code == 0 and "only holds against accidental damage" in unpinned.output
     bad = cli(log.url, *args)

@@ -138,11 +138,9 @@ def test_three_processes_one_linear_log(pg_url: str, tmp_path: Path) -> None:
         engine.dispose()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_kill_9_under_load_loses_no_answered_event(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_kill_9_under_load_loses_no_answered_event(store_url: str, tmp_path: Path) -> None:
+    url = store_url
     answered: list[tuple[int, str, str]] = []
     errors: list[str] = []
     with servers(url, tmp_path, 1) as procs:

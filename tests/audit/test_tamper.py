@@ -66,15 +66,20 @@ def modify_column(conn: Connection) -> int:
     return 77
 
 
+def _delete_events(conn: Connection, first: int, last: int) -> None:
+    """Delete the events first..last with their index rows."""
+    bounds = {"first": first, "last": last}
+    conn.execute(text("DELETE FROM audit_event_record WHERE seq BETWEEN :first AND :last"), bounds)
+    conn.execute(text("DELETE FROM audit_event WHERE seq BETWEEN :first AND :last"), bounds)
+
+
 def delete_middle(conn: Connection) -> int:
-    conn.execute(text("DELETE FROM audit_event_record WHERE seq = 150"))
-    conn.execute(text("DELETE FROM audit_event WHERE seq = 150"))
+    _delete_events(conn, 150, 150)
     return 150
 
 
 def delete_renumbered(conn: Connection) -> int:
-    conn.execute(text("DELETE FROM audit_event_record WHERE seq = 60"))
-    conn.execute(text("DELETE FROM audit_event WHERE seq = 60"))
+    _delete_events(conn, 60, 60)
     _renumber(conn, above=60, by=-1)
     return 60
 
@@ -106,8 +111,7 @@ def reorder(conn: Connection) -> int:
 
 
 def delete_tail(conn: Connection) -> int:
-    conn.execute(text("DELETE FROM audit_event_record WHERE seq >= 290"))
-    conn.execute(text("DELETE FROM audit_event WHERE seq >= 290"))
+    _delete_events(conn, 290, 2**62)  # to the end of the log
     return 290
 
 

@@ -10,20 +10,17 @@ from sqlalchemy import Engine
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings
 from tests.support import factories
+from tests.support.stores import engine_on
 
 
 @pytest.fixture
 def engine(sqlite_url: str) -> Iterator[Engine]:
     """Return a sync engine on a fresh SQLite store holding the small county."""
-    eng = make_sync_engine(sqlite_url)
-    factories.county(eng)
-    try:
+    with engine_on(sqlite_url) as eng:
+        factories.county(eng)
         yield eng
-    finally:
-        eng.dispose()
 
 
 @pytest.fixture

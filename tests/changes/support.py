@@ -1,15 +1,7 @@
-"""Helpers of the change-feed and webhook tests: a civil-affairs source synced for real, API clients,
-and a webhook receiver on 127.0.0.1 that checks signatures on its own (stdlib only)."""
+"""Helpers of the change-feed and webhook tests: a civil-affairs source synced for real, API clients."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -20,6 +12,9 @@ from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
 from connectors.sdk.runner import SyncReport, run_connectors
 from tests.auth.helpers import fetch_token, register
 from tests.support.civil import CivilDb
+from tests.support.webhooks import Receiver, verify
+
+__all__ = ["Receiver", "verify"]  # imported from here by the change, alert and SSRF tests
 
 COUNTY = "511599000000"
 QINGSHAN = "511599100000"  # the township of CivilDb's village 511599100201
@@ -42,6 +37,23 @@ def api_client(
     return {"Authorization": f"Bearer {fetch_token(tc, client_id, secret)}", "X-Purpose": purpose}
 
 
+def hr_reader(tc: TestClient, store: Engine, *, scopes: list[str]) -> dict[str, str]:
+    """Register a county-wide HR client reading for pension eligibility; return its headers."""
+    return api_client(tc, store, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=scopes)
+
+
+def civil_reader(tc: TestClient, store: Engine, *, region: str, scopes: list[str]) -> dict[str, str]:
+    """Register a civil-affairs client of `region` reviewing social assistance; return its headers."""
+    return api_client(
+        tc,
+        store,
+        department="civil_affairs",
+        region=region,
+        purpose="social-assistance-review",
+        scopes=scopes,
+    )
+
+
 def feed(tc: TestClient, headers: dict[str, str], *, limit: int = 500) -> list[dict[str, Any]]:
     """Follow the change feed from its start to its end."""
     items: list[dict[str, Any]] = []
@@ -57,59 +69,3 @@ def feed(tc: TestClient, headers: dict[str, str], *, limit: int = 500) -> list[d
         since = body["next"]
         if not body["more"]:
             return items
-
-
-def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """Check a Standard Webhooks signature independently of the gateway's code."""
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    return any(
-        hmac.compare_digest(expected, sig.split(",", 1)[1])
-        for sig in headers["webhook-signature"].split()
-        if sig.startswith("v1,")
-    )
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on 127.0.0.1: records every request; answers `status`; verifies with `secret`."""
-
-    status: int = 204
-    secrets: dict[str, str] = field(default_factory=dict)  # path -> secret
-    received: list[tuple[str, dict[str, str], bytes, bool]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                secret = receiver.secrets.get(self.path)
-                ok = secret is not None and verify(secret, headers, body)
-                receiver.received.append((self.path, headers, body, ok))
-                self.send_response(receiver.status if ok else 401)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        """Return the base URL."""
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def bodies(self, path: str) -> list[dict[str, Any]]:
-        """Return the verified JSON bodies received at `path`."""
-        return [json.loads(b) for p, _, b, ok in self.received if p == path and ok]
-
-    def close(self) -> None:
-        """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()

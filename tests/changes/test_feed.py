@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings
-from tests.changes.support import COUNTY, QINGSHAN, SHIMEN, api_client, feed, sync
+from tests.changes.support import COUNTY, QINGSHAN, SHIMEN, api_client, civil_reader, feed, hr_reader, sync
 from tests.support.civil import CivilDb, make_id
 
 FEED_SCOPES = ["changes:read", "residents:read", "notices:read", "enrollments:read"]
@@ -40,17 +40,8 @@ def test_a_death_is_one_feed_entry_shown_as_each_reader_may_read_it(
 ) -> None:
     """HR sees the death with the status field; another township's reader sees nothing at all."""
     sync(store_engine, civil)
-    hr = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=FEED_SCOPES
-    )
-    shimen = api_client(
-        tc,
-        store_engine,
-        department="civil_affairs",
-        region=SHIMEN,
-        purpose="social-assistance-review",
-        scopes=FEED_SCOPES,
-    )
+    hr = hr_reader(tc, store_engine, scopes=FEED_SCOPES)
+    shimen = civil_reader(tc, store_engine, region=SHIMEN, scopes=FEED_SCOPES)
     first = feed(tc, hr)
     assert {e["change"] for e in first} == {"created"} and len({e["id"] for e in first}) == 4
     # HR sees 低保 start and stop (to stop or start payments), never the amount (issue 16).
@@ -59,14 +50,7 @@ def test_a_death_is_one_feed_entry_shown_as_each_reader_may_read_it(
     # HR's grant names identity, phone, region, status, employment and address (masked): never tags.
     assert all("tags" not in e["fields"] and "ethnicity" not in e["fields"] for e in first)
     since_hr = tc.get("/v1/changes", params={"limit": 500}, headers=hr).json()["next"]
-    qingshan = api_client(
-        tc,
-        store_engine,
-        department="civil_affairs",
-        region=QINGSHAN,
-        purpose="social-assistance-review",
-        scopes=FEED_SCOPES,
-    )
+    qingshan = civil_reader(tc, store_engine, region=QINGSHAN, scopes=FEED_SCOPES)
     assert len({e["id"] for e in feed(tc, qingshan) if e["resource"] == "resident"}) == 3
     since_qingshan = tc.get("/v1/changes", params={"limit": 500}, headers=qingshan).json()["next"]
     since_shimen = tc.get("/v1/changes", params={"limit": 500}, headers=shimen).json()["next"]
@@ -94,14 +78,7 @@ def test_a_death_is_one_feed_entry_shown_as_each_reader_may_read_it(
         ).all()
     assert ("/v1/changes", "pension-eligibility") in [tuple(r) for r in routes]
 
-    civil_county = api_client(
-        tc,
-        store_engine,
-        department="civil_affairs",
-        region=COUNTY,
-        purpose="social-assistance-review",
-        scopes=FEED_SCOPES,
-    )
+    civil_county = civil_reader(tc, store_engine, region=COUNTY, scopes=FEED_SCOPES)
     everything = feed(tc, civil_county)
     started = [e for e in everything if e["event"] == "enrollment.started"]
     assert len(started) == 1 and started[0]["resource"] == "enrollment"
@@ -115,9 +92,7 @@ def test_feed_resumes_from_its_cursor_without_gaps_or_duplicates(
 ) -> None:
     """Pages of one follow the log in order; changes made between pages are picked up once."""
     sync(store_engine, civil)
-    hr = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=FEED_SCOPES
-    )
+    hr = hr_reader(tc, store_engine, scopes=FEED_SCOPES)
     whole = feed(tc, hr)
     seqs: list[int] = []
     since = None
@@ -143,9 +118,7 @@ def test_feed_resumes_from_its_cursor_without_gaps_or_duplicates(
 
 def test_refusals_are_problems(tc: TestClient, store_engine: Engine) -> None:
     """No purpose, no scope, a forged cursor: problem+json, never a silent empty feed."""
-    hr = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=FEED_SCOPES
-    )
+    hr = hr_reader(tc, store_engine, scopes=FEED_SCOPES)
     r = tc.get("/v1/changes", headers={"Authorization": hr["Authorization"]})
     assert r.status_code == 403 and r.json()["type"] == "/problems/purpose-required"
     r = tc.get("/v1/changes", params={"since": "not-a-cursor"}, headers=hr)

@@ -23,21 +23,11 @@ from gateway.audit.verify import verify_store
 from gateway.settings import Settings
 from gateway.subscriptions.worker import PassReport, close_worker, open_worker
 from tests.auth.helpers import auth_settings
-from tests.changes.support import COUNTY, SHIMEN, Receiver, api_client, feed, sync
+from tests.changes.support import COUNTY, SHIMEN, Receiver, civil_reader, feed, hr_reader, sync
 from tests.support.civil import CivilDb, make_id
 
 ROOT = Path(__file__).resolve().parents[2]
 SCOPES = ["changes:read", "residents:read", "enrollments:read", "notices:read", "subscriptions:write"]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A webhook receiver on 127.0.0.1."""
-    r = Receiver()
-    try:
-        yield r
-    finally:
-        r.close()
 
 
 @pytest.fixture
@@ -79,6 +69,19 @@ def subscribe(tc: TestClient, headers: dict[str, str], url: str, receiver: Recei
     return str(body["id"])
 
 
+def hr_told_of_a_death(
+    tc: TestClient, store_engine: Engine, civil: CivilDb, receiver: Receiver
+) -> tuple[dict[str, str], str]:
+    """Subscribe a county-wide HR reader to deaths at /hooks/hr, then sync resident A's death; return
+    HR's headers and the subscription id."""
+    sync(store_engine, civil)
+    hr = hr_reader(tc, store_engine, scopes=SCOPES)
+    sid = subscribe(tc, hr, f"{receiver.url}/hooks/hr", receiver)
+    civil.person("A", make_id("19400101", 1), hh="H1", status="2")
+    sync(store_engine, civil)
+    return hr, sid
+
+
 def run_passes(settings: Settings, moments: list[dt.datetime | None]) -> list[PassReport]:
     """Run in-process worker passes, one at each moment (None: the clock), with one worker."""
 
@@ -97,24 +100,28 @@ def run_pass(settings: Settings, *, now: dt.datetime | None = None) -> PassRepor
     return run_passes(settings, [now])[0]
 
 
-def worker_subprocess(settings: Settings) -> str:
-    """Run `python -m gateway worker --once` as an operator would; return its output."""
+def worker_process(
+    settings: Settings, *args: str, key_encryption_key: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m gateway worker ARGS` as an operator would (the settings' key unless another is
+    given, extra environment in `env`); return the finished process."""
     assert settings.key_encryption_key is not None
-    env = {
+    environ = {
         **os.environ,
         "GATEWAY_DATABASE_URL": settings.database_url,
-        "GATEWAY_KEY_ENCRYPTION_KEY": settings.key_encryption_key.get_secret_value(),
+        "GATEWAY_KEY_ENCRYPTION_KEY": key_encryption_key or settings.key_encryption_key.get_secret_value(),
         "GATEWAY_WEBHOOK_ALLOWED_URLS": ",".join(settings.webhook_allowed_urls),
+        **env,
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "gateway", "worker", "--once"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    command = [sys.executable, "-m", "gateway", "worker", *args]
+    return subprocess.run(
+        command, env=environ, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def worker_subprocess(settings: Settings) -> str:
+    """Run `python -m gateway worker --once` as an operator would; return its output."""
+    done = worker_process(settings, "--once")
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -124,17 +131,8 @@ def test_a_death_reaches_hr_once_signed_and_no_one_outside_the_policy(
 ) -> None:
     """One civil-affairs death: one signed webhook to HR, one feed entry, nothing for another township."""
     sync(store_engine, civil)
-    hr = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
-    )
-    shimen = api_client(
-        tc,
-        store_engine,
-        department="civil_affairs",
-        region=SHIMEN,
-        purpose="social-assistance-review",
-        scopes=SCOPES,
-    )
+    hr = hr_reader(tc, store_engine, scopes=SCOPES)
+    shimen = civil_reader(tc, store_engine, region=SHIMEN, scopes=SCOPES)
     hr_sub = subscribe(tc, hr, f"{receiver.url}/hooks/hr", receiver)
     subscribe(tc, shimen, f"{receiver.url}/hooks/shimen", receiver)
     subscribe(tc, hr, f"{receiver.url}/hooks/shimen-region", receiver, region=SHIMEN)
@@ -169,14 +167,8 @@ def test_a_failing_receiver_gets_retries_then_dead_letters_then_replay(
     tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
 ) -> None:
     """Three attempts with backoff, then the dead-letter list; replay delivers with the same webhook-id."""
-    sync(store_engine, civil)
-    hr = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
-    )
-    sid = subscribe(tc, hr, f"{receiver.url}/hooks/hr", receiver)
+    hr, sid = hr_told_of_a_death(tc, store_engine, civil, receiver)
     receiver.status = 503
-    civil.person("A", make_id("19400101", 1), hh="H1", status="2")
-    sync(store_engine, civil)
     t0 = dt.datetime.now(dt.UTC)
     after = [0.0, 0.5, 1.1, 2.5, 3.2]  # seconds after the first pass
     first, early, second, waiting, third = run_passes(settings, [t0 + dt.timedelta(seconds=s) for s in after])
@@ -217,12 +209,8 @@ def test_subscriptions_refuse_urls_off_the_allow_list_and_stay_private(
     tc: TestClient, store_engine: Engine, receiver: Receiver
 ) -> None:
     """Off-list targets are 422 problems (no SSRF); a client sees and deletes only its own subscriptions."""
-    hr = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
-    )
-    other = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
-    )
+    hr = hr_reader(tc, store_engine, scopes=SCOPES)
+    other = hr_reader(tc, store_engine, scopes=SCOPES)
     port = receiver.url.rsplit(":", 1)[1]
     for url in (
         "http://169.254.169.254/latest/meta-data/",
@@ -265,12 +253,7 @@ def test_two_workers_at_once_deliver_a_death_once(
     tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
 ) -> None:
     """Two workers in the same pass: SKIP LOCKED claims on PostgreSQL, compare-and-set on SQLite."""
-    sync(store_engine, civil)
-    hr = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
-    )
-    subscribe(tc, hr, f"{receiver.url}/hooks/hr", receiver)
-    civil.person("A", make_id("19400101", 1), hh="H1", status="2")
+    hr_told_of_a_death(tc, store_engine, civil, receiver)
     civil.person("B", make_id("19400101", 2), hh="H2", status="3")  # moved out: not subscribed
     sync(store_engine, civil)
 
@@ -299,9 +282,7 @@ def test_published_notices_reach_the_regions_they_address(
     tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, tmp_path: Path
 ) -> None:
     """notice.published goes to subscriptions whose region the notice addresses (or lies above or inside)."""
-    hr = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
-    )
+    hr = hr_reader(tc, store_engine, scopes=SCOPES)
     subs = {}
     for name, region in (("qingshan", "511599100201"), ("shimen", "511599200000")):
         r = tc.post(
@@ -334,13 +315,7 @@ def test_a_prefix_withdrawn_by_the_operator_is_never_called_again(
     tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
 ) -> None:
     """The worker checks the allow-list at every attempt, not only when the subscription was made."""
-    sync(store_engine, civil)
-    hr = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
-    )
-    sid = subscribe(tc, hr, f"{receiver.url}/hooks/hr", receiver)
-    civil.person("A", make_id("19400101", 1), hh="H1", status="2")
-    sync(store_engine, civil)
+    hr, sid = hr_told_of_a_death(tc, store_engine, civil, receiver)
     withdrawn = settings.model_copy(update={"webhook_allowed_urls": [], "webhook_max_attempts": 1})
     assert run_pass(withdrawn).dead == 1 and receiver.received == []
     (letter,) = tc.get(f"/v1/subscriptions/{sid}/dead-letters", headers=hr).json()["items"]
@@ -352,29 +327,10 @@ def test_a_worker_with_another_key_encryption_key_says_so_and_stops(
     tc: TestClient, store_engine: Engine, settings: Settings, receiver: Receiver, civil: CivilDb
 ) -> None:
     """A worker that cannot decrypt the webhook secrets prints one line and exits non-zero, not a loop."""
-    sync(store_engine, civil)
-    hr = api_client(
-        tc, store_engine, department="hr", region=COUNTY, purpose="pension-eligibility", scopes=SCOPES
-    )
-    subscribe(tc, hr, f"{receiver.url}/hooks/hr", receiver)
-    civil.person("A", make_id("19400101", 1), hh="H1", status="2")
-    sync(store_engine, civil)
-    env = {
-        **os.environ,
-        "GATEWAY_DATABASE_URL": settings.database_url,
-        "GATEWAY_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),  # not the API's key
-        "GATEWAY_WEBHOOK_ALLOWED_URLS": ",".join(settings.webhook_allowed_urls),
-        "GATEWAY_WORKER_POLL_SECONDS": "0.2",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "gateway", "worker"],  # the long-running form, which used to loop
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    hr_told_of_a_death(tc, store_engine, civil, receiver)
+    # The long-running form (no --once), which used to loop; a key that is not the API's.
+    other_key = Fernet.generate_key().decode()
+    done = worker_process(settings, key_encryption_key=other_key, GATEWAY_WORKER_POLL_SECONDS="0.2")
     assert done.returncode != 0 and receiver.received == []
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 
 from connectors.demo import CountyManifest, generate_county
 from connectors.demo.fake_hr import FakeHrServer
-from store.engines import make_sync_engine
 from tests.support.civil import HR_KEY, CivilDb, make_id
+from tests.support.stores import engine_on
 
 __all__ = ["HR_KEY", "CivilDb", "make_id"]  # long imported from here by the connector tests
 
@@ -26,11 +26,8 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CountyManife
 @pytest.fixture
 def store(sqlite_url: str) -> Iterator[Engine]:
     """Return an engine on a fresh migrated SQLite store (a copy of the suite's template)."""
-    engine = make_sync_engine(sqlite_url)
-    try:
+    with engine_on(sqlite_url) as engine:
         yield engine
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +42,11 @@ def samples_hr(samples: Path) -> Iterator[FakeHrServer]:
     """Serve the sample HR pages on 127.0.0.1 (a fresh server: tests inject faults)."""
     with FakeHrServer(samples / "hr_api", api_key=HR_KEY) as server:
         yield server
+
+
+@pytest.fixture
+def hr(server: FakeHrServer) -> Iterator[FakeHrServer]:
+    """Hand out the module's own fake HR server (`server`) with no fault, an empty log and no live token."""
+    server.reset()
+    yield server
+    server.reset()

@@ -10,6 +10,7 @@ import yaml
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from connectors.demo import county_sources
 from connectors.demo.fake_hr import FakeHrServer
 from gateway import migrate
 from gateway.cli import app
@@ -31,15 +32,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def config(tmp_path: Path, samples: Path, hr_url: str) -> Path:
     """Write a sources file of the samples."""
     path = tmp_path / "sources.yaml"
-    doc = {
-        "sources": {
-            "gazetteer": {"path": str(samples / "gazetteer.csv")},
-            "civil_affairs": {"url": f"sqlite:///{samples / 'civil_affairs.sqlite'}"},
-            "hr_api": {"base_url": hr_url, "api_key_env": "TEST_HR_KEY", "backoff_seconds": 0},
-            "hr_migrant_register": {"directory": str(samples)},
-            "publicity": {"url": str(samples / "publicity_feed.xml")},
-        }
-    }
+    doc = {"sources": county_sources(samples, hr_url=hr_url, hr_key_env="TEST_HR_KEY", backoff_seconds=0)}
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return path
 

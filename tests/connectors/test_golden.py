@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from connectors.civil_affairs.models import CivilEnrollmentRow, CivilResidentRow, CivilServiceRow
 from connectors.civil_affairs.translate import translate_enrollment, translate_resident, translate_service
+from connectors.demo.reference import HR_SERVICES
 from connectors.gazetteer import GazetteerRow, translate_region
 from connectors.gazetteer.reader import VillageIndex
 from connectors.hr_api.models import HrPerson, HrService
@@ -281,14 +282,7 @@ CASES: dict[str, list[tuple[str, type[RawRecord], Translate, dict[str, Any]]]] =
             "service item",
             HrService,
             translate_hr_service,
-            {
-                "serviceCode": "RS101",
-                "serviceName": "城乡居民养老保险参保登记",
-                "channels": ["ONLINE", "COUNTER", "AGENT"],
-                "hall": "各乡镇便民服务中心",
-                "promiseDays": 1,
-                "active": True,
-            },
+            dict(HR_SERVICES[0]),  # RS101 城乡居民养老保险参保登记, as the demo's HR API serves it
         ),
     ],
     "hr_migrant_register": [

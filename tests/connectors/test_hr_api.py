@@ -33,14 +33,6 @@ def server(county: tuple[Path, CountyManifest]) -> Iterator[FakeHrServer]:
         yield hr
 
 
-@pytest.fixture
-def hr(server: FakeHrServer) -> Iterator[FakeHrServer]:
-    """The server with no fault, an empty log and no live token."""
-    server.reset()
-    yield server
-    server.reset()
-
-
 def connector(hr: FakeHrServer, **overrides: Any) -> HrApiConnector:
     """Build the connector with a tight retry budget and no backoff wait."""
     settings: dict[str, Any] = {
@@ -186,14 +178,10 @@ def _client(answers: list[httpx.Response], sleeps: list[float], **kw: Any) -> Hr
         "backoff_max": 3.0,
         "max_retry_after": 10,
         "max_rate_limited": 2,
+        "jitter": lambda: 1.0,
     }
     return HrClient(
-        "http://hr.test",
-        api_key="k",
-        transport=_transport(answers),
-        sleep=sleeps.append,
-        jitter=lambda: 1.0,
-        **(opts | kw),
+        "http://hr.test", api_key="k", transport=_transport(answers), sleep=sleeps.append, **(opts | kw)
     )
 
 
@@ -206,17 +194,7 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
     client = _client([httpx.Response(503)] * 3 + [OK], sleeps)
     assert client.data(PERSONS, {}) == {"items": [], "nextPageToken": None}
     assert sleeps == [1.0, 2.0, 3.0]
-    low = HrClient(
-        "http://x",
-        api_key="k",
-        timeout=1,
-        max_attempts=1,
-        backoff=1,
-        backoff_max=8,
-        max_retry_after=1,
-        max_rate_limited=1,
-        jitter=lambda: 0.0,
-    )
+    low = _client([], [], backoff=1, backoff_max=8, jitter=lambda: 0.0)
     assert [low.delay(n) for n in (1, 2, 3, 4, 5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
 
 

@@ -19,6 +19,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
+from connectors.demo import county_sources
 from connectors.demo.fake_hr import FakeHrServer
 from connectors.sdk.config import config_from_dict
 from connectors.sdk.runner import SyncReport, run_sync
@@ -40,16 +41,8 @@ KIND_OF_JZLX = {
 
 def sample_config(samples: Path, hr_url: str) -> Any:
     """Return the sources config of the samples."""
-    return config_from_dict(
-        {
-            "gazetteer": {"path": str(samples / "gazetteer.csv")},
-            "civil_affairs": {"url": f"sqlite:///{samples / 'civil_affairs.sqlite'}"},
-            "hr_api": {"base_url": hr_url, "api_key_env": "TEST_HR_KEY", "page_size": 50},
-            "hr_migrant_register": {"directory": str(samples)},
-            "publicity": {"url": str(samples / "publicity_feed.xml")},
-        },
-        env={"TEST_HR_KEY": HR_KEY},
-    )
+    sources = county_sources(samples, hr_url=hr_url, hr_key_env="TEST_HR_KEY", page_size=50)
+    return config_from_dict(sources, env={"TEST_HR_KEY": HR_KEY})
 
 
 @pytest.fixture(scope="module")

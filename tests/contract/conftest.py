@@ -20,6 +20,7 @@ from schemas.codes import Audience, Channel, Department, NoticeCategory, Tag
 from schemas.models import Notice, Service
 from tests.stats import data
 from tests.support import callers, factories
+from tests.support.callers import RECORD_READS
 
 COUNTY, QINGSHAN_TOWN, QINGSHAN_VILLAGE = "511599000000", "511599100000", "511599100201"
 LOOKUP_ID = "511599198503120415"  # the ResidentLookup example: the examples phase finds someone
@@ -36,6 +37,7 @@ class Profile:
     purpose: str | None
 
 
+VILLAGE_READS = (*RECORD_READS, "statistics:read", "changes:read")
 PROFILES = {
     # A county-wide department client (民政).
     "county": Profile(
@@ -43,12 +45,7 @@ PROFILES = {
         "civil_affairs",
         COUNTY,
         (
-            "residents:read",
-            "households:read",
-            "services:read",
-            "notices:read",
-            "statistics:read",
-            "changes:read",
+            *VILLAGE_READS,
             "subscriptions:write",
             "alerts:read",
             "alerts:write",
@@ -66,14 +63,7 @@ PROFILES = {
         "qingshan-village",
         "township",
         QINGSHAN_VILLAGE,
-        (
-            "residents:read",
-            "households:read",
-            "services:read",
-            "notices:read",
-            "statistics:read",
-            "changes:read",
-        ),
+        VILLAGE_READS,
         "social-assistance-review",
     ),
     # The auditor (one role only: separation of duties).

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from gateway.app import create_app
 from tests.contract import formats  # noqa: F401  (registers the gb11643 format's generator)
 from tests.contract.conftest import PROFILES, contract_settings, register, seed
+from tests.support.stores import sqlite_copy
 
 # Per operation, mode and profile: the suite keeps the breadth (every operation, role and link) on a small
 # budget; `make fuzz` (scripts/fuzz.sh) is the long run against a live gateway.
@@ -82,14 +83,10 @@ class Api:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> Iterator[Api]:
     """Seed a demo county, register the demo clients, load the schema from the app, mint real tokens."""
-    import shutil
-
     from store.engines import make_sync_engine
 
     tmp = tmp_path_factory.mktemp("contract")
-    db = tmp / "gateway.db"
-    shutil.copyfile(_sqlite_template, db)
-    url = f"sqlite:///{db}"
+    url = sqlite_copy(_sqlite_template, tmp / "gateway.db")
     engine: Engine = make_sync_engine(url)
     seed(engine)
     secrets = {name: register(engine, p) for name, p in PROFILES.items()}

@@ -43,6 +43,7 @@ import httpx
 import pytest
 
 from tests.conftest import skip_or_fail
+from tests.support.live import stop_process
 from tests.support.pgcluster import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,12 +147,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             time.sleep(0.2)
         yield Demo(checkout, f"http://127.0.0.1:{port}", {**env, "TMPDIR": str(scratch)})
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, grace=20)
 
 
 def _healthy(base: str) -> bool:

@@ -20,10 +20,9 @@ import yaml
 from sqlalchemy import Engine, text
 
 from gateway.audit.verify import verify_store
-from gateway.auth.clients import create_client
 from store.engines import make_sync_engine
 from tests.audit.test_processes import servers
-from tests.support import factories
+from tests.support import callers, factories
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies" / "default"
 READ = ["residents:read", "households:read", "services:read", "notices:read"]
@@ -38,14 +37,8 @@ def _seed(engine: Engine) -> list[str]:
 
 
 def _client(engine: Engine, client_id: str, *, department: str, region: str) -> tuple[str, str]:
-    _, secret = create_client(
-        engine,
-        name=client_id,
-        department=department,
-        subsystem="scale",
-        scopes=READ,
-        region_code=region,
-        client_id=client_id,
+    _, secret = callers.register(
+        engine, client_id=client_id, department=department, region_code=region, scopes=READ
     )
     assert secret is not None
     return client_id, secret
@@ -167,11 +160,9 @@ def test_three_replicas_under_mixed_load(pg_url: str, tmp_path: Path) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_sigterm_finishes_in_flight_and_flushes_audit(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+def test_sigterm_finishes_in_flight_and_flushes_audit(store_url: str, tmp_path: Path) -> None:
+    url = store_url
     engine = make_sync_engine(url)
     ids = _seed(engine)
     cred = _client(engine, "county-reader", department="civil_affairs", region="511599000000")

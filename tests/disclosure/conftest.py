@@ -29,6 +29,7 @@ from store.tables.changes import ChangeRow
 from tests.stats import data as stats_data
 from tests.support import factories
 from tests.support.callers import Headers, register, token_headers
+from tests.support.stores import sqlite_copy
 
 SHIPPED = Path(policies.__file__).parent / "default"
 VILLAGES = ("511599100201", "511599100202", "511599200201")
@@ -143,9 +144,7 @@ def _plant(engine: Engine) -> tuple[dict[str, dict[str, Any]], list[str]]:
 def world(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> Iterator[World]:
     """Start the app over a store with the demo clients, the canaries and the statistics county."""
     tmp = tmp_path_factory.mktemp("disclosure")
-    db = tmp / "gateway.db"
-    shutil.copyfile(_sqlite_template, db)
-    url = f"sqlite:///{db}"
+    url = sqlite_copy(_sqlite_template, tmp / "gateway.db")
     # The shipped policy, with rate limits lifted: the crawl is thousands of requests.
     policy_dir = tmp / "policy"
     shutil.copytree(SHIPPED, policy_dir, ignore=shutil.ignore_patterns("tests"))

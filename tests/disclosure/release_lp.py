@@ -11,16 +11,31 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
 
+from schemas.regions import in_subtree
+
 COUNT_TABLES = ("elderly_living_alone", "low_income_households", "left_behind_children")
 COVERAGE = ("adults", "pension", "pension_uncovered", "medical", "medical_uncovered")
 Key = tuple[str, str, str]  # (table, region code, column)
+LEVELS = {"county": 0, "township": 1, "village": 2}
+
+
+def requestable(
+    gazetteer: Iterable[tuple[str, str, str | None]], mine: str | None
+) -> Iterator[tuple[str, str]]:
+    """Yield each (region, group level) view a reader bound to region `mine` (None: all) may request."""
+    for code, level, _ in gazetteer:
+        if mine is not None and not in_subtree(code, mine):
+            continue
+        for group in ("township", "village"):
+            if LEVELS[group] >= LEVELS[level]:
+                yield code, group
 
 
 @dataclass

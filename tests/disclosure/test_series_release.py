@@ -20,19 +20,25 @@ from sqlalchemy import select
 from gateway.demo.county import SHIFAN
 from gateway.stats.county import CountyRelease, from_body
 from schemas.codes import Tag
-from schemas.regions import in_subtree
 from schemas.time import today_cn
 from store.engines import make_sync_engine
 from store.tables.records import RegionRow
 from store.tables.stats import StatsReleaseRow
 from tests.disclosure.conftest import World
-from tests.disclosure.release_lp import COUNT_TABLES, COVERAGE, Key, Release, joint_ranges
+from tests.disclosure.release_lp import (
+    COUNT_TABLES,
+    COVERAGE,
+    LEVELS,
+    Key,
+    Release,
+    joint_ranges,
+    requestable,
+)
 from tests.stats.data import QINGSHAN, SHIMEN, ZHULIN, add_migration, snapshot
 from tests.support import factories
 
 G = RegionRow.__table__.c  # type: ignore[attr-defined]
 SR = StatsReleaseRow.__table__.c  # type: ignore[attr-defined]
-LEVELS = {"county": 0, "township": 1, "village": 2}
 TABLES = (*COUNT_TABLES, "migrant_workers", "insurance_coverage")
 STATS_CLIENTS = [c.client_id for c in SHIFAN.clients if "statistics:read" in c.scopes]
 OLD = dt.date(1950, 1, 1)
@@ -100,26 +106,21 @@ def _views(world: World, client: str, gazetteer: list[tuple[str, str, str | None
     mine = world.clients[client][1]
     headers = world.headers(client, None)
     per_month: dict[str, Release] = {}
-    for code, level, _ in gazetteer:
-        if mine is not None and not in_subtree(code, mine):
-            continue
-        for group in ("township", "village"):
-            if LEVELS[group] < LEVELS[level]:
-                continue
-            reports: dict[str, dict[str, Any]] = {}
-            for table in TABLES:
-                params = {"table": table, "region": code, "level": group, "from": "2026-08"}
-                r = world.tc.get("/v1/stats/series", params=params, headers=headers)
-                assert r.status_code == 200, r.text
-                for point in r.json()["points"]:
-                    view = reports.setdefault(point["as_of"], {"region": code})
-                    view[table], view["min_cell"] = point["table"], point["min_cell"]
-            r = world.tc.get("/v1/stats", params={"region": code, "level": group}, headers=headers)
+    for code, group in requestable(gazetteer, mine):
+        reports: dict[str, dict[str, Any]] = {}
+        for table in TABLES:
+            params = {"table": table, "region": code, "level": group, "from": "2026-08"}
+            r = world.tc.get("/v1/stats/series", params=params, headers=headers)
             assert r.status_code == 200, r.text
-            today = r.json()
-            per_month.setdefault(today["as_of"], Release(k=today["min_cell"])).add_view(today)
-            for as_of, report in reports.items():
-                per_month.setdefault(as_of, Release(k=report["min_cell"])).add_view(report)
+            for point in r.json()["points"]:
+                view = reports.setdefault(point["as_of"], {"region": code})
+                view[table], view["min_cell"] = point["table"], point["min_cell"]
+        r = world.tc.get("/v1/stats", params={"region": code, "level": group}, headers=headers)
+        assert r.status_code == 200, r.text
+        today = r.json()
+        per_month.setdefault(today["as_of"], Release(k=today["min_cell"])).add_view(today)
+        for as_of, report in reports.items():
+            per_month.setdefault(as_of, Release(k=report["min_cell"])).add_view(report)
     return per_month
 
 

@@ -25,6 +25,7 @@ from tests.auth.helpers import auth_settings, register
 from tests.support import factories
 from tests.support.live import LiveServer
 from tests.support.pgcluster import free_port
+from tests.support.stores import sqlite_copy
 
 COUNTY_A = "511599000000"
 COUNTY_B = "511521000000"  # 宜宾县: the second county, its own gazetteer
@@ -74,9 +75,7 @@ class County:
 
 
 def store(tmp: Path, template: Path, name: str) -> tuple[str, Engine]:
-    db = tmp / f"{name}.db"
-    shutil.copyfile(template, db)
-    url = f"sqlite:///{db}"
+    url = sqlite_copy(template, tmp / f"{name}.db")
     return url, make_sync_engine(url)
 
 

@@ -40,63 +40,30 @@ def chain(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> I
     dbs = {n: store(tmp, _sqlite_template, n) for n in "ahb"}
     factories.county(dbs["a"][1])
     b_data(dbs["b"][1])
+    names = {"a": ("county-a", COUNTY_A), "h": ("city", HUB), "b": ("county-b", COUNTY_B)}
+
+    def member(n: str, **how: object) -> dict[str, object]:
+        """Describe gateway `n` as a member of another's federation file (`how`: kind, client ids, via)."""
+        name, region = names[n]
+        return {"name": name, "region_code": region, "base_url": urls[n], "pins": [kids[n]], **how}
+
     docs = {
         "a": {
             "name": "county-a",
             "region_code": COUNTY_A,
-            "members": [
-                {
-                    "name": "city",
-                    "kind": "hub",
-                    "region_code": HUB,
-                    "base_url": urls["h"],
-                    "pins": [kids["h"]],
-                    "as_client_id": "county-a",
-                },
-                {
-                    "name": "county-b",
-                    "region_code": COUNTY_B,
-                    "base_url": urls["b"],
-                    "pins": [kids["b"]],
-                    "via": "city",
-                },
-            ],
+            "members": [member("h", kind="hub", as_client_id="county-a"), member("b", via="city")],
             "allow": [{"department": "civil_affairs", "members": ["county-b"], "purposes": [PURPOSE]}],
         },
         "h": {
             "name": "city",
             "region_code": HUB,
-            "members": [
-                {
-                    "name": "county-a",
-                    "region_code": COUNTY_A,
-                    "base_url": urls["a"],
-                    "pins": [kids["a"]],
-                    "client_id": "county-a",
-                },
-                {
-                    "name": "county-b",
-                    "region_code": COUNTY_B,
-                    "base_url": urls["b"],
-                    "pins": [kids["b"]],
-                    "as_client_id": "city",
-                },
-            ],
+            "members": [member("a", client_id="county-a"), member("b", as_client_id="city")],
             "allow": [{"client": "county-a", "members": ["county-b"], "purposes": [PURPOSE]}],
         },
         "b": {
             "name": "county-b",
             "region_code": COUNTY_B,
-            "members": [
-                {
-                    "name": "city",
-                    "kind": "hub",
-                    "region_code": HUB,
-                    "base_url": urls["h"],
-                    "pins": [kids["h"]],
-                    "client_id": "city",
-                },
-            ],
+            "members": [member("h", kind="hub", client_id="city")],
         },
     }
     servers = {}

@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from gateway.context import RequestRecord
 from schemas.codes import Audience, NoticeCategory, Tag
 from schemas.models import Notice
 from store.tables.audit import AuditEventRow
@@ -21,21 +20,6 @@ pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
 PROBLEM = "application/problem+json"
 QS_VILLAGE, ZHULIN, SHIMEN = "511599100201", "511599100202", "511599200201"
-
-
-class Capture:
-    """Outermost ASGI wrapper keeping each request's RequestRecord for the assertions."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.records: list[RequestRecord] = []
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
-        if scope["type"] == "http":
-            rec = scope.get("state", {}).get("xz_record")
-            if rec is not None:
-                self.records.append(rec)
 
 
 @pytest.fixture
@@ -56,21 +40,26 @@ def world(demo_store: str, store_engine: Engine) -> Iterator[tuple[TestClient, H
         # A member of the same household registered in another township.
         "away": add(store_engine, region_code=SHIMEN, name="王远", household_id="HMIX").id,
     }
+    _village_notice(store_engine, "n-qs-elderly", Audience.ELDERLY)
+    with make_app(demo_store) as tc:
+        yield tc, token_headers(tc), people
+
+
+def _village_notice(engine: Engine, nid: str, audience: Audience) -> None:
+    """Publish an announcement to Qingshan village for one audience."""
     factories.add_notice(
-        store_engine,
+        engine,
         Notice(
-            id="n-qs-elderly",
+            id=nid,
             title="t",
             body_html="<p>t</p>",
             body_text="t",
             category=NoticeCategory.ANNOUNCEMENT,
             regions=[QS_VILLAGE],
-            audiences=[Audience.ELDERLY],
+            audiences=[audience],
             published_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
         ),
     )
-    with make_app(demo_store) as tc:
-        yield tc, token_headers(tc), people
 
 
 def _problem(r: Any, status: int, slug: str) -> dict[str, Any]:
@@ -246,19 +235,7 @@ def test_targeting_uses_only_fields_the_caller_is_shown(
     migrant = factories.add_resident(
         store_engine, region_code=QS_VILLAGE, birth_date=dt.date(1990, 1, 1), tags=[Tag.MIGRANT_WORKER]
     ).id
-    factories.add_notice(
-        store_engine,
-        Notice(
-            id="n-qs-migrants",
-            title="t",
-            body_html="<p>t</p>",
-            body_text="t",
-            category=NoticeCategory.ANNOUNCEMENT,
-            regions=[QS_VILLAGE],
-            audiences=[Audience.MIGRANT_WORKERS],
-            published_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
-        ),
-    )
+    _village_notice(store_engine, "n-qs-migrants", Audience.MIGRANT_WORKERS)
     app: Any = tc.app
 
     def listed(client: str) -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,23 +12,16 @@ from sqlalchemy import Engine, text
 
 from gateway import migrate
 from store.engines import make_sync_engine
-from tests.conftest import skip_or_fail
 from tests.resilience.support import Load, assert_every_answer_audited, ready, replica, wait_for
-from tests.support.pgcluster import PgCluster, find_pg_bin, memory_dir
+from tests.support.pgcluster import PgCluster
+from tests.support.stores import running_cluster
 
 
 @pytest.fixture
-def own_cluster() -> object:
+def own_cluster() -> Iterator[PgCluster]:
     """A PostgreSQL cluster of this test alone (it is restarted)."""
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        skip_or_fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    assert bin_dir is not None
-    cluster = PgCluster(bin_dir, base_dir=memory_dir()).start()
-    try:
+    with running_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def test_postgresql_restart_under_load_recovers_without_restart(

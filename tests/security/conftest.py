@@ -15,13 +15,14 @@ from sqlalchemy import Engine, text
 
 from connectors.demo.ids import check_char
 from gateway.app import create_app
-from gateway.auth.clients import create_client
 from gateway.auth.keys import ensure_signing_key
-from schemas.codes import Tag
 from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings
-from tests.support import factories
+from tests.support import callers, factories
+from tests.support.assisted import add_family
+from tests.support.callers import RECORD_READS
 from tests.support.keys import write_audit_key
+from tests.support.stores import sqlite_copy
 
 COUNTY, VILLAGE, OTHER_VILLAGE = "511599000000", "511599100201", "511599200201"
 # client id -> (department, region, scopes): the attackers and the honest callers of the suite.
@@ -30,10 +31,7 @@ CLIENTS: dict[str, tuple[str, str, list[str]]] = {
         "civil_affairs",
         COUNTY,
         [
-            "residents:read",
-            "households:read",
-            "services:read",
-            "notices:read",
+            *RECORD_READS,
             "changes:read",
             "subscriptions:write",
             "consents:read",
@@ -98,18 +96,7 @@ class World:
 
 def _people(engine: Engine) -> Residents:
     today = dt.date.today()
-    a = factories.add_resident(
-        engine,
-        region_code=VILLAGE,
-        name="王建国",
-        national_id="511599195003120415",
-        birth_date=dt.date(1950, 3, 12),
-        household_id="H1",
-        tags=[Tag.ELDERLY],
-    )
-    b = factories.add_resident(
-        engine, region_code=VILLAGE, name="王小明", national_id="511599201003120413", household_id="H1"
-    )
+    a, b = add_family(engine)
     born = today.replace(year=today.year - 5, day=1)
     first17 = f"511599{born:%Y%m%d}041"
     kid = factories.add_resident(
@@ -153,14 +140,8 @@ def _security_template(_sqlite_template: Path, tmp_path_factory: pytest.TempPath
     people = _people(engine)
     secrets: dict[str, str] = {}
     for cid, (dept, region, scopes) in CLIENTS.items():
-        _, secret = create_client(
-            engine,
-            name=cid,
-            department=dept,
-            subsystem="security-tests",
-            scopes=scopes,
-            region_code=region,
-            client_id=cid,
+        _, secret = callers.register(
+            engine, client_id=cid, department=dept, region_code=region, scopes=scopes
         )
         assert secret is not None
         secrets[cid] = secret
@@ -175,9 +156,7 @@ def _security_template(_sqlite_template: Path, tmp_path_factory: pytest.TempPath
 @pytest.fixture
 def world_factory(_security_template: _Template, tmp_path: Path) -> Iterator[Callable[..., World]]:
     """Return a maker of a started app with the suite's clients (settings may be overridden)."""
-    db = tmp_path / "gateway.db"
-    shutil.copyfile(_security_template.path, db)
-    sqlite_url = f"sqlite:///{db}"
+    sqlite_url = sqlite_copy(_security_template.path, tmp_path / "gateway.db")
     engine = make_sync_engine(sqlite_url)
     people, secrets = _security_template.people, dict(_security_template.secrets)
     clients: list[TestClient] = []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from schemas.time import today_cn
 from tests.security.conftest import World
+from tests.support.assisted import VERBAL, consent_body
 
 AGENT = "qingshan-agent"
 
@@ -21,14 +23,7 @@ def test_a_resident_outside_the_region_answers_like_a_missing_one(world: World) 
 
 def test_another_clients_consent_is_not_found(world: World) -> None:
     """A consent is visible to the client that recorded it only."""
-    today = __import__("schemas.time", fromlist=["today_cn"]).today_cn()
-    body = {
-        "resident_id": world.people.a,
-        "purpose": "pension-eligibility",
-        "valid_from": str(today),
-        "valid_until": str(today),
-        "evidence": {"method": "verbal", "witness_name": "李村医"},
-    }
+    body = consent_body(world.people.a, valid_until=str(today_cn()), evidence=VERBAL)
     consent = world.tc.post("/v1/consents", json=body, headers=world.headers(AGENT)).json()["id"]
     assert world.tc.get(f"/v1/consents/{consent}", headers=world.headers(AGENT)).status_code == 200
     r = world.tc.get(f"/v1/consents/{consent}", headers=world.headers("civil-affairs"))

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from schemas.time import today_cn
 from tests.security.conftest import World
+from tests.support.assisted import VERBAL, consent_body
 
 
 def test_consents_refuse_server_owned_properties(world: World) -> None:
     """A client cannot set who recorded a consent, its id or its status (mass assignment)."""
-    today = today_cn()
-    base = {
-        "resident_id": world.people.a,
-        "purpose": "pension-eligibility",
-        "valid_from": str(today),
-        "valid_until": str(today),
-        "evidence": {"method": "verbal", "witness_name": "李村医"},
-    }
+    base = consent_body(world.people.a, valid_until=str(today_cn()), evidence=VERBAL)
     for extra in ({"agent_client_id": "civil-affairs"}, {"id": "C0000000000000000"}, {"status": "active"}):
         r = world.tc.post("/v1/consents", json={**base, **extra}, headers=world.headers("qingshan-agent"))
         assert r.status_code == 422, (extra, r.text)

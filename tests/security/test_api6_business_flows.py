@@ -11,24 +11,14 @@ import httpx
 from connectors.demo.ids import check_char
 from schemas.time import today_cn
 from tests.security.conftest import World
+from tests.support.assisted import PAPER, PURPOSE, SCAN_SHA256, consent_body
 
 AGENT = "qingshan-agent"
-PURPOSE = "pension-eligibility"
-SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-PAPER = {"method": "paper_form", "scan_reference": "QS-2026-11-0042.pdf", "scan_sha256": SHA}
+SHA = SCAN_SHA256
 
 
 def _consent(w: World, resident: str | None, **changes: Any) -> httpx.Response:
-    today = today_cn()
-    body: dict[str, Any] = {
-        "resident_id": resident,
-        "purpose": PURPOSE,
-        "valid_from": str(today),
-        "valid_until": str(today + dt.timedelta(days=30)),
-        "evidence": PAPER,
-        **changes,
-    }
-    return w.tc.post("/v1/consents", json=body, headers=w.headers(AGENT))
+    return w.tc.post("/v1/consents", json=consent_body(resident, **changes), headers=w.headers(AGENT))
 
 
 def _error_types(r: httpx.Response) -> set[str]:

@@ -6,7 +6,6 @@ import asyncio
 import asyncio.base_events
 import socket
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -63,16 +62,6 @@ def test_normal_form() -> None:
     assert normalise("https://ex.org./a") == "https://ex.org/a"
     assert normalise("https://ex.org/a%2Fb") is None
     assert normalise("ftp://ex.org/") is None
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A receiver on 127.0.0.1 (loopback: an internal address)."""
-    r = Receiver()
-    try:
-        yield r
-    finally:
-        r.close()
 
 
 def test_a_name_resolving_to_an_internal_address_is_refused(receiver: Receiver) -> None:

@@ -18,7 +18,13 @@ from tests.auth.helpers import Staff, auth_settings, register_staff
 from tests.conftest import skip_or_fail
 from tests.stats.data import QINGSHAN, TOWN_QS, populate
 from tests.support import factories
-from tests.support.browser import assert_renders_chinese, chromium_available, offline_page, sign_in, tofu
+from tests.support.browser import (
+    assert_renders_chinese,
+    chromium_available,
+    dashboard_sign_in,
+    offline_page,
+    tofu,
+)
 from tests.support.live import LiveServer
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -65,9 +71,7 @@ def test_dashboard_signs_in_with_totp_and_prints_for_a_village_meeting(
     assert_renders_chinese(page, ".signin")
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "dashboard-signin.png"))
-    sign_in(
-        page, live.url + "/dashboard/", username=person.account, password=person.password, code=person.code()
-    )
+    dashboard_sign_in(page, live.url, person)
     page.wait_for_selector("svg.chart", timeout=20_000)
     assert "村级数据看板" in page.locator("h1").inner_text()
     assert page.locator(".account .region").inner_text() == "青山镇"  # the region's name, not its code

@@ -19,7 +19,7 @@ from tests.auth.helpers import Staff, auth_settings, fetch_token, register, regi
 from tests.conftest import skip_or_fail
 from tests.stats.data import QINGSHAN, TOWN_QS, ZHULIN, populate, snapshot
 from tests.support import factories
-from tests.support.browser import assert_renders_chinese, chromium_available, offline_page, sign_in
+from tests.support.browser import assert_renders_chinese, chromium_available, dashboard_page
 from tests.support.live import LiveServer
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -74,16 +74,8 @@ def test_trends_are_drawn_with_gaps_for_protected_counts_and_whole_legends(
         params={"table": "elderly_living_alone", "region": TOWN_QS, "from": "2026-09"},
         headers={"Authorization": f"Bearer {token}"},
     ).json()
-    with offline_page() as (page, blocked):
+    with dashboard_page(server.url, person, width=1100) as (page, blocked):
         page: Any
-        page.set_viewport_size({"width": 1100, "height": 900})
-        sign_in(
-            page,
-            server.url + "/dashboard/",
-            username=person.account,
-            password=person.password,
-            code=person.code(),
-        )
         page.wait_for_selector("#trends svg.trend", timeout=20_000)
         block = page.locator("#trend-elderly_living_alone")
         heads = block.locator("thead th").all_inner_texts()

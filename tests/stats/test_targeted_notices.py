@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from gateway.app import create_app
-from gateway.context import RequestRecord
 from schemas.codes import Audience, NoticeCategory, Tag
 from schemas.models import Notice
 from tests.auth.helpers import auth_settings, fetch_token, register
 from tests.stats.data import COUNTY, QINGSHAN, SHIMEN, TOWN_QS, TOWN_SM, ZHULIN
 from tests.support import factories
+from tests.support.callers import Capture
 
 PROBLEM = "application/problem+json"
 PUBLISHED = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
@@ -34,21 +34,6 @@ def _notice(nid: str, regions: list[str], audiences: list[Audience], **extra: An
         published_at=extra.pop("published_at", PUBLISHED),
         **extra,
     )
-
-
-class Capture:
-    """Outermost ASGI wrapper keeping each request's RequestRecord for the assertions."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.records: list[RequestRecord] = []
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
-        if scope["type"] == "http":
-            rec = scope.get("state", {}).get("xz_record")
-            if rec is not None:
-                self.records.append(rec)
 
 
 @pytest.fixture

@@ -40,38 +40,22 @@ def add_enrollment(
     engine: Engine, rid: str, key: str, kind: str, *, status: str = "active", **extra: Any
 ) -> None:
     """Insert one enrolment (as the civil-affairs or HR sync would)."""
-    eid = f"civil_affairs:{key}"
-    doc = {"id": eid, "resident_id": rid, "kind": kind, "department": "civil_affairs", "status": status,
-           "source": "civil_affairs", "record_key": key, **extra}  # fmt: skip
-    with engine.begin() as conn:
-        conn.execute(
-            insert(EnrollmentRow.__table__).values(  # type: ignore[arg-type]
-                id=eid,
-                resident_id=rid,
-                kind=kind,
-                status=status,
-                source="civil_affairs",
-                record_key=key,
-                updated_at=factories.NOW,
-                doc=orjson.dumps(doc).decode(),
-            )
-        )
+    # The filter columns are fields of the served document too.
+    columns = {"id": f"civil_affairs:{key}", "resident_id": rid, "kind": kind, "status": status,
+               "source": "civil_affairs", "record_key": key}  # fmt: skip
+    doc = {**columns, "department": "civil_affairs", **extra}
+    factories.insert_row(
+        engine, EnrollmentRow, **columns, updated_at=factories.NOW, doc=orjson.dumps(doc).decode()
+    )
 
 
 def add_migration(engine: Engine, rid: str, *, returned_on: str | None) -> None:
     """Insert one migrant-register row."""
-    doc = {"resident_id": rid, "work_province": "广东省", "returned_on": returned_on,
-           "source": "hr_migrant_register", "record_key": f"WG{rid}"}  # fmt: skip
-    with engine.begin() as conn:
-        conn.execute(
-            insert(MigrationRow.__table__).values(  # type: ignore[arg-type]
-                resident_id=rid,
-                source="hr_migrant_register",
-                record_key=f"WG{rid}",
-                updated_at=factories.NOW,
-                doc=orjson.dumps(doc).decode(),
-            )
-        )
+    columns = {"resident_id": rid, "source": "hr_migrant_register", "record_key": f"WG{rid}"}
+    doc = {**columns, "work_province": "广东省", "returned_on": returned_on}
+    factories.insert_row(
+        engine, MigrationRow, **columns, updated_at=factories.NOW, doc=orjson.dumps(doc).decode()
+    )
 
 
 def _resident(engine: Engine, name: str, *, region: str = VILLAGE, **fields: Any) -> str:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from schemas.codes import Tag
+from schemas.models import Resident
 from schemas.time import today_cn
 from tests.support import callers, factories
 from tests.support.keys import write_audit_key
@@ -30,6 +31,37 @@ CLIENTS = {
 PURPOSE = "pension-eligibility"
 SCAN_SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 PAPER = {"method": "paper_form", "scan_reference": "QS-2026-11-0042.pdf", "scan_sha256": SCAN_SHA256}
+VERBAL = {"method": "verbal", "witness_name": "李村医"}
+
+
+def consent_body(resident: str | None, **changes: object) -> dict[str, object]:
+    """Return a consent request's body: `resident` for the purpose, today for 30 days, a paper form."""
+    today = today_cn()
+    return {
+        "resident_id": resident,
+        "purpose": PURPOSE,
+        "valid_from": str(today),
+        "valid_until": str(today + dt.timedelta(days=30)),
+        "evidence": PAPER,
+        **changes,
+    }
+
+
+def add_family(engine: Engine) -> tuple[Resident, Resident]:
+    """Insert a (born 1950, elderly) and b (born 2010): household H1 of the agent's village."""
+    a = factories.add_resident(
+        engine,
+        region_code=VILLAGE,
+        name="王建国",
+        national_id="511599195003120415",
+        birth_date=dt.date(1950, 3, 12),
+        household_id="H1",
+        tags=[Tag.ELDERLY],
+    )
+    b = factories.add_resident(
+        engine, region_code=VILLAGE, name="王小明", national_id="511599201003120413", household_id="H1"
+    )
+    return a, b
 
 
 @dataclass
@@ -56,16 +88,7 @@ class World:
 
     def consent(self, resident: str, **changes: object) -> dict[str, object]:
         """Record a consent by the agent (today for 30 days, paper form) and return it."""
-        today = today_cn()
-        body: dict[str, object] = {
-            "resident_id": resident,
-            "purpose": PURPOSE,
-            "valid_from": str(today),
-            "valid_until": str(today + dt.timedelta(days=30)),
-            "evidence": PAPER,
-            **changes,
-        }
-        r = self.tc.post("/v1/consents", json=body, headers=self.headers(AGENT))
+        r = self.tc.post("/v1/consents", json=consent_body(resident, **changes), headers=self.headers(AGENT))
         assert r.status_code == 201, r.text
         out: dict[str, object] = r.json()
         return out
@@ -76,18 +99,7 @@ class World:
 
 
 def _people(engine: Engine) -> People:
-    a = factories.add_resident(
-        engine,
-        region_code=VILLAGE,
-        name="王建国",
-        national_id="511599195003120415",
-        birth_date=dt.date(1950, 3, 12),
-        household_id="H1",
-        tags=[Tag.ELDERLY],
-    )
-    b = factories.add_resident(
-        engine, region_code=VILLAGE, name="王小明", national_id="511599201003120413", household_id="H1"
-    )
+    a, b = add_family(engine)
     c = factories.add_resident(engine, region_code=VILLAGE, name="李四", household_id="H2")
     d = factories.add_resident(engine, region_code=OTHER_VILLAGE, name="张三")
     factories.add_household(engine, hid="H1", household_no="0001", region_code=VILLAGE, head=a.id)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from tests.support.callers import Staff
+
 CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -122,3 +124,18 @@ def sign_in(page: Any, url: str, *, username: str, password: str, code: str) -> 
     page.fill("#password", password)
     page.fill("#totp", code)
     page.click("#login")
+
+
+def dashboard_sign_in(page: Any, base_url: str, person: Staff) -> None:
+    """Sign in to the dashboard at `base_url` as a provisioned staff account."""
+    url = base_url + "/dashboard/"
+    sign_in(page, url, username=person.account, password=person.password, code=person.code())
+
+
+@contextmanager
+def dashboard_page(base_url: str, person: Staff, *, width: int) -> Iterator[tuple[Any, Blocked]]:
+    """Yield an offline page `width` pixels wide signed in to the dashboard, and its blocked URLs."""
+    with offline_page() as (page, blocked):
+        page.set_viewport_size({"width": width, "height": 900})
+        dashboard_sign_in(page, base_url, person)
+        yield page, blocked

@@ -1,11 +1,12 @@
 """Callers of the API in tests: a test app and its settings, one way to register a client (any id) or a
-staff account."""
+staff account, and an ASGI wrapper keeping what each request recorded."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,15 @@ from gateway.auth.clients import AuthMethod, create_client
 from gateway.auth.scopes import Role, Scope, role_of
 from gateway.auth.staff import create_staff
 from gateway.auth.tokens import issue_access_token
+from gateway.context import RequestRecord
 from gateway.settings import Settings
+from tests.support.keys import write_audit_key
 
 COUNTY = "511599000000"
 # Every read scope of a department system: the read API tests act as a county-wide reader (the audit
 # role's reads go to a separate client: separation of duties).
+# What a department system reads of the shared records (the contract and security suites' clients).
+RECORD_READS = ("residents:read", "households:read", "services:read", "notices:read")
 ALL_READ_SCOPES = [s.value for s in Scope if s.value.endswith(":read") and role_of(s) is Role.RESOURCE]
 
 
@@ -98,6 +103,14 @@ def make_app(store_url: str, policy_dir: Path | None = None, **extra: object) ->
     return TestClient(create_app(settings), raise_server_exceptions=False)
 
 
+@contextmanager
+def audited_app(store_url: str, audit_key: Path, **extra: Any) -> Iterator[TestClient]:
+    """Start a test app over `store_url` signing its log with a fresh audit key written to `audit_key`."""
+    settings = auth_settings(store_url, audit_key_file=write_audit_key(audit_key), **extra)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as tc:
+        yield tc
+
+
 @dataclass(frozen=True)
 class Staff:
     """A provisioned staff account: its sign-in name and the factors the operator handed over."""
@@ -134,3 +147,18 @@ def register_staff(
         scopes=scopes or ["statistics:read"],
     )
     return Staff(name, issued.password, issued.totp_secret)
+
+
+class Capture:
+    """Outermost ASGI wrapper keeping each request's RequestRecord for the assertions."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.records: list[RequestRecord] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            rec = scope.get("state", {}).get("xz_record")
+            if rec is not None:
+                self.records.append(rec)

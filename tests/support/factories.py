@@ -7,6 +7,7 @@ import itertools
 from typing import Any
 
 from sqlalchemy import Engine, insert
+from sqlmodel import SQLModel
 
 from schemas.models import Household, Notice, Region, Resident, Service
 from schemas.regions import region_level
@@ -24,19 +25,24 @@ _ids = itertools.count(1)
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
+def insert_row(engine: Engine, model: type[SQLModel], **values: Any) -> None:
+    """Insert one row of a table model, its columns by name."""
+    with engine.begin() as conn:
+        conn.execute(insert(model.__table__).values(**values))  # type: ignore[attr-defined]
+
+
 def add_region(engine: Engine, code: str, name: str, *, parent: str | None = None) -> Region:
     """Insert a gazetteer region."""
     region = Region(code=code, name=name, level=region_level(code), parent_code=parent)  # type: ignore[arg-type]
-    with engine.begin() as conn:
-        conn.execute(
-            insert(RegionRow.__table__).values(  # type: ignore[arg-type]
-                code=code,
-                name=name,
-                level=region.level.value,
-                parent_code=parent,
-                doc=region.model_dump_json(),
-            )
-        )
+    insert_row(
+        engine,
+        RegionRow,
+        code=code,
+        name=name,
+        level=region.level.value,
+        parent_code=parent,
+        doc=region.model_dump_json(),
+    )
     return region
 
 
@@ -93,31 +99,29 @@ def add_household(
     engine: Engine, *, hid: str, household_no: str, region_code: str, head: str | None
 ) -> Household:
     """Insert a household row."""
-    with engine.begin() as conn:
-        conn.execute(
-            insert(HouseholdRow.__table__).values(  # type: ignore[arg-type]
-                id=hid,
-                household_no=household_no,
-                region_code=region_code,
-                head_resident_id=head,
-                updated_at=NOW,
-            )
-        )
+    insert_row(
+        engine,
+        HouseholdRow,
+        id=hid,
+        household_no=household_no,
+        region_code=region_code,
+        head_resident_id=head,
+        updated_at=NOW,
+    )
     return Household(id=hid, household_no=household_no, region_code=region_code, head_resident_id=head)
 
 
 def add_service(engine: Engine, service: Service) -> None:
     """Insert a service item."""
-    with engine.begin() as conn:
-        conn.execute(
-            insert(ServiceRow.__table__).values(  # type: ignore[arg-type]
-                id=service.id,
-                department=service.department.value,
-                active=service.active,
-                updated_at=NOW,
-                doc=service.model_dump_json(),
-            )
-        )
+    insert_row(
+        engine,
+        ServiceRow,
+        id=service.id,
+        department=service.department.value,
+        active=service.active,
+        updated_at=NOW,
+        doc=service.model_dump_json(),
+    )
 
 
 def add_notice(engine: Engine, notice: Notice) -> None:

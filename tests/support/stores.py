@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,9 @@ from tests.support.env import skip_or_fail
 from tests.support.pgcluster import PgCluster, find_pg_bin, memory_dir
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """Start one throwaway PostgreSQL cluster for the session, its files in RAM where there is a tmpfs."""
+@contextmanager
+def running_cluster() -> Iterator[PgCluster]:
+    """Start a throwaway PostgreSQL cluster, its files in RAM where there is a tmpfs; stop it after."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
         skip_or_fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
@@ -34,6 +35,29 @@ def pg_cluster() -> Iterator[PgCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def sqlite_copy(template: Path, db: Path) -> str:
+    """Copy a migrated SQLite store to `db`; return its URL."""
+    shutil.copyfile(template, db)
+    return f"sqlite:///{db}"
+
+
+@contextmanager
+def engine_on(url: str) -> Iterator[Engine]:
+    """Open a sync engine on `url`; dispose of it after."""
+    engine = make_sync_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """Start one throwaway PostgreSQL cluster for the session."""
+    with running_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
@@ -97,10 +121,7 @@ def _store_url_overridden(metafunc: pytest.Metafunc) -> bool:
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Return the URL of a fresh migrated store: SQLite, or PostgreSQL for tests marked `backends`."""
     if getattr(request, "param", "sqlite") == "sqlite":
-        template: Path = request.getfixturevalue("_sqlite_template")
-        db = tmp_path / "gateway.db"
-        shutil.copyfile(template, db)
-        return f"sqlite:///{db}"
+        return sqlite_copy(request.getfixturevalue("_sqlite_template"), tmp_path / "gateway.db")
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     return fresh_pg(cluster, request.getfixturevalue("_pg_template"))
 
@@ -108,9 +129,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
     """Return the URL of a fresh migrated SQLite store (for tests that need one backend only)."""
-    db = tmp_path / "gateway.db"
-    shutil.copyfile(_sqlite_template, db)
-    return f"sqlite:///{db}"
+    return sqlite_copy(_sqlite_template, tmp_path / "gateway.db")
 
 
 @pytest.fixture
@@ -122,8 +141,5 @@ def pg_url(pg_cluster: PgCluster, _pg_template: str) -> str:
 @pytest.fixture
 def store_engine(store_url: str) -> Iterator[Engine]:
     """Return a sync engine on the fresh store."""
-    engine = make_sync_engine(store_url)
-    try:
+    with engine_on(store_url) as engine:
         yield engine
-    finally:
-        engine.dispose()

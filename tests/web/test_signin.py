@@ -17,11 +17,10 @@ import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from gateway.app import create_app
 from store.tables.audit import AuditEventRow
-from tests.audit.support import make_key
-from tests.auth.helpers import Staff, auth_settings, register_staff
+from tests.auth.helpers import Staff, register_staff
 from tests.support import factories
+from tests.support.callers import audited_app
 
 AUDIT_EVENTS = AuditEventRow.__table__  # type: ignore[attr-defined]
 SITES = [("/dashboard", "/signin", "statistics:read"), ("/audit", "/login", "audit:read")]
@@ -30,9 +29,7 @@ MINUTE = dt.timedelta(minutes=1)
 
 @pytest.fixture
 def tc(sqlite_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    make_key(tmp_path)
-    settings = auth_settings(sqlite_url, audit_key_file=tmp_path / "audit-key.pem")
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with audited_app(sqlite_url, tmp_path / "audit-key.pem") as client:
         yield client
 
 

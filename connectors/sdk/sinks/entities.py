@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -34,23 +34,34 @@ _UPSERT_REGION = RowInsert(
     update=("name", "level", "parent_code", "doc"),
 )
 
+_Doc = TypeVar("_Doc", Service, Region)
 
-def write_services(ctx: BatchContext, items: list[tuple[dict[str, Any], Service]]) -> None:
-    """Upsert service items; the id is '{source}:{code}'."""
-    store = ctx.store
-    latest = {svc.id: svc for _, svc in items}
-    docs = dict(store.rows_in("SELECT id, doc FROM service WHERE id IN ({in})", latest))
-    writes = []
-    for sid, svc in latest.items():
-        ctx.stored.append(svc.code)
-        doc = svc.model_dump_json()
-        old = docs.get(sid)
+
+def _changed(ctx: BatchContext, latest: dict[str, _Doc], *, select: str) -> list[tuple[str, _Doc, str]]:
+    """Count items created, updated or unchanged against `select`'s (key, doc); return the changed."""
+    docs = dict(ctx.store.rows_in(select, latest))
+    out = []
+    for k, item in latest.items():
+        doc = item.model_dump_json()
+        old = docs.get(k)
         if old == doc:
             ctx.unchanged += 1
             continue
         ctx.created += old is None
         ctx.updated += old is not None
-        writes.append((sid, svc.department.value, svc.active, store.ts(svc.updated_at or ctx.now), doc))
+        out.append((k, item, doc))
+    return out
+
+
+def write_services(ctx: BatchContext, items: list[tuple[dict[str, Any], Service]]) -> None:
+    """Upsert service items; the id is '{source}:{code}'."""
+    store = ctx.store
+    latest = {svc.id: svc for _, svc in items}
+    ctx.stored.extend(svc.code for svc in latest.values())
+    writes = [
+        (sid, svc.department.value, svc.active, store.ts(svc.updated_at or ctx.now), doc)
+        for sid, svc, doc in _changed(ctx, latest, select="SELECT id, doc FROM service WHERE id IN ({in})")
+    ]
     store.insert(_UPSERT_SERVICE, writes)
 
 
@@ -132,16 +143,9 @@ def write_regions(ctx: BatchContext, items: list[tuple[dict[str, Any], Region]])
     """Upsert gazetteer regions (the doc is schemas.models.Region JSON)."""
     store = ctx.store
     latest = {region.code: region for _, region in items}
-    docs = dict(store.rows_in("SELECT code, doc FROM region WHERE code IN ({in})", latest))
-    writes = []
-    for code, region in latest.items():
-        ctx.stored.append(code)
-        doc = region.model_dump_json()
-        old = docs.get(code)
-        if old == doc:
-            ctx.unchanged += 1
-            continue
-        ctx.created += old is None
-        ctx.updated += old is not None
-        writes.append((code, region.name, region.level.value, region.parent_code, doc))
+    ctx.stored.extend(latest)
+    changed = _changed(ctx, latest, select="SELECT code, doc FROM region WHERE code IN ({in})")
+    writes = [
+        (code, region.name, region.level.value, region.parent_code, doc) for code, region, doc in changed
+    ]
     store.insert(_UPSERT_REGION, writes)

@@ -38,14 +38,6 @@ def server(county_dir: Path) -> Iterator[FakeHrServer]:
 
 
 @pytest.fixture
-def hr(server: FakeHrServer) -> Iterator[FakeHrServer]:
-    """Hand out the server with no fault, empty log and no token."""
-    server.reset()
-    yield server
-    server.reset()
-
-
-@pytest.fixture
 def client(hr: FakeHrServer) -> Iterator[httpx.Client]:
     """An HTTP client with the right key."""
     with httpx.Client(base_url=hr.url, headers={"X-Api-Key": KEY}, timeout=5) as c:
