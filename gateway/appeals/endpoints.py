@@ -22,11 +22,9 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery
-from gateway.errors import BadRequest, Conflict, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
-from gateway.routing import api_router
+from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.models import Page
 from schemas.time import today_cn
 
@@ -42,12 +40,7 @@ async def _sweep(engine: EngineDep) -> None:
 
 
 @router.post(
-    "",
-    status_code=201,
-    summary="Record a resident's request",
-    response_model=Appeal,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, ValidationFailed),
+    "", **operation("Record a resident's request", *ITEM_PROBLEMS, model=Appeal, guard=WRITE, status_code=201)
 )
 async def create_appeal(
     principal: PrincipalDep,
@@ -69,13 +62,7 @@ async def create_appeal(
     return appeal
 
 
-@router.get(
-    "",
-    summary="List residents' requests",
-    response_model=Page[Appeal],
-    dependencies=READ,
-    responses=problem_responses(InvalidCursor, BadRequest, ValidationFailed),
-)
+@router.get("", **operation("List residents' requests", *PAGE_PROBLEMS, model=Page[Appeal], guard=READ))
 async def list_appeals(
     principal: PrincipalDep,
     engine: EngineDep,
@@ -105,10 +92,7 @@ async def list_appeals(
 
 @router.get(
     "/{appeal_id:segment}",
-    summary="Get a resident's request with its steps",
-    response_model=Appeal,
-    dependencies=READ,
-    responses=problem_responses(NotFound, ValidationFailed),
+    **operation("Get a resident's request with its steps", *ITEM_PROBLEMS, model=Appeal, guard=READ),
 )
 async def get_appeal(
     principal: PrincipalDep, engine: EngineDep, record: RecordDep, appeal_id: AppealId
@@ -122,10 +106,7 @@ async def get_appeal(
 
 @router.post(
     "/{appeal_id}:forward",
-    summary="Forward a request to another department",
-    response_model=Appeal,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    **operation("Forward a request to another department", *ACTION_PROBLEMS, model=Appeal, guard=WRITE),
 )
 async def forward_appeal(
     principal: PrincipalDep,
@@ -144,11 +125,7 @@ async def forward_appeal(
 
 
 @router.post(
-    "/{appeal_id}:answer",
-    summary="Answer a request",
-    response_model=Appeal,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    "/{appeal_id}:answer", **operation("Answer a request", *ACTION_PROBLEMS, model=Appeal, guard=WRITE)
 )
 async def answer_appeal(
     principal: PrincipalDep,
@@ -167,10 +144,7 @@ async def answer_appeal(
 
 @router.post(
     "/{appeal_id}:close",
-    summary="Close an answered request",
-    response_model=Appeal,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    **operation("Close an answered request", *ACTION_PROBLEMS, model=Appeal, guard=WRITE),
 )
 async def close_appeal(
     principal: PrincipalDep,

@@ -21,7 +21,7 @@ from gateway.context import record_of_scope
 from gateway.errors import RateLimited
 from gateway.openapi import oauth_error, problem_responses
 from gateway.policy.throttle import guarded_sign_in
-from gateway.routing import api_router
+from gateway.routing import api_router, operation
 from gateway.runtime import runtime_of
 
 router = api_router(tags=["oauth"])
@@ -143,7 +143,8 @@ async def _dispatch(request: Request, endpoint: str | None) -> Response:
 
 
 @router.post(
-    "/oauth/token", summary="Obtain an access token", openapi_extra=_FORM_BODY, responses=_FORM_BODY_RESPONSES
+    "/oauth/token",
+    **operation("Obtain an access token", responses=_FORM_BODY_RESPONSES, openapi_extra=_FORM_BODY),
 )
 async def token(request: Request) -> Response:
     """Issue an access token to an authenticated client (client_credentials grant, RFC 6749 §4.4)."""
@@ -169,9 +170,7 @@ async def token(request: Request) -> Response:
 
 @router.post(
     "/oauth/introspect",
-    summary="Introspect a token",
-    openapi_extra=_TOKEN_FORM,
-    responses=_TOKEN_FORM_RESPONSES,
+    **operation("Introspect a token", responses=_TOKEN_FORM_RESPONSES, openapi_extra=_TOKEN_FORM),
 )
 async def introspect(request: Request) -> Response:
     """Tell an authenticated client whether a token is active, and its claims (RFC 7662)."""
@@ -179,7 +178,7 @@ async def introspect(request: Request) -> Response:
 
 
 @router.post(
-    "/oauth/revoke", summary="Revoke a token", openapi_extra=_TOKEN_FORM, responses=_TOKEN_FORM_RESPONSES
+    "/oauth/revoke", **operation("Revoke a token", responses=_TOKEN_FORM_RESPONSES, openapi_extra=_TOKEN_FORM)
 )
 async def revoke(request: Request) -> Response:
     """Revoke one of the calling client's tokens on every replica (RFC 7009)."""
@@ -204,8 +203,10 @@ _JWKS_EXAMPLE = {
 
 @well_known.get(
     "/.well-known/oauth-authorization-server",
-    summary="Authorization server metadata",
-    responses={200: {"content": {"application/json": {"example": _METADATA_EXAMPLE}}}},
+    **operation(
+        "Authorization server metadata",
+        responses={200: {"content": {"application/json": {"example": _METADATA_EXAMPLE}}}},
+    ),
 )
 async def metadata(request: Request) -> JSONResponse:
     """Describe this authorization server (RFC 8414)."""
@@ -232,8 +233,9 @@ async def metadata(request: Request) -> JSONResponse:
 
 @well_known.get(
     "/.well-known/jwks.json",
-    summary="Token signing keys",
-    responses={200: {"content": {"application/json": {"example": _JWKS_EXAMPLE}}}},
+    **operation(
+        "Token signing keys", responses={200: {"content": {"application/json": {"example": _JWKS_EXAMPLE}}}}
+    ),
 )
 async def jwks(request: Request) -> JSONResponse:
     """Publish the public keys that verify our access tokens, retired ones until their tokens expire."""

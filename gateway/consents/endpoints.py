@@ -12,11 +12,11 @@ from gateway.consents import service
 from gateway.consents.models import CONSENT_ID_PATTERN, Consent, ConsentCreate, ConsentRevoke
 from gateway.context import RecordDep, RequestRecord
 from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery, SettingsDep
-from gateway.errors import BadRequest, Conflict, InvalidCursor, NotFound, ValidationFailed
+from gateway.errors import NotFound, ValidationFailed
 from gateway.openapi import link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
-from gateway.routing import api_router
+from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.models import Page
 from schemas.time import today_cn
 
@@ -39,13 +39,12 @@ def _note(record: RequestRecord, consent: dict[str, Any], *, reason: str) -> Non
 
 @router.post(
     "",
-    status_code=201,
-    summary="Record a resident's consent",
-    response_model=Consent,
-    dependencies=WRITE,
-    responses={
-        **problem_responses(NotFound, ValidationFailed),
-        **links(
+    **operation(
+        "Record a resident's consent",
+        *ITEM_PROBLEMS,
+        model=Consent,
+        guard=WRITE,
+        responses=links(
             201,
             GetConsent=link(
                 "get",
@@ -60,7 +59,8 @@ def _note(record: RequestRecord, consent: dict[str, Any], *, reason: str) -> Non
                 "The resident withdraws it.",
             ),
         ),
-    },
+        status_code=201,
+    ),
 )
 async def create_consent(
     principal: PrincipalDep,
@@ -92,12 +92,12 @@ async def create_consent(
 
 @router.get(
     "",
-    summary="List consents this client recorded",
-    response_model=Page[Consent],
-    dependencies=READ,
-    responses={
-        **problem_responses(InvalidCursor, BadRequest, ValidationFailed),
-        **links(
+    **operation(
+        "List consents this client recorded",
+        *PAGE_PROBLEMS,
+        model=Page[Consent],
+        guard=READ,
+        responses=links(
             200,
             GetConsent=link(
                 "get",
@@ -106,7 +106,7 @@ async def create_consent(
                 "The first consent of the page.",
             ),
         ),
-    },
+    ),
 )
 async def list_consents(
     principal: PrincipalDep,
@@ -146,11 +146,7 @@ async def get_consent(
 
 
 @router.post(
-    "/{consent_id}:revoke",
-    summary="Revoke a consent",
-    response_model=Consent,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    "/{consent_id}:revoke", **operation("Revoke a consent", *ACTION_PROBLEMS, model=Consent, guard=WRITE)
 )
 async def revoke_consent(
     principal: PrincipalDep,

@@ -17,7 +17,7 @@ from gateway.openapi import link, links, problem_responses
 from gateway.policy import sharing_repository as repo
 from gateway.policy.deps import PolicyStateDep
 from gateway.policy.errors import SharingRequestInvalid
-from gateway.routing import api_router
+from gateway.routing import ACTION_PROBLEMS, api_router, operation
 from gateway.runtime import runtime_of
 from policies.compile import compile_grant, expand
 from policies.models import Grant, SharingClass
@@ -86,12 +86,11 @@ def _grant_of(req: dict[str, Any]) -> Grant:
 
 @router.post(
     "",
-    status_code=201,
-    summary="Apply for conditional fields",
-    response_model=SharingRequest,
-    responses={
-        **problem_responses(ValidationFailed),
-        **links(
+    **operation(
+        "Apply for conditional fields",
+        ValidationFailed,
+        model=SharingRequest,
+        responses=links(
             201,
             GetSharingRequest=link(
                 "get",
@@ -112,7 +111,8 @@ def _grant_of(req: dict[str, Any]) -> Grant:
                 "The owner refuses it.",
             ),
         ),
-    },
+        status_code=201,
+    ),
 )
 async def apply(
     principal: PrincipalDep,
@@ -163,11 +163,7 @@ async def apply(
     return await repo.create(engine, values)
 
 
-@router.get(
-    "",
-    summary="List sharing requests",
-    response_model=list[SharingRequest],
-)
+@router.get("", **operation("List sharing requests", model=list[SharingRequest]))
 async def list_requests(
     principal: PrincipalDep,
     engine: EngineDep,
@@ -239,10 +235,7 @@ async def _answer(
 
 
 @router.post(
-    "/{request_id}:approve",
-    summary="Approve a sharing request",
-    response_model=SharingRequest,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    "/{request_id}:approve", **operation("Approve a sharing request", *ACTION_PROBLEMS, model=SharingRequest)
 )
 async def approve(
     request: Request,
@@ -256,10 +249,7 @@ async def approve(
 
 
 @router.post(
-    "/{request_id}:refuse",
-    summary="Refuse a sharing request",
-    response_model=SharingRequest,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    "/{request_id}:refuse", **operation("Refuse a sharing request", *ACTION_PROBLEMS, model=SharingRequest)
 )
 async def refuse(
     request: Request,

@@ -10,13 +10,13 @@ from starlette.responses import Response
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
-from gateway.errors import BadRequest, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import link, links, problem_responses
+from gateway.errors import NotFound
+from gateway.openapi import link, links
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import ServicesAccess
 from gateway.policy.filters import field_query
 from gateway.public_services import repository
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.codes import Department
 from schemas.models import Page, Service
 
@@ -27,11 +27,11 @@ router = api_router(
 
 @router.get(
     "",
-    summary="List public service items",
-    response_model=Page[Service],
-    responses={
-        **problem_responses(InvalidCursor, BadRequest, ValidationFailed),
-        **links(
+    **operation(
+        "List public service items",
+        *PAGE_PROBLEMS,
+        model=Page[Service],
+        responses=links(
             200,
             GetService=link(
                 "get",
@@ -40,7 +40,7 @@ router = api_router(
                 "The first service item of the page.",
             ),
         ),
-    },
+    ),
 )
 async def list_services(
     db: ReadDep,
@@ -68,12 +68,7 @@ async def list_services(
     )
 
 
-@router.get(
-    "/{service_id}",
-    summary="Get a service item",
-    response_model=Service,
-    responses=problem_responses(NotFound, ValidationFailed),
-)
+@router.get("/{service_id}", **operation("Get a service item", *ITEM_PROBLEMS, model=Service))
 async def get_service(
     db: ReadDep,
     _access: ServicesAccess,

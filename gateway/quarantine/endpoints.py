@@ -11,11 +11,11 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import CursorQuery, EngineDep, LimitQuery
-from gateway.errors import BadRequest, Conflict, Forbidden, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import link, links, problem_responses
+from gateway.errors import BadRequest, Forbidden, InvalidCursor, ValidationFailed
+from gateway.openapi import link, links
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.quarantine import repository, service
-from gateway.routing import api_router
+from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, api_router, operation
 from schemas.models import Page, QuarantinedRecord
 
 router = api_router(prefix="/v1/quarantine", tags=["quarantine"])
@@ -26,12 +26,15 @@ RecordId = Annotated[int, Path(ge=1, le=2**62, description="Quarantine id.")]
 
 @router.get(
     "",
-    summary="List quarantined records",
-    response_model=Page[QuarantinedRecord],
-    dependencies=READ,
-    responses={
-        **problem_responses(InvalidCursor, BadRequest, Forbidden, ValidationFailed),
-        **links(
+    **operation(
+        "List quarantined records",
+        InvalidCursor,
+        BadRequest,
+        Forbidden,
+        ValidationFailed,
+        model=Page[QuarantinedRecord],
+        guard=READ,
+        responses=links(
             200,
             GetQuarantined=link(
                 "get",
@@ -40,7 +43,7 @@ RecordId = Annotated[int, Path(ge=1, le=2**62, description="Quarantine id.")]
                 "The first held-back record of the page.",
             ),
         ),
-    },
+    ),
 )
 async def list_quarantine(
     principal: PrincipalDep,
@@ -74,10 +77,7 @@ async def list_quarantine(
 
 @router.get(
     "/{record_id:segment}",
-    summary="Get a quarantined record",
-    response_model=QuarantinedRecord,
-    dependencies=READ,
-    responses=problem_responses(Forbidden, NotFound, ValidationFailed),
+    **operation("Get a quarantined record", Forbidden, *ITEM_PROBLEMS, model=QuarantinedRecord, guard=READ),
 )
 async def get_quarantined(
     principal: PrincipalDep, engine: EngineDep, record: RecordDep, record_id: RecordId
@@ -90,10 +90,9 @@ async def get_quarantined(
 
 @router.post(
     "/{record_id}:resolve",
-    summary="Resolve a quarantined record",
-    response_model=QuarantinedRecord,
-    dependencies=WRITE,
-    responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
+    **operation(
+        "Resolve a quarantined record", Forbidden, *ACTION_PROBLEMS, model=QuarantinedRecord, guard=WRITE
+    ),
 )
 async def resolve_quarantined(
     principal: PrincipalDep,

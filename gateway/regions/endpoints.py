@@ -9,13 +9,13 @@ from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
-from gateway.errors import BadRequest, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import link, links, problem_responses
+from gateway.errors import NotFound
+from gateway.openapi import link, links
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import RegionsAccess
 from gateway.policy.filters import field_query
 from gateway.regions import repository
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.codes import RegionLevel
 from schemas.models import Page, Region, RegionCode
 
@@ -25,11 +25,11 @@ router = api_router(prefix="/v1/regions", tags=["regions"], dependencies=[requir
 
 @router.get(
     "",
-    summary="List regions",
-    response_model=Page[Region],
-    responses={
-        **problem_responses(InvalidCursor, BadRequest, ValidationFailed),
-        **links(
+    **operation(
+        "List regions",
+        *PAGE_PROBLEMS,
+        model=Page[Region],
+        responses=links(
             200,
             GetRegion=link(
                 "get",
@@ -38,7 +38,7 @@ router = api_router(prefix="/v1/regions", tags=["regions"], dependencies=[requir
                 "The first region of the page.",
             ),
         ),
-    },
+    ),
 )
 async def list_regions(
     db: ReadDep,
@@ -64,11 +64,11 @@ async def list_regions(
 
 @router.get(
     "/{code}",
-    summary="Get a region",
-    response_model=Region,
-    responses={
-        **problem_responses(NotFound, ValidationFailed),
-        **links(
+    **operation(
+        "Get a region",
+        *ITEM_PROBLEMS,
+        model=Region,
+        responses=links(
             200,
             ListResidentsInRegion=link(
                 "get",
@@ -80,7 +80,7 @@ async def list_regions(
                 "get", "/v1/regions", {"within": "$response.body#/code"}, "This region's subtree."
             ),
         ),
-    },
+    ),
 )
 async def get_region(
     db: ReadDep, _access: RegionsAccess, code: Annotated[str, Path(pattern=r"^\d{12}$")]
