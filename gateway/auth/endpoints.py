@@ -28,30 +28,35 @@ router = api_router(tags=["oauth"])
 # The discovery documents lie outside the audited prefixes (gateway/audit/middleware.py): no audit headers.
 well_known = api_router(audited=False, tags=["oauth"])
 
-_FORM_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                        "scope": {"type": "string", "description": "Space-separated scopes."},
-                        "client_id": {"type": "string"},
-                        "client_secret": {"type": "string", "description": "client_secret_post only."},
-                        "client_assertion_type": {"type": "string"},
-                        "client_assertion": {"type": "string", "description": "private_key_jwt only."},
-                    },
-                    "required": ["grant_type"],
-                }
-            }
+
+def _form_body(
+    properties: dict[str, Any], *, required: list[str], security: list[dict[str, list[str]]]
+) -> dict[str, Any]:
+    """Return an OAuth endpoint's `openapi_extra`: its form-encoded request body and its security."""
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
         },
+        "security": security,
+    }
+
+
+_FORM_BODY = _form_body(
+    {
+        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+        "scope": {"type": "string", "description": "Space-separated scopes."},
+        "client_id": {"type": "string"},
+        "client_secret": {"type": "string", "description": "client_secret_post only."},
+        "client_assertion_type": {"type": "string"},
+        "client_assertion": {"type": "string", "description": "private_key_jwt only."},
     },
+    required=["grant_type"],
     # Or no scheme at all: client_secret_post and private_key_jwt authenticate in the form body
     # (RFC 6749 §2.3.1, RFC 7523 §2.2), so the Authorization header is not required.
-    "security": [{"clientBasic": []}, {}],
-}
+    security=[{"clientBasic": []}, {}],
+)
 _FORM_BODY_RESPONSES: dict[int | str, Any] = {
     "200": {
         "description": "An access token (RFC 6749 §5.1).",
@@ -81,24 +86,14 @@ _FORM_BODY_RESPONSES: dict[int | str, Any] = {
     # Sign-in limits per address and client id, and back-off after failures (gateway/policy/throttle.py).
     **problem_responses(RateLimited),
 }
-_TOKEN_FORM: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "token": {"type": "string"},
-                        "token_type_hint": {"type": "string", "enum": ["access_token"]},
-                    },
-                    "required": ["token"],
-                }
-            }
-        },
+_TOKEN_FORM = _form_body(
+    {
+        "token": {"type": "string"},
+        "token_type_hint": {"type": "string", "enum": ["access_token"]},
     },
-    "security": [{"clientBasic": []}],
-}
+    required=["token"],
+    security=[{"clientBasic": []}],
+)
 _TOKEN_FORM_RESPONSES: dict[int | str, Any] = {
     "200": {
         "description": "See the RFC (introspection: RFC 7662 §2.2; revocation: RFC 7009 §2.2).",

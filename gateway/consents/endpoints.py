@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import Body, Path
 
-from gateway.auth.dependencies import PrincipalDep, require_scope
+from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.consents import service
 from gateway.consents.models import CONSENT_ID_PATTERN, Consent, ConsentCreate, ConsentRevoke
-from gateway.context import RecordDep, RequestRecord
-from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery, SettingsDep
-from gateway.errors import NotFound, ValidationFailed
-from gateway.openapi import link, links, problem_responses
+from gateway.context import RequestRecord
+from gateway.deps import CursorQuery, LimitQuery, ReadDep, ResidentQuery, SettingsDep
+from gateway.desk import DeskDep
+from gateway.openapi import link, links
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
 from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
@@ -63,11 +63,9 @@ def _note(record: RequestRecord, consent: dict[str, Any], *, reason: str) -> Non
     ),
 )
 async def create_consent(
-    principal: PrincipalDep,
-    engine: EngineDep,
+    desk: DeskDep,
     db: ReadDep,
     state: PolicyStateDep,
-    record: RecordDep,
     settings: SettingsDep,
     body: Annotated[ConsentCreate, Body()],
 ) -> dict[str, Any]:
@@ -76,6 +74,7 @@ async def create_consent(
     The response's `id` goes in `X-Consent-Id` on the agent's requests, with `X-On-Behalf-Of` naming the
     resident and `X-Purpose` the consent's purpose (PIPL Art. 14).
     """
+    principal, engine, record = desk
     consent = await service.record(
         engine,
         db,
@@ -109,14 +108,10 @@ async def create_consent(
     ),
 )
 async def list_consents(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    record: RecordDep,
-    resident: ResidentQuery = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
+    desk: DeskDep, resident: ResidentQuery = None, limit: LimitQuery = 50, cursor: CursorQuery = None
 ) -> dict[str, Any]:
     """List the consents the calling client recorded, in a stable order; follow `next` until it is null."""
+    principal, engine, record = desk
     key = decode_cursor(cursor, arity=1)
     items, last = await service.page(
         engine, principal=principal, resident_id=resident, after=str(key[0]) if key else None, limit=limit
@@ -131,17 +126,12 @@ async def list_consents(
 
 @router.get(
     "/{consent_id:segment}",  # so `/{id}:revoke` is not read as an odd id (405, not 422)
-    summary="Get a consent",
-    response_model=Consent,
-    dependencies=READ,
-    responses=problem_responses(NotFound, ValidationFailed),
+    **operation("Get a consent", *ITEM_PROBLEMS, model=Consent, guard=READ),
 )
-async def get_consent(
-    principal: PrincipalDep, engine: EngineDep, record: RecordDep, consent_id: ConsentId
-) -> dict[str, Any]:
+async def get_consent(desk: DeskDep, consent_id: ConsentId) -> dict[str, Any]:
     """Return one consent the calling client recorded (another client's answers 404)."""
-    consent = await service.found(engine, consent_id, principal=principal)
-    _note(record, consent, reason="consent read")
+    consent = await service.found(desk.engine, consent_id, principal=desk.principal)
+    _note(desk.record, consent, reason="consent read")
     return service.view(consent, today=today_cn())
 
 
@@ -149,15 +139,12 @@ async def get_consent(
     "/{consent_id}:revoke", **operation("Revoke a consent", *ACTION_PROBLEMS, model=Consent, guard=WRITE)
 )
 async def revoke_consent(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    record: RecordDep,
-    consent_id: ConsentId,
-    body: Annotated[ConsentRevoke, Body()],
+    desk: DeskDep, consent_id: ConsentId, body: Annotated[ConsentRevoke, Body()]
 ) -> dict[str, Any]:
     """Withdraw a consent (PIPL Art. 15): from now on no request may act under it."""
+    by = desk.record.end_user
     consent = await service.revoke(
-        engine, consent_id, principal=principal, by=record.end_user, reason=body.reason
+        desk.engine, consent_id, principal=desk.principal, by=by, reason=body.reason
     )
-    _note(record, consent, reason="consent revoked")
+    _note(desk.record, consent, reason="consent revoked")
     return service.view(consent, today=today_cn())
