@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 from fastapi import FastAPI, Request
@@ -257,6 +257,15 @@ class NotReady(Unavailable):
 
 
 _REGISTRY[GatewayError.slug] = GatewayError
+
+_T = TypeVar("_T")
+
+
+def or_not_found(value: _T | None, detail: str) -> _T:
+    """Return `value`, or raise NotFound with `detail` when there is none (missing and hidden alike)."""
+    if value is None:
+        raise NotFound(detail)
+    return value
 
 
 def problem_types() -> tuple[type[GatewayError], ...]:

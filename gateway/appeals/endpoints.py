@@ -130,7 +130,9 @@ async def answer_appeal(
     desk: DeskDep, appeal_id: AppealId, body: Annotated[AppealAnswer, Body()]
 ) -> dict[str, Any]:
     """Record the handling department's answer to the resident."""
-    return await _step(desk, appeal_id, service.answer, reason="appeal answered", text=body.answer)
+    return await _step(
+        desk, appeal_id, service.conclude, reason="appeal answered", text=body.answer, closing=False
+    )
 
 
 @router.post(
@@ -141,4 +143,6 @@ async def close_appeal(
     desk: DeskDep, appeal_id: AppealId, body: Annotated[AppealClose, Body()]
 ) -> dict[str, Any]:
     """Close a request once the resident has the answer (the recorder or the handling department)."""
-    return await _step(desk, appeal_id, service.close, reason="appeal closed", text=body.note)
+    return await _step(
+        desk, appeal_id, service.conclude, reason="appeal closed", text=body.note, closing=True
+    )
