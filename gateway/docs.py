@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
@@ -37,13 +38,21 @@ async def redoc_js() -> Response:
     )
 
 
+def _page(request: Request, viewer: str) -> tuple[str, dict[str, Any]]:
+    """Return the root path and what every docs page names: the OpenAPI document and its title."""
+    root = request.scope.get("root_path", "")
+    return root, {
+        "openapi_url": f"{root}{request.app.openapi_url}",
+        "title": f"{request.app.title} - {viewer}",
+    }
+
+
 @router.get("/redoc")
 async def redoc(request: Request) -> HTMLResponse:
     """Serve the ReDoc page."""
-    root = request.scope.get("root_path", "")
+    root, page = _page(request, "ReDoc")
     return get_redoc_html(
-        openapi_url=f"{root}{request.app.openapi_url}",
-        title=request.app.title + " - ReDoc",
+        **page,
         redoc_js_url=f"{root}{REDOC_JS_URL}",
         redoc_favicon_url=f"{root}{STATIC_URL}/favicon.png",
         with_google_fonts=False,
@@ -53,10 +62,9 @@ async def redoc(request: Request) -> HTMLResponse:
 @router.get("/docs")
 async def swagger_ui(request: Request) -> HTMLResponse:
     """Serve the Swagger UI page."""
-    root = request.scope.get("root_path", "")
+    root, page = _page(request, "Swagger UI")
     return get_swagger_ui_html(
-        openapi_url=f"{root}{request.app.openapi_url}",
-        title=request.app.title + " - Swagger UI",
+        **page,
         oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
         swagger_js_url=f"{root}{STATIC_URL}/swagger-ui-bundle.js",
         swagger_css_url=f"{root}{STATIC_URL}/swagger-ui.css",

@@ -234,29 +234,31 @@ async def _answer(
     return found
 
 
-@router.post(
-    "/{request_id}:approve", **operation("Approve a sharing request", *ACTION_PROBLEMS, model=SharingRequest)
-)
-async def approve(
-    request: Request,
-    principal: PrincipalDep,
-    engine: EngineDep,
-    request_id: RequestId,
-    body: Annotated[Answer, Body()],
-) -> dict[str, Any]:
-    """Approve: creates a grant of the fields to the applicant for its purpose until valid_until."""
-    return await _answer(request, principal, engine, request_id, approve=True, reason=body.reason)
+AnswerBody = Annotated[Answer, Body()]
 
 
-@router.post(
-    "/{request_id}:refuse", **operation("Refuse a sharing request", *ACTION_PROBLEMS, model=SharingRequest)
+def _answer_route(verb: str, *, approve: bool, summary: str, doc: str) -> None:
+    """Declare `POST /{request_id}:<verb>`: the one handler that approves or refuses, under its own name."""
+
+    async def answer(
+        request: Request, principal: PrincipalDep, engine: EngineDep, request_id: RequestId, body: AnswerBody
+    ) -> dict[str, Any]:
+        return await _answer(request, principal, engine, request_id, approve=approve, reason=body.reason)
+
+    answer.__doc__ = doc  # the operation's description in OpenAPI
+    declared = operation(summary, *ACTION_PROBLEMS, model=SharingRequest, name=verb)  # name: the operationId
+    router.post(f"/{{request_id}}:{verb}", **declared)(answer)
+
+
+_answer_route(
+    "approve",
+    approve=True,
+    summary="Approve a sharing request",
+    doc="Approve: creates a grant of the fields to the applicant for its purpose until valid_until.",
 )
-async def refuse(
-    request: Request,
-    principal: PrincipalDep,
-    engine: EngineDep,
-    request_id: RequestId,
-    body: Annotated[Answer, Body()],
-) -> dict[str, Any]:
-    """Refuse with a reason; no grant is created."""
-    return await _answer(request, principal, engine, request_id, approve=False, reason=body.reason)
+_answer_route(
+    "refuse",
+    approve=False,
+    summary="Refuse a sharing request",
+    doc="Refuse with a reason; no grant is created.",
+)
