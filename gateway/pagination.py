@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import ColumnElement, Select
+from starlette.responses import Response
 
 from gateway.errors import InvalidCursor
 
@@ -83,6 +84,12 @@ def page_body(docs: list[str], *, next_cursor: str | None) -> bytes:
     """Assemble a page from stored JSON documents without re-serialising them."""
     nxt = orjson.dumps(next_cursor)
     return b'{"items":[' + ",".join(docs).encode() + b'],"next":' + nxt + b"}"
+
+
+def page_response(docs: list[str], *, last: Any) -> Response:
+    """Return a page of stored JSON documents whose `next` continues after the key `last` (None: the end)."""
+    body = page_body(docs, next_cursor=encode_cursor([last]) if last else None)
+    return Response(body, media_type="application/json")
 
 
 def keyset(stmt: S, key: ColumnElement[Any], *, after: Any, limit: int) -> S:

@@ -13,7 +13,7 @@ from gateway.consents.models import CONSENT_ID_PATTERN, Consent, ConsentCreate, 
 from gateway.context import RequestRecord
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, ResidentQuery, SettingsDep
 from gateway.desk import DeskDep
-from gateway.openapi import link, links
+from gateway.openapi import first_item, link, links
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
 from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
@@ -98,12 +98,7 @@ async def create_consent(
         guard=READ,
         responses=links(
             200,
-            GetConsent=link(
-                "get",
-                "/v1/consents/{consent_id}",
-                {"consent_id": "$response.body#/items/0/id"},
-                "The first consent of the page.",
-            ),
+            GetConsent=first_item("/v1/consents/{consent_id}", param="consent_id", what="consent"),
         ),
     ),
 )

@@ -14,7 +14,7 @@ from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
 from gateway.enrollments import repository, service
 from gateway.errors import NotFound, RateLimited
-from gateway.openapi import link, links
+from gateway.openapi import first_item, link, links
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import EnrollmentsAccess
 from gateway.policy.filters import field_query
@@ -56,11 +56,8 @@ async def page(
         model=Page[Enrollment],
         responses=links(
             200,
-            GetEnrollment=link(
-                "get",
-                "/v1/enrollments/{enrollment_id}",
-                {"enrollment_id": "$response.body#/items/0/id"},
-                "The first enrolment of the page.",
+            GetEnrollment=first_item(
+                "/v1/enrollments/{enrollment_id}", param="enrollment_id", what="enrolment"
             ),
             GetResident=link(
                 "get",

@@ -11,8 +11,8 @@ from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
 from gateway.errors import NotFound
-from gateway.openapi import link, links
-from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.openapi import first_item, links
+from gateway.pagination import decode_cursor, page_response
 from gateway.policy.deps import ServicesAccess
 from gateway.policy.filters import field_query
 from gateway.public_services import repository
@@ -33,12 +33,7 @@ router = api_router(
         model=Page[Service],
         responses=links(
             200,
-            GetService=link(
-                "get",
-                "/v1/services/{service_id}",
-                {"service_id": "$response.body#/items/0/id"},
-                "The first service item of the page.",
-            ),
+            GetService=first_item("/v1/services/{service_id}", param="service_id", what="service item"),
         ),
     ),
 )
@@ -63,9 +58,7 @@ async def list_services(
         after=key[0] if key else None,
         limit=limit,
     )
-    return Response(
-        page_body(docs, next_cursor=encode_cursor([last]) if last else None), media_type="application/json"
-    )
+    return page_response(docs, last=last)
 
 
 @router.get("/{service_id}", **operation("Get a service item", *ITEM_PROBLEMS, model=Service))

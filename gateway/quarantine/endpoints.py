@@ -12,7 +12,7 @@ from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery
 from gateway.desk import DeskDep
 from gateway.errors import BadRequest, Forbidden, InvalidCursor, ValidationFailed
-from gateway.openapi import link, links
+from gateway.openapi import first_item, links
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.quarantine import repository, service
 from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, api_router, operation
@@ -36,11 +36,8 @@ RecordId = Annotated[int, Path(ge=1, le=2**62, description="Quarantine id.")]
         guard=READ,
         responses=links(
             200,
-            GetQuarantined=link(
-                "get",
-                "/v1/quarantine/{record_id}",
-                {"record_id": "$response.body#/items/0/id"},
-                "The first held-back record of the page.",
+            GetQuarantined=first_item(
+                "/v1/quarantine/{record_id}", param="record_id", what="held-back record"
             ),
         ),
     ),

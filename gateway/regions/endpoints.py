@@ -10,8 +10,8 @@ from starlette.responses import Response
 from gateway.auth.dependencies import require_scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
 from gateway.errors import NotFound
-from gateway.openapi import link, links
-from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.openapi import first_item, link, links
+from gateway.pagination import decode_cursor, page_response
 from gateway.policy.deps import RegionsAccess
 from gateway.policy.filters import field_query
 from gateway.regions import repository
@@ -31,12 +31,7 @@ router = api_router(prefix="/v1/regions", tags=["regions"], dependencies=[requir
         model=Page[Region],
         responses=links(
             200,
-            GetRegion=link(
-                "get",
-                "/v1/regions/{code}",
-                {"code": "$response.body#/items/0/code"},
-                "The first region of the page.",
-            ),
+            GetRegion=first_item("/v1/regions/{code}", param="code", what="region", field="code"),
         ),
     ),
 )
@@ -57,9 +52,7 @@ async def list_regions(
     docs, last = await repository.list_docs(
         db, within=within, level=level.value if level else None, after=key[0] if key else None, limit=limit
     )
-    return Response(
-        page_body(docs, next_cursor=encode_cursor([last]) if last else None), media_type="application/json"
-    )
+    return page_response(docs, last=last)
 
 
 @router.get(

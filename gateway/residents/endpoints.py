@@ -15,8 +15,8 @@ from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
 from gateway.enrollments.endpoints import page as enrollment_page
 from gateway.enrollments.repository import EnrollmentFilter
 from gateway.errors import BadRequest, InvalidCursor, NotFound, RateLimited
-from gateway.openapi import link, links
-from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.openapi import first_item, link, links
+from gateway.pagination import decode_cursor, page_body, page_response
 from gateway.policy.deps import Access, EmploymentAccess, EnrollmentsAccess, MigrationsAccess, ResidentsAccess
 from gateway.policy.filters import field_query
 from gateway.residents import repository, service
@@ -65,12 +65,7 @@ def _json(body: str | bytes) -> Response:
         model=Page[Resident],
         responses=links(
             200,
-            GetResident=link(
-                "get",
-                "/v1/residents/{resident_id}",
-                {"resident_id": "$response.body#/items/0/id"},
-                "The first resident of the page.",
-            ),
+            GetResident=first_item("/v1/residents/{resident_id}", param="resident_id", what="resident"),
             GetResidentDisclosures=link(
                 "get",
                 "/v1/residents/{resident_id}/disclosures",
@@ -134,7 +129,7 @@ async def list_residents(
     )
     ids, docs, last = await repository.list_docs(db, flt, after=key[0] if key else None, limit=limit)
     await access.disclose("resident", ids)
-    return _json(page_body(access.project_page(docs), next_cursor=encode_cursor([last]) if last else None))
+    return page_response(access.project_page(docs), last=last)
 
 
 @router.get(
