@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select
 from starlette.responses import Response
 
 from gateway.errors import InvalidCursor
+from store.read import ReadStore
 
 S = TypeVar("S", bound=Select[Any])
 R = TypeVar("R")
@@ -97,6 +98,14 @@ def keyset(stmt: S, key: ColumnElement[Any], *, after: Any, limit: int) -> S:
     if after is not None:
         stmt = stmt.where(key > after)
     return stmt.order_by(key).limit(limit + 1)
+
+
+async def doc_page(
+    db: ReadStore, stmt: Select[Any], key: ColumnElement[Any], *, after: Any, limit: int
+) -> tuple[list[str], Any]:
+    """Return a page of `stmt`'s (key, document) rows as documents, and the key to continue from (or None)."""
+    rows, last = cut_page(await db.fetch_all(keyset(stmt, key, after=after, limit=limit)), limit)
+    return [r[1] for r in rows], (last[0] if last else None)
 
 
 def cut_page(rows: Sequence[R], limit: int) -> tuple[list[R], R | None]:
