@@ -26,7 +26,7 @@ from gateway.errors import Conflict, Forbidden, InsufficientScope, InvalidCursor
 from gateway.openapi import combine, link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.throttle import RecordQuota
-from gateway.routing import api_router, operation
+from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, api_router, operation
 from schemas.time import as_utc
 
 router = api_router(prefix="/v1/audit", tags=["audit"], dependencies=[require_scope(Scope.AUDIT_READ)])
@@ -184,10 +184,9 @@ async def get_event(db: ReadDep, record: RecordDep, seq: Seq) -> Response:
     "/events/{seq}/proof",
     **operation(
         "Inclusion proof of an event (RFC 9162)",
-        responses=combine(
-            problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
-            ok_examples("get", "/v1/audit/events/{seq}/proof"),
-        ),
+        Forbidden,
+        *ACTION_PROBLEMS,
+        responses=ok_examples("get", "/v1/audit/events/{seq}/proof"),
     ),
 )
 async def event_proof(
@@ -229,10 +228,10 @@ async def list_checkpoints(
     "/checkpoints/consistency",
     **operation(
         "Consistency proof between two checkpoints (RFC 9162)",
-        responses=combine(
-            problem_responses(Forbidden, Conflict, ValidationFailed),
-            ok_examples("get", "/v1/audit/checkpoints/consistency"),
-        ),
+        Forbidden,
+        Conflict,
+        ValidationFailed,
+        responses=ok_examples("get", "/v1/audit/checkpoints/consistency"),
     ),
 )
 async def checkpoint_consistency(
@@ -313,10 +312,10 @@ def disclosure_item(body: bytes) -> dict[str, Any]:
     "/{resident_id}/disclosures",
     **operation(
         "Who saw this resident's data, when and why",
-        responses=combine(
-            problem_responses(InvalidCursor, Forbidden, NotFound, ValidationFailed),
-            ok_examples("get", "/v1/residents/{resident_id}/disclosures"),
-        ),
+        InvalidCursor,
+        Forbidden,
+        *ITEM_PROBLEMS,
+        responses=ok_examples("get", "/v1/residents/{resident_id}/disclosures"),
     ),
 )
 async def resident_disclosures(
