@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
@@ -37,30 +38,35 @@ async def redoc_js() -> Response:
     )
 
 
+def _page(request: Request, viewer: str, **urls: str) -> dict[str, Any]:
+    """Return what a docs page names: the OpenAPI document, its title and `urls`, all under the root path."""
+    root = request.scope.get("root_path", "")
+    return {
+        "openapi_url": f"{root}{request.app.openapi_url}",
+        "title": f"{request.app.title} - {viewer}",
+        **{name: f"{root}{url}" for name, url in urls.items()},
+    }
+
+
 @router.get("/redoc")
 async def redoc(request: Request) -> HTMLResponse:
     """Serve the ReDoc page."""
-    root = request.scope.get("root_path", "")
-    return get_redoc_html(
-        openapi_url=f"{root}{request.app.openapi_url}",
-        title=request.app.title + " - ReDoc",
-        redoc_js_url=f"{root}{REDOC_JS_URL}",
-        redoc_favicon_url=f"{root}{STATIC_URL}/favicon.png",
-        with_google_fonts=False,
-    )
+    page = _page(request, "ReDoc", redoc_js_url=REDOC_JS_URL, redoc_favicon_url=f"{STATIC_URL}/favicon.png")
+    return get_redoc_html(**page, with_google_fonts=False)
 
 
 @router.get("/docs")
 async def swagger_ui(request: Request) -> HTMLResponse:
     """Serve the Swagger UI page."""
-    root = request.scope.get("root_path", "")
     return get_swagger_ui_html(
-        openapi_url=f"{root}{request.app.openapi_url}",
-        title=request.app.title + " - Swagger UI",
-        oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
-        swagger_js_url=f"{root}{STATIC_URL}/swagger-ui-bundle.js",
-        swagger_css_url=f"{root}{STATIC_URL}/swagger-ui.css",
-        swagger_favicon_url=f"{root}{STATIC_URL}/favicon.png",
+        **_page(
+            request,
+            "Swagger UI",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url=f"{STATIC_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{STATIC_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{STATIC_URL}/favicon.png",
+        )
     )
 
 

@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 from fastapi import FastAPI, Request
@@ -232,31 +232,41 @@ class UpstreamTimeout(GatewayError):
 RETRY_AFTER_SECONDS = 2  # what a client refused for an outage is told: about one reconnect back-off
 
 
-class StoreUnavailable(Unavailable):
-    """The store cannot be reached, timed out or refused the write; retry after the given seconds."""
+class RetryLater(Unavailable):
+    """An outage the client is told to retry after Retry-After seconds (each subclass names its type)."""
 
-    slug, title = "store-unavailable", "Store unavailable"
-    title_zh, detail_zh = "数据库暂不可用", "数据库暂时无法访问或写入失败，请按 Retry-After 稍后重试。"
-    example = occurrence("the store cannot serve now: OperationalError")
     documented_headers = RETRY_AFTER_HEADER
 
     def __init__(self, detail: str | None = None, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
-class NotReady(Unavailable):
+class StoreUnavailable(RetryLater):
+    """The store cannot be reached, timed out or refused the write; retry after the given seconds."""
+
+    slug, title = "store-unavailable", "Store unavailable"
+    title_zh, detail_zh = "数据库暂不可用", "数据库暂时无法访问或写入失败，请按 Retry-After 稍后重试。"
+    example = occurrence("the store cannot serve now: OperationalError")
+
+
+class NotReady(RetryLater):
     """This replica should get no traffic now: the store, the audit log, the policy or the keys."""
 
     slug, title = "not-ready", "Not ready"
     title_zh, detail_zh = "尚未就绪", "本实例暂不应接收流量：数据库、审计日志、策略或密钥尚未就绪。"
     example = occurrence("the store is not migrated")
-    documented_headers = RETRY_AFTER_HEADER
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 _REGISTRY[GatewayError.slug] = GatewayError
+
+_T = TypeVar("_T")
+
+
+def or_not_found(value: _T | None, detail: str) -> _T:
+    """Return `value`, or raise NotFound with `detail` when there is none (missing and hidden alike)."""
+    if value is None:
+        raise NotFound(detail)
+    return value
 
 
 def problem_types() -> tuple[type[GatewayError], ...]:

@@ -10,21 +10,20 @@ from sqlalchemy import text
 from gateway import migrate
 from gateway.deps import EngineDep
 from gateway.errors import NotReady
-from gateway.openapi import problem_responses
-from gateway.routing import api_router
+from gateway.routing import api_router, operation
 from gateway.runtime import runtime_of
 
 router = api_router(audited=False, tags=["health"])
 PROBE_SECONDS = 1.0  # a dependency slower than this is not ready: the balancer should look elsewhere
 
 
-@router.get("/healthz", summary="Liveness")
+@router.get("/healthz", **operation("Liveness"))
 async def healthz() -> dict[str, str]:
     """Answer while the process is up."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness", responses=problem_responses(NotReady))
+@router.get("/readyz", **operation("Readiness", NotReady))
 async def readyz(request: Request, engine: EngineDep) -> dict[str, str]:
     """Answer 200 when the store, the audit log, the policy and the signing keys can serve, else 503."""
     if getattr(request.app.state, "draining", False):

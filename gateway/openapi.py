@@ -112,6 +112,11 @@ def link(method: str, path: str, parameters: dict[str, str], description: str) -
     }
 
 
+def first_item(path: str, *, param: str, what: str, field: str = "id") -> dict[str, Any]:
+    """Return the link from a page to the operation at `GET path` for its first item (list -> get)."""
+    return link("get", path, {param: f"$response.body#/items/0/{field}"}, f"The first {what} of the page.")
+
+
 def links(status: int, **named: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
     """Return a `responses` entry declaring the links of one answer (name -> `link(...)`)."""
     return {status: {"links": named}}

@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import ColumnElement, Select
+from starlette.responses import Response
 
 from gateway.errors import InvalidCursor
+from store.read import ReadStore
 
 S = TypeVar("S", bound=Select[Any])
 R = TypeVar("R")
@@ -85,11 +87,25 @@ def page_body(docs: list[str], *, next_cursor: str | None) -> bytes:
     return b'{"items":[' + ",".join(docs).encode() + b'],"next":' + nxt + b"}"
 
 
+def page_response(docs: list[str], *, last: Any) -> Response:
+    """Return a page of stored JSON documents whose `next` continues after the key `last` (None: the end)."""
+    body = page_body(docs, next_cursor=encode_cursor([last]) if last else None)
+    return Response(body, media_type="application/json")
+
+
 def keyset(stmt: S, key: ColumnElement[Any], *, after: Any, limit: int) -> S:
     """Order `stmt` by `key`, start strictly after `after`, and fetch one row past `limit` (more to come?)."""
     if after is not None:
         stmt = stmt.where(key > after)
     return stmt.order_by(key).limit(limit + 1)
+
+
+async def doc_page(
+    db: ReadStore, stmt: Select[Any], key: ColumnElement[Any], *, after: Any, limit: int
+) -> tuple[list[str], Any]:
+    """Return a page of `stmt`'s (key, document) rows as documents, and the key to continue from (or None)."""
+    rows, last = cut_page(await db.fetch_all(keyset(stmt, key, after=after, limit=limit)), limit)
+    return [r[1] for r in rows], (last[0] if last else None)
 
 
 def cut_page(rows: Sequence[R], limit: int) -> tuple[list[R], R | None]:

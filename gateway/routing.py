@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.convertors import Convertor, register_url_convertor
 
-from gateway.openapi import DocumentedRoute
+from gateway.errors import BadRequest, Conflict, GatewayError, InvalidCursor, NotFound, ValidationFailed
+from gateway.openapi import DocumentedRoute, problem_responses
 
 
 class SegmentConvertor(Convertor[str]):
@@ -40,3 +41,32 @@ def api_router(*, audited: bool = True, dependencies: Sequence[Any] = (), **kwar
 
     layers = [AuditHeadersDep] if audited else []
     return APIRouter(route_class=DocumentedRoute, dependencies=[*layers, *dependencies], **kwargs)
+
+
+# The problem types most operations share, in the order their documents list them.
+PAGE_PROBLEMS: tuple[type[GatewayError], ...] = (InvalidCursor, BadRequest, ValidationFailed)  # a paged list
+ITEM_PROBLEMS: tuple[type[GatewayError], ...] = (NotFound, ValidationFailed)  # one resource by its id
+ACTION_PROBLEMS: tuple[type[GatewayError], ...] = (NotFound, Conflict, ValidationFailed)  # a state change
+
+
+def operation(
+    summary: str,
+    *problems: type[GatewayError],
+    model: Any = None,
+    guard: Sequence[Any] | None = None,
+    responses: Mapping[int | str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Return a route's declaration: `@router.get(path, **operation(summary, *problems, model=...))`.
+
+    One place says what an operation documents: its summary, its response model, its guards (the scope
+    dependencies) and its problem types first, then any further responses (links, other statuses).
+    """
+    declared: dict[str, Any] = {"summary": summary, **extra}
+    if model is not None:
+        declared["response_model"] = model
+    if guard is not None:
+        declared["dependencies"] = guard
+    if problems or responses:
+        declared["responses"] = {**problem_responses(*problems), **(responses or {})}
+    return declared

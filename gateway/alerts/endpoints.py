@@ -12,12 +12,10 @@ from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import CursorQuery, EngineDep, LimitQuery
-from gateway.errors import BadRequest, Conflict, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import ResidentsAccess
 from gateway.policy.filters import field_query
-from gateway.routing import api_router
+from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.models import Page, RegionCode
 
 router = api_router(prefix="/v1/alerts", tags=["alerts"])
@@ -28,10 +26,9 @@ WRITE = [require_scope(Scope.ALERTS_WRITE)]
 
 @router.get(
     "",
-    summary="List the department's early-warning worklist",
-    response_model=Page[Alert],
-    dependencies=READ,
-    responses=problem_responses(InvalidCursor, BadRequest, ValidationFailed),
+    **operation(
+        "List the department's early-warning worklist", *PAGE_PROBLEMS, model=Page[Alert], guard=READ
+    ),
 )
 async def list_alerts(
     engine: EngineDep,
@@ -58,11 +55,7 @@ async def list_alerts(
 
 
 @router.get(
-    "/{alert_id:segment}",
-    summary="Get an early-warning item",
-    response_model=Alert,
-    dependencies=READ,
-    responses=problem_responses(NotFound, ValidationFailed),
+    "/{alert_id:segment}", **operation("Get an early-warning item", *ITEM_PROBLEMS, model=Alert, guard=READ)
 )
 async def get_alert(engine: EngineDep, access: ResidentsAccess, alert_id: AlertId) -> dict[str, Any]:
     """Return one item of the caller's worklist (another department's answers 404)."""
@@ -71,10 +64,7 @@ async def get_alert(engine: EngineDep, access: ResidentsAccess, alert_id: AlertI
 
 @router.post(
     "/{alert_id}:close",
-    summary="Close an early-warning item with its outcome",
-    response_model=Alert,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    **operation("Close an early-warning item with its outcome", *ACTION_PROBLEMS, model=Alert, guard=WRITE),
 )
 async def close_alert(
     engine: EngineDep,

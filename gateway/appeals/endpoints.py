@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Body, Path, Query
@@ -18,15 +19,13 @@ from gateway.appeals.models import (
     AppealForward,
     AppealState,
 )
-from gateway.auth.dependencies import PrincipalDep, require_scope
+from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
-from gateway.context import RecordDep
 from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery
-from gateway.errors import BadRequest, Conflict, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import problem_responses
+from gateway.desk import Desk, DeskDep
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
-from gateway.routing import api_router
+from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.models import Page
 from schemas.time import today_cn
 
@@ -42,25 +41,16 @@ async def _sweep(engine: EngineDep) -> None:
 
 
 @router.post(
-    "",
-    status_code=201,
-    summary="Record a resident's request",
-    response_model=Appeal,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, ValidationFailed),
+    "", **operation("Record a resident's request", *ITEM_PROBLEMS, model=Appeal, guard=WRITE, status_code=201)
 )
 async def create_appeal(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    db: ReadDep,
-    state: PolicyStateDep,
-    record: RecordDep,
-    body: Annotated[AppealCreate, Body()],
+    desk: DeskDep, db: ReadDep, state: PolicyStateDep, body: Annotated[AppealCreate, Body()]
 ) -> dict[str, Any]:
     """Record a request on a resident's behalf and route it to the responsible department with a due date.
 
     A village agent's client must name the resident's consent (`consent_id`, POST /v1/consents).
     """
+    principal, engine, record = desk
     bound = state.enabled and state.engine.policy.consent_bound(principal.client_id, principal.department)
     appeal = await service.record(
         engine, db, body, principal=principal, consent_bound=bound, end_user=record.end_user, today=today_cn()
@@ -69,17 +59,9 @@ async def create_appeal(
     return appeal
 
 
-@router.get(
-    "",
-    summary="List residents' requests",
-    response_model=Page[Appeal],
-    dependencies=READ,
-    responses=problem_responses(InvalidCursor, BadRequest, ValidationFailed),
-)
+@router.get("", **operation("List residents' requests", *PAGE_PROBLEMS, model=Page[Appeal], guard=READ))
 async def list_appeals(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    record: RecordDep,
+    desk: DeskDep,
     resident: ResidentQuery = None,
     state: Annotated[AppealState | None, Query()] = None,
     category: Annotated[AppealCategory | None, Query()] = None,
@@ -88,6 +70,7 @@ async def list_appeals(
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
     """List the requests the caller recorded or its department handles (in its region), by reference."""
+    principal, engine, record = desk
     await _sweep(engine)
     key = decode_cursor(cursor, arity=1)
     filters = {
@@ -105,83 +88,61 @@ async def list_appeals(
 
 @router.get(
     "/{appeal_id:segment}",
-    summary="Get a resident's request with its steps",
-    response_model=Appeal,
-    dependencies=READ,
-    responses=problem_responses(NotFound, ValidationFailed),
+    **operation("Get a resident's request with its steps", *ITEM_PROBLEMS, model=Appeal, guard=READ),
 )
-async def get_appeal(
-    principal: PrincipalDep, engine: EngineDep, record: RecordDep, appeal_id: AppealId
-) -> dict[str, Any]:
+async def get_appeal(desk: DeskDep, appeal_id: AppealId) -> dict[str, Any]:
     """Return one request the caller sees, with every step of its handling."""
-    await _sweep(engine)
-    appeal = await service.found(engine, appeal_id, principal=principal)
-    service.note(record, appeal, reason="appeal read")
+    await _sweep(desk.engine)
+    appeal = await service.found(desk.engine, appeal_id, principal=desk.principal)
+    service.note(desk.record, appeal, reason="appeal read")
+    return appeal
+
+
+async def _step(
+    desk: Desk, appeal_id: str, step: Callable[..., Awaitable[dict[str, Any]]], *, reason: str, **args: Any
+) -> dict[str, Any]:
+    """Take one step of a request's handling as the caller, audited with `reason`."""
+    who = {"principal": desk.principal, "end_user": desk.record.end_user}
+    appeal = await step(desk.engine, appeal_id, **who, **args)
+    service.note(desk.record, appeal, reason=reason)
     return appeal
 
 
 @router.post(
     "/{appeal_id}:forward",
-    summary="Forward a request to another department",
-    response_model=Appeal,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    **operation("Forward a request to another department", *ACTION_PROBLEMS, model=Appeal, guard=WRITE),
 )
 async def forward_appeal(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    record: RecordDep,
-    appeal_id: AppealId,
-    body: Annotated[AppealForward, Body()],
+    desk: DeskDep, appeal_id: AppealId, body: Annotated[AppealForward, Body()]
 ) -> dict[str, Any]:
     """Hand a request the caller's department holds to the department that can answer it (new due date)."""
-    appeal = await service.forward(
-        engine, appeal_id, principal=principal, to=body.department.value, text=body.note,
-        end_user=record.end_user, today=today_cn(),
-    )  # fmt: skip
-    service.note(record, appeal, reason=f"appeal forwarded to {body.department.value}")
-    return appeal
+    to = body.department.value
+    reason = f"appeal forwarded to {to}"
+    return await _step(
+        desk, appeal_id, service.forward, reason=reason, to=to, text=body.note, today=today_cn()
+    )
 
 
 @router.post(
-    "/{appeal_id}:answer",
-    summary="Answer a request",
-    response_model=Appeal,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    "/{appeal_id}:answer", **operation("Answer a request", *ACTION_PROBLEMS, model=Appeal, guard=WRITE)
 )
 async def answer_appeal(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    record: RecordDep,
-    appeal_id: AppealId,
-    body: Annotated[AppealAnswer, Body()],
+    desk: DeskDep, appeal_id: AppealId, body: Annotated[AppealAnswer, Body()]
 ) -> dict[str, Any]:
     """Record the handling department's answer to the resident."""
-    appeal = await service.answer(
-        engine, appeal_id, principal=principal, text=body.answer, end_user=record.end_user
+    return await _step(
+        desk, appeal_id, service.conclude, reason="appeal answered", text=body.answer, closing=False
     )
-    service.note(record, appeal, reason="appeal answered")
-    return appeal
 
 
 @router.post(
     "/{appeal_id}:close",
-    summary="Close an answered request",
-    response_model=Appeal,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    **operation("Close an answered request", *ACTION_PROBLEMS, model=Appeal, guard=WRITE),
 )
 async def close_appeal(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    record: RecordDep,
-    appeal_id: AppealId,
-    body: Annotated[AppealClose, Body()],
+    desk: DeskDep, appeal_id: AppealId, body: Annotated[AppealClose, Body()]
 ) -> dict[str, Any]:
     """Close a request once the resident has the answer (the recorder or the handling department)."""
-    appeal = await service.close(
-        engine, appeal_id, principal=principal, text=body.note, end_user=record.end_user
+    return await _step(
+        desk, appeal_id, service.conclude, reason="appeal closed", text=body.note, closing=True
     )
-    service.note(record, appeal, reason="appeal closed")
-    return appeal

@@ -15,7 +15,7 @@ from gateway.auth.tokens import Principal
 from gateway.consents import repository as consent_store
 from gateway.consents import service as consents
 from gateway.context import RequestRecord
-from gateway.errors import Conflict, NotFound
+from gateway.errors import Conflict, NotFound, or_not_found
 from gateway.policy.errors import ConsentRequired
 from gateway.policy.sharing_repository import add_working_days
 from store.read import ReadStore
@@ -123,10 +123,9 @@ async def record(
 
 async def found(engine: AsyncEngine, appeal_id: str, *, principal: Principal) -> dict[str, Any]:
     """Return a request the caller sees, with its steps, or raise NotFound."""
-    appeal = await repository.get(engine, appeal_id, where=where(principal))
-    if appeal is None:
-        raise NotFound(f"no request {appeal_id}")
-    return appeal
+    return or_not_found(
+        await repository.get(engine, appeal_id, where=where(principal)), f"no request {appeal_id}"
+    )
 
 
 async def page(
@@ -188,29 +187,25 @@ async def forward(
     )
 
 
-async def answer(
-    engine: AsyncEngine, appeal_id: str, *, principal: Principal, text: str, end_user: str | None
+async def conclude(
+    engine: AsyncEngine,
+    appeal_id: str,
+    *,
+    principal: Principal,
+    text: str,
+    end_user: str | None,
+    closing: bool,
 ) -> dict[str, Any]:
-    """Record the handling department's answer."""
+    """Answer an open request (the handling department), or close an answered one (recorder or handler)."""
     step = {**_who(principal, end_user), "department": principal.department, "note": text}
-    values = {"state": "answered", "answer": text}
-    return await _move(
-        engine, appeal_id, principal=principal, handler_only=True, states=OPEN, values=values, step=step
-    )
-
-
-async def close(
-    engine: AsyncEngine, appeal_id: str, *, principal: Principal, text: str, end_user: str | None
-) -> dict[str, Any]:
-    """Close an answered request (the recorder or the handler, once the resident has the answer)."""
-    step = {**_who(principal, end_user), "department": principal.department, "note": text}
-    values = {"state": "closed"}
+    values = {"state": "closed"} if closing else {"state": "answered", "answer": text}
+    states = ("answered",) if closing else OPEN
     return await _move(
         engine,
         appeal_id,
         principal=principal,
-        handler_only=False,
-        states=("answered",),
+        handler_only=not closing,
+        states=states,
         values=values,
         step=step,
     )

@@ -26,7 +26,7 @@ from gateway.errors import Conflict, Forbidden, InsufficientScope, InvalidCursor
 from gateway.openapi import combine, link, links, problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.throttle import RecordQuota
-from gateway.routing import api_router
+from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, api_router, operation
 from schemas.time import as_utc
 
 router = api_router(prefix="/v1/audit", tags=["audit"], dependencies=[require_scope(Scope.AUDIT_READ)])
@@ -86,27 +86,29 @@ def _note_query(record: Any, flt: repo.EventFilter) -> None:
 
 @router.get(
     "/events",
-    summary="List audit events",
-    responses=combine(
-        {
-            **_PAGE,
-            **links(
-                200,
-                GetEvent=link(
-                    "get",
-                    "/v1/audit/events/{seq}",
-                    {"seq": "$response.body#/items/0/seq"},
-                    "The newest event of the page.",
+    **operation(
+        "List audit events",
+        responses=combine(
+            {
+                **_PAGE,
+                **links(
+                    200,
+                    GetEvent=link(
+                        "get",
+                        "/v1/audit/events/{seq}",
+                        {"seq": "$response.body#/items/0/seq"},
+                        "The newest event of the page.",
+                    ),
+                    GetEventProof=link(
+                        "get",
+                        "/v1/audit/events/{seq}/proof",
+                        {"seq": "$response.body#/items/0/seq"},
+                        "Its inclusion proof.",
+                    ),
                 ),
-                GetEventProof=link(
-                    "get",
-                    "/v1/audit/events/{seq}/proof",
-                    {"seq": "$response.body#/items/0/seq"},
-                    "Its inclusion proof.",
-                ),
-            ),
-        },
-        ok_examples("get", "/v1/audit/events"),
+            },
+            ok_examples("get", "/v1/audit/events"),
+        ),
     ),
 )
 async def list_events(
@@ -122,10 +124,12 @@ async def list_events(
 
 @router.get(
     "/events/export",
-    summary="Export audit events (CSV or JSON Lines)",
-    responses=combine(
-        {200: {"content": {"text/csv": {}, "application/jsonl": {}}}, **_AUTH},
-        ok_examples("get", "/v1/audit/events/export"),
+    **operation(
+        "Export audit events (CSV or JSON Lines)",
+        responses=combine(
+            {200: {"content": {"text/csv": {}, "application/jsonl": {}}}, **_AUTH},
+            ok_examples("get", "/v1/audit/events/export"),
+        ),
     ),
 )
 async def export_events(
@@ -148,21 +152,23 @@ async def export_events(
 
 @router.get(
     "/events/{seq}",
-    summary="Get one audit event",
-    responses=combine(
-        {
-            **problem_responses(Forbidden, NotFound, ValidationFailed),
-            **links(
-                200,
-                GetEventProof=link(
-                    "get",
-                    "/v1/audit/events/{seq}/proof",
-                    {"seq": "$response.body#/seq"},
-                    "The event's inclusion proof.",
+    **operation(
+        "Get one audit event",
+        responses=combine(
+            {
+                **problem_responses(Forbidden, NotFound, ValidationFailed),
+                **links(
+                    200,
+                    GetEventProof=link(
+                        "get",
+                        "/v1/audit/events/{seq}/proof",
+                        {"seq": "$response.body#/seq"},
+                        "The event's inclusion proof.",
+                    ),
                 ),
-            ),
-        },
-        ok_examples("get", "/v1/audit/events/{seq}"),
+            },
+            ok_examples("get", "/v1/audit/events/{seq}"),
+        ),
     ),
 )
 async def get_event(db: ReadDep, record: RecordDep, seq: Seq) -> Response:
@@ -176,10 +182,11 @@ async def get_event(db: ReadDep, record: RecordDep, seq: Seq) -> Response:
 
 @router.get(
     "/events/{seq}/proof",
-    summary="Inclusion proof of an event (RFC 9162)",
-    responses=combine(
-        problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
-        ok_examples("get", "/v1/audit/events/{seq}/proof"),
+    **operation(
+        "Inclusion proof of an event (RFC 9162)",
+        Forbidden,
+        *ACTION_PROBLEMS,
+        responses=ok_examples("get", "/v1/audit/events/{seq}/proof"),
     ),
 )
 async def event_proof(
@@ -201,8 +208,9 @@ async def event_proof(
 
 @router.get(
     "/checkpoints",
-    summary="List signed checkpoints",
-    responses=combine(_PAGE, ok_examples("get", "/v1/audit/checkpoints")),
+    **operation(
+        "List signed checkpoints", responses=combine(_PAGE, ok_examples("get", "/v1/audit/checkpoints"))
+    ),
 )
 async def list_checkpoints(
     db: ReadDep, record: RecordDep, limit: LimitQuery = 50, cursor: CursorQuery = None
@@ -218,10 +226,12 @@ async def list_checkpoints(
 
 @router.get(
     "/checkpoints/consistency",
-    summary="Consistency proof between two checkpoints (RFC 9162)",
-    responses=combine(
-        problem_responses(Forbidden, Conflict, ValidationFailed),
-        ok_examples("get", "/v1/audit/checkpoints/consistency"),
+    **operation(
+        "Consistency proof between two checkpoints (RFC 9162)",
+        Forbidden,
+        Conflict,
+        ValidationFailed,
+        responses=ok_examples("get", "/v1/audit/checkpoints/consistency"),
     ),
 )
 async def checkpoint_consistency(
@@ -240,7 +250,8 @@ async def checkpoint_consistency(
 
 
 @router.get(
-    "/keys", summary="Published audit keys", responses=combine(_AUTH, ok_examples("get", "/v1/audit/keys"))
+    "/keys",
+    **operation("Published audit keys", responses=combine(_AUTH, ok_examples("get", "/v1/audit/keys"))),
 )
 async def list_keys(db: ReadDep, record: RecordDep) -> Response:
     """List the Ed25519 public keys that sign checkpoints (raw 32 bytes, base64), by key id."""
@@ -268,7 +279,7 @@ class ReasonCount(BaseModel):
     count: int = Field(ge=0)
 
 
-@router.get("/summary/accesses", summary="Accesses per department per day", responses=_AUTH)
+@router.get("/summary/accesses", **operation("Accesses per department per day", responses=_AUTH))
 async def summary_accesses(db: ReadDep, record: RecordDep, flt: FilterDep) -> list[DaySummary]:
     """Count access events per department per day, allowed and denied."""
     _note_query(record, flt)
@@ -276,7 +287,7 @@ async def summary_accesses(db: ReadDep, record: RecordDep, flt: FilterDep) -> li
     return [DaySummary(day=d, department=dep, allowed=a, denied=n) for d, dep, a, n in rows]
 
 
-@router.get("/summary/denials", summary="Denials by reason", responses=_AUTH)
+@router.get("/summary/denials", **operation("Denials by reason", responses=_AUTH))
 async def summary_denials(db: ReadDep, record: RecordDep, flt: FilterDep) -> list[ReasonCount]:
     """Count denied decisions by reason."""
     _note_query(record, flt)
@@ -299,10 +310,12 @@ def disclosure_item(body: bytes) -> dict[str, Any]:
 
 @disclosures_router.get(
     "/{resident_id}/disclosures",
-    summary="Who saw this resident's data, when and why",
-    responses=combine(
-        problem_responses(InvalidCursor, Forbidden, NotFound, ValidationFailed),
-        ok_examples("get", "/v1/residents/{resident_id}/disclosures"),
+    **operation(
+        "Who saw this resident's data, when and why",
+        InvalidCursor,
+        Forbidden,
+        *ITEM_PROBLEMS,
+        responses=ok_examples("get", "/v1/residents/{resident_id}/disclosures"),
     ),
 )
 async def resident_disclosures(

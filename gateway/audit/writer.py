@@ -17,14 +17,13 @@ from gateway.audit.checkpoints import AuditKey, Checkpoint
 from gateway.audit.events import AuditEvent
 from gateway.audit.sequencer import Sequencer
 from gateway.audit.witness import Witness
-from gateway.errors import RETRY_AFTER_HEADER, Unavailable, occurrence
+from gateway.errors import RetryLater, occurrence
 from gateway.metrics import Metrics
-from gateway.resilience import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 
 
-class AuditUnavailable(Unavailable):
+class AuditUnavailable(RetryLater):
     """The audit log could not commit the event, so the request is refused (GB/T 22239-2019 8.1.4.3)."""
 
     slug, title = "audit-unavailable", "Audit log unavailable"
@@ -33,10 +32,6 @@ class AuditUnavailable(Unavailable):
         "审计日志无法记录本次访问，因此请求被拒绝；请按 Retry-After 稍后重试。",
     )
     example = occurrence("the audit log cannot commit; retry later")
-    documented_headers = RETRY_AFTER_HEADER
-
-    def __init__(self, detail: str | None = None, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
 DEFERRED_MAX = 100_000  # refusal events kept in memory during an outage (about 100 MB at most)

@@ -16,7 +16,7 @@ from gateway.auth.scopes import ADMINISTERS, Scope, role_of
 from gateway.context import record_of_scope
 from gateway.errors import BadRequest, Forbidden, NotFound, ValidationFailed
 from gateway.openapi import link, links, problem_responses
-from gateway.routing import api_router
+from gateway.routing import api_router, operation
 from gateway.runtime import runtime_of
 
 router = api_router(
@@ -56,7 +56,7 @@ def _found(request: Request, client_id: str) -> clients.ClientRecord:
     return record
 
 
-@router.get("", summary="List clients")
+@router.get("", **operation("List clients"))
 def list_clients(request: Request) -> list[dict[str, Any]]:
     """List every registered client (never a secret)."""
     return [c.public_view() for c in clients.list_clients(_engine(request))]
@@ -64,11 +64,12 @@ def list_clients(request: Request) -> list[dict[str, Any]]:
 
 @router.post(
     "",
-    summary="Register a client",
-    status_code=201,
-    responses={
-        **problem_responses(BadRequest, Forbidden, ValidationFailed),
-        **links(
+    **operation(
+        "Register a client",
+        BadRequest,
+        Forbidden,
+        ValidationFailed,
+        responses=links(
             201,
             ShowClient=link(
                 "get",
@@ -89,7 +90,8 @@ def list_clients(request: Request) -> list[dict[str, Any]]:
                 "Rotate its secret.",
             ),
         ),
-    },
+        status_code=201,
+    ),
 )
 def create_client(request: Request, body: ClientCreate, principal: PrincipalDep) -> dict[str, Any]:
     """Register a department system (resource access); the response holds its secret, shown this once."""
@@ -117,31 +119,27 @@ def create_client(request: Request, body: ClientCreate, principal: PrincipalDep)
     return {**record.public_view(), "client_secret": secret}
 
 
-@router.get("/{client_id:segment}", summary="Show a client", responses=problem_responses(NotFound))
+@router.get("/{client_id:segment}", **operation("Show a client", NotFound))
 def show_client(request: Request, client_id: ClientId) -> dict[str, Any]:
     """Return one client."""
     return _found(request, client_id).public_view()
 
 
-@router.post("/{client_id}:disable", summary="Disable a client", responses=problem_responses(NotFound))
+@router.post("/{client_id}:disable", **operation("Disable a client", NotFound))
 def disable_client(request: Request, client_id: ClientId) -> dict[str, Any]:
     """Disable a client: its tokens stop working on every replica (see docs/keys.md for the bound)."""
     _found(request, client_id)
     return clients.set_status(_engine(request), client_id, status=ClientStatus.DISABLED).public_view()
 
 
-@router.post("/{client_id}:enable", summary="Enable a client", responses=problem_responses(NotFound))
+@router.post("/{client_id}:enable", **operation("Enable a client", NotFound))
 def enable_client(request: Request, client_id: ClientId) -> dict[str, Any]:
     """Enable a disabled client again."""
     _found(request, client_id)
     return clients.set_status(_engine(request), client_id, status=ClientStatus.ACTIVE).public_view()
 
 
-@router.post(
-    "/{client_id}:rotate-secret",
-    summary="Rotate a client's secret",
-    responses=problem_responses(BadRequest, NotFound),
-)
+@router.post("/{client_id}:rotate-secret", **operation("Rotate a client's secret", BadRequest, NotFound))
 def rotate_secret(request: Request, client_id: ClientId) -> dict[str, Any]:
     """Replace the client's secret; the response holds the new one, shown this once."""
     _found(request, client_id)

@@ -21,37 +21,42 @@ from gateway.context import record_of_scope
 from gateway.errors import RateLimited
 from gateway.openapi import oauth_error, problem_responses
 from gateway.policy.throttle import guarded_sign_in
-from gateway.routing import api_router
+from gateway.routing import api_router, operation
 from gateway.runtime import runtime_of
 
 router = api_router(tags=["oauth"])
 # The discovery documents lie outside the audited prefixes (gateway/audit/middleware.py): no audit headers.
 well_known = api_router(audited=False, tags=["oauth"])
 
-_FORM_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                        "scope": {"type": "string", "description": "Space-separated scopes."},
-                        "client_id": {"type": "string"},
-                        "client_secret": {"type": "string", "description": "client_secret_post only."},
-                        "client_assertion_type": {"type": "string"},
-                        "client_assertion": {"type": "string", "description": "private_key_jwt only."},
-                    },
-                    "required": ["grant_type"],
-                }
-            }
+
+def _form_body(
+    properties: dict[str, Any], *, required: list[str], security: list[dict[str, list[str]]]
+) -> dict[str, Any]:
+    """Return an OAuth endpoint's `openapi_extra`: its form-encoded request body and its security."""
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
         },
+        "security": security,
+    }
+
+
+_FORM_BODY = _form_body(
+    {
+        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+        "scope": {"type": "string", "description": "Space-separated scopes."},
+        "client_id": {"type": "string"},
+        "client_secret": {"type": "string", "description": "client_secret_post only."},
+        "client_assertion_type": {"type": "string"},
+        "client_assertion": {"type": "string", "description": "private_key_jwt only."},
     },
+    required=["grant_type"],
     # Or no scheme at all: client_secret_post and private_key_jwt authenticate in the form body
     # (RFC 6749 §2.3.1, RFC 7523 §2.2), so the Authorization header is not required.
-    "security": [{"clientBasic": []}, {}],
-}
+    security=[{"clientBasic": []}, {}],
+)
 _FORM_BODY_RESPONSES: dict[int | str, Any] = {
     "200": {
         "description": "An access token (RFC 6749 §5.1).",
@@ -81,24 +86,14 @@ _FORM_BODY_RESPONSES: dict[int | str, Any] = {
     # Sign-in limits per address and client id, and back-off after failures (gateway/policy/throttle.py).
     **problem_responses(RateLimited),
 }
-_TOKEN_FORM: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "token": {"type": "string"},
-                        "token_type_hint": {"type": "string", "enum": ["access_token"]},
-                    },
-                    "required": ["token"],
-                }
-            }
-        },
+_TOKEN_FORM = _form_body(
+    {
+        "token": {"type": "string"},
+        "token_type_hint": {"type": "string", "enum": ["access_token"]},
     },
-    "security": [{"clientBasic": []}],
-}
+    required=["token"],
+    security=[{"clientBasic": []}],
+)
 _TOKEN_FORM_RESPONSES: dict[int | str, Any] = {
     "200": {
         "description": "See the RFC (introspection: RFC 7662 §2.2; revocation: RFC 7009 §2.2).",
@@ -143,7 +138,8 @@ async def _dispatch(request: Request, endpoint: str | None) -> Response:
 
 
 @router.post(
-    "/oauth/token", summary="Obtain an access token", openapi_extra=_FORM_BODY, responses=_FORM_BODY_RESPONSES
+    "/oauth/token",
+    **operation("Obtain an access token", responses=_FORM_BODY_RESPONSES, openapi_extra=_FORM_BODY),
 )
 async def token(request: Request) -> Response:
     """Issue an access token to an authenticated client (client_credentials grant, RFC 6749 §4.4)."""
@@ -169,9 +165,7 @@ async def token(request: Request) -> Response:
 
 @router.post(
     "/oauth/introspect",
-    summary="Introspect a token",
-    openapi_extra=_TOKEN_FORM,
-    responses=_TOKEN_FORM_RESPONSES,
+    **operation("Introspect a token", responses=_TOKEN_FORM_RESPONSES, openapi_extra=_TOKEN_FORM),
 )
 async def introspect(request: Request) -> Response:
     """Tell an authenticated client whether a token is active, and its claims (RFC 7662)."""
@@ -179,7 +173,7 @@ async def introspect(request: Request) -> Response:
 
 
 @router.post(
-    "/oauth/revoke", summary="Revoke a token", openapi_extra=_TOKEN_FORM, responses=_TOKEN_FORM_RESPONSES
+    "/oauth/revoke", **operation("Revoke a token", responses=_TOKEN_FORM_RESPONSES, openapi_extra=_TOKEN_FORM)
 )
 async def revoke(request: Request) -> Response:
     """Revoke one of the calling client's tokens on every replica (RFC 7009)."""
@@ -204,8 +198,10 @@ _JWKS_EXAMPLE = {
 
 @well_known.get(
     "/.well-known/oauth-authorization-server",
-    summary="Authorization server metadata",
-    responses={200: {"content": {"application/json": {"example": _METADATA_EXAMPLE}}}},
+    **operation(
+        "Authorization server metadata",
+        responses={200: {"content": {"application/json": {"example": _METADATA_EXAMPLE}}}},
+    ),
 )
 async def metadata(request: Request) -> JSONResponse:
     """Describe this authorization server (RFC 8414)."""
@@ -232,8 +228,9 @@ async def metadata(request: Request) -> JSONResponse:
 
 @well_known.get(
     "/.well-known/jwks.json",
-    summary="Token signing keys",
-    responses={200: {"content": {"application/json": {"example": _JWKS_EXAMPLE}}}},
+    **operation(
+        "Token signing keys", responses={200: {"content": {"application/json": {"example": _JWKS_EXAMPLE}}}}
+    ),
 )
 async def jwks(request: Request) -> JSONResponse:
     """Publish the public keys that verify our access tokens, retired ones until their tokens expire."""

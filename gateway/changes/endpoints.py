@@ -15,9 +15,8 @@ from gateway.changes.deps import FeedAccessDep
 from gateway.changes.models import ChangePage
 from gateway.deps import LimitQuery, ReadDep
 from gateway.errors import BadRequest, Forbidden, InvalidCursor, RateLimited, ValidationFailed
-from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor
-from gateway.routing import api_router
+from gateway.routing import api_router, operation
 
 router = api_router(prefix="/v1/changes", tags=["changes"], dependencies=[require_scope(Scope.CHANGES_READ)])
 
@@ -57,10 +56,15 @@ def _position(since: str | None) -> int:
 
 @router.get(
     "",
-    summary="Follow the change feed",
-    description=FEED_DESCRIPTION,
-    response_model=ChangePage,
-    responses=problem_responses(BadRequest, Forbidden, ValidationFailed, RateLimited),
+    **operation(
+        "Follow the change feed",
+        BadRequest,
+        Forbidden,
+        ValidationFailed,
+        RateLimited,
+        model=ChangePage,
+        description=FEED_DESCRIPTION,
+    ),
 )
 async def list_changes(
     db: ReadDep, feed: FeedAccessDep, since: SinceQuery = None, limit: LimitQuery = 50

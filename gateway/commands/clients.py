@@ -4,10 +4,12 @@ staff accounts for the HTML consoles (create-staff, reset-staff)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import typer
+from sqlalchemy import Engine
 
 from gateway.auth import clients, staff
 from gateway.auth.clients import AuthMethod, ClientRecord, ClientStatus, RegistryError
@@ -17,12 +19,23 @@ from gateway.commands.store import command_engine
 
 app = typer.Typer(help="Manage OAuth clients (department subsystems).", no_args_is_help=True)
 
+_T = TypeVar("_T")
 JSON_OPT = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+def _change(command: str, targets: list[str], change: Callable[[Engine], _T]) -> _T:
+    """Make one registry change; a refusal is recorded as denied and ends the command with its reason."""
+    with command_engine() as engine:
+        try:
+            return change(engine)
+        except RegistryError as exc:
+            record(command, targets=targets, outcome="deny", reason=str(exc)[:256])
+            _fail(str(exc))
 
 
 def _show(record: ClientRecord, *, as_json: bool, secret: str | None = None) -> None:
@@ -56,23 +69,21 @@ def create(
 ) -> None:
     """Register a client; prints its secret once (with --json: {"client_id", "client_secret", ...})."""
     jwks = json.loads(jwks_file.read_text(encoding="utf-8")) if jwks_file else None
-    with command_engine() as engine:
-        try:
-            created, secret = clients.create_client(
-                engine,
-                name=name,
-                department=department,
-                subsystem=subsystem,
-                scopes=scope,
-                auth_method=auth_method,
-                region_code=region,
-                jwks=jwks,
-                client_id=client_id,
-            )
-        except RegistryError as exc:
-            record("clients create", targets=[client_id or name], outcome="deny", reason=str(exc)[:256])
-            _fail(str(exc))
-            return
+    created, secret = _change(
+        "clients create",
+        [client_id or name],
+        lambda engine: clients.create_client(
+            engine,
+            name=name,
+            department=department,
+            subsystem=subsystem,
+            scopes=scope,
+            auth_method=auth_method,
+            region_code=region,
+            jwks=jwks,
+            client_id=client_id,
+        ),
+    )
     record("clients create", targets=[created.client_id, *created.scopes])
     _show(created, as_json=as_json, secret=secret)
 
@@ -107,13 +118,9 @@ def show(client_id: str, as_json: bool = JSON_OPT) -> None:
 
 def _set_status(client_id: str, status: ClientStatus, as_json: bool) -> None:
     command = f"clients {'enable' if status is ClientStatus.ACTIVE else 'disable'}"
-    with command_engine() as engine:
-        try:
-            changed = clients.set_status(engine, client_id, status=status)
-        except RegistryError as exc:
-            record(command, targets=[client_id], outcome="deny", reason=str(exc)[:256])
-            _fail(str(exc))
-            return
+    changed = _change(
+        command, [client_id], lambda engine: clients.set_status(engine, client_id, status=status)
+    )
     record(command, targets=[client_id])
     _show(changed, as_json=as_json)
 
@@ -133,13 +140,9 @@ def enable(client_id: str, as_json: bool = JSON_OPT) -> None:
 @app.command("rotate-secret")
 def rotate_secret(client_id: str, as_json: bool = JSON_OPT) -> None:
     """Give a client a new secret (printed once); the old one stops working at once."""
-    with command_engine() as engine:
-        try:
-            rotated, secret = clients.rotate_secret(engine, client_id)
-        except RegistryError as exc:
-            record("clients rotate-secret", targets=[client_id], outcome="deny", reason=str(exc)[:256])
-            _fail(str(exc))
-            return
+    rotated, secret = _change(
+        "clients rotate-secret", [client_id], lambda engine: clients.rotate_secret(engine, client_id)
+    )
     record("clients rotate-secret", targets=[client_id])
     _show(rotated, as_json=as_json, secret=secret)
 
@@ -147,13 +150,9 @@ def rotate_secret(client_id: str, as_json: bool = JSON_OPT) -> None:
 @app.command("revoke-tokens")
 def revoke_tokens(client_id: str, as_json: bool = JSON_OPT) -> None:
     """Revoke every token a client holds now (its key or secret leaked); it may ask for new ones."""
-    with command_engine() as engine:
-        try:
-            revoked = clients.revoke_tokens(engine, client_id)
-        except RegistryError as exc:
-            record("clients revoke-tokens", targets=[client_id], outcome="deny", reason=str(exc)[:256])
-            _fail(str(exc))
-            return
+    revoked = _change(
+        "clients revoke-tokens", [client_id], lambda engine: clients.revoke_tokens(engine, client_id)
+    )
     record("clients revoke-tokens", targets=[client_id])
     _show(revoked, as_json=as_json)
 
@@ -191,15 +190,13 @@ def create_staff(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Provision a staff account for the dashboard or the auditor console; prints password and TOTP once."""
-    with command_engine() as engine:
-        try:
-            created, issued = staff.create_staff(
-                engine, client_id=account, name=name, department=department, region_code=region, scopes=scope
-            )
-        except RegistryError as exc:
-            record("clients create-staff", targets=[account], outcome="deny", reason=str(exc)[:256])
-            _fail(str(exc))
-            return
+    created, issued = _change(
+        "clients create-staff",
+        [account],
+        lambda engine: staff.create_staff(
+            engine, client_id=account, name=name, department=department, region_code=region, scopes=scope
+        ),
+    )
     record("clients create-staff", targets=[created.client_id, *created.scopes])
     _show_staff(created, issued, as_json=as_json)
 
@@ -207,12 +204,8 @@ def create_staff(
 @app.command("reset-staff")
 def reset_staff(account: str, as_json: bool = JSON_OPT) -> None:
     """Give a staff account a new password and TOTP secret (shown once); end its sessions, lift its lock."""
-    with command_engine() as engine:
-        try:
-            reset, issued = staff.reset_staff(engine, account)
-        except RegistryError as exc:
-            record("clients reset-staff", targets=[account], outcome="deny", reason=str(exc)[:256])
-            _fail(str(exc))
-            return
+    reset, issued = _change(
+        "clients reset-staff", [account], lambda engine: staff.reset_staff(engine, account)
+    )
     record("clients reset-staff", targets=[account])
     _show_staff(reset, issued, as_json=as_json)

@@ -6,17 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import Body, Path
 
-from gateway.auth.dependencies import PrincipalDep, require_scope
+from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.consents import service
 from gateway.consents.models import CONSENT_ID_PATTERN, Consent, ConsentCreate, ConsentRevoke
-from gateway.context import RecordDep, RequestRecord
-from gateway.deps import CursorQuery, EngineDep, LimitQuery, ReadDep, ResidentQuery, SettingsDep
-from gateway.errors import BadRequest, Conflict, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import link, links, problem_responses
+from gateway.context import RequestRecord
+from gateway.deps import CursorQuery, LimitQuery, ReadDep, ResidentQuery, SettingsDep
+from gateway.desk import DeskDep
+from gateway.openapi import first_item, link, links
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.policy.deps import PolicyStateDep
-from gateway.routing import api_router
+from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.models import Page
 from schemas.time import today_cn
 
@@ -39,13 +39,12 @@ def _note(record: RequestRecord, consent: dict[str, Any], *, reason: str) -> Non
 
 @router.post(
     "",
-    status_code=201,
-    summary="Record a resident's consent",
-    response_model=Consent,
-    dependencies=WRITE,
-    responses={
-        **problem_responses(NotFound, ValidationFailed),
-        **links(
+    **operation(
+        "Record a resident's consent",
+        *ITEM_PROBLEMS,
+        model=Consent,
+        guard=WRITE,
+        responses=links(
             201,
             GetConsent=link(
                 "get",
@@ -60,14 +59,13 @@ def _note(record: RequestRecord, consent: dict[str, Any], *, reason: str) -> Non
                 "The resident withdraws it.",
             ),
         ),
-    },
+        status_code=201,
+    ),
 )
 async def create_consent(
-    principal: PrincipalDep,
-    engine: EngineDep,
+    desk: DeskDep,
     db: ReadDep,
     state: PolicyStateDep,
-    record: RecordDep,
     settings: SettingsDep,
     body: Annotated[ConsentCreate, Body()],
 ) -> dict[str, Any]:
@@ -76,6 +74,7 @@ async def create_consent(
     The response's `id` goes in `X-Consent-Id` on the agent's requests, with `X-On-Behalf-Of` naming the
     resident and `X-Purpose` the consent's purpose (PIPL Art. 14).
     """
+    principal, engine, record = desk
     consent = await service.record(
         engine,
         db,
@@ -92,31 +91,22 @@ async def create_consent(
 
 @router.get(
     "",
-    summary="List consents this client recorded",
-    response_model=Page[Consent],
-    dependencies=READ,
-    responses={
-        **problem_responses(InvalidCursor, BadRequest, ValidationFailed),
-        **links(
+    **operation(
+        "List consents this client recorded",
+        *PAGE_PROBLEMS,
+        model=Page[Consent],
+        guard=READ,
+        responses=links(
             200,
-            GetConsent=link(
-                "get",
-                "/v1/consents/{consent_id}",
-                {"consent_id": "$response.body#/items/0/id"},
-                "The first consent of the page.",
-            ),
+            GetConsent=first_item("/v1/consents/{consent_id}", param="consent_id", what="consent"),
         ),
-    },
+    ),
 )
 async def list_consents(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    record: RecordDep,
-    resident: ResidentQuery = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
+    desk: DeskDep, resident: ResidentQuery = None, limit: LimitQuery = 50, cursor: CursorQuery = None
 ) -> dict[str, Any]:
     """List the consents the calling client recorded, in a stable order; follow `next` until it is null."""
+    principal, engine, record = desk
     key = decode_cursor(cursor, arity=1)
     items, last = await service.page(
         engine, principal=principal, resident_id=resident, after=str(key[0]) if key else None, limit=limit
@@ -131,37 +121,25 @@ async def list_consents(
 
 @router.get(
     "/{consent_id:segment}",  # so `/{id}:revoke` is not read as an odd id (405, not 422)
-    summary="Get a consent",
-    response_model=Consent,
-    dependencies=READ,
-    responses=problem_responses(NotFound, ValidationFailed),
+    **operation("Get a consent", *ITEM_PROBLEMS, model=Consent, guard=READ),
 )
-async def get_consent(
-    principal: PrincipalDep, engine: EngineDep, record: RecordDep, consent_id: ConsentId
-) -> dict[str, Any]:
+async def get_consent(desk: DeskDep, consent_id: ConsentId) -> dict[str, Any]:
     """Return one consent the calling client recorded (another client's answers 404)."""
-    consent = await service.found(engine, consent_id, principal=principal)
-    _note(record, consent, reason="consent read")
+    consent = await service.found(desk.engine, consent_id, principal=desk.principal)
+    _note(desk.record, consent, reason="consent read")
     return service.view(consent, today=today_cn())
 
 
 @router.post(
-    "/{consent_id}:revoke",
-    summary="Revoke a consent",
-    response_model=Consent,
-    dependencies=WRITE,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    "/{consent_id}:revoke", **operation("Revoke a consent", *ACTION_PROBLEMS, model=Consent, guard=WRITE)
 )
 async def revoke_consent(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    record: RecordDep,
-    consent_id: ConsentId,
-    body: Annotated[ConsentRevoke, Body()],
+    desk: DeskDep, consent_id: ConsentId, body: Annotated[ConsentRevoke, Body()]
 ) -> dict[str, Any]:
     """Withdraw a consent (PIPL Art. 15): from now on no request may act under it."""
+    by = desk.record.end_user
     consent = await service.revoke(
-        engine, consent_id, principal=principal, by=record.end_user, reason=body.reason
+        desk.engine, consent_id, principal=desk.principal, by=by, reason=body.reason
     )
-    _note(record, consent, reason="consent revoked")
+    _note(desk.record, consent, reason="consent revoked")
     return service.view(consent, today=today_cn())

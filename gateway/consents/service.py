@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.auth.tokens import Principal
 from gateway.consents import repository
 from gateway.consents.models import GUARDIAN_AGE, ConsentCreate
-from gateway.errors import Conflict, NotFound, ValidationFailed
+from gateway.errors import Conflict, NotFound, ValidationFailed, or_not_found
 from gateway.policy.errors import ConsentInvalid
 from gateway.residents import repository as residents
 from schemas.citizen_id import birth_date_of
@@ -162,9 +162,7 @@ async def record(
 async def found(engine: AsyncEngine, consent_id: str, *, principal: Principal) -> dict[str, Any]:
     """Return a consent the caller recorded, or raise NotFound."""
     consent = await repository.get(engine, consent_id, agent_client_id=principal.client_id)
-    if consent is None:
-        raise NotFound(f"no consent {consent_id}")
-    return consent
+    return or_not_found(consent, f"no consent {consent_id}")
 
 
 async def page(

@@ -63,32 +63,38 @@ add_stylesheet(router, path="/static/dashboard.css", file=HERE / "static" / "das
 add_sign_in_routes(router, SITE, sign_in_path="/signin", sign_out_path="/signout")
 
 
-@router.get("/")
-async def dashboard(
-    request: Request,
-    db: ReadDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    region: RegionQuery = None,
-    level: LevelQuery = GroupLevel.VILLAGE,
-) -> Response:
-    """Show the statistics of the person's region (or a region inside it) as tables and charts."""
-    return await _report_page(request, db, engine, settings.stats_min_cell, region=region, level=level)
+def _report_route(path: str, *, name: str, template: str, doc: str) -> None:
+    """Declare a page of the report: the same view of the person's region, in its own layout."""
+
+    async def report_page(
+        request: Request,
+        db: ReadDep,
+        engine: EngineDep,
+        settings: SettingsDep,
+        region: RegionQuery = None,
+        level: LevelQuery = GroupLevel.VILLAGE,
+    ) -> Response:
+        min_cell = settings.stats_min_cell
+        return await _report_page(
+            request, db, engine, min_cell, region=region, level=level, template=template
+        )
+
+    report_page.__doc__ = doc
+    router.get(path, name=name)(report_page)
 
 
-@router.get("/print")
-async def print_view(
-    request: Request,
-    db: ReadDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    region: RegionQuery = None,
-    level: LevelQuery = GroupLevel.VILLAGE,
-) -> Response:
-    """Show the same report laid out for printing on A4 in black and white (a village meeting)."""
-    return await _report_page(
-        request, db, engine, settings.stats_min_cell, region=region, level=level, template="print.html"
-    )
+_report_route(
+    "/",
+    name="dashboard",
+    template="dashboard.html",
+    doc="Show the statistics of the person's region (or a region inside it) as tables and charts.",
+)
+_report_route(
+    "/print",
+    name="print_view",
+    template="print.html",
+    doc="Show the same report laid out for printing on A4 in black and white (a village meeting).",
+)
 
 
 async def _report_page(

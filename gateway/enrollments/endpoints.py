@@ -13,12 +13,12 @@ from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
 from gateway.enrollments import repository, service
-from gateway.errors import BadRequest, InvalidCursor, NotFound, RateLimited, ValidationFailed
-from gateway.openapi import link, links, problem_responses
+from gateway.errors import NotFound, RateLimited
+from gateway.openapi import first_item, link, links
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import EnrollmentsAccess
 from gateway.policy.filters import field_query
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.codes import EnrollmentKind, EnrollmentStatus
 from schemas.models import Enrollment, Page, RegionCode
 
@@ -49,17 +49,15 @@ async def page(
 
 @router.get(
     "",
-    summary="List enrolments",
-    response_model=Page[Enrollment],
-    responses={
-        **problem_responses(InvalidCursor, BadRequest, ValidationFailed, RateLimited),
-        **links(
+    **operation(
+        "List enrolments",
+        *PAGE_PROBLEMS,
+        RateLimited,
+        model=Page[Enrollment],
+        responses=links(
             200,
-            GetEnrollment=link(
-                "get",
-                "/v1/enrollments/{enrollment_id}",
-                {"enrollment_id": "$response.body#/items/0/id"},
-                "The first enrolment of the page.",
+            GetEnrollment=first_item(
+                "/v1/enrollments/{enrollment_id}", param="enrollment_id", what="enrolment"
             ),
             GetResident=link(
                 "get",
@@ -68,7 +66,7 @@ async def page(
                 "The resident of the first enrolment.",
             ),
         ),
-    },
+    ),
 )
 async def list_enrollments(
     db: ReadDep,
@@ -106,10 +104,7 @@ async def list_enrollments(
 
 
 @router.get(
-    "/{enrollment_id:path}",
-    summary="Get an enrolment",
-    response_model=Enrollment,
-    responses=problem_responses(NotFound, ValidationFailed, RateLimited),
+    "/{enrollment_id:path}", **operation("Get an enrolment", *ITEM_PROBLEMS, RateLimited, model=Enrollment)
 )
 async def get_enrollment(
     db: ReadDep,

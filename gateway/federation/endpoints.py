@@ -16,7 +16,6 @@ from gateway.context import RecordDep, RequestRecord
 from gateway.deps import ReadDep
 from gateway.errors import (
     GatewayError,
-    NotFound,
     ValidationFailed,
 )
 from gateway.federation.client import Caller
@@ -40,7 +39,7 @@ from gateway.policy.deps import PurposeHeader, ResidentsAccess
 from gateway.policy.endpoints import Catalogue
 from gateway.policy.errors import PurposeRequired
 from gateway.residents.endpoints import ResidentLookup, lookup_resident
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, api_router, operation
 from schemas.models import Resident
 
 router = api_router(prefix="/v1/federation", tags=["federation"])
@@ -63,7 +62,7 @@ _ASKING = (
 _OUTBOUND = problem_responses(PurposeRequired, *_ASKING, ValidationFailed)
 
 
-@router.get("", summary="List federation members", response_model=MemberList)
+@router.get("", **operation("List federation members", model=MemberList))
 async def list_members(state: FederationDep, principal: PrincipalDep) -> MemberList:
     """List the gateways this gateway federates with (empty when federation is off)."""
     members = state.doc.members if state.doc else []
@@ -132,10 +131,12 @@ def _note(record: RequestRecord, member: str, doc: dict[str, Any]) -> None:
 
 @router.post(
     "/{member}/residents:lookup",
-    summary="Find a resident in another county by citizen ID",
-    response_model=Resident,
-    responses=_OUTBOUND,
-    dependencies=[require_scope(Scope.RESIDENTS_READ)],
+    **operation(
+        "Find a resident in another county by citizen ID",
+        model=Resident,
+        guard=[require_scope(Scope.RESIDENTS_READ)],
+        responses=_OUTBOUND,
+    ),
 )
 async def member_lookup(
     request: Request,
@@ -158,9 +159,7 @@ async def member_lookup(
 
 @router.get(
     "/{member}/catalog",
-    summary="A member's sharing catalogue as it applies to this gateway",
-    response_model=Catalogue,
-    responses=problem_responses(*_ASKING),
+    **operation("A member's sharing catalogue as it applies to this gateway", *_ASKING, model=Catalogue),
 )
 async def member_catalog(
     request: Request,
@@ -180,10 +179,14 @@ async def member_catalog(
 
 @inbound.post(
     "/residents:lookup",
-    summary="Answer a member gateway's lookup (gateway-to-gateway)",
-    response_model=Resident,
-    responses=problem_responses(NotAMember, ClaimsInvalid, NotFound, ValidationFailed),
-    dependencies=[require_scope(Scope.RESIDENTS_READ)],
+    **operation(
+        "Answer a member gateway's lookup (gateway-to-gateway)",
+        NotAMember,
+        ClaimsInvalid,
+        *ITEM_PROBLEMS,
+        model=Resident,
+        guard=[require_scope(Scope.RESIDENTS_READ)],
+    ),
 )
 async def federated_lookup(
     caller: MemberCallerDep, db: ReadDep, access: ResidentsAccess, body: Annotated[ResidentLookup, Body()]

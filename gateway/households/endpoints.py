@@ -11,11 +11,11 @@ from starlette.responses import Response
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import ReadDep
-from gateway.errors import NotFound, RateLimited, ValidationFailed
+from gateway.errors import NotFound, RateLimited
 from gateway.households import repository
-from gateway.openapi import link, links, problem_responses
+from gateway.openapi import link, links
 from gateway.policy.deps import HouseholdsAccess
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, api_router, operation
 from schemas.models import Household
 
 router = api_router(
@@ -25,11 +25,12 @@ router = api_router(
 
 @router.get(
     "/{household_id}",
-    summary="Get a household",
-    response_model=Household,
-    responses={
-        **problem_responses(NotFound, ValidationFailed, RateLimited),
-        **links(
+    **operation(
+        "Get a household",
+        *ITEM_PROBLEMS,
+        RateLimited,
+        model=Household,
+        responses=links(
             200,
             GetFirstMember=link(
                 "get",
@@ -38,7 +39,7 @@ router = api_router(
                 "The household's first member.",
             ),
         ),
-    },
+    ),
 )
 async def get_household(
     db: ReadDep,

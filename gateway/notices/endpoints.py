@@ -10,14 +10,13 @@ from starlette.responses import Response
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
-from gateway.errors import BadRequest, InvalidCursor, NotFound, ValidationFailed
+from gateway.errors import BadRequest, InvalidCursor, NotFound
 from gateway.notices import repository
-from gateway.openapi import problem_responses
 from gateway.pagination import decode_cursor, encode_cursor, page_body
 from gateway.policy.deps import Access, NoticesAccess
 from gateway.policy.errors import FilterNotAllowed
 from gateway.policy.filters import field_query
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, api_router, operation
 from schemas.codes import Audience, NoticeCategory
 from schemas.models import Notice, Page, RegionCode
 from schemas.regions import ancestors_or_self
@@ -26,10 +25,7 @@ router = api_router(prefix="/v1/notices", tags=["notices"], dependencies=[requir
 
 
 @router.get(
-    "",
-    summary="List active notices",
-    response_model=Page[Notice],
-    responses=problem_responses(InvalidCursor, BadRequest, NotFound, ValidationFailed),
+    "", **operation("List active notices", InvalidCursor, BadRequest, *ITEM_PROBLEMS, model=Page[Notice])
 )
 async def list_notices(
     db: ReadDep,

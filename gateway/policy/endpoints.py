@@ -14,11 +14,10 @@ from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import ReadDep
 from gateway.errors import NotFound, ValidationFailed
-from gateway.openapi import problem_responses
 from gateway.policy.deps import PolicyStateDep, PurposeHeader, SubjectDep
 from gateway.policy.errors import PolicyRejected
 from gateway.residents import repository as residents
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, api_router, operation
 from gateway.runtime import runtime_in
 from policies.decision import Subject
 from policies.explain import explain
@@ -64,9 +63,7 @@ class Catalogue(BaseModel):
 _RANK = {"hidden": 0, "masked": 1, "clear": 2}
 
 
-@router.get(
-    "/catalog", summary="The sharing catalogue", response_model=Catalogue, responses=problem_responses()
-)
+@router.get("/catalog", **operation("The sharing catalogue", model=Catalogue))
 async def catalogue(state: PolicyStateDep, subject: SubjectDep, purpose: PurposeHeader = None) -> Catalogue:
     """List every resource and field: owner, sharing class, sensitivity, and what the caller sees."""
     engine = state.engine
@@ -112,7 +109,7 @@ async def catalogue(state: PolicyStateDep, subject: SubjectDep, purpose: Purpose
     )
 
 
-@admin.get("/explain", summary="Explain a decision", responses=problem_responses(NotFound, ValidationFailed))
+@admin.get("/explain", **operation("Explain a decision", *ITEM_PROBLEMS))
 async def explain_decision(
     request: Request,
     state: PolicyStateDep,
@@ -146,7 +143,7 @@ async def explain_decision(
     return explain(decision, record=record, names=state.village_names)
 
 
-@admin.post(":reload", summary="Reload the policy", responses=problem_responses(ValidationFailed))
+@admin.post(":reload", **operation("Reload the policy", ValidationFailed))
 async def reload_policy(state: PolicyStateDep) -> dict[str, Any]:
     """Reload atomically; a policy failing validation is refused and the running one stays."""
     try:

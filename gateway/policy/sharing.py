@@ -17,7 +17,7 @@ from gateway.openapi import link, links, problem_responses
 from gateway.policy import sharing_repository as repo
 from gateway.policy.deps import PolicyStateDep
 from gateway.policy.errors import SharingRequestInvalid
-from gateway.routing import api_router
+from gateway.routing import ACTION_PROBLEMS, api_router, operation
 from gateway.runtime import runtime_of
 from policies.compile import compile_grant, expand
 from policies.models import Grant, SharingClass
@@ -86,12 +86,11 @@ def _grant_of(req: dict[str, Any]) -> Grant:
 
 @router.post(
     "",
-    status_code=201,
-    summary="Apply for conditional fields",
-    response_model=SharingRequest,
-    responses={
-        **problem_responses(ValidationFailed),
-        **links(
+    **operation(
+        "Apply for conditional fields",
+        ValidationFailed,
+        model=SharingRequest,
+        responses=links(
             201,
             GetSharingRequest=link(
                 "get",
@@ -112,7 +111,8 @@ def _grant_of(req: dict[str, Any]) -> Grant:
                 "The owner refuses it.",
             ),
         ),
-    },
+        status_code=201,
+    ),
 )
 async def apply(
     principal: PrincipalDep,
@@ -163,11 +163,7 @@ async def apply(
     return await repo.create(engine, values)
 
 
-@router.get(
-    "",
-    summary="List sharing requests",
-    response_model=list[SharingRequest],
-)
+@router.get("", **operation("List sharing requests", model=list[SharingRequest]))
 async def list_requests(
     principal: PrincipalDep,
     engine: EngineDep,
@@ -238,35 +234,31 @@ async def _answer(
     return found
 
 
-@router.post(
-    "/{request_id}:approve",
+AnswerBody = Annotated[Answer, Body()]
+
+
+def _answer_route(verb: str, *, approve: bool, summary: str, doc: str) -> None:
+    """Declare `POST /{request_id}:<verb>`: the one handler that approves or refuses, under its own name."""
+
+    async def answer(
+        request: Request, principal: PrincipalDep, engine: EngineDep, request_id: RequestId, body: AnswerBody
+    ) -> dict[str, Any]:
+        return await _answer(request, principal, engine, request_id, approve=approve, reason=body.reason)
+
+    answer.__doc__ = doc  # the operation's description in OpenAPI
+    declared = operation(summary, *ACTION_PROBLEMS, model=SharingRequest, name=verb)  # name: the operationId
+    router.post(f"/{{request_id}}:{verb}", **declared)(answer)
+
+
+_answer_route(
+    "approve",
+    approve=True,
     summary="Approve a sharing request",
-    response_model=SharingRequest,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    doc="Approve: creates a grant of the fields to the applicant for its purpose until valid_until.",
 )
-async def approve(
-    request: Request,
-    principal: PrincipalDep,
-    engine: EngineDep,
-    request_id: RequestId,
-    body: Annotated[Answer, Body()],
-) -> dict[str, Any]:
-    """Approve: creates a grant of the fields to the applicant for its purpose until valid_until."""
-    return await _answer(request, principal, engine, request_id, approve=True, reason=body.reason)
-
-
-@router.post(
-    "/{request_id}:refuse",
+_answer_route(
+    "refuse",
+    approve=False,
     summary="Refuse a sharing request",
-    response_model=SharingRequest,
-    responses=problem_responses(NotFound, Conflict, ValidationFailed),
+    doc="Refuse with a reason; no grant is created.",
 )
-async def refuse(
-    request: Request,
-    principal: PrincipalDep,
-    engine: EngineDep,
-    request_id: RequestId,
-    body: Annotated[Answer, Body()],
-) -> dict[str, Any]:
-    """Refuse with a reason; no grant is created."""
-    return await _answer(request, principal, engine, request_id, approve=False, reason=body.reason)

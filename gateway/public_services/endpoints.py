@@ -10,13 +10,13 @@ from starlette.responses import Response
 from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
-from gateway.errors import BadRequest, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import link, links, problem_responses
-from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.errors import NotFound
+from gateway.openapi import first_item, links
+from gateway.pagination import decode_cursor, page_response
 from gateway.policy.deps import ServicesAccess
 from gateway.policy.filters import field_query
 from gateway.public_services import repository
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.codes import Department
 from schemas.models import Page, Service
 
@@ -27,20 +27,15 @@ router = api_router(
 
 @router.get(
     "",
-    summary="List public service items",
-    response_model=Page[Service],
-    responses={
-        **problem_responses(InvalidCursor, BadRequest, ValidationFailed),
-        **links(
+    **operation(
+        "List public service items",
+        *PAGE_PROBLEMS,
+        model=Page[Service],
+        responses=links(
             200,
-            GetService=link(
-                "get",
-                "/v1/services/{service_id}",
-                {"service_id": "$response.body#/items/0/id"},
-                "The first service item of the page.",
-            ),
+            GetService=first_item("/v1/services/{service_id}", param="service_id", what="service item"),
         ),
-    },
+    ),
 )
 async def list_services(
     db: ReadDep,
@@ -63,17 +58,10 @@ async def list_services(
         after=key[0] if key else None,
         limit=limit,
     )
-    return Response(
-        page_body(docs, next_cursor=encode_cursor([last]) if last else None), media_type="application/json"
-    )
+    return page_response(docs, last=last)
 
 
-@router.get(
-    "/{service_id}",
-    summary="Get a service item",
-    response_model=Service,
-    responses=problem_responses(NotFound, ValidationFailed),
-)
+@router.get("/{service_id}", **operation("Get a service item", *ITEM_PROBLEMS, model=Service))
 async def get_service(
     db: ReadDep,
     _access: ServicesAccess,

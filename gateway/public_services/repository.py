@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
-from gateway.pagination import cut_page, keyset
+from gateway.pagination import doc_page
 from store.read import ReadStore
 from store.tables import table_of
 from store.tables.records import ServiceRow
@@ -22,8 +22,7 @@ async def list_docs(
         stmt = stmt.where(S.department == department)
     if active is not None:
         stmt = stmt.where(S.active == active)
-    rows, last = cut_page(await db.fetch_all(keyset(stmt, S.id, after=after, limit=limit)), limit)
-    return [r[1] for r in rows], (last[0] if last else None)
+    return await doc_page(db, stmt, S.id, after=after, limit=limit)
 
 
 async def get_doc(db: ReadStore, service_id: str) -> str | None:

@@ -13,10 +13,9 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import EngineDep
-from gateway.errors import Forbidden, NotFound, ValidationFailed
-from gateway.openapi import problem_responses
+from gateway.errors import Forbidden
 from gateway.quality import service
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, api_router, operation
 
 router = api_router(
     prefix="/v1/quality", tags=["quality"], dependencies=[require_scope(Scope.QUARANTINE_READ)]
@@ -54,12 +53,13 @@ class QualityReport(BaseModel):
 
 @router.get(
     "/{source}",
-    summary="Quality feedback of a source",
-    response_model=QualityReport,
-    responses={
-        **problem_responses(Forbidden, NotFound, ValidationFailed),
-        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-    },
+    **operation(
+        "Quality feedback of a source",
+        Forbidden,
+        *ITEM_PROBLEMS,
+        model=QualityReport,
+        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    ),
 )
 async def get_quality(
     principal: PrincipalDep,

@@ -7,15 +7,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Body, Path, Query
 
-from gateway.auth.dependencies import PrincipalDep, require_scope
+from gateway.auth.dependencies import require_scope
 from gateway.auth.scopes import Scope
-from gateway.context import RecordDep
-from gateway.deps import CursorQuery, EngineDep, LimitQuery
-from gateway.errors import BadRequest, Conflict, Forbidden, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import link, links, problem_responses
+from gateway.deps import CursorQuery, LimitQuery
+from gateway.desk import DeskDep
+from gateway.errors import BadRequest, Forbidden, InvalidCursor, ValidationFailed
+from gateway.openapi import first_item, links
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.quarantine import repository, service
-from gateway.routing import api_router
+from gateway.routing import ACTION_PROBLEMS, ITEM_PROBLEMS, api_router, operation
 from schemas.models import Page, QuarantinedRecord
 
 router = api_router(prefix="/v1/quarantine", tags=["quarantine"])
@@ -26,26 +26,24 @@ RecordId = Annotated[int, Path(ge=1, le=2**62, description="Quarantine id.")]
 
 @router.get(
     "",
-    summary="List quarantined records",
-    response_model=Page[QuarantinedRecord],
-    dependencies=READ,
-    responses={
-        **problem_responses(InvalidCursor, BadRequest, Forbidden, ValidationFailed),
-        **links(
+    **operation(
+        "List quarantined records",
+        InvalidCursor,
+        BadRequest,
+        Forbidden,
+        ValidationFailed,
+        model=Page[QuarantinedRecord],
+        guard=READ,
+        responses=links(
             200,
-            GetQuarantined=link(
-                "get",
-                "/v1/quarantine/{record_id}",
-                {"record_id": "$response.body#/items/0/id"},
-                "The first held-back record of the page.",
+            GetQuarantined=first_item(
+                "/v1/quarantine/{record_id}", param="record_id", what="held-back record"
             ),
         ),
-    },
+    ),
 )
 async def list_quarantine(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    record: RecordDep,
+    desk: DeskDep,
     source: Annotated[str | None, Query(max_length=64, description="Only this source.")] = None,
     reason: Annotated[str | None, Query(max_length=64, description="Only this reason code.")] = None,
     min_age_days: Annotated[
@@ -56,6 +54,7 @@ async def list_quarantine(
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
     """List the held-back records of the caller's department's sources, oldest id first."""
+    principal, engine, record = desk
     key = decode_cursor(cursor, arity=1)
     before = None
     if min_age_days is not None:
@@ -74,39 +73,30 @@ async def list_quarantine(
 
 @router.get(
     "/{record_id:segment}",
-    summary="Get a quarantined record",
-    response_model=QuarantinedRecord,
-    dependencies=READ,
-    responses=problem_responses(Forbidden, NotFound, ValidationFailed),
+    **operation("Get a quarantined record", Forbidden, *ITEM_PROBLEMS, model=QuarantinedRecord, guard=READ),
 )
-async def get_quarantined(
-    principal: PrincipalDep, engine: EngineDep, record: RecordDep, record_id: RecordId
-) -> dict[str, Any]:
+async def get_quarantined(desk: DeskDep, record_id: RecordId) -> dict[str, Any]:
     """Return one record (its raw payload only to the owning department's data stewards)."""
-    row = await service.found(engine, record_id, principal=principal)
-    record.disclose("quarantine", [str(record_id)])
-    return service.view(row, principal=principal)
+    row = await service.found(desk.engine, record_id, principal=desk.principal)
+    desk.record.disclose("quarantine", [str(record_id)])
+    return service.view(row, principal=desk.principal)
 
 
 @router.post(
     "/{record_id}:resolve",
-    summary="Resolve a quarantined record",
-    response_model=QuarantinedRecord,
-    dependencies=WRITE,
-    responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
+    **operation(
+        "Resolve a quarantined record", Forbidden, *ACTION_PROBLEMS, model=QuarantinedRecord, guard=WRITE
+    ),
 )
 async def resolve_quarantined(
-    principal: PrincipalDep,
-    engine: EngineDep,
-    record: RecordDep,
-    record_id: RecordId,
-    body: Annotated[service.Resolve, Body()],
+    desk: DeskDep, record_id: RecordId, body: Annotated[service.Resolve, Body()]
 ) -> dict[str, Any]:
     """Decide about an open record, effective at its source's next sync, audited and in the change feed.
 
     `retry` (translate again after a correction), `dismiss`, `link` / `split` (an `id_conflict`), or
     `choose_village` with `village_code` (an `ambiguous_village`).
     """
+    principal, engine, record = desk
     row = await service.resolve(engine, record_id, body, principal=principal, now=dt.datetime.now(dt.UTC))
     record.disclose("quarantine", [str(record_id)])
     chosen = f" {body.village_code}" if body.village_code else ""

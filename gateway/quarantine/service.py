@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from connectors.api import sources_of
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import Principal
-from gateway.errors import Conflict, NotFound, ValidationFailed, occurrence
+from gateway.errors import Conflict, ValidationFailed, occurrence, or_not_found
 from gateway.quarantine import repository
 from schemas.models import RegionCode
 
@@ -127,9 +127,7 @@ def view(row: dict[str, Any], *, principal: Principal) -> dict[str, Any]:
 async def found(engine: AsyncEngine, record_id: int, *, principal: Principal) -> dict[str, Any]:
     """Return a row the caller reaches, or raise NotFound (another department's answers the same)."""
     row = await repository.get(engine, record_id, sources=reach(principal))
-    if row is None:
-        raise NotFound(f"no quarantined record {record_id}")
-    return row
+    return or_not_found(row, f"no quarantined record {record_id}")
 
 
 async def resolve(

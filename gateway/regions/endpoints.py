@@ -9,13 +9,13 @@ from starlette.responses import Response
 
 from gateway.auth.dependencies import require_scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep
-from gateway.errors import BadRequest, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import link, links, problem_responses
-from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.errors import NotFound
+from gateway.openapi import first_item, link, links
+from gateway.pagination import decode_cursor, page_response
 from gateway.policy.deps import RegionsAccess
 from gateway.policy.filters import field_query
 from gateway.regions import repository
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.codes import RegionLevel
 from schemas.models import Page, Region, RegionCode
 
@@ -25,20 +25,15 @@ router = api_router(prefix="/v1/regions", tags=["regions"], dependencies=[requir
 
 @router.get(
     "",
-    summary="List regions",
-    response_model=Page[Region],
-    responses={
-        **problem_responses(InvalidCursor, BadRequest, ValidationFailed),
-        **links(
+    **operation(
+        "List regions",
+        *PAGE_PROBLEMS,
+        model=Page[Region],
+        responses=links(
             200,
-            GetRegion=link(
-                "get",
-                "/v1/regions/{code}",
-                {"code": "$response.body#/items/0/code"},
-                "The first region of the page.",
-            ),
+            GetRegion=first_item("/v1/regions/{code}", param="code", what="region", field="code"),
         ),
-    },
+    ),
 )
 async def list_regions(
     db: ReadDep,
@@ -57,18 +52,16 @@ async def list_regions(
     docs, last = await repository.list_docs(
         db, within=within, level=level.value if level else None, after=key[0] if key else None, limit=limit
     )
-    return Response(
-        page_body(docs, next_cursor=encode_cursor([last]) if last else None), media_type="application/json"
-    )
+    return page_response(docs, last=last)
 
 
 @router.get(
     "/{code}",
-    summary="Get a region",
-    response_model=Region,
-    responses={
-        **problem_responses(NotFound, ValidationFailed),
-        **links(
+    **operation(
+        "Get a region",
+        *ITEM_PROBLEMS,
+        model=Region,
+        responses=links(
             200,
             ListResidentsInRegion=link(
                 "get",
@@ -80,7 +73,7 @@ async def list_regions(
                 "get", "/v1/regions", {"within": "$response.body#/code"}, "This region's subtree."
             ),
         ),
-    },
+    ),
 )
 async def get_region(
     db: ReadDep, _access: RegionsAccess, code: Annotated[str, Path(pattern=r"^\d{12}$")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
-from gateway.pagination import cut_page, keyset
+from gateway.pagination import doc_page
 from schemas.regions import prefix_range, region_prefix
 from store.read import ReadStore
 from store.tables import table_of
@@ -26,8 +26,7 @@ async def list_docs(
             stmt = stmt.where(G.code < high)
     if level is not None:
         stmt = stmt.where(G.level == level)
-    rows, last = cut_page(await db.fetch_all(keyset(stmt, G.code, after=after, limit=limit)), limit)
-    return [r[1] for r in rows], (last[0] if last else None)
+    return await doc_page(db, stmt, G.code, after=after, limit=limit)
 
 
 async def get_doc(db: ReadStore, code: str) -> str | None:

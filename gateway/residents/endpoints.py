@@ -14,13 +14,13 @@ from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, LimitQuery, ReadDep, Rfc3339
 from gateway.enrollments.endpoints import page as enrollment_page
 from gateway.enrollments.repository import EnrollmentFilter
-from gateway.errors import BadRequest, InvalidCursor, NotFound, RateLimited, ValidationFailed
-from gateway.openapi import link, links, problem_responses
-from gateway.pagination import decode_cursor, encode_cursor, page_body
+from gateway.errors import BadRequest, InvalidCursor, NotFound, RateLimited
+from gateway.openapi import first_item, link, links
+from gateway.pagination import decode_cursor, page_body, page_response
 from gateway.policy.deps import Access, EmploymentAccess, EnrollmentsAccess, MigrationsAccess, ResidentsAccess
 from gateway.policy.filters import field_query
 from gateway.residents import repository, service
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from schemas.citizen_id import CitizenId
 from schemas.codes import ResidentStatus, Tag
 from schemas.models import (
@@ -58,18 +58,14 @@ def _json(body: str | bytes) -> Response:
 
 @router.get(
     "",
-    summary="List residents",
-    response_model=Page[Resident],
-    responses={
-        **problem_responses(InvalidCursor, BadRequest, ValidationFailed, RateLimited),
-        **links(
+    **operation(
+        "List residents",
+        *PAGE_PROBLEMS,
+        RateLimited,
+        model=Page[Resident],
+        responses=links(
             200,
-            GetResident=link(
-                "get",
-                "/v1/residents/{resident_id}",
-                {"resident_id": "$response.body#/items/0/id"},
-                "The first resident of the page.",
-            ),
+            GetResident=first_item("/v1/residents/{resident_id}", param="resident_id", what="resident"),
             GetResidentDisclosures=link(
                 "get",
                 "/v1/residents/{resident_id}/disclosures",
@@ -83,7 +79,7 @@ def _json(body: str | bytes) -> Response:
                 "The household of the first resident.",
             ),
         ),
-    },
+    ),
 )
 async def list_residents(
     db: ReadDep,
@@ -133,16 +129,17 @@ async def list_residents(
     )
     ids, docs, last = await repository.list_docs(db, flt, after=key[0] if key else None, limit=limit)
     await access.disclose("resident", ids)
-    return _json(page_body(access.project_page(docs), next_cursor=encode_cursor([last]) if last else None))
+    return page_response(access.project_page(docs), last=last)
 
 
 @router.get(
     "/{resident_id}",
-    summary="Get a resident",
-    response_model=Resident,
-    responses={
-        **problem_responses(NotFound, ValidationFailed, RateLimited),
-        **links(
+    **operation(
+        "Get a resident",
+        *ITEM_PROBLEMS,
+        RateLimited,
+        model=Resident,
+        responses=links(
             200,
             GetHousehold=link(
                 "get",
@@ -187,7 +184,7 @@ async def list_residents(
                 "Where this resident works away from home.",
             ),
         ),
-    },
+    ),
 )
 async def get_resident(db: ReadDep, access: ResidentsAccess, resident_id: ResidentId) -> Response:
     """Return one resident by gateway id."""
@@ -201,11 +198,12 @@ async def get_resident(db: ReadDep, access: ResidentsAccess, resident_id: Reside
 
 @router.post(
     ":lookup",
-    summary="Find a resident by citizen ID",
-    response_model=Resident,
-    responses={
-        **problem_responses(NotFound, ValidationFailed, RateLimited),
-        **links(
+    **operation(
+        "Find a resident by citizen ID",
+        *ITEM_PROBLEMS,
+        RateLimited,
+        model=Resident,
+        responses=links(
             200,
             GetResident=link(
                 "get",
@@ -214,7 +212,7 @@ async def get_resident(db: ReadDep, access: ResidentsAccess, resident_id: Reside
                 "The same resident by gateway id.",
             ),
         ),
-    },
+    ),
 )
 async def lookup_resident(
     db: ReadDep, access: ResidentsAccess, body: Annotated[ResidentLookup, Body()]
@@ -231,9 +229,9 @@ async def lookup_resident(
 
 @router.get(
     "/{resident_id}/provenance",
-    summary="Where each value of a resident comes from",
-    response_model=ResidentProvenance,
-    responses=problem_responses(NotFound, ValidationFailed, RateLimited),
+    **operation(
+        "Where each value of a resident comes from", *ITEM_PROBLEMS, RateLimited, model=ResidentProvenance
+    ),
 )
 async def get_provenance(db: ReadDep, access: ResidentsAccess, resident_id: ResidentId) -> Response:
     """Return every source's value of every field the caller may see, which one is served and why."""
@@ -246,10 +244,15 @@ async def get_provenance(db: ReadDep, access: ResidentsAccess, resident_id: Resi
 
 @router.get(
     "/{resident_id}/enrollments",
-    summary="A resident's enrolments",
-    response_model=Page[Enrollment],
-    dependencies=[require_scope(Scope.ENROLLMENTS_READ)],
-    responses=problem_responses(InvalidCursor, BadRequest, NotFound, ValidationFailed, RateLimited),
+    **operation(
+        "A resident's enrolments",
+        InvalidCursor,
+        BadRequest,
+        *ITEM_PROBLEMS,
+        RateLimited,
+        model=Page[Enrollment],
+        guard=[require_scope(Scope.ENROLLMENTS_READ)],
+    ),
 )
 async def list_resident_enrollments(
     db: ReadDep,
@@ -282,10 +285,13 @@ async def _details(
 
 @router.get(
     "/{resident_id}/employment",
-    summary="A resident's employment",
-    response_model=Employment,
-    dependencies=[require_scope(Scope.EMPLOYMENT_READ)],
-    responses=problem_responses(NotFound, ValidationFailed, RateLimited),
+    **operation(
+        "A resident's employment",
+        *ITEM_PROBLEMS,
+        RateLimited,
+        model=Employment,
+        guard=[require_scope(Scope.EMPLOYMENT_READ)],
+    ),
 )
 async def get_employment(
     db: ReadDep, access: ResidentsAccess, employment: EmploymentAccess, resident_id: ResidentId
@@ -299,10 +305,13 @@ async def get_employment(
 
 @router.get(
     "/{resident_id}/migrations",
-    summary="A resident's migrant-work records",
-    response_model=Page[Migration],
-    dependencies=[require_scope(Scope.MIGRATIONS_READ)],
-    responses=problem_responses(NotFound, ValidationFailed, RateLimited),
+    **operation(
+        "A resident's migrant-work records",
+        *ITEM_PROBLEMS,
+        RateLimited,
+        model=Page[Migration],
+        guard=[require_scope(Scope.MIGRATIONS_READ)],
+    ),
 )
 async def list_migrations(
     db: ReadDep, access: ResidentsAccess, migrations: MigrationsAccess, resident_id: ResidentId

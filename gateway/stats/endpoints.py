@@ -10,9 +10,8 @@ from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.context import RecordDep
 from gateway.deps import EngineDep, ReadDep, SettingsDep
-from gateway.errors import BadRequest, Forbidden, NotFound, ValidationFailed
-from gateway.openapi import problem_responses
-from gateway.routing import api_router
+from gateway.errors import BadRequest, Forbidden
+from gateway.routing import ITEM_PROBLEMS, api_router, operation
 from gateway.stats.models import GroupLevel, StatsReport, StatsSeries, StatsTable
 from gateway.stats.report import build_report
 from gateway.stats.snapshots import build_series, window
@@ -45,12 +44,7 @@ router = api_router(
 )
 
 
-@router.get(
-    "",
-    summary="Village statistics",
-    response_model=StatsReport,
-    responses=problem_responses(BadRequest, Forbidden, NotFound, ValidationFailed),
-)
+@router.get("", **operation("Village statistics", BadRequest, Forbidden, *ITEM_PROBLEMS, model=StatsReport))
 async def get_stats(
     db: ReadDep,
     engine: EngineDep,
@@ -78,9 +72,7 @@ async def get_stats(
 
 @router.get(
     "/series",
-    summary="Village statistics over months",
-    response_model=StatsSeries,
-    responses=problem_responses(BadRequest, Forbidden, NotFound, ValidationFailed),
+    **operation("Village statistics over months", BadRequest, Forbidden, *ITEM_PROBLEMS, model=StatsSeries),
 )
 async def get_series(
     db: ReadDep,

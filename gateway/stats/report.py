@@ -11,7 +11,7 @@ import weakref
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.errors import BadRequest, NotFound
+from gateway.errors import BadRequest, or_not_found
 from gateway.stats import repository
 from gateway.stats.county import COUNT_TABLES, CountyRelease, compute, from_body, to_body
 from gateway.stats.models import (
@@ -98,10 +98,7 @@ async def check_view(db: ReadStore, *, region: str, level: GroupLevel) -> str:
     """Return the name of a region whose statistics may be grouped by `level`, or raise."""
     if LEVELS.index(region_level(region)) > LEVELS.index(level.value):
         raise BadRequest(f"cannot group a {region_level(region)} by {level.value}: choose a lower level")
-    region_name = await repository.region_name(db, region)
-    if region_name is None:
-        raise NotFound(f"no region {region}")
-    return region_name
+    return or_not_found(await repository.region_name(db, region), f"no region {region}")
 
 
 async def build_report(

@@ -10,11 +10,11 @@ from starlette.responses import Response
 from gateway.auth.dependencies import PrincipalDep, require_scope
 from gateway.auth.scopes import Scope
 from gateway.deps import CursorQuery, EngineDep, LimitQuery, SettingsDep
-from gateway.errors import BadRequest, InvalidCursor, NotFound, ValidationFailed
-from gateway.openapi import link, links, problem_responses
+from gateway.errors import BadRequest, InvalidCursor, ValidationFailed
+from gateway.openapi import link, links
 from gateway.pagination import decode_cursor
 from gateway.policy.deps import PolicyStateDep, PurposeHeader, SubjectDep
-from gateway.routing import api_router
+from gateway.routing import ITEM_PROBLEMS, PAGE_PROBLEMS, api_router, operation
 from gateway.subscriptions import service
 from gateway.subscriptions.models import (
     DeadLetterPage,
@@ -57,13 +57,11 @@ def _after(cursor: str | None) -> str | None:
 
 @router.post(
     "",
-    summary="Subscribe to events",
-    description=CREATE_DESCRIPTION,
-    status_code=201,
-    response_model=SubscriptionCreated,
-    responses={
-        **problem_responses(ValidationFailed),
-        **links(
+    **operation(
+        "Subscribe to events",
+        ValidationFailed,
+        model=SubscriptionCreated,
+        responses=links(
             201,
             ListDeadLetters=link(
                 "get",
@@ -78,7 +76,9 @@ def _after(cursor: str | None) -> str | None:
                 "Stop the new subscription.",
             ),
         ),
-    },
+        description=CREATE_DESCRIPTION,
+        status_code=201,
+    ),
 )
 async def create_subscription(
     engine: EngineDep,
@@ -96,12 +96,7 @@ async def create_subscription(
     return SubscriptionCreated.model_validate(created)
 
 
-@router.get(
-    "",
-    summary="List subscriptions",
-    response_model=SubscriptionPage,
-    responses=problem_responses(InvalidCursor, BadRequest, ValidationFailed),
-)
+@router.get("", **operation("List subscriptions", *PAGE_PROBLEMS, model=SubscriptionPage))
 async def list_subscriptions(
     engine: EngineDep, principal: PrincipalDep, limit: LimitQuery = 50, cursor: CursorQuery = None
 ) -> SubscriptionPage:
@@ -112,10 +107,7 @@ async def list_subscriptions(
 
 @router.delete(
     "/{subscription_id}",
-    summary="Delete a subscription",
-    status_code=204,
-    response_class=Response,
-    responses=problem_responses(NotFound, ValidationFailed),
+    **operation("Delete a subscription", *ITEM_PROBLEMS, status_code=204, response_class=Response),
 )
 async def delete_subscription(
     engine: EngineDep, principal: PrincipalDep, subscription_id: SubscriptionId
@@ -127,9 +119,7 @@ async def delete_subscription(
 
 @router.get(
     "/{subscription_id}/dead-letters",
-    summary="List dead letters",
-    response_model=DeadLetterPage,
-    responses=problem_responses(InvalidCursor, BadRequest, NotFound, ValidationFailed),
+    **operation("List dead letters", InvalidCursor, BadRequest, *ITEM_PROBLEMS, model=DeadLetterPage),
 )
 async def list_dead_letters(
     engine: EngineDep,
@@ -147,10 +137,7 @@ async def list_dead_letters(
 
 @router.post(
     "/{subscription_id}/dead-letters/{delivery_id}:replay",
-    summary="Replay a dead letter",
-    status_code=202,
-    response_model=Replayed,
-    responses=problem_responses(NotFound, ValidationFailed),
+    **operation("Replay a dead letter", *ITEM_PROBLEMS, model=Replayed, status_code=202),
 )
 async def replay_dead_letter(
     engine: EngineDep, principal: PrincipalDep, subscription_id: SubscriptionId, delivery_id: DeliveryId
