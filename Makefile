@@ -27,11 +27,14 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/python -m gateway.demo $(if $(FEDERATION),--second-county)
 
+# The suite on every core (pytest-xdist): a module's tests stay on one worker, the slowest modules start
+# first (tests/support/parallel.py). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Bench report bench/results/YYYY-MM-DD.md; e.g. make bench BENCH_ARGS="--quick" or "--only by-id".
 BENCH_ARGS ?=
