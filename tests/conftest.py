@@ -11,10 +11,11 @@ from tests.support.env import IN_CI, REPO, skip_or_fail
 
 __all__ = ["IN_CI", "REPO", "skip_or_fail"]  # imported by tests that predate tests/support/env.py
 
-pytest_plugins = ["tests.support.plugin", "tests.support.stores"]
+pytest_plugins = ["tests.support.plugin", "tests.support.stores", "tests.support.parallel"]
 
 SAMPLES = REPO / "tests" / "fixtures" / "samples"
 _VAR_BEFORE = pytest.StashKey[set[str]]()
+_KEYS_DIR = "XZ_TEST_KEYS_DIR"  # the directory of the key files this suite's pytest_configure made
 
 
 def _checkout_var() -> set[str]:
@@ -25,6 +26,15 @@ def _checkout_var() -> set[str]:
     return {str(p.relative_to(REPO)) for p in var.rglob("*") if p.relative_to(var).parts[0] != "demo"}
 
 
+def _drop_inherited_keys() -> None:
+    # An xdist worker inherits the key files its controller's pytest_configure chose; each worker makes its
+    # own, or two workers' first apps would race to create the same key-encryption key file.
+    inherited = os.environ.pop(_KEYS_DIR, None)
+    for var in ("GATEWAY_AUDIT_KEY_FILE", "GATEWAY_KEY_ENCRYPTION_KEY_FILE"):
+        if inherited and os.environ.get(var, "").startswith(inherited + os.sep):
+            del os.environ[var]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Keep the suite's generated keys out of the checkout; note what var/ holds before it runs."""
     import tempfile
@@ -33,6 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # Apps built without an audit key would create ./var/audit-key.pem in the checkout.
     keys = Path(tempfile.mkdtemp(prefix="xiangzhi-test-keys-"))
+    _drop_inherited_keys()
+    os.environ[_KEYS_DIR] = str(keys)
     if "GATEWAY_AUDIT_KEY_FILE" not in os.environ:
         os.environ["GATEWAY_AUDIT_KEY_FILE"] = str(write_audit_key(keys / "audit-key.pem"))
     os.environ.setdefault("GATEWAY_KEY_ENCRYPTION_KEY_FILE", str(keys / "key-encryption.key"))
