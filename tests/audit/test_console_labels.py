@@ -119,52 +119,8 @@ def test_console_speaks_chinese(sqlite_url: str, tmp_path: Path) -> None:
             page.wait_for_selector("#events")
             page.goto(live.url + "/audit/")  # a second console view: hidden all the same
             page.wait_for_selector("#events")
-            rows = page.locator("#events tbody tr")
-            cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
-            # Beijing time to the second: no T, no zone, no microseconds.
-            assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", c[1]) for c in cells), cells[:2]
-            allowed = next(
-                c
-                for c in cells
-                if c[9] == "允许" and c[6].startswith("GET /v1/residents/") and c[4] == "民政"
-            )
-            assert (
-                allowed[3] == "县民政局社会救助系统" and allowed[5] == "社会救助审核" and "姓名" in allowed[8]
-            )
-            assert allowed[2] == "数据访问" and allowed[10].startswith("依授权")
-            assert {c[4] for c in cells} >= {
-                "民政",
-                "人社",
-                "宣传",
-                "乡镇",
-                "村便民服务站",
-                "education",
-                "health",
-            }
-            # The console's own page views are left out until asked for.
-            assert not [c for c in cells if c[6].startswith("GET /audit/")]
-            # An ingest's record keys are the source's, shown as such, never linked as residents.
-            ingest = page.locator("#events tbody tr", has=page.locator("span.source-keys"))
-            assert ingest.count() == 1 and "civil_affairs:MZ900" in ingest.inner_text()
-            assert page.locator("a.resident", has_text="civil_affairs:").count() == 0
-            assert page.locator(f"a.resident:text('{resident}')").count() >= 1
-            # Denial reasons: a table and a bar chart by reason.
-            table = dict(
-                tuple(r.split("\t")) for r in page.locator("#denial-table tbody tr").all_inner_texts()
-            )
-            assert table["无访问授权"] == "4" and table["未说明用途(X-Purpose)"] == "1"
-            assert table["权限范围不足"] == "1" and table["该用途未获授权"] == "1"
-            assert page.locator("#denials svg.chart text.label").count() == len(table)
-            # The legend names all seven departments, in Chinese, each inside the chart.
-            legend = page.evaluate(
-                """() => { const svg = document.querySelector('section svg.chart');
-                   const w = svg.viewBox.baseVal.width;
-                   return [...svg.querySelectorAll('g.legend text')].map(t => {
-                     const b = t.getBBox(); return [t.textContent, b.x >= 0 && b.x + b.width <= w]; }); }"""
-            )
-            names = [n for n, _ in legend]
-            assert len(names) == 7 and "民政" in names and "村便民服务站" in names
-            assert all(inside for _, inside in legend), legend
+            _check_rows(page, resident=resident)
+            _check_denials_and_legend(page)
             SHOTS.mkdir(exist_ok=True)
             page.screenshot(path=str(SHOTS / "audit-console.png"), full_page=True)
             page.check("#show-console")
@@ -174,3 +130,51 @@ def test_console_speaks_chinese(sqlite_url: str, tmp_path: Path) -> None:
             assert any(r.startswith("GET /audit/") for r in routes)
             assert blocked.urls == []
     engine.dispose()
+
+
+def _check_rows(page: Any, *, resident: str) -> None:
+    """Check the event rows: Beijing time, Chinese labels, console views hidden, ingest keys apart."""
+    rows = page.locator("#events tbody tr")
+    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
+    # Beijing time to the second: no T, no zone, no microseconds.
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", c[1]) for c in cells), cells[:2]
+    allowed = next(
+        c for c in cells if c[9] == "允许" and c[6].startswith("GET /v1/residents/") and c[4] == "民政"
+    )
+    assert allowed[3] == "县民政局社会救助系统" and allowed[5] == "社会救助审核" and "姓名" in allowed[8]
+    assert allowed[2] == "数据访问" and allowed[10].startswith("依授权")
+    assert {c[4] for c in cells} >= {
+        "民政",
+        "人社",
+        "宣传",
+        "乡镇",
+        "村便民服务站",
+        "education",
+        "health",
+    }
+    # The console's own page views are left out until asked for.
+    assert not [c for c in cells if c[6].startswith("GET /audit/")]
+    # An ingest's record keys are the source's, shown as such, never linked as residents.
+    ingest = page.locator("#events tbody tr", has=page.locator("span.source-keys"))
+    assert ingest.count() == 1 and "civil_affairs:MZ900" in ingest.inner_text()
+    assert page.locator("a.resident", has_text="civil_affairs:").count() == 0
+    assert page.locator(f"a.resident:text('{resident}')").count() >= 1
+
+
+def _check_denials_and_legend(page: Any) -> None:
+    """Check the denial reasons' table and chart, and the legend of seven departments inside the chart."""
+    # Denial reasons: a table and a bar chart by reason.
+    table = dict(tuple(r.split("\t")) for r in page.locator("#denial-table tbody tr").all_inner_texts())
+    assert table["无访问授权"] == "4" and table["未说明用途(X-Purpose)"] == "1"
+    assert table["权限范围不足"] == "1" and table["该用途未获授权"] == "1"
+    assert page.locator("#denials svg.chart text.label").count() == len(table)
+    # The legend names all seven departments, in Chinese, each inside the chart.
+    legend = page.evaluate(
+        """() => { const svg = document.querySelector('section svg.chart');
+           const w = svg.viewBox.baseVal.width;
+           return [...svg.querySelectorAll('g.legend text')].map(t => {
+             const b = t.getBBox(); return [t.textContent, b.x >= 0 && b.x + b.width <= w]; }); }"""
+    )
+    names = [n for n, _ in legend]
+    assert len(names) == 7 and "民政" in names and "村便民服务站" in names
+    assert all(inside for _, inside in legend), legend

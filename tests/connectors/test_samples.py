@@ -190,49 +190,69 @@ def test_every_resident_matches_expected(
     assert len([r for r in served.values() if r.national_id is not None]) == len(expected["residents"]) == 295
     for want in expected["residents"]:
         got = served[want["national_id"]]
-        where = want["national_id"]
-        assert got.name == want["name"], where
-        assert got.sex is not None and got.sex.value == want["sex"], where
-        assert str(got.birth_date) == want["birth_date"], where
-        assert got.region_code == want["region_code"], where
-        assert households.get(got.household_id) == want["household"], where
-        if want["status"] is None:  # known to HR only: served active, naming HR, not authoritative
-            mark = got.provenance["status"]
-            assert got.status.value == "active" and mark.source != "civil_affairs", where
-            assert not mark.authoritative and got.needs_review, where
-        else:
-            assert got.status.value == want["status"], where
-        assert linked[got.id] == want["linked_sources"], where
-        want_job = want.get("employment_status")
-        assert (got.employment_status.value if got.employment_status else None) == (
-            want_job.lower() if want_job else None
+        _check_person(got, want=want, households=households, linked=linked)
+        _check_trip_benefits_phones(engine, got, want=want, migrations=migrations, benefits=benefits)
+
+
+def _check_person(
+    got: Resident, *, want: dict[str, Any], households: dict[Any, Any], linked: dict[str, list[str]]
+) -> None:
+    """Check a resident's name, sex, birth, region, household, status, linked sources and employment."""
+    where = want["national_id"]
+    assert got.name == want["name"], where
+    assert got.sex is not None and got.sex.value == want["sex"], where
+    assert str(got.birth_date) == want["birth_date"], where
+    assert got.region_code == want["region_code"], where
+    assert households.get(got.household_id) == want["household"], where
+    if want["status"] is None:  # known to HR only: served active, naming HR, not authoritative
+        mark = got.provenance["status"]
+        assert got.status.value == "active" and mark.source != "civil_affairs", where
+        assert not mark.authoritative and got.needs_review, where
+    else:
+        assert got.status.value == want["status"], where
+    assert linked[got.id] == want["linked_sources"], where
+    want_job = want.get("employment_status")
+    assert (got.employment_status.value if got.employment_status else None) == (
+        want_job.lower() if want_job else None
+    ), where
+
+
+def _check_trip_benefits_phones(
+    engine: Engine,
+    got: Resident,
+    *,
+    want: dict[str, Any],
+    migrations: dict[Any, Migration],
+    benefits: dict[str, list[Enrollment]],
+) -> None:
+    """Check a resident's migration, civil-affairs benefits and the phones the sources disagree on."""
+    where = want["national_id"]
+    trip = migrations.get(got.id)
+    if want.get("migrant"):
+        assert trip is not None, where
+        assert (trip.work_province, trip.work_city) == (
+            want["migrant"]["work_province"],
+            want["migrant"]["work_city"],
         ), where
-        trip = migrations.get(got.id)
-        if want.get("migrant"):
-            assert trip is not None, where
-            assert (trip.work_province, trip.work_city) == (
-                want["migrant"]["work_province"],
-                want["migrant"]["work_city"],
-            ), where
-        else:
-            assert trip is None, where
-        have = sorted(
-            (e.kind.value, f"{e.amount_monthly:.2f}", e.status.value == "active")
-            for e in benefits.get(got.id, [])
-        )
-        assert have == sorted(
-            (KIND_OF_JZLX[b["type"]], b["amount"], b["receiving"])
-            for b in want.get("civil_affairs_benefits") or []
-        ), where
-        for source, phone in (want.get("phones_differ") or {}).items():
-            values = {
-                s: orjson.loads(v)
-                for s, v in rows(
-                    engine, 'SELECT source, "values" FROM resident_source WHERE resident_id=:r', r=got.id
-                )
-            }
-            assert values[source]["phone"] == phone and values["civil_affairs"]["phone"] != phone, where
-            assert got.provenance["phone"].source in values, where
+    else:
+        assert trip is None, where
+    have = sorted(
+        (e.kind.value, f"{e.amount_monthly:.2f}", e.status.value == "active")
+        for e in benefits.get(got.id, [])
+    )
+    assert have == sorted(
+        (KIND_OF_JZLX[b["type"]], b["amount"], b["receiving"])
+        for b in want.get("civil_affairs_benefits") or []
+    ), where
+    for source, phone in (want.get("phones_differ") or {}).items():
+        values = {
+            s: orjson.loads(v)
+            for s, v in rows(
+                engine, 'SELECT source, "values" FROM resident_source WHERE resident_id=:r', r=got.id
+            )
+        }
+        assert values[source]["phone"] == phone and values["civil_affairs"]["phone"] != phone, where
+        assert got.provenance["phone"].source in values, where
 
 
 def _source_values(engine: Engine, source: str, key: str) -> dict[str, Any]:

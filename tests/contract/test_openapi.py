@@ -116,77 +116,87 @@ def _has_example(media: dict[str, Any], schemas: dict[str, Any]) -> bool:
 def test_every_operation_is_complete(app_and_doc: tuple[Any, dict[str, Any]]) -> None:
     """Summary, description, tags, security with scopes, headers, examples and problem responses."""
     doc = app_and_doc[1]
-    schemas = doc["components"]["schemas"]
     declared_tags = {t["name"] for t in doc.get("tags", [])}
     op_ids = {op["operationId"] for _, _, op in operations(doc)}
     problems: list[str] = []
-
-    def bad(method: str, path: str, what: str) -> None:
-        problems.append(f"{method.upper()} {path}: {what}")
-
     for method, path, op in operations(doc):
-        for key in ("summary", "description", "operationId"):
-            if not str(op.get(key, "")).strip():
-                bad(method, path, f"no {key}")
-        if not op.get("tags") or not set(op["tags"]) <= declared_tags:
-            bad(method, path, f"tags {op.get('tags')} missing or not declared at the top level")
-        if "security" not in op:
-            bad(method, path, "no explicit security (use [] for a public operation)")
-        if path.startswith("/v1/"):
-            reqs = op.get("security", [])
-            if not reqs or any("oauth2" not in r for r in reqs):
-                bad(method, path, "a /v1 operation must require an oauth2 bearer token")
-            for r in reqs:
-                unknown = set(r.get("oauth2", [])) - ALL_SCOPES
-                if unknown:
-                    bad(method, path, f"unknown scopes {sorted(unknown)}")
-            headers = {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
-            for name in AUDIT_HEADERS:
-                if name not in headers:
-                    bad(method, path, f"header {name} not documented")
-        purpose = [p for p in op.get("parameters", []) if p["in"] == "header" and p["name"] == "X-Purpose"]
-        if purpose:  # the policy dependency documents X-Purpose; it also rate-limits and refuses
-            if not purpose[0].get("description") or purpose[0].get("required"):
-                bad(method, path, "X-Purpose must be documented, optional (403 purpose-required says why)")
-            if not {"403", "429"} <= set(op["responses"]):
-                bad(method, path, "a policy route must document 403 and 429")
-        responses = op.get("responses", {})
-        if any(p["name"] == "cursor" for p in op.get("parameters", [])):
-            examples = responses.get("400", {}).get("content", {}).get(PROBLEM_JSON, {}).get("examples", {})
-            if not any(e["value"]["type"] == "/problems/invalid-cursor" for e in examples.values()):
-                bad(method, path, "a cursor parameter without the invalid-cursor problem")
-        if not any(s.startswith("2") for s in responses):
-            bad(method, path, "no success response")
-        for status in required_statuses(path, op):
-            if str(status) not in responses:
-                bad(method, path, f"{status} not documented")
-        for status, entry in responses.items():
-            if not entry.get("description"):
-                bad(method, path, f"{status} has no description")
-            if "X-Request-Id" not in entry.get("headers", {}):
-                bad(method, path, f"{status} does not document X-Request-Id")
-            content = entry.get("content", {})
-            if not content and status != "204":
-                bad(method, path, f"{status} has no content")
-            for media_type, media in content.items():
-                if not _has_example(media, schemas):
-                    bad(method, path, f"{status} {media_type} has no example")
-            if status[0] in "45" and path.startswith("/v1/"):
-                media = content.get(PROBLEM_JSON)
-                if media is None or media.get("schema") != {"$ref": PROBLEM_REF}:
-                    bad(method, path, f"{status} is not problem+json with the Problem component")
-            if status == "429" and not entry["headers"].get("Retry-After", {}).get("required"):
-                bad(method, path, "429 without a required Retry-After header")
-            for name, link in entry.get("links", {}).items():
-                if (
-                    link.get("operationId") not in op_ids
-                    and resolve(doc, link.get("operationRef", "")) is None
-                ):
-                    bad(method, path, f"link {name} to an unknown operation")
-        for media_type, media in op.get("requestBody", {}).get("content", {}).items():
-            if not _has_example(media, schemas):
-                bad(method, path, f"request body {media_type} has no example")
+        gaps = [
+            *_operation_gaps(path, op=op, declared_tags=declared_tags),
+            *_response_gaps(doc, path=path, op=op, op_ids=op_ids),
+        ]
+        problems += [f"{method.upper()} {path}: {what}" for what in gaps]
     assert not problems, "incomplete operations:\n" + "\n".join(problems)
+
+
+def _operation_gaps(path: str, *, op: dict[str, Any], declared_tags: set[str]) -> list[str]:
+    """List what an operation lacks: names, tags, security, audit headers, a documented X-Purpose."""
+    gaps: list[str] = []
+    for key in ("summary", "description", "operationId"):
+        if not str(op.get(key, "")).strip():
+            gaps.append(f"no {key}")
+    if not op.get("tags") or not set(op["tags"]) <= declared_tags:
+        gaps.append(f"tags {op.get('tags')} missing or not declared at the top level")
+    if "security" not in op:
+        gaps.append("no explicit security (use [] for a public operation)")
+    if path.startswith("/v1/"):
+        reqs = op.get("security", [])
+        if not reqs or any("oauth2" not in r for r in reqs):
+            gaps.append("a /v1 operation must require an oauth2 bearer token")
+        for r in reqs:
+            unknown = set(r.get("oauth2", [])) - ALL_SCOPES
+            if unknown:
+                gaps.append(f"unknown scopes {sorted(unknown)}")
+        headers = {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
+        for name in AUDIT_HEADERS:
+            if name not in headers:
+                gaps.append(f"header {name} not documented")
+    purpose = [p for p in op.get("parameters", []) if p["in"] == "header" and p["name"] == "X-Purpose"]
+    if purpose:  # the policy dependency documents X-Purpose; it also rate-limits and refuses
+        if not purpose[0].get("description") or purpose[0].get("required"):
+            gaps.append("X-Purpose must be documented, optional (403 purpose-required says why)")
+        if not {"403", "429"} <= set(op["responses"]):
+            gaps.append("a policy route must document 403 and 429")
+    return gaps
+
+
+def _response_gaps(doc: dict[str, Any], *, path: str, op: dict[str, Any], op_ids: set[str]) -> list[str]:
+    """List what an operation's responses and request body lack: statuses, headers, examples, links."""
+    schemas = doc["components"]["schemas"]
+    gaps: list[str] = []
+    responses = op.get("responses", {})
+    if any(p["name"] == "cursor" for p in op.get("parameters", [])):
+        examples = responses.get("400", {}).get("content", {}).get(PROBLEM_JSON, {}).get("examples", {})
+        if not any(e["value"]["type"] == "/problems/invalid-cursor" for e in examples.values()):
+            gaps.append("a cursor parameter without the invalid-cursor problem")
+    if not any(s.startswith("2") for s in responses):
+        gaps.append("no success response")
+    for status in required_statuses(path, op):
+        if str(status) not in responses:
+            gaps.append(f"{status} not documented")
+    for status, entry in responses.items():
+        if not entry.get("description"):
+            gaps.append(f"{status} has no description")
+        if "X-Request-Id" not in entry.get("headers", {}):
+            gaps.append(f"{status} does not document X-Request-Id")
+        content = entry.get("content", {})
+        if not content and status != "204":
+            gaps.append(f"{status} has no content")
+        for media_type, media in content.items():
+            if not _has_example(media, schemas):
+                gaps.append(f"{status} {media_type} has no example")
+        if status[0] in "45" and path.startswith("/v1/"):
+            media = content.get(PROBLEM_JSON)
+            if media is None or media.get("schema") != {"$ref": PROBLEM_REF}:
+                gaps.append(f"{status} is not problem+json with the Problem component")
+        if status == "429" and not entry["headers"].get("Retry-After", {}).get("required"):
+            gaps.append("429 without a required Retry-After header")
+        for name, link in entry.get("links", {}).items():
+            if link.get("operationId") not in op_ids and resolve(doc, link.get("operationRef", "")) is None:
+                gaps.append(f"link {name} to an unknown operation")
+    for media_type, media in op.get("requestBody", {}).get("content", {}).items():
+        if not _has_example(media, schemas):
+            gaps.append(f"request body {media_type} has no example")
+    return gaps
 
 
 def test_resources_link_to_each_other(app_and_doc: tuple[Any, dict[str, Any]]) -> None:

@@ -108,56 +108,72 @@ def test_three_replicas_under_mixed_load(pg_url: str, tmp_path: Path) -> None:
             name: _token(bases[0], cred)
             for name, cred in (("county", county), ("township", township), ("limited", limited))
         }
-        statuses: dict[str, list[int]] = {k: [] for k in tokens}
-        errors: list[str] = []
         resident_paths = [f"/v1/residents/{rid}" for rid in ids]
-        work = [
-            ("county", [*resident_paths, "/v1/residents?limit=5", "/v1/services"], 150),
-            ("township", [*resident_paths, "/v1/residents?region=511599100000"], 100),
-            ("limited", ["/v1/services"], 120),
-        ]
-        threads = [
-            threading.Thread(target=_load, args=(bases, tokens[name], paths, n, statuses[name], errors))
-            for name, paths, n in work
-            for _ in range(2)
-        ]
-        started = time.time()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-        windows = int(time.time() // 60) - int(started // 60) + 1  # fixed one-minute windows spanned
-        assert not errors, errors
-        everything = [s for v in statuses.values() for s in v]
-        assert not [s for s in everything if s >= 500], "no 5xx under load"
-        assert set(statuses["county"]) == {200}
-        assert set(statuses["township"]) == {200, 404}  # other townships' residents are invisible
-        ok_limited = statuses["limited"].count(200)
-        # One limit shared by three processes: 40 a minute in all, not 40 per replica.
-        assert 0 < ok_limited <= 40 * windows and statuses["limited"].count(429) == 240 - ok_limited
-
-        # A revocation through replica 2 stops the token on every replica (cached ones within the bound).
-        victim = _token(bases[0], county)
-        assert _status_everywhere(bases, victim, resident_paths[0]) == [200, 200, 200]
-        r = httpx.post(f"{bases[1]}/oauth/revoke", data={"token": victim}, auth=county, timeout=10)
-        assert r.status_code == 200
-        assert _until(lambda: _status_everywhere(bases, victim, resident_paths[0]) == [401] * 3, seconds=5)
-
-        # A policy change on disk reaches every replica: the township's residents grant is withdrawn.
-        grants = policy_dir / "grants.yaml"
-        doc = yaml.safe_load(grants.read_text(encoding="utf-8"))
-        doc["grants"] = [g for g in doc["grants"] if g["id"] != "qingshan-residents"]
-        grants.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-        assert _until(
-            lambda: _status_everywhere(bases, tokens["township"], resident_paths[0]) == [403] * 3, seconds=8
-        ), _status_everywhere(bases, tokens["township"], resident_paths[0])
+        served = _mixed_load(bases, tokens=tokens, resident_paths=resident_paths)
+        _revocation_reaches_every_replica(bases, county=county, path=resident_paths[0])
+        _policy_change_reaches_every_replica(
+            bases, policy_dir=policy_dir, token=tokens["township"], path=resident_paths[0]
+        )
     with engine.connect() as conn:
         seqs = [r[0] for r in conn.execute(text("SELECT seq FROM audit_event ORDER BY seq"))]
     assert seqs == list(range(1, len(seqs) + 1)), "one linear log across replicas"
-    assert len(seqs) >= len(everything)
+    assert len(seqs) >= served
     report = verify_store(engine)
     assert report.ok, report.finding
     engine.dispose()
+
+
+def _mixed_load(bases: list[str], *, tokens: dict[str, str], resident_paths: list[str]) -> int:
+    """Run two threads per client against the replicas; check no 5xx and one shared rate limit."""
+    statuses: dict[str, list[int]] = {k: [] for k in tokens}
+    errors: list[str] = []
+    work = [
+        ("county", [*resident_paths, "/v1/residents?limit=5", "/v1/services"], 150),
+        ("township", [*resident_paths, "/v1/residents?region=511599100000"], 100),
+        ("limited", ["/v1/services"], 120),
+    ]
+    threads = [
+        threading.Thread(target=_load, args=(bases, tokens[name], paths, n, statuses[name], errors))
+        for name, paths, n in work
+        for _ in range(2)
+    ]
+    started = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    windows = int(time.time() // 60) - int(started // 60) + 1  # fixed one-minute windows spanned
+    assert not errors, errors
+    everything = [s for v in statuses.values() for s in v]
+    assert not [s for s in everything if s >= 500], "no 5xx under load"
+    assert set(statuses["county"]) == {200}
+    assert set(statuses["township"]) == {200, 404}  # other townships' residents are invisible
+    ok_limited = statuses["limited"].count(200)
+    # One limit shared by three processes: 40 a minute in all, not 40 per replica.
+    assert 0 < ok_limited <= 40 * windows and statuses["limited"].count(429) == 240 - ok_limited
+    return len(everything)
+
+
+def _revocation_reaches_every_replica(bases: list[str], *, county: tuple[str, str], path: str) -> None:
+    """Revoke through replica 2: the token stops on every replica (cached ones within the bound)."""
+    victim = _token(bases[0], county)
+    assert _status_everywhere(bases, victim, path) == [200, 200, 200]
+    r = httpx.post(f"{bases[1]}/oauth/revoke", data={"token": victim}, auth=county, timeout=10)
+    assert r.status_code == 200
+    assert _until(lambda: _status_everywhere(bases, victim, path) == [401] * 3, seconds=5)
+
+
+def _policy_change_reaches_every_replica(
+    bases: list[str], *, policy_dir: Path, token: str, path: str
+) -> None:
+    """Withdraw the township's residents grant on disk: every replica refuses it."""
+    grants = policy_dir / "grants.yaml"
+    doc = yaml.safe_load(grants.read_text(encoding="utf-8"))
+    doc["grants"] = [g for g in doc["grants"] if g["id"] != "qingshan-residents"]
+    grants.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    assert _until(lambda: _status_everywhere(bases, token, path) == [403] * 3, seconds=8), _status_everywhere(
+        bases, token, path
+    )
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)

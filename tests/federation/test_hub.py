@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from gateway.app import create_app
 from gateway.auth.clients import AuthMethod, create_client
@@ -40,6 +41,24 @@ def chain(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> I
     dbs = {n: store(tmp, _sqlite_template, n) for n in "ahb"}
     factories.county(dbs["a"][1])
     b_data(dbs["b"][1])
+    docs = _chain_docs(urls, kids=kids)
+    servers = {}
+    for n in "ahb":
+        write_doc(tmp / f"fed-{n}.yaml", docs[n])
+        servers[n] = _serve(tmp, n=n, db_url=dbs[n][0], url=urls[n], port=ports[n])
+    _enrol_signers(urls, dbs=dbs)
+    civil = register(dbs["a"][1], scopes=["residents:read"])
+    try:
+        yield {"urls": urls, "dbs": dbs, "civil": civil}
+    finally:
+        for server in servers.values():
+            server.stop()
+        for _, engine in dbs.values():
+            engine.dispose()
+
+
+def _chain_docs(urls: dict[str, str], *, kids: dict[str, str]) -> dict[str, dict[str, object]]:
+    """Describe the three federation files: A knows only H as a peer, B knows only H."""
     names = {"a": ("county-a", COUNTY_A), "h": ("city", HUB), "b": ("county-b", COUNTY_B)}
 
     def member(n: str, **how: object) -> dict[str, object]:
@@ -47,7 +66,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> I
         name, region = names[n]
         return {"name": name, "region_code": region, "base_url": urls[n], "pins": [kids[n]], **how}
 
-    docs = {
+    return {
         "a": {
             "name": "county-a",
             "region_code": COUNTY_A,
@@ -66,19 +85,24 @@ def chain(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> I
             "members": [member("h", kind="hub", client_id="city")],
         },
     }
-    servers = {}
-    for n in "ahb":
-        write_doc(tmp / f"fed-{n}.yaml", docs[n])
-        # B lets the hub make two calls a minute: the third is refused by B and passed back along the chain.
-        extra = {"policy_dir": b_policy(tmp, "city", per_minute=2)} if n == "b" else {}
-        settings = auth_settings(
-            dbs[n][0],
-            public_url=urls[n],
-            federation_file=tmp / f"fed-{n}.yaml",
-            signing_key_file=tmp / f"{n}.pem",
-            **extra,
-        )
-        servers[n] = LiveServer(create_app(settings), port=ports[n]).start()
+
+
+def _serve(tmp: Path, *, n: str, db_url: str, url: str, port: int) -> LiveServer:
+    """Start gateway `n` on its port with its federation file and signing key."""
+    # B lets the hub make two calls a minute: the third is refused by B and passed back along the chain.
+    extra = {"policy_dir": b_policy(tmp, "city", per_minute=2)} if n == "b" else {}
+    settings = auth_settings(
+        db_url,
+        public_url=url,
+        federation_file=tmp / f"fed-{n}.yaml",
+        signing_key_file=tmp / f"{n}.pem",
+        **extra,
+    )
+    return LiveServer(create_app(settings), port=port).start()
+
+
+def _enrol_signers(urls: dict[str, str], *, dbs: dict[str, tuple[str, Engine]]) -> None:
+    """Register each caller at the next hop as a private_key_jwt client with its published keys."""
     for n, member, issuer in (("h", "county-a", "a"), ("b", "city", "h")):
         jwks = httpx.get(urls[issuer] + "/.well-known/jwks.json").json()
         create_client(
@@ -91,14 +115,6 @@ def chain(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> I
             jwks=jwks,
             client_id=member,
         )
-    civil = register(dbs["a"][1], scopes=["residents:read"])
-    try:
-        yield {"urls": urls, "dbs": dbs, "civil": civil}
-    finally:
-        for server in servers.values():
-            server.stop()
-        for _, engine in dbs.values():
-            engine.dispose()
 
 
 def test_lookup_through_the_hub_is_decided_and_audited_at_every_hop(chain: dict[str, object]) -> None:

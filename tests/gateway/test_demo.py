@@ -94,58 +94,74 @@ def test_demo_says_it_is_ready_and_its_env_works(tmp_path: Path) -> None:
         env={**os.environ, "GATEWAY_WEBHOOK_ALLOWED_URLS": f"http://127.0.0.1:{hooks}/hooks/"},
     )
     try:
-        assert proc.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and sum(x.strip() == BAR for x in lines) < 2:
-            line = proc.stdout.readline()
-            assert line, "the demo exited:\n" + "".join(lines)
-            lines.append(line)
-        block = "".join(lines).split(BAR)[1]
+        block = _ready_block(proc)
         base = f"http://127.0.0.1:{port}"
         assert f"READY and serving on {base}" in block and "Ctrl-C to stop" in block
         # READY is said only once the server answers.
         assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
-        root = tmp_path / "var" / "demo"
-        for secret in ("env.sh", "clients.json", "staff.json", "key-encryption.key", "audit-key.pem"):
-            assert (root / secret).stat().st_mode & 0o777 == 0o600, secret
-        assert {c["client_id"] for c in json.loads((root / "clients.json").read_text())} == CLIENTS
-
-        # Every client of env.sh gets a token; the named resident exists for the civil-affairs client.
-        shell = _in_demo_shell(
-            TOKENS_AND_RESIDENT,
-            cwd=tmp_path,
-        )
-        assert shell.returncode == 0, shell.stderr
-        statuses, resident = shell.stdout.split("\n", 1)
-        assert statuses.split() == ["200"] * 6
-        assert json.loads(resident)["region_code"].startswith("511599100")
-
-        # The READY block says how to sign in to both consoles, and what it says works (password + TOTP).
-        assert f"{base}/dashboard/" in block and "account qingshan-li" in block
-        assert f"{base}/audit/" in block and "account county-auditor" in block
-        assert 'totp "$DASHBOARD_TOTP_SECRET"' in block and "otpauth://totp/" in block
-        done = _in_demo_shell(SIGN_IN, cwd=tmp_path)
-        assert done.returncode == 0 and done.stdout.split() == ["303", "303"], (done.stdout, done.stderr)
-
-        # The CLI and the webhook worker work on the demo's store with the demo's keys, quietly.
-        for command, expected in (
-            ("gateway worker --once", "queued 0, delivered 0"),
-            ("gateway clients list", "qingshan-agent"),
-            ("gateway audit verify", "OK: store"),
-        ):
-            done = _in_demo_shell(command, cwd=tmp_path)
-            assert done.returncode == 0 and expected in done.stdout, (command, done.stdout, done.stderr)
-            assert "WARNING" not in done.stderr and "Traceback" not in done.stderr, (command, done.stderr)
-
-        # Webhooks can be tried: the demo's allow-list admits the local receiver, the worker delivers.
-        done = _in_demo_shell(WEBHOOK, cwd=tmp_path)
-        assert done.returncode == 0 and "delivered 1," in done.stdout, (done.stdout, done.stderr)
-        assert receiver.stdout is not None
-        receiver.terminate()
-        printed = receiver.communicate(timeout=20)[0]
-        assert "/hooks/hr msg_" in printed and "notice.published" in printed, printed
+        _check_secrets_and_tokens(tmp_path)
+        _check_sign_in(tmp_path, block=block, base=base)
+        _check_cli_and_webhook(tmp_path, receiver=receiver)
     finally:
         receiver.kill()
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def _ready_block(proc: subprocess.Popen[str]) -> str:
+    """Read the demo's output up to the READY block's closing bar; return the block."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and sum(x.strip() == BAR for x in lines) < 2:
+        line = proc.stdout.readline()
+        assert line, "the demo exited:\n" + "".join(lines)
+        lines.append(line)
+    return "".join(lines).split(BAR)[1]
+
+
+def _check_secrets_and_tokens(tmp_path: Path) -> None:
+    """The secret files are 0600; every client of env.sh gets a token and reads the named resident."""
+    root = tmp_path / "var" / "demo"
+    for secret in ("env.sh", "clients.json", "staff.json", "key-encryption.key", "audit-key.pem"):
+        assert (root / secret).stat().st_mode & 0o777 == 0o600, secret
+    assert {c["client_id"] for c in json.loads((root / "clients.json").read_text())} == CLIENTS
+
+    # Every client of env.sh gets a token; the named resident exists for the civil-affairs client.
+    shell = _in_demo_shell(
+        TOKENS_AND_RESIDENT,
+        cwd=tmp_path,
+    )
+    assert shell.returncode == 0, shell.stderr
+    statuses, resident = shell.stdout.split("\n", 1)
+    assert statuses.split() == ["200"] * 6
+    assert json.loads(resident)["region_code"].startswith("511599100")
+
+
+def _check_sign_in(tmp_path: Path, *, block: str, base: str) -> None:
+    """The READY block says how to sign in to both consoles, and what it says works (password + TOTP)."""
+    assert f"{base}/dashboard/" in block and "account qingshan-li" in block
+    assert f"{base}/audit/" in block and "account county-auditor" in block
+    assert 'totp "$DASHBOARD_TOTP_SECRET"' in block and "otpauth://totp/" in block
+    done = _in_demo_shell(SIGN_IN, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.split() == ["303", "303"], (done.stdout, done.stderr)
+
+
+def _check_cli_and_webhook(tmp_path: Path, *, receiver: subprocess.Popen[str]) -> None:
+    """The CLI and the webhook worker work on the demo's store with the demo's keys, quietly."""
+    for command, expected in (
+        ("gateway worker --once", "queued 0, delivered 0"),
+        ("gateway clients list", "qingshan-agent"),
+        ("gateway audit verify", "OK: store"),
+    ):
+        done = _in_demo_shell(command, cwd=tmp_path)
+        assert done.returncode == 0 and expected in done.stdout, (command, done.stdout, done.stderr)
+        assert "WARNING" not in done.stderr and "Traceback" not in done.stderr, (command, done.stderr)
+
+    # Webhooks can be tried: the demo's allow-list admits the local receiver, the worker delivers.
+    done = _in_demo_shell(WEBHOOK, cwd=tmp_path)
+    assert done.returncode == 0 and "delivered 1," in done.stdout, (done.stdout, done.stderr)
+    assert receiver.stdout is not None
+    receiver.terminate()
+    printed = receiver.communicate(timeout=20)[0]
+    assert "/hooks/hr msg_" in printed and "notice.published" in printed, printed
