@@ -21,50 +21,15 @@ from sqlalchemy import Connection
 
 from connectors.sdk.linking.conflicts import hold_conflicts, steward_links
 from connectors.sdk.linking.merge import Merged, SourceRow, merge, resident_body
-from connectors.sdk.linking.tags import (
-    CHILD_AGE,
-    DISABLED,
-    ELDERLY_AGE,
-    LOW_INCOME,
-    household_tags,
-    receiving_kinds,
-    years_before,
-)
+from connectors.sdk.linking.statements import INSERT_TAG, TAG_KINDS, UPSERT_DETAIL, UPSERT_RESIDENT
+from connectors.sdk.linking.tags import CHILD_AGE, ELDERLY_AGE, household_tags, receiving_kinds, years_before
 from connectors.sdk.normalise import iso_utc
 from connectors.sdk.state import save_tags_date, tags_date
 from store import changes
 from store.bulk import Store, write_tx
-from store.statements import RowInsert
-from store.tables import table_of
-from store.tables.records import EmploymentRow, MigrationRow, ResidentRow, ResidentTagRow
 
 tracer = trace.get_tracer(__name__)
-TAG_KINDS = ",".join(f"'{k}'" for k in sorted(LOW_INCOME | DISABLED))
 CHUNK = 2000
-
-_UPSERT_RESIDENT = RowInsert(
-    table_of(ResidentRow),
-    ("id", "national_id", "region_code", "household_id", "status", "needs_review", "birth_date",
-     "updated_at", "created_at", "doc"),
-    update_on=("id",),
-    update=("national_id", "region_code", "household_id", "status", "needs_review", "birth_date",
-            "updated_at", "doc"),
-)  # fmt: skip
-_INSERT_TAG = RowInsert(table_of(ResidentTagRow), ("resident_id", "tag"))
-_UPSERT_DETAIL = {
-    "employment": RowInsert(
-        table_of(EmploymentRow),
-        ("resident_id", "source", "record_key", "status", "updated_at", "doc"),
-        update_on=("resident_id", "source"),
-        update=("record_key", "status", "updated_at", "doc"),
-    ),
-    "migration": RowInsert(
-        table_of(MigrationRow),
-        ("resident_id", "source", "record_key", "updated_at", "doc"),
-        update_on=("resident_id", "source"),
-        update=("record_key", "updated_at", "doc"),
-    ),
-}
 
 
 @dataclass
@@ -275,16 +240,16 @@ def _write_residents(
     summary.residents_removed += len(gone)
     log.extend(_removed(current, gone, moved=moved))
     changes.append(store, log, now=now)
-    store.insert(_UPSERT_RESIDENT, writes)
+    store.insert(UPSERT_RESIDENT, writes)
     store.many("DELETE FROM resident_tag WHERE resident_id = ?", retag)
-    store.insert(_INSERT_TAG, tags)
+    store.insert(INSERT_TAG, tags)
     for table, column in (("resident_tag", "resident_id"), ("enrollment", "resident_id"), ("resident", "id")):
         store.run_in(f"DELETE FROM {table} WHERE {column} IN ({{in}})", gone)  # noqa: S608 - fixed names
     return moved
 
 
 def _resident_row(store: Store, m: Merged, *, doc: str, now: dt.datetime) -> tuple[Any, ...]:
-    """Return the resident table row of a merged resident (in _UPSERT_RESIDENT's order)."""
+    """Return the resident table row of a merged resident (in UPSERT_RESIDENT's order)."""
     v = m.values
     birth = v.get("birth_date")
     return (
@@ -350,7 +315,7 @@ def _write_details(store: Store, merged: dict[str, Merged], *, members: set[str]
                 writes.append((rid, source, detail["record_key"], detail["status"] or "none", stamp, doc))
             else:
                 writes.append((rid, source, detail["record_key"], stamp, doc))
-        store.insert(_UPSERT_DETAIL[table], writes)
+        store.insert(UPSERT_DETAIL[table], writes)
         changes.append(store, log, now=now)
         stale = [key for key in have if key not in want]
         store.many(f"DELETE FROM {table} WHERE resident_id = ? AND source = ?", stale)  # noqa: S608

@@ -10,31 +10,10 @@ import orjson
 from connectors.sdk.errors import Reason
 from connectors.sdk.records import EnrollmentRecord, PersonRecord, content_hash
 from connectors.sdk.sinks import BatchContext
+from connectors.sdk.sinks.statements import INSERT_HOUSEHOLD, UPSERT_ENROLLMENT, UPSERT_SOURCE
 from connectors.sdk.sinks.withdraw import hold_linked_enrollments, waiting_reason
 from store import changes
 from store.ids import new_household_id, new_resident_id
-from store.statements import RowInsert
-from store.tables import table_of
-from store.tables.records import EnrollmentRow as EnrollmentTableRow
-from store.tables.records import HouseholdRow, ResidentSourceRow
-
-_UPSERT_SOURCE = RowInsert(
-    table_of(ResidentSourceRow),
-    ("source", "record_key", "resident_id", "national_id", "household_id", "source_updated_at",
-     "content_hash", "values", "first_seen", "last_seen"),
-    update_on=("source", "record_key"),
-    update=("resident_id", "national_id", "household_id", "source_updated_at", "content_hash", "values",
-            "last_seen"),
-)  # fmt: skip
-UPSERT_ENROLLMENT = RowInsert(
-    table_of(EnrollmentTableRow),
-    ("id", "resident_id", "kind", "status", "source", "record_key", "updated_at", "doc"),
-    update_on=("id",),
-    update=("resident_id", "kind", "status", "updated_at", "doc"),
-)
-_INSERT_HOUSEHOLD = RowInsert(
-    table_of(HouseholdRow), ("id", "household_no", "region_code", "head_resident_id", "updated_at")
-)
 
 
 class EnrollmentRow(NamedTuple):
@@ -133,7 +112,7 @@ def write_people(ctx: BatchContext, items: list[tuple[dict[str, Any], PersonReco
     writes = Writes()
     for change in changed:
         _write_one(ctx, change, links=links, writes=writes)
-    ctx.store.insert(_UPSERT_SOURCE, writes.rows)
+    ctx.store.insert(UPSERT_SOURCE, writes.rows)
     _replace_enrollments(ctx, writes)
     for old_rid, new_rid in writes.relinked:
         _move_orphaned(ctx, old_rid, new_rid)
@@ -287,7 +266,7 @@ def _households(ctx: BatchContext, numbers: set[str]) -> dict[str, str]:
         store.rows_in("SELECT household_no, id FROM household WHERE household_no IN ({in})", numbers)
     )
     fresh = [(new_household_id(), no) for no in sorted(numbers) if no not in found]
-    store.insert(_INSERT_HOUSEHOLD, [(hid, no, None, None, ctx.now_ts) for hid, no in fresh])
+    store.insert(INSERT_HOUSEHOLD, [(hid, no, None, None, ctx.now_ts) for hid, no in fresh])
     found.update((no, hid) for hid, no in fresh)
     return found
 

@@ -22,6 +22,7 @@ from sqlalchemy import null
 
 from connectors.sdk.errors import Reason
 from connectors.sdk.sinks import BatchContext
+from connectors.sdk.sinks.statements import UPSERT_ENROLLMENT
 from store import changes
 from store.statements import Excluded, RowInsert
 from store.tables import table_of
@@ -110,8 +111,6 @@ def hold_linked_enrollments(ctx: BatchContext, owners: dict[str, str], *, reason
 
 def restore_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], StoredEnrollment]]) -> None:
     """Put held-back enrolments back when their person record is stored again; hold the rest anew."""
-    from connectors.sdk.sinks.people import UPSERT_ENROLLMENT  # people imports this module
-
     store = ctx.store
     people = dict(
         store.rows_in(
