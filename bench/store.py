@@ -21,6 +21,7 @@ from sqlalchemy import Engine, insert, select, text
 
 from bench.scenarios import Fixture
 from gateway import migrate
+from gateway.regions.repository import insert_regions
 from schemas.codes import EmploymentStatus, Relation, ResidentStatus, Sex, Tag
 from schemas.models import FieldProvenance, Household, Region, Resident
 from store.engines import make_sync_engine
@@ -202,7 +203,8 @@ def load_county(engine: Engine, *, residents: int, seed: int) -> None:
     rng = random.Random(seed)
     regions, villages = _regions(villages_per_township=max(2, min(30, residents // 2_000)))
     now = dt.datetime.now(dt.UTC)
-    _insert_regions(engine, regions)
+    with engine.begin() as conn:
+        insert_regions(conn, regions)
     people: list[dict[str, Any]] = []
     tags: list[dict[str, str]] = []
     households: dict[str, dict[str, Any]] = {}
@@ -245,24 +247,6 @@ def load_county(engine: Engine, *, residents: int, seed: int) -> None:
         flush()
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
-
-
-def _insert_regions(engine: Engine, regions: list[Region]) -> None:
-    """Insert the gazetteer's regions."""
-    with engine.begin() as conn:
-        conn.execute(
-            insert(table_of(RegionRow)),
-            [  # type: ignore[arg-type]
-                {
-                    "code": r.code,
-                    "name": r.name,
-                    "level": r.level.value,
-                    "parent_code": r.parent_code,
-                    "doc": r.model_dump_json(),
-                }
-                for r in regions
-            ],
-        )
 
 
 def _facts(engine: Engine, *, seed: int) -> tuple[tuple[str, ...], tuple[str, ...]]:

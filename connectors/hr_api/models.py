@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -65,38 +65,27 @@ class HrService(RawRecord):
     active: bool = True
 
 
+# A person item as GET /api/v2/persons returns it: the push example (the golden tests' item starts from it).
+EXAMPLE_PERSON: dict[str, Any] = {
+    "personId": "RS0000123",
+    "idCardNo": "511599198503120417",
+    "name": "王建国",
+    "gender": "男",
+    "birthDate": "1985-03-12",
+    "phone": "13800000000",
+    "regionCode": "511599100201",
+    "employment": {"status": "MIGRANT", "employer": "某建筑公司", "since": "2024-05"},
+    "insurances": [
+        {"type": "URBAN_RURAL_PENSION", "status": "ACTIVE", "since": "2019-01-01", "monthlyBenefit": None}
+    ],
+    "updatedAt": "2026-11-01T08:00:00+08:00",
+}
+
+
 class HrApiPush(PushBatch):
     """Changed items of the HR API, each exactly as GET /api/v2/persons and /api/v2/services return it."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "persons": [
-                        {
-                            "personId": "RS0000123",
-                            "idCardNo": "511599198503120417",
-                            "name": "王建国",
-                            "gender": "男",
-                            "birthDate": "1985-03-12",
-                            "phone": "13800000000",
-                            "regionCode": "511599100201",
-                            "employment": {"status": "MIGRANT", "employer": "某建筑公司", "since": "2024-05"},
-                            "insurances": [
-                                {
-                                    "type": "URBAN_RURAL_PENSION",
-                                    "status": "ACTIVE",
-                                    "since": "2019-01-01",
-                                    "monthlyBenefit": None,
-                                }
-                            ],
-                            "updatedAt": "2026-11-01T08:00:00+08:00",
-                        }
-                    ]
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"persons": [EXAMPLE_PERSON]}]})
 
     streams = (("persons", HrPerson), ("services", HrService))
 

@@ -213,6 +213,24 @@ def create_client(
     return record_of_row(values), secret
 
 
+def create_peer_client(
+    engine: Engine, client_id: str, *, name: str, jwks: dict[str, Any], region_code: str | None = None
+) -> ClientRecord:
+    """Register a peer gateway as a private_key_jwt federation client that reads residents."""
+    record, _ = create_client(
+        engine,
+        name=name,
+        department="federation",
+        subsystem=client_id,
+        scopes=["residents:read"],
+        auth_method=AuthMethod.PRIVATE_KEY_JWT,
+        region_code=region_code,
+        jwks=jwks,
+        client_id=client_id,
+    )
+    return record
+
+
 def get_client(engine: Engine, client_id: str) -> ClientRecord | None:
     """Return a client by id, or None."""
     with engine.connect() as conn:

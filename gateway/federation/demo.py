@@ -20,15 +20,16 @@ import yaml
 from sqlalchemy import Engine, insert, select
 
 from gateway import migrate
-from gateway.auth.clients import AuthMethod, create_client
+from gateway.auth.clients import create_peer_client
 from gateway.auth.keys import ensure_signing_key, load_keyring
+from gateway.regions.repository import insert_regions
 from gateway.settings import Settings
 from policies.loader import DEFAULT_DIR
 from schemas.models import Region, Resident
 from schemas.regions import region_level
 from store.engines import make_sync_engine
 from store.tables import table_of
-from store.tables.records import RegionRow, ResidentRow
+from store.tables.records import ResidentRow
 
 COUNTY_A = "511599000000"
 COUNTY_B = "511521000000"
@@ -83,19 +84,7 @@ def _fill_store(engine: Engine, moved: list[dict[str, Any]]) -> None:
         )
     )
     with engine.begin() as conn:
-        conn.execute(
-            insert(RegionRow),
-            [
-                {
-                    "code": r.code,
-                    "name": r.name,
-                    "level": r.level.value,
-                    "parent_code": r.parent_code,
-                    "doc": r.model_dump_json(),
-                }
-                for r in regions
-            ],
-        )
+        insert_regions(conn, regions)
         conn.execute(
             insert(ResidentRow),
             [
@@ -202,17 +191,7 @@ def build_second_county(
         _fill_store(engine_b, movers)
         a_kid, a_jwks = signing_key(env_a["GATEWAY_DATABASE_URL"], env_a["GATEWAY_KEY_ENCRYPTION_KEY"])
         b_kid, _ = signing_key(env_b["GATEWAY_DATABASE_URL"], kek)
-        create_client(
-            engine_b,
-            name="示范县数据共享网关",
-            department="federation",
-            subsystem="county-a",
-            scopes=["residents:read"],
-            auth_method=AuthMethod.PRIVATE_KEY_JWT,
-            region_code=COUNTY_A,
-            jwks=a_jwks,
-            client_id="county-a",
-        )
+        create_peer_client(engine_b, "county-a", name="示范县数据共享网关", jwks=a_jwks, region_code=COUNTY_A)
     finally:
         engine_b.dispose()
     fed_a, fed_b = _documents(home, a_url=a_url, b_url=b_url, a_kid=a_kid, b_kid=b_kid)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, bindparam, insert, select
 
 from gateway.pagination import doc_page
+from schemas.models import Region
 from schemas.regions import prefix_range, region_prefix
 from store.read import ReadStore
 from store.tables import table_of
@@ -33,3 +36,20 @@ async def get_doc(db: ReadStore, code: str) -> str | None:
     """Return one region document, or None."""
     row = await db.fetch_one(_BY_CODE, {"code": code})
     return row[0] if row else None
+
+
+def insert_regions(conn: Connection, regions: Iterable[Region]) -> None:
+    """Insert regions straight into a store seeded outside a sync (the federation demo, the benchmarks)."""
+    conn.execute(
+        insert(RegionRow),
+        [
+            {
+                "code": r.code,
+                "name": r.name,
+                "level": r.level.value,
+                "parent_code": r.parent_code,
+                "doc": r.model_dump_json(),
+            }
+            for r in regions
+        ],
+    )

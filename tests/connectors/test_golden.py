@@ -6,6 +6,7 @@ translation, regenerate with ``GOLDEN_UPDATE=1 pytest tests/connectors/test_gold
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from connectors.civil_affairs.translate import translate_enrollment, translate_r
 from connectors.demo.reference import HR_SERVICES
 from connectors.gazetteer import GazetteerRow, translate_region
 from connectors.gazetteer.reader import VillageIndex
-from connectors.hr_api.models import HrPerson, HrService
+from connectors.hr_api.models import EXAMPLE_PERSON, HrPerson, HrService
 from connectors.hr_api.translate import translate_person
 from connectors.hr_api.translate import translate_service as translate_hr_service
 from connectors.hr_migrant_register.models import RegisterRow
@@ -62,31 +63,10 @@ def person_row(**changes: str) -> dict[str, str]:
 
 def hr_item(**changes: Any) -> dict[str, Any]:
     """A clean HR person item, changed as a case needs."""
-    item = {
-        "personId": "RS0000123",
-        "idCardNo": ID,
-        "name": "王建国",
-        "gender": "男",
-        "birthDate": "1988-04-21",
-        "phone": "13800000000",
-        "regionCode": "511599100201",
-        "employment": {"status": "MIGRANT", "employer": "某建筑公司", "since": "2024-05"},
-        "insurances": [
-            {
-                "type": "URBAN_RURAL_PENSION",
-                "status": "ACTIVE",
-                "since": "2019-01-01",
-                "monthlyBenefit": None,
-            },
-            {
-                "type": "URBAN_RURAL_MEDICAL",
-                "status": "TERMINATED",
-                "since": "2014-01-01",
-                "monthlyBenefit": None,
-            },
-        ],
-        "updatedAt": "2026-11-01T08:00:00+08:00",
-    }
+    item = copy.deepcopy(EXAMPLE_PERSON) | {"idCardNo": ID, "birthDate": "1988-04-21"}
+    item["insurances"].append(
+        {"type": "URBAN_RURAL_MEDICAL", "status": "TERMINATED", "since": "2014-01-01", "monthlyBenefit": None}
+    )
     return item | changes
 
 

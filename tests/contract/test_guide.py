@@ -43,7 +43,7 @@ import httpx
 import pytest
 
 from tests.conftest import skip_or_fail
-from tests.support.live import stop_process
+from tests.support.live import demo_command, stop_process
 from tests.support.pgcluster import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,18 +121,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     port = free_port()
     log = checkout.parent / "demo.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    cmd = [
-        sys.executable,
-        "-m",
-        "gateway.demo",
-        "--residents",
-        "400",
-        "--root",
-        "var/demo",
-        "--port",
-        str(port),
-        "--second-county",  # the federation section asks it (gateway/federation/demo.py)
-    ]
+    # The federation section asks for the second county (gateway/federation/demo.py).
+    cmd = [*demo_command(port), "--second-county"]
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=checkout)
     try:

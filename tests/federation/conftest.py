@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from stdnum.cn import ric
 
 from gateway.app import create_app
-from gateway.auth.clients import AuthMethod, create_client
+from gateway.auth.clients import create_peer_client
 from policies.loader import DEFAULT_DIR
 from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings, register
@@ -207,17 +207,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path)
     b_server = LiveServer(b_app, port=b_port).start()
     # B registers county A as a private_key_jwt client; its keys come from A's JWKS within the pins.
     jwks = httpx.get(a_url + "/.well-known/jwks.json").json()
-    create_client(
-        b_engine,
-        name="示范县网关",
-        department="federation",
-        subsystem="county-a",
-        scopes=["residents:read"],
-        auth_method=AuthMethod.PRIVATE_KEY_JWT,
-        region_code=COUNTY_A,
-        jwks=jwks,
-        client_id="county-a",
-    )
+    create_peer_client(b_engine, "county-a", name="示范县网关", jwks=jwks, region_code=COUNTY_A)
     a_clients = {
         "civil": register(a_engine, scopes=["residents:read"]),
         "hr": register(a_engine, scopes=["residents:read"], department="hr"),

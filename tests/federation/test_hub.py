@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from gateway.app import create_app
-from gateway.auth.clients import AuthMethod, create_client
+from gateway.auth.clients import create_peer_client
 from gateway.federation.pairing import pair_logs
 from tests.auth.helpers import auth_settings, register
 from tests.federation.conftest import (
@@ -105,16 +105,7 @@ def _enrol_signers(urls: dict[str, str], *, dbs: dict[str, tuple[str, Engine]]) 
     """Register each caller at the next hop as a private_key_jwt client with its published keys."""
     for n, member, issuer in (("h", "county-a", "a"), ("b", "city", "h")):
         jwks = httpx.get(urls[issuer] + "/.well-known/jwks.json").json()
-        create_client(
-            dbs[n][1],
-            name=member,
-            department="federation",
-            subsystem=member,
-            scopes=["residents:read"],
-            auth_method=AuthMethod.PRIVATE_KEY_JWT,
-            jwks=jwks,
-            client_id=member,
-        )
+        create_peer_client(dbs[n][1], member, name=member, jwks=jwks)
 
 
 def test_lookup_through_the_hub_is_decided_and_audited_at_every_hop(chain: dict[str, object]) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.live import demo_command
 from tests.support.pgcluster import free_port
 
 BAR = "=" * 78
@@ -75,17 +76,7 @@ def test_demo_says_it_is_ready_and_its_env_works(tmp_path: Path) -> None:
         text=True,
     )
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.demo",
-            "--residents",
-            "400",
-            "--root",
-            "var/demo",
-            "--port",
-            str(port),
-        ],
+        demo_command(port),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

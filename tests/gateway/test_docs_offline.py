@@ -10,8 +10,6 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.conftest import skip_or_fail
-from tests.support.browser import chromium_available, offline_page
 from tests.support.live import LiveServer
 
 
@@ -20,15 +18,6 @@ def live(sqlite_url: str) -> Iterator[LiveServer]:
     """Serve the gateway for real on 127.0.0.1."""
     with LiveServer(create_app(Settings(database_url=sqlite_url))) as server:
         yield server
-
-
-@pytest.fixture
-def page_and_blocked() -> Iterator[tuple[Any, Any]]:
-    """Yield an offline Chromium page, or skip (fail in CI) without Chromium."""
-    if not chromium_available():
-        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
-    with offline_page() as pair:
-        yield pair
 
 
 def test_swagger_ui_renders_every_operation_offline(

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
-from connectors.demo.fake_hr import FakeHrServer
-from connectors.demo.fake_hr_store import PersonStore
-from connectors.hr_api.connector import HrApiConnector, HrApiSettings
-from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
 from gateway.settings import Settings
 from policies.loader import DEFAULT_DIR as SHIPPED
 from tests.auth.helpers import auth_settings, fetch_token, register
 from tests.connectors.test_reconcile import hr_item
-from tests.support.civil import HR_KEY, CivilDb, make_id
+from tests.support.civil import CivilDb, make_id, sync_civil_and_hr
 
 NUMBER = make_id("19600101", 95)
 
@@ -33,16 +26,7 @@ def app(store_url: str, store_engine: Engine, tmp_path: Path) -> Iterator[TestCl
     civil = CivilDb(tmp_path / "civil.sqlite")
     civil.person("A", NUMBER)
     civil.benefit("D1", "A", kind="01")
-    with FakeHrServer(PersonStore.from_items([hr_item("P1", NUMBER)]), api_key=HR_KEY) as hr:
-        report = run_connectors(
-            store_engine,
-            [
-                CivilAffairsConnector(CivilAffairsSettings(url=SecretStr(civil.url))),
-                HrApiConnector(HrApiSettings(base_url=hr.url, api_key=SecretStr(HR_KEY), services=False)),
-            ],
-            today=dt.date(2026, 11, 1),
-        )
-    assert report.ok
+    sync_civil_and_hr(store_engine, civil=civil, hr_items=[hr_item("P1", NUMBER)])
     with TestClient(create_app(auth_settings(store_url)), raise_server_exceptions=False) as c:
         yield c
 

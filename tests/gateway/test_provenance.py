@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
-from connectors.demo.fake_hr import FakeHrServer
-from connectors.demo.fake_hr_store import PersonStore
-from connectors.hr_api.connector import HrApiConnector, HrApiSettings
-from connectors.sdk.runner import run_connectors
 from gateway.app import create_app
 from tests.auth.helpers import auth_settings, fetch_token, register
 from tests.connectors.test_reconcile import hr_item
-from tests.support.civil import HR_KEY, CivilDb, make_id
+from tests.support.civil import CivilDb, make_id, sync_civil_and_hr
 
 NUMBER = make_id("19700101", 81)
 
@@ -29,19 +22,9 @@ def synced(store_engine: Engine, tmp_path: Path) -> Engine:
     """A store holding one resident known to civil affairs and HR, with different phones."""
     civil = CivilDb(tmp_path / "civil.sqlite")
     civil.person("A", NUMBER, name="王五", phone="13800000001")
-    with FakeHrServer(
-        PersonStore.from_items([hr_item("P1", NUMBER, name="王伍", stamp="2026-10-05T00:00:00Z")]),
-        api_key=HR_KEY,
-    ) as hr:
-        report = run_connectors(
-            store_engine,
-            [
-                CivilAffairsConnector(CivilAffairsSettings(url=SecretStr(civil.url))),
-                HrApiConnector(HrApiSettings(base_url=hr.url, api_key=SecretStr(HR_KEY), services=False)),
-            ],
-            today=dt.date(2026, 11, 1),
-        )
-    assert report.ok
+    sync_civil_and_hr(
+        store_engine, civil=civil, hr_items=[hr_item("P1", NUMBER, name="王伍", stamp="2026-10-05T00:00:00Z")]
+    )
     return store_engine
 
 

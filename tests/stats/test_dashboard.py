@@ -45,15 +45,6 @@ def live_county(sqlite_url: str) -> Iterator[tuple[LiveServer, Staff]]:
         yield server, person
 
 
-@pytest.fixture
-def page_and_blocked() -> Iterator[tuple[Any, Any]]:
-    """Yield an offline Chromium page, or skip (fail in CI) without Chromium."""
-    if not chromium_available():
-        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
-    with offline_page() as pair:
-        yield pair
-
-
 def _beijing_minutes() -> set[str]:
     """Return this minute and the last one in Beijing time (a page rendered just before the minute turned)."""
     now = dt.datetime.now(CHINA)

@@ -1,4 +1,7 @@
-"""Headless Debian Chromium driven by playwright, with every non-loopback request blocked and counted."""
+"""Headless Debian Chromium driven by playwright, with every non-loopback request blocked and counted.
+
+A pytest plugin (tests/support/plugin.py loads it) for its shared `page_and_blocked` fixture.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import pytest
+
 from tests.support.callers import Staff
+from tests.support.env import skip_or_fail
 
 CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -73,6 +79,15 @@ def assert_renders_chinese(page: Any, selector: str = "body") -> None:
     shown, boxes = tofu(page, selector)
     assert shown, f"{selector} shows no Chinese text"
     assert not boxes, f"{len(boxes)} of {shown} Chinese characters render as missing glyphs: {''.join(boxes)}"
+
+
+@pytest.fixture
+def page_and_blocked() -> Iterator[tuple[Any, Any]]:
+    """Yield an offline Chromium page, or skip (fail in CI) without Chromium."""
+    if not chromium_available():
+        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
+    with offline_page() as pair:
+        yield pair
 
 
 @contextmanager

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import Engine
+
+from connectors.civil_affairs import CivilAffairsConnector, CivilAffairsSettings
+from connectors.demo.fake_hr import FakeHrServer
+from connectors.demo.fake_hr_store import PersonStore
+from connectors.hr_api.connector import HrApiConnector, HrApiSettings
+from connectors.sdk.runner import run_connectors
 
 HR_KEY = "test-hr-key"
 
@@ -72,3 +84,17 @@ class CivilDb:
             "INSERT OR REPLACE INTO T_JZ_DBXX VALUES (?,?,?,?,?,?,?,?)",
             (dbid, jmid, kind, "580.00", "20250101", "", receiving, self._stamp()),
         )
+
+
+def sync_civil_and_hr(engine: Engine, *, civil: CivilDb, hr_items: list[Mapping[str, Any]]) -> None:
+    """Sync the civil-affairs database and a fake HR API serving the items (no services) on 2026-11-01."""
+    with FakeHrServer(PersonStore.from_items(hr_items), api_key=HR_KEY) as hr:
+        report = run_connectors(
+            engine,
+            [
+                CivilAffairsConnector(CivilAffairsSettings(url=SecretStr(civil.url))),
+                HrApiConnector(HrApiSettings(base_url=hr.url, api_key=SecretStr(HR_KEY), services=False)),
+            ],
+            today=dt.date(2026, 11, 1),
+        )
+    assert report.ok

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 import time
 from types import TracebackType
@@ -59,3 +60,18 @@ def stop_process(proc: subprocess.Popen[Any], *, grace: float) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def demo_command(port: int) -> list[str]:
+    """Return the command that serves the demo county as `make demo` does (400 residents, var/demo)."""
+    return [
+        sys.executable,
+        "-m",
+        "gateway.demo",
+        "--residents",
+        "400",
+        "--root",
+        "var/demo",
+        "--port",
+        str(port),
+    ]

@@ -13,7 +13,8 @@ import secrets
 import pytest
 from argon2 import PasswordHasher
 
-pytest_plugins = ["tests.support.webhooks"]  # the shared `receiver` fixture
+# The shared `receiver` and `page_and_blocked` fixtures.
+pytest_plugins = ["tests.support.webhooks", "tests.support.browser"]
 
 # The smallest argon2id the library accepts: the suite tests who may sign in, not the hash's cost.
 TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
