@@ -30,7 +30,7 @@ demo: $(STAMP)
 # The suite on every core (pytest-xdist): a module's tests stay on one worker, the slowest modules start
 # first (tests/support/parallel.py). TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto
-# mypy's cache lives outside the checkout, so a fresh clone on this machine (CI's) starts warm (~35 s cold,
+# mypy's cache lives outside the checkout, so a fresh clone on a machine that ran it before starts warm (~35 s cold,
 # ~5 s warm); mypy re-checks every module whose content differs from what it cached (by hash).
 MYPY_CACHE ?= $(HOME)/.cache/xiangzhi-gateway/mypy
 test: $(STAMP) system-deps
