@@ -30,6 +30,8 @@ _TABLES: tuple[tuple[type[RawRecord], str, str], ...] = (
     (CivilServiceRow, "services_table", "SXBM"),
 )
 
+LISTING_CHUNK = 20_000  # keys per Listing: a whole table's keys at once grew memory with the county
+
 
 class CivilAffairsSettings(SourceSettings):
     """Where the civil-affairs database is; the URL may hold a password, so it is a secret."""
@@ -131,7 +133,7 @@ class CivilAffairsConnector(Connector[CivilAffairsSettings]):
                         yield Checkpoint(state={k: dict(v) for k, v in state.items()})
                     if stamp and (top is None or stamp > top):
                         top = stamp
-                yield _listing(conn, model, table=table, key=key)
+                yield from _listings(conn, model, table=table, key=key)
                 mark["after"] = None
                 mark["watermark"] = later_watermark(mark.get("watermark"), _gxsj(top))
                 yield Checkpoint(
@@ -149,14 +151,18 @@ class CivilAffairsConnector(Connector[CivilAffairsSettings]):
         raise TypeError(f"not a civil-affairs row: {type(raw).__name__}")
 
 
-def _listing(conn: Any, model: type[RawRecord], *, table: str, key: str) -> Listing:
-    """List every key of a table now (read after its rows, so whatever the pass read is listed)."""
+def _listings(conn: Any, model: type[RawRecord], *, table: str, key: str) -> Iterator[Listing]:
+    """List every key of a table now, in chunks (read after its rows: whatever the pass read is listed)."""
     sql = f"SELECT {key} FROM {table}"  # noqa: S608 - validated identifiers
     try:
-        keys = frozenset(str(k) for (k,) in conn.execute(text(sql)) if k is not None)
+        result = conn.execute(text(sql))
+        chunk = result.fetchmany(LISTING_CHUNK)
+        while True:  # at least one Listing, empty for an empty table: the kind was listed
+            yield Listing(model.kind, frozenset(str(k) for (k,) in chunk if k is not None))
+            if not (chunk := result.fetchmany(LISTING_CHUNK)):
+                break
     except Exception as exc:
         raise FatalSourceError(f"civil_affairs: cannot list {table}: {type(exc).__name__}: {exc}") from None
-    return Listing(model.kind, keys)
 
 
 def _gxsj(gxsj: str | None) -> dt.datetime | None:

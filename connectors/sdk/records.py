@@ -125,10 +125,11 @@ class Checkpoint:
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """Every key of one kind of record the source holds now: stored keys not listed were deleted there.
+    """Keys of one kind of record the source holds now: stored keys not listed were deleted there.
 
-    A connector yields it when its source can list keys cheaply (a key column of a table); the runner
-    withdraws what the source no longer holds at the end of the sync, incremental syncs included.
+    A connector yields them when its source can list keys cheaply (a key column of a table), in as many
+    Listings as it likes (one kind's are complete once the pass ends); the runner withdraws what the
+    source no longer holds at the end of the sync, incremental syncs included.
     """
 
     kind: str

@@ -35,6 +35,7 @@ from connectors.sdk.records import (
     RawItem,
     RawRecord,
 )
+from connectors.sdk.seen import SeenKeys
 from connectors.sdk.sinks import BatchContext, Held
 from connectors.sdk.sinks.entities import write_notices, write_regions, write_services
 from connectors.sdk.sinks.people import write_enrollments, write_people
@@ -121,8 +122,7 @@ class SourceSync:
         self.summary = SyncSummary(source=self.source)
         self.quarantined: set[str] = set()
         self.villages: dict[str, str] = {}  # villages stewards chose for ambiguous records, by key
-        self.seen: dict[str, set[str]] = {kind: set() for kind in RECONCILED}
-        self.listings: dict[str, set[str]] = {}
+        self.seen = SeenKeys(conn)  # what this pass saw, to withdraw the rest (off for pushes)
         settings = connector.settings
         self.batch_size = max(1, int(getattr(settings, "batch_size", 10000)))
         self.commit_every = max(1, int(getattr(settings, "commit_every", 1)))
@@ -141,6 +141,7 @@ class SourceSync:
                     state = {} if full else state
                     self.quarantined = open_keys(store, self.source)
                     self.villages = village_choices(store, self.source)
+                    self.seen.start(store, source=self.source, open_keys=self.quarantined)
                 try:
                     self._extract(state, full=full)
                 finally:
@@ -164,6 +165,7 @@ class SourceSync:
         if self.conn.in_transaction():
             self.conn.rollback()
         with write_tx(self.conn) as store:
+            self.seen.drop(store)
             release_lease(store, self.source, holder=self.holder)
 
     def _extract(self, state: dict[str, Any], *, full: bool = False) -> None:
@@ -182,7 +184,8 @@ class SourceSync:
                     continue
                 self._heartbeat()
                 if isinstance(item, Listing):
-                    self.listings.setdefault(item.kind, set()).update(item.keys)
+                    self.seen.listed.add(item.kind)
+                    self.seen.note(item.kind, item.keys)
                     continue
                 self.summary.read += 1
                 self._take(batch, item)
@@ -213,20 +216,18 @@ class SourceSync:
 
     def _reconcile(self, *, full: bool) -> None:
         """Withdraw what the source no longer holds: after a complete pass, or from its key listings."""
-        kinds = {m.kind for m in self.connector.raw_models} & set(RECONCILED)
-        if full:
-            present = {kind: self.seen[kind] | self.listings.get(kind, set()) for kind in kinds}
-        elif kinds and kinds <= set(self.listings):
-            present = {kind: self.listings[kind] | self.seen[kind] for kind in kinds}
-        else:
+        every = {m.kind for m in self.connector.raw_models}
+        kinds = every & set(RECONCILED)
+        if not (full or (kinds and kinds <= self.seen.listed)):
             return  # an incremental pass of a source that cannot list its keys sees no deletion
         with write_tx(self.conn) as store:
-            ctx = self._context(store)
-            self.summary.withdrawn += withdraw(ctx, present)
-            every_kind = {m.kind for m in self.connector.raw_models} <= set(present)
-            if every_kind:  # quarantine keys span kinds: close only when every kind was listed
-                close_withdrawn(ctx, set().union(*present.values()))
-            ctx.flush_dirty()
+            if self.seen.active:  # else the store held nothing of the source: nothing to withdraw
+                self.seen.index(store)
+                ctx = self._context(store)
+                self.summary.withdrawn += withdraw(ctx, self.seen, kinds=kinds)
+                if every <= kinds:  # quarantine keys span kinds: close only when every kind was listed
+                    close_withdrawn(ctx, self.seen)
+                ctx.flush_dirty()
             if full:
                 save_reconciled(store, self.source, now=self.now)
 
@@ -263,7 +264,7 @@ class SourceSync:
                     kind=model.kind,
                 )
             )
-            self._saw_held(model)(item.payload)
+            self._saw_held(model, item.payload)
         except RecordInvalid as exc:
             batch.hold(
                 Held(
@@ -274,31 +275,31 @@ class SourceSync:
                     kind=model.kind,
                 )
             )
-            self._saw_held(model)(item.payload)
+            self._saw_held(model, item.payload)
 
     def _saw(self, record: Any) -> None:
         """Note the keys a translated record holds (a full pass withdraws stored keys not noted)."""
+        if not self.seen.active:
+            return
         if isinstance(record, PersonRecord):
-            self.seen["person"].add(record.record_key)
-            if record.enrollments:
-                self.seen["enrollment"].update([c.record_key for c in record.enrollments])
+            self.seen.note("person", (record.record_key,))
+            self.seen.note("enrollment", [c.record_key for c in record.enrollments])
         elif isinstance(record, EnrollmentRecord):
-            self.seen["enrollment"].add(record.record_key)
+            self.seen.note("enrollment", (record.record_key,))
         elif isinstance(record, Service):
-            self.seen["service"].add(record.id.partition(":")[2])
+            self.seen.note("service", (record.id.partition(":")[2],))
 
-    def _saw_held(self, model: type[RawRecord]) -> Callable[[dict[str, Any]], None]:
-        """Return a function noting a held-back payload's key under its model's kind."""
-        seen = self.seen.get(model.kind)
-        if seen is None:
-            return lambda payload: None
-        return lambda payload: seen.add(model.key_of(payload))
+    def _saw_held(self, model: type[RawRecord], payload: dict[str, Any]) -> None:
+        """Note a held-back payload's key under its model's kind."""
+        if self.seen.active and model.kind in RECONCILED:
+            self.seen.note(model.kind, (model.key_of(payload),))
 
     def _flush(self, batch: Batch, checkpoint: Checkpoint | None, *, replay: bool = False) -> None:
         """Commit a batch (and the checkpoint's state) in one transaction."""
         if not batch.size and checkpoint is None:
             return
         with tracer.start_as_current_span("sync.batch") as span, write_tx(self.conn) as store:
+            self.seen.write(store)
             ctx = self._context(store)
             ctx.held.extend(batch.held)
             for kind, sink in _SINKS:

@@ -13,7 +13,6 @@ change-feed entry (then the refresh's own `updated` or `removed` one).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ import orjson
 from sqlalchemy import null
 
 from connectors.sdk.errors import Reason
+from connectors.sdk.seen import SeenKeys
 from connectors.sdk.sinks import BatchContext
 from connectors.sdk.sinks.statements import UPSERT_ENROLLMENT
 from store import changes
@@ -136,48 +136,42 @@ def restore_enrollments(ctx: BatchContext, items: list[tuple[dict[str, Any], Sto
     changes.append(store, changes.enrollment_changes({}, {w[0]: w[7] for w in writes}), now=ctx.now)
 
 
-def stored_keys(ctx: BatchContext, kind: str) -> set[str]:
-    """Return the keys of a kind of the source's records that the store serves now."""
-    store, source = ctx.store, ctx.source
-    if kind == "person":
-        rows = store.rows("SELECT record_key FROM resident_source WHERE source = ?", (source,))
-        return {k for (k,) in rows}
-    if kind == "enrollment":
-        return {k for (k,) in store.rows("SELECT record_key FROM enrollment WHERE source = ?", (source,))}
-    if kind == "service":
-        prefix = f"{source}:"
-        rows = store.rows("SELECT id FROM service WHERE id >= ? AND id < ?", (prefix, f"{source};"))
-        return {sid[len(prefix) :] for (sid,) in rows}
-    return set()
-
-
-def withdraw(ctx: BatchContext, present: dict[str, set[str]]) -> int:
-    """Withdraw stored records of the listed kinds that the source no longer holds; return how many."""
+def withdraw(ctx: BatchContext, seen: SeenKeys, *, kinds: set[str]) -> int:
+    """Withdraw stored records of `kinds` that the pass did not see (the source no longer holds them)."""
     from connectors.sdk.sinks.entities import forget_services
     from connectors.sdk.sinks.people import forget_enrollments, forget_people
 
-    people = stored_keys(ctx, "person") if "person" in present else set()
-    gone_people = sorted(people - present["person"]) if "person" in present else []
+    store, source = ctx.store, ctx.source
+    gone_people = seen.missing(store, "person", source=source) if "person" in kinds else []
     total = len(gone_people)
     if gone_people:
         keep_history(ctx, gone_people)
         forget_people(ctx, gone_people, linked_reason=Reason.UNKNOWN_RESIDENT)
-    if "enrollment" in present:
-        remaining = people.difference(gone_people)
-        gone = sorted(
-            k
-            for k in stored_keys(ctx, "enrollment") - present["enrollment"]
-            if not ("/" in k and k.rsplit("/", 1)[0] in remaining)  # children go with their person
-        )
+    if "enrollment" in kinds:
+        gone = _without_children(ctx, seen.missing(store, "enrollment", source=source))
         total += len(gone)
         if gone:
             forget_enrollments(ctx, gone)
-    if "service" in present:
-        gone = sorted(stored_keys(ctx, "service") - present["service"])
+    if "service" in kinds:
+        gone = seen.missing(store, "service", source=source)
         total += len(gone)
         if gone:
             forget_services(ctx, gone)
     return total
+
+
+def _without_children(ctx: BatchContext, keys: list[str]) -> list[str]:
+    """Drop the keys of enrolments inside a person record still stored ('person/…': they go with it)."""
+    parents = {k.rsplit("/", 1)[0] for k in keys if "/" in k}
+    stored = {
+        k
+        for (k,) in ctx.store.rows_in(
+            "SELECT record_key FROM resident_source WHERE source = ? AND record_key IN ({in})",
+            parents,
+            before=(ctx.source,),
+        )
+    }
+    return [k for k in keys if not ("/" in k and k.rsplit("/", 1)[0] in stored)]
 
 
 def keep_history(ctx: BatchContext, keys: list[str]) -> None:
@@ -216,10 +210,9 @@ def keep_history(ctx: BatchContext, keys: list[str]) -> None:
     changes.append(store, log, now=ctx.now)
 
 
-def close_withdrawn(ctx: BatchContext, present: Iterable[str]) -> int:
-    """Close the open quarantine rows of records the source no longer holds; return how many."""
-    keep = set(present)
-    gone = sorted(k for k in ctx.held_keys if k not in keep)
+def close_withdrawn(ctx: BatchContext, seen: SeenKeys) -> int:
+    """Close the open quarantine rows of records the pass did not see under any kind; return how many."""
+    gone = seen.unseen(ctx.store, ctx.held_keys)
     ctx.store.run_in(
         "UPDATE quarantine SET released_at = ?, resolution = ? "
         "WHERE source = ? AND released_at IS NULL AND record_key IN ({in})",
