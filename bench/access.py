@@ -8,6 +8,7 @@ shipped one with its rate limits raised: the bench measures the path, not the li
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -19,6 +20,7 @@ from bench.scenarios import Fixture
 from gateway.auth.clients import create_client, get_client
 from gateway.auth.keys import ensure_signing_key, load_keyring
 from gateway.auth.tokens import issue_access_token
+from gateway.pagination import set_cursor_key
 from gateway.settings import Settings
 from store.engines import make_sync_engine
 
@@ -42,17 +44,20 @@ def _files(fx: Fixture) -> tuple[str, Path, Path]:
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
         )
-    policy_dir = base / "policies"
-    if not policy_dir.exists():
-        shutil.copytree(POLICIES, policy_dir)
-        limits = policy_dir / "rate_limits.yaml"
-        doc = yaml.safe_load(limits.read_text(encoding="utf-8"))
-        doc["limits"] = [
-            {"client": CLIENT_ID, "requests_per_minute": 10_000_000, "records_per_day": 1_000_000_000},
-            *doc.get("limits", []),
-        ]
-        limits.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    policy_dir = lifted_policy(base / "policies", [CLIENT_ID], records_per_day=1_000_000_000)
     return kek_file.read_text().strip(), audit_key, policy_dir
+
+
+def lifted_policy(directory: Path, clients: Sequence[str], *, records_per_day: int) -> Path:
+    """Copy the shipped policy to `directory` (once) with the rate limits of `clients` lifted; return it."""
+    if not directory.exists():
+        shutil.copytree(POLICIES, directory)
+        limits = directory / "rate_limits.yaml"
+        doc = yaml.safe_load(limits.read_text(encoding="utf-8"))
+        lifted = {"requests_per_minute": 10_000_000, "records_per_day": records_per_day}
+        doc["limits"] = [*({"client": c, **lifted} for c in clients), *doc.get("limits", [])]
+        limits.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return directory
 
 
 def full_path_env(fx: Fixture) -> dict[str, str]:
@@ -91,6 +96,11 @@ def full_path_headers(fx: Fixture) -> dict[str, str]:
         engine.dispose()
     token = issue_access_token(keyring, client_id=CLIENT_ID, scopes=SCOPES, settings=settings)["access_token"]
     return {"Authorization": f"Bearer {token}", "X-Purpose": PURPOSE}
+
+
+def sign_cursors(fx: Fixture) -> None:
+    """Sign cursors with the key the server derives from the same key-encryption key (they are signed)."""
+    set_cursor_key(full_path_env(fx)["GATEWAY_KEY_ENCRYPTION_KEY"].encode())
 
 
 def with_env(extra: dict[str, str]):

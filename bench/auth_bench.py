@@ -34,7 +34,7 @@ from gateway.auth.dependencies import require_scope
 from gateway.auth.keys import KeyRing, generate_key, public_jwk
 from gateway.auth.scopes import Scope
 from gateway.auth.tokens import issue_access_token, verify_access_token
-from gateway.errors import install_error_handlers
+from gateway.problem_json import install_error_handlers
 from gateway.settings import Settings
 from store.engines import make_sync_engine
 from store.tables.records import ResidentRow

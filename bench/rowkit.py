@@ -14,17 +14,15 @@ import asyncio
 import datetime as dt
 import random
 import secrets
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from sqlalchemy import Engine, MetaData, Table, func, insert, select
 
-from bench.access import CLIENT_ID, full_path_env
+from bench.access import CLIENT_ID, full_path_env, lifted_policy
 from bench.scenarios import Fixture
 from gateway.audit.checkpoints import load_or_create_key
 from gateway.auth.clients import create_client, get_client
@@ -33,9 +31,7 @@ from gateway.auth.tokens import issue_access_token
 from gateway.settings import Settings
 from store.engines import make_sync_engine
 
-POLICIES = Path(__file__).resolve().parents[1] / "policies" / "default"
 PUBLIC_URL = "http://127.0.0.1:8000"
-UNLIMITED = {"requests_per_minute": 10_000_000, "records_per_day": 1_000_000_000_000}
 AGENT_PURPOSE = "pension-eligibility"  # a purpose the village agent's grant and its consents name
 SEEDED_EVENTS = 14_000  # audit events seeded; seven clients, so 2,000 events each
 EVENT_CLIENTS = 7  # tests.audit.support.sample_event names clients client-0 .. client-6
@@ -66,15 +62,9 @@ def agent(fx: Fixture) -> Caller:
 
 def env(fx: Fixture) -> dict[str, str]:
     """Return the full-path server environment with the policy that lifts every bench client's limits."""
-    policy_dir = fx.work_dir / "access-rows" / "policies"
-    if not policy_dir.exists():
-        shutil.copytree(POLICIES, policy_dir)
-        limits = policy_dir / "rate_limits.yaml"
-        doc = yaml.safe_load(limits.read_text(encoding="utf-8"))
-        ours = [CLIENT_ID, FEED.client_id, AUDITOR.client_id, PUSHER.client_id, agent(fx).client_id]
-        doc["limits"] = [{"client": c, **UNLIMITED} for c in ours] + list(doc.get("limits", []))
-        limits.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    return {**full_path_env(fx), "GATEWAY_POLICY_DIR": str(policy_dir)}
+    ours = [CLIENT_ID, FEED.client_id, AUDITOR.client_id, PUSHER.client_id, agent(fx).client_id]
+    policies = lifted_policy(fx.work_dir / "access-rows" / "policies", ours, records_per_day=10**12)
+    return {**full_path_env(fx), "GATEWAY_POLICY_DIR": str(policies)}
 
 
 def headers(fx: Fixture, caller: Caller) -> dict[str, str]:

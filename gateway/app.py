@@ -18,7 +18,6 @@ from gateway.dashboard import views as dashboard
 from gateway.docs import install_docs
 from gateway.drain import DrainMiddleware
 from gateway.enrollments import endpoints as enrollments
-from gateway.errors import install_error_handlers
 from gateway.federation import endpoints as federation
 from gateway.households import endpoints as households
 from gateway.ingest import endpoints as ingest
@@ -30,6 +29,7 @@ from gateway.openapi import GatewayAPI
 from gateway.policy import endpoints as policy
 from gateway.policy import sharing
 from gateway.policy.throttle import RateLimitHeaders
+from gateway.problem_json import install_error_handlers
 from gateway.problems import router as problems_router
 from gateway.public_services import endpoints as services
 from gateway.quality import endpoints as quality

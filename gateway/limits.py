@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from gateway.errors import GatewayError, occurrence, problem_response
+from gateway.errors import GatewayError, occurrence
+from gateway.problem_json import problem_response
 from gateway.settings import Settings, get_settings
 
 INGEST_PREFIX = "/v1/ingest/"
@@ -23,28 +24,40 @@ _SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 _NO_STORE = (b"cache-control", b"no-store")
 
 
-class PayloadTooLarge(GatewayError):
+class PayloadTooLarge(
+    GatewayError,
+    status=413,
+    slug="payload-too-large",
+    title="Request body too large",
+    title_zh="请求体过大",
+    detail_zh="请求体超过该路径允许的大小。",
+    example=occurrence("the body may hold at most 65536 bytes"),
+):
     """The request body is larger than this route accepts (RFC 9110 §15.5.14)."""
 
-    status, slug, title = 413, "payload-too-large", "Request body too large"
-    title_zh, detail_zh = "请求体过大", "请求体超过该路径允许的大小。"
-    example = occurrence("the body may hold at most 65536 bytes")
 
-
-class HeadersTooLarge(GatewayError):
+class HeadersTooLarge(
+    GatewayError,
+    status=431,
+    slug="headers-too-large",
+    title="Request header fields too large",
+    title_zh="请求头过大",
+    detail_zh="请求头字段过多或总字节数过大。",
+    example=occurrence("the request has more than 100 header fields"),
+):
     """The request has too many header fields or too many header bytes (RFC 6585 §5)."""
 
-    status, slug, title = 431, "headers-too-large", "Request header fields too large"
-    title_zh, detail_zh = "请求头过大", "请求头字段过多或总字节数过大。"
-    example = occurrence("the request has more than 100 header fields")
 
-
-class RequestTimeout(GatewayError):
+class RequestTimeout(
+    GatewayError,
+    status=408,
+    slug="request-timeout",
+    title="Request timeout",
+    title_zh="请求超时",
+    detail_zh="客户端未在规定时间内发送完请求（头或体）。",
+    example=occurrence("the request body did not arrive in time"),
+):
     """The client did not send the request (headers or body) in time (RFC 9110 §15.5.9)."""
-
-    status, slug, title = 408, "request-timeout", "Request timeout"
-    title_zh, detail_zh = "请求超时", "客户端未在规定时间内发送完请求（头或体）。"
-    example = occurrence("the request body did not arrive in time")
 
 
 def body_limit(settings: Settings, path: str) -> int:

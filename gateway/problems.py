@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 
 import gateway.federation.errors  # noqa: F401  (its error classes register on import)
-from gateway.errors import NotFound, problem_type_of, wants_chinese
+from gateway.errors import NotFound, problem_type_of
+from gateway.problem_json import wants_chinese
 
 router = APIRouter(include_in_schema=False)
 

@@ -110,7 +110,8 @@ log = logging.getLogger(__name__)
 
 
 async def _outage(request: Request, exc: Exception) -> Response:
-    from gateway.errors import GatewayError, problem_response
+    from gateway.errors import GatewayError
+    from gateway.problem_json import problem_response
 
     if not is_outage(exc):  # a bug, not an outage: the same 500 the catch-all gives
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

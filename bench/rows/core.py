@@ -7,9 +7,9 @@ from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 
-from bench.access import full_path_env, full_path_headers, with_env
+from bench.access import full_path_env, full_path_headers, sign_cursors, with_env
 from bench.scenarios import GATEWAY_APP, HELLO_APP, Fixture, Scale, Scenario, register, uvicorn_command
-from gateway.pagination import encode_cursor, set_cursor_key
+from gateway.pagination import encode_cursor
 
 FULL = "token, policy, read, audit, tracing"
 # Issue 20's targets for the full path, one worker (CPU ratio: hello's µs per request ÷ the row's).
@@ -27,8 +27,7 @@ def _by_id(fx: Fixture) -> list[str]:
 
 def _list_page(fx: Fixture) -> list[str]:
     # A page of 50 after a different key each time, so the rows served are spread over the table.
-    # Cursors are signed: sign them with the key the server derives from the same key-encryption key.
-    set_cursor_key(full_path_env(fx)["GATEWAY_KEY_ENCRYPTION_KEY"].encode())
+    sign_cursors(fx)
     return [f"/v1/residents?limit=50&cursor={encode_cursor([rid])}" for rid in fx.resident_ids]
 
 

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 from bench import rowkit
-from bench.access import full_path_env
+from bench.access import sign_cursors
 from bench.scenarios import Fixture, Scenario, register
-from gateway.pagination import encode_cursor, set_cursor_key
+from gateway.pagination import encode_cursor
 
 PAGE = 50
 EXPORT_EVENTS = rowkit.SEEDED_EVENTS // rowkit.EVENT_CLIENTS  # events in each export answer
 
 
-def _sign_cursors(fx: Fixture) -> None:
-    # Cursors are signed: sign them with the key the server derives from the same key-encryption key.
-    set_cursor_key(full_path_env(fx)["GATEWAY_KEY_ENCRYPTION_KEY"].encode())
-
-
 def _change_pages(fx: Fixture) -> list[str]:
     entries = rowkit.seed_changes(fx)
-    _sign_cursors(fx)
+    sign_cursors(fx)
     starts = rowkit.spread(0, max(0, entries - PAGE), n=2000)
     return [f"/v1/changes?limit={PAGE}&since={encode_cursor([pos])}" for pos in starts]
 
 
 def _event_pages(fx: Fixture) -> list[str]:
     low, high = rowkit.seed_audit(fx)
-    _sign_cursors(fx)
+    sign_cursors(fx)
     # Newest first: a page holds the 50 events before the cursor's seq.
     starts = rowkit.spread(low + PAGE, high + 1, n=2000)
     return [f"/v1/audit/events?limit={PAGE}&cursor={encode_cursor([seq])}" for seq in starts]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import random
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import KW_ONLY, dataclass
 
 from connectors.demo.gazetteer import Gazetteer, Village
 from connectors.demo.ids import DateTable, IdAllocator
@@ -35,41 +36,38 @@ _ETH_CODES = tuple(code for code, _ in ETHNICITY_WEIGHTS)
 _ETH_CUTS = tuple(cut for _, cut in ETHNICITY_WEIGHTS[:-1])
 
 
+@dataclass(slots=True, eq=False)
 class Person:
     """One true person: identity, household role, and their HR profile if HR knows them."""
 
-    relation = "02"
-    phone = ""
-    status = "1"
-    hr_only = False
-    in_hr = False
+    num: int
+    _: KW_ONLY
+    name: str
+    male: bool
+    age: int
+    day: int
+    id18: str
+    mz: str
+    # No household role or HR profile yet: the generator fills them in.
+    relation: str = "02"
+    phone: str = ""
+    status: str = "1"
+    hr_only: bool = False
+    in_hr: bool = False
     employment: str | None = None
     employer: str | None = None
-    emp_since = ""
+    emp_since: str = ""
     insurances: Sequence[dict[str, object]] = ()
 
-    def __init__(self, num: int, *, name: str, male: bool, age: int, day: int, id18: str, mz: str) -> None:
-        """Create a person with no household role or HR profile yet (other fields: class defaults)."""
-        self.num = num
-        self.name = name
-        self.male = male
-        self.age = age
-        self.day = day
-        self.id18 = id18
-        self.mz = mz
 
-
+@dataclass(slots=True, eq=False, kw_only=True)
 class Household:
     """A registered household (户): its number, village, address and members."""
 
-    __slots__ = ("address", "hh", "members", "village")
-
-    def __init__(self, *, hh: str, village: Village, address: str, members: list[Person]) -> None:
-        """Bundle a household's members."""
-        self.hh = hh
-        self.village = village
-        self.address = address
-        self.members = members
+    hh: str
+    village: Village
+    address: str
+    members: list[Person]
 
 
 class Population:

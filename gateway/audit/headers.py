@@ -29,21 +29,27 @@ class HeaderError(ValueError):
     """An accountability header is over-long or holds control characters."""
 
 
-class DuplicateHeader(BadRequest):
+class DuplicateHeader(
+    BadRequest,
+    slug="duplicate-header",
+    title="Header given more than once",
+    title_zh="请求头重复",
+    detail_zh="安全相关的请求头不能重复出现。",
+    example=occurrence("header x-purpose given more than once", headers_repeated=["x-purpose"]),
+):
     """A security-relevant header (Authorization, X-Purpose, X-On-Behalf-Of, X-Consent-Id, X-End-User,
     X-Case-Id) was sent more than once."""
 
-    slug, title = "duplicate-header", "Header given more than once"
-    title_zh, detail_zh = "请求头重复", "安全相关的请求头不能重复出现。"
-    example = occurrence("header x-purpose given more than once", headers_repeated=["x-purpose"])
 
-
-class InvalidAuditHeader(BadRequest):
+class InvalidAuditHeader(
+    BadRequest,
+    slug="invalid-audit-header",
+    title="Invalid audit header",
+    title_zh="审计请求头无效",
+    detail_zh="X-End-User、X-Case-Id 或 X-On-Behalf-Of 过长或含不可打印字符。",
+    example=occurrence("x-end-user must be at most 128 printable characters"),
+):
     """An X-End-User, X-Case-Id or X-On-Behalf-Of header is too long or not printable."""
-
-    slug, title = "invalid-audit-header", "Invalid audit header"
-    title_zh, detail_zh = "审计请求头无效", "X-End-User、X-Case-Id 或 X-On-Behalf-Of 过长或含不可打印字符。"
-    example = occurrence("x-end-user must be at most 128 printable characters")
 
 
 def _clean(name: bytes, raw: bytes) -> str:

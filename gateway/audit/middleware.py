@@ -28,7 +28,8 @@ from gateway.audit.events import (
 from gateway.audit.headers import DuplicateHeader, HeaderError, InvalidAuditHeader, read_audit_headers
 from gateway.audit.writer import AuditUnavailable, AuditWriter
 from gateway.context import RequestRecord, record_of_scope
-from gateway.errors import GatewayError, problem_response
+from gateway.errors import GatewayError
+from gateway.problem_json import problem_response
 from gateway.runtime import runtime_in
 
 # Paths whose every request is a decision to audit: the API, the token endpoint, administration and

@@ -23,15 +23,15 @@ from gateway.metrics import Metrics
 log = logging.getLogger(__name__)
 
 
-class AuditUnavailable(RetryLater):
+class AuditUnavailable(
+    RetryLater,
+    slug="audit-unavailable",
+    title="Audit log unavailable",
+    title_zh="审计日志不可用",
+    detail_zh="审计日志无法记录本次访问，因此请求被拒绝；请按 Retry-After 稍后重试。",
+    example=occurrence("the audit log cannot commit; retry later"),
+):
     """The audit log could not commit the event, so the request is refused (GB/T 22239-2019 8.1.4.3)."""
-
-    slug, title = "audit-unavailable", "Audit log unavailable"
-    title_zh, detail_zh = (
-        "审计日志不可用",
-        "审计日志无法记录本次访问，因此请求被拒绝；请按 Retry-After 稍后重试。",
-    )
-    example = occurrence("the audit log cannot commit; retry later")
 
 
 DEFERRED_MAX = 100_000  # refusal events kept in memory during an outage (about 100 MB at most)

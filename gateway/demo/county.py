@@ -29,14 +29,21 @@ READ = ("residents:read", "households:read", "enrollments:read", "services:read"
 
 
 @dataclass(frozen=True)
-class DemoClient:
-    """A demo client: its id, the region it serves (a gazetteer code), its scopes and a purpose."""
+class ClientProfile:
+    """A client to register: its id, department, the region it serves (a gazetteer code), scopes, purpose."""
 
     client_id: str
     department: str
     region: str
     scopes: tuple[str, ...]
-    purpose: str
+    purpose: str | None  # None: a client whose operations need none (the auditor)
+
+
+@dataclass(frozen=True)
+class DemoClient(ClientProfile):
+    """A demo client: its profile, the organisation it speaks for and its prefix in env.sh."""
+
+    purpose: str  # every demo client states one (env.sh hands it to the tour)
     role: str  # the organisation, named with its region's gazetteer name: "{region}人民政府"
     env: str  # prefix of its variables in env.sh: CLIENT -> CLIENT_ID, CLIENT_SECRET
 

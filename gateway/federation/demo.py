@@ -130,6 +130,24 @@ def _policy(root: Path) -> Path:
     return directory
 
 
+def county_b_document(a_url: str, a_pins: list[str]) -> dict[str, Any]:
+    """Return county B's federation document: it answers county A, registered as client county-a."""
+    return {
+        "name": "county-b",
+        "region_code": COUNTY_B,
+        "members": [
+            {
+                "name": "county-a",
+                "title": "示范县",
+                "region_code": COUNTY_A,
+                "base_url": a_url,
+                "pins": a_pins,
+                "client_id": "county-a",
+            }
+        ],
+    }
+
+
 def _documents(root: Path, *, a_url: str, b_url: str, a_kid: str, b_kid: str) -> tuple[Path, Path]:
     a_doc = {
         "name": "county-a",
@@ -146,20 +164,7 @@ def _documents(root: Path, *, a_url: str, b_url: str, a_kid: str, b_kid: str) ->
         ],
         "allow": [{"department": "civil_affairs", "members": ["county-b"], "purposes": [PURPOSE]}],
     }
-    b_doc = {
-        "name": "county-b",
-        "region_code": COUNTY_B,
-        "members": [
-            {
-                "name": "county-a",
-                "title": "示范县",
-                "region_code": COUNTY_A,
-                "base_url": a_url,
-                "pins": [a_kid],
-                "client_id": "county-a",
-            }
-        ],
-    }
+    b_doc = county_b_document(a_url, [a_kid])
     paths = (root / "federation-a.yaml", root / "federation.yaml")
     for path, doc in zip(paths, (a_doc, b_doc), strict=True):
         path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -32,15 +32,15 @@ ID_CONFLICT = "id_conflict"
 AMBIGUOUS_VILLAGE = "ambiguous_village"
 
 
-class ActionNotApplicable(ValidationFailed):
+class ActionNotApplicable(
+    ValidationFailed,
+    slug="action-not-applicable",
+    title="Action not applicable",
+    title_zh="处理方式不适用",
+    detail_zh="该处理方式与记录被暂扣的原因不符（关联或拆分仅适用于 id_conflict）。",
+    example=occurrence("link applies to id_conflict records only; this one is held for invalid_code"),
+):
     """The decision does not fit the record's reason (link or split are for id_conflict only)."""
-
-    slug, title = "action-not-applicable", "Action not applicable"
-    title_zh, detail_zh = (
-        "处理方式不适用",
-        "该处理方式与记录被暂扣的原因不符（关联或拆分仅适用于 id_conflict）。",
-    )
-    example = occurrence("link applies to id_conflict records only; this one is held for invalid_code")
 
 
 class Action(StrEnum):

@@ -34,12 +34,15 @@ EVENT_RESOURCES = {
 }
 
 
-class TargetNotAllowed(ValidationFailed):
+class TargetNotAllowed(
+    ValidationFailed,
+    slug="webhook-target-not-allowed",
+    title="Webhook target not allowed",
+    title_zh="不允许的回调地址",
+    detail_zh="该 Webhook 地址不在运维人员允许的前缀之下。",
+    example=occurrence("https://example.org/hook is not under an allowed webhook prefix"),
+):
     """The webhook URL is not under a prefix the operator allowed (GATEWAY_WEBHOOK_ALLOWED_URLS)."""
-
-    slug, title = "webhook-target-not-allowed", "Webhook target not allowed"
-    title_zh, detail_zh = "不允许的回调地址", "该 Webhook 地址不在运维人员允许的前缀之下。"
-    example = occurrence("https://example.org/hook is not under an allowed webhook prefix")
 
 
 def public(row: Any) -> dict[str, Any]:

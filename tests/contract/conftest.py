@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
+from gateway.demo.county import ClientProfile
 from gateway.settings import Settings
 from policies.loader import DEFAULT_DIR
 from schemas.codes import Audience, Channel, Department, NoticeCategory, Tag
@@ -26,21 +26,10 @@ COUNTY, QINGSHAN_TOWN, QINGSHAN_VILLAGE = "511599000000", "511599100000", "51159
 LOOKUP_ID = "511599198503120415"  # the ResidentLookup example: the examples phase finds someone
 
 
-@dataclass(frozen=True)
-class Profile:
-    """A demo client: who it is, what it may ask, and the purpose it states."""
-
-    client_id: str
-    department: str
-    region: str
-    scopes: tuple[str, ...]
-    purpose: str | None
-
-
 VILLAGE_READS = (*RECORD_READS, "statistics:read", "changes:read")
 PROFILES = {
     # A county-wide department client (民政).
-    "county": Profile(
+    "county": ClientProfile(
         "civil-affairs",
         "civil_affairs",
         COUNTY,
@@ -59,7 +48,7 @@ PROFILES = {
         "social-assistance-review",
     ),
     # A village-limited client (青山村村委会).
-    "village": Profile(
+    "village": ClientProfile(
         "qingshan-village",
         "township",
         QINGSHAN_VILLAGE,
@@ -67,9 +56,9 @@ PROFILES = {
         "social-assistance-review",
     ),
     # The auditor (one role only: separation of duties).
-    "auditor": Profile("auditor", "audit", COUNTY, ("audit:read", "disclosures:read"), None),
+    "auditor": ClientProfile("auditor", "audit", COUNTY, ("audit:read", "disclosures:read"), None),
     # A village agent (代办): records consents; reads residents only under one.
-    "agent": Profile(
+    "agent": ClientProfile(
         "qingshan-agent",
         "village_service",
         QINGSHAN_VILLAGE,
@@ -87,7 +76,7 @@ PROFILES = {
 }
 
 
-def register(engine: Engine, profile: Profile) -> str:
+def register(engine: Engine, profile: ClientProfile) -> str:
     """Register a demo client under its chosen id; return its secret."""
     _, secret = callers.register(
         engine,

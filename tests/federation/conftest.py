@@ -19,6 +19,7 @@ from stdnum.cn import ric
 
 from gateway.app import create_app
 from gateway.auth.clients import create_peer_client
+from gateway.federation.demo import county_b_document
 from policies.loader import DEFAULT_DIR
 from store.engines import make_sync_engine
 from tests.auth.helpers import auth_settings, register
@@ -136,24 +137,6 @@ def doc_a(b_url: str, b_kid: str) -> dict[str, Any]:
     }
 
 
-def doc_b(a_url: str, a_pins: list[str]) -> dict[str, Any]:
-    """County B's federation document: it answers county A, registered as client county-a."""
-    return {
-        "name": "county-b",
-        "region_code": COUNTY_B,
-        "members": [
-            {
-                "name": "county-a",
-                "title": "示范县",
-                "region_code": COUNTY_A,
-                "base_url": a_url,
-                "pins": a_pins,
-                "client_id": "county-a",
-            },
-        ],
-    }
-
-
 def b_data(engine: Engine) -> None:
     factories.add_region(engine, "510000000000", "四川省")
     factories.add_region(engine, "511500000000", "宜宾市", parent="510000000000")
@@ -194,7 +177,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path)
     a_app = create_app(auth_settings(a_db, public_url=a_url, federation_file=fed_a, **common))
     a_server = LiveServer(a_app, port=a_port).start()
     a_kid = httpx.get(a_url + "/.well-known/jwks.json").json()["keys"][0]["kid"]
-    write_doc(fed_b, doc_b(a_url, [a_kid]))
+    write_doc(fed_b, county_b_document(a_url, [a_kid]))
     b_settings = auth_settings(
         b_db,
         public_url=b_url,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 
 from gateway.auth.keys import rotate_key
-from tests.federation.conftest import Federation, doc_b, write_doc
+from gateway.federation.demo import county_b_document
+from tests.federation.conftest import Federation, write_doc
 from tests.federation.test_exchange import ask
 
 
@@ -23,7 +24,7 @@ def test_key_outside_pins_is_refused_until_the_operator_pins_it(federation: Fede
     assert r.status_code == 403 and r.json()["type"] == "/problems/member-refused", r.text
     assert "credentials" in r.json()["detail"]  # B's token endpoint refused the unpinned key
     loaded = federation.b.app.state.runtime.federation.doc
-    write_doc(federation.b.federation_file, doc_b(federation.a.url, [old, new]))
+    write_doc(federation.b.federation_file, county_b_document(federation.a.url, [old, new]))
     deadline = time.monotonic() + 10
     while federation.b.app.state.runtime.federation.doc is loaded and time.monotonic() < deadline:
         time.sleep(0.1)  # B's watcher reloads the document; asking meanwhile would count as failed sign-ins

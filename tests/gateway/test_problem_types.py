@@ -12,8 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.errors import PROBLEM_JSON, GatewayError, NotFound, occurrence, problem_types, wants_chinese
+from gateway.errors import PROBLEM_JSON, GatewayError, NotFound, occurrence, problem_types
 from gateway.openapi import problem_responses
+from gateway.problem_json import wants_chinese
 from tests.auth.helpers import auth_settings
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -90,12 +91,16 @@ def test_language_negotiation(header: str | None, chinese: bool) -> None:
 def test_defining_an_error_class_registers_and_documents_it(client: TestClient) -> None:
     """A new subclass with a slug is served at once, and its example builds its OpenAPI response."""
 
-    class ParcelLocked(GatewayError):
+    class ParcelLocked(
+        GatewayError,
+        status=423,
+        slug="test-parcel-locked",
+        title="Parcel locked",
+        title_zh="地块锁定中",
+        detail_zh="该地块正在重新测绘。",
+        example=occurrence("parcel 12 is being re-surveyed", parcel=12),
+    ):
         """A test-only problem type: the parcel is being re-surveyed."""
-
-        status, slug, title = 423, "test-parcel-locked", "Parcel locked"
-        title_zh, detail_zh = "地块锁定中", "该地块正在重新测绘。"
-        example = occurrence("parcel 12 is being re-surveyed", parcel=12)
 
     r = client.get("/problems/test-parcel-locked", headers={"Accept-Language": "zh"})
     assert r.status_code == 200 and r.json()["title"] == "地块锁定中"
@@ -105,8 +110,17 @@ def test_defining_an_error_class_registers_and_documents_it(client: TestClient) 
     assert set(doc) == {423, 404}
     with pytest.raises(TypeError, match="must declare title_zh"):
 
-        class Untranslated(GatewayError):
+        class Untranslated(
+            GatewayError, status=400, slug="test-untranslated", title="Untranslated", example=occurrence("x")
+        ):
             """A problem type without its Chinese title."""
 
-            status, slug, title = 400, "test-untranslated", "Untranslated"
-            example = occurrence("x")
+
+def test_a_problem_type_declared_by_attributes_is_refused() -> None:
+    """A slug set in the class body would never reach the registry, so defining such a class fails."""
+    with pytest.raises(TypeError, match="by class keywords"):
+
+        class Attributed(GatewayError):
+            """A problem type that names its slug as an attribute."""
+
+            slug = "test-attributed"
